@@ -1,0 +1,173 @@
+/*
+ * The contract between the IOMMU core and its drivers.
+ *
+ * A driver registers an IOMMU instance with a table of IOMMU ops (probe,
+ * grouping, domain allocation, hardware info) and gives every domain it
+ * allocates a table of domain ops (attach, PASID attach, map, unmap, lookup,
+ * IOTLB sync, free).  The core calls drivers only through these tables, as
+ * the kernel's core does; drivers call the core's helpers declared here.
+ *
+ * Drivers embed struct sio_domain in their own domain structure and get back
+ * to it with sio_container_of(), like the kernel's container_of().  Fields
+ * marked "core" are written by the core only; "driver" fields are set by the
+ * driver before the domain is returned from an alloc op and never change.
+ */
+#ifndef SOFTIOMMU_DRIVER_H
+#define SOFTIOMMU_DRIVER_H
+
+#include <pthread.h>
+
+#include "softiommu/attach.h"
+#include "softiommu/device.h"
+#include "softiommu/domain.h"
+#include "softiommu/iommu.h"
+#include "softiommu/pgtable.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sio_domain_ops {
+	/* Attach dev's RID to this domain; old is what it had (may be NULL). */
+	int (*attach_dev)(struct sio_domain *domain, struct sio_device *dev,
+			  struct sio_domain *old);
+	/* Install this domain at (dev, pasid).  The IOMMU's blocked domain's
+	 * set_dev_pasid is how the core removes a PASID attachment. */
+	int (*set_dev_pasid)(struct sio_domain *domain, struct sio_device *dev,
+			     sio_pasid_t pasid, struct sio_domain *old);
+
+	/* Paging domains.  map_pages maps count pages of pgsize (one of the
+	 * domain's page sizes, iova and pa aligned to it) and reports how many
+	 * bytes it mapped even on failure; unmap_pages returns bytes unmapped
+	 * and stops at the first hole. */
+	int (*map_pages)(struct sio_domain *domain, uint64_t iova, uint64_t pa,
+			 size_t pgsize, size_t count, unsigned int prot,
+			 size_t *mapped);
+	size_t (*unmap_pages)(struct sio_domain *domain, uint64_t iova,
+			      size_t pgsize, size_t count,
+			      struct sio_iotlb_gather *gather);
+	/* Called inside an RCU read-side section; must not block or lock.
+	 * Returns 0 with *out filled, or -ENOENT when nothing maps iova. */
+	int (*lookup)(struct sio_domain *domain, uint64_t iova,
+		      struct sio_xlate *out);
+	void (*iotlb_sync)(struct sio_domain *domain,
+			   struct sio_iotlb_gather *gather);
+	int (*iotlb_sync_map)(struct sio_domain *domain, uint64_t iova,
+			      size_t size);
+	void (*flush_iotlb_all)(struct sio_domain *domain);
+
+	/* Releases the domain; the core guarantees it is attached nowhere. */
+	void (*free)(struct sio_domain *domain);
+};
+
+struct sio_domain {
+	/* driver */
+	enum sio_domain_type type;
+	const struct sio_domain_ops *ops;
+	uint64_t pgsize_bitmap;		/* paging: supported page sizes */
+	struct sio_domain_geometry geometry;
+	uint32_t alloc_flags;		/* SIO_DOMAIN_ALLOC_* it was made with */
+	struct sio_domain *parent;	/* nested: the stage-2 parent */
+	/* core */
+	struct sio_iommu *owner;	/* the instance whose ops made it */
+	unsigned int attach_count;	/* RID + PASID attachments, atomic */
+	bool is_static;			/* blocked/identity: freed with owner */
+	pthread_mutex_t map_lock;	/* serializes map/unmap (core/map.c) */
+};
+
+/* Drivers fill the core part of a domain they allocated. */
+SIO_API void sio_domain_init(struct sio_domain *domain,
+			     enum sio_domain_type type,
+			     const struct sio_domain_ops *ops);
+
+/* User data passed to an alloc op (the iommufd driver-specific data): a
+ * buffer of len bytes already in library memory, tagged with a type. */
+struct sio_user_data {
+	uint32_t type;
+	void *buf;
+	size_t len;
+};
+
+/*
+ * Copy user data into a driver structure with the kernel's size rules:
+ * wrong type -> -EINVAL, len < min_len -> -EINVAL, a longer buffer whose
+ * bytes beyond dst_size are not all zero -> -E2BIG; a shorter one is
+ * zero-extended.
+ */
+SIO_API int sio_user_data_copy(void *dst, size_t dst_size, size_t min_len,
+			       const struct sio_user_data *ud, uint32_t type);
+
+struct sio_iommu_ops {
+	const char *name;
+
+	/* Accept or refuse a device; sets its PASID capacity with
+	 * sio_device_set_max_pasids().  May be NULL (accept, no PASID). */
+	int (*probe_device)(struct sio_iommu *iommu, struct sio_device *dev);
+	void (*release_device)(struct sio_device *dev);
+
+	/* Return the group dev belongs to, a new one (sio_group_alloc) or an
+	 * existing one with a reference taken (sio_group_get). */
+	int (*device_group)(struct sio_device *dev, struct sio_group **out);
+
+	/* Domain allocation, always for a device (never per bus).  For
+	 * group-wide allocation the core passes the group's first device. */
+	int (*domain_alloc_paging)(struct sio_device *dev, uint32_t flags,
+				   const struct sio_user_data *user_data,
+				   struct sio_domain **out);
+	int (*domain_alloc_nested)(struct sio_device *dev,
+				   struct sio_domain *parent, uint32_t flags,
+				   const struct sio_user_data *user_data,
+				   struct sio_domain **out);
+	int (*domain_alloc_sva)(struct sio_device *dev, void *mm,
+				struct sio_domain **out);
+	/* Per-instance static domains, made once at registration. */
+	int (*domain_alloc_blocked)(struct sio_iommu *iommu,
+				    struct sio_domain **out);
+	int (*domain_alloc_identity)(struct sio_iommu *iommu,
+				     struct sio_domain **out);
+
+	/* The type of the default domain for dev's group: BLOCKED, IDENTITY
+	 * or PAGING.  NULL means the instance's caps.default_domain_type. */
+	enum sio_domain_type (*def_domain_type)(struct sio_device *dev);
+
+	bool (*capable)(struct sio_device *dev, enum sio_cap cap);
+
+	/* Hardware information for iommufd's GET_HW_INFO: *type in is the
+	 * requested type (0 = default), out the type returned. */
+	int (*hw_info)(struct sio_device *dev, uint32_t *type, void **data,
+		       size_t *len);
+
+	/* Free driver-private data of the instance at unregister. */
+	void (*iommu_release)(struct sio_iommu *iommu);
+};
+
+/* Register an IOMMU instance; the core makes its static domains. */
+SIO_API int sio_iommu_register(struct sio_system *sys, const char *name,
+			       const struct sio_iommu_ops *ops,
+			       const struct sio_iommu_caps *caps, void *priv,
+			       struct sio_iommu **out);
+SIO_API void *sio_iommu_priv(const struct sio_iommu *iommu);
+SIO_API const struct sio_iommu_ops *sio_iommu_ops(const struct sio_iommu *iommu);
+
+/* For device_group ops. */
+SIO_API int sio_group_alloc(struct sio_iommu *iommu, struct sio_group **out);
+SIO_API int sio_generic_device_group(struct sio_device *dev,
+				     struct sio_group **out);
+/* Devices whose desc.alias is equal and non-zero share a group. */
+SIO_API int sio_alias_device_group(struct sio_device *dev,
+				   struct sio_group **out);
+
+/* For probe_device ops. */
+SIO_API void sio_device_set_max_pasids(struct sio_device *dev,
+				       uint32_t max_pasids);
+SIO_API void *sio_device_driver_priv(const struct sio_device *dev);
+SIO_API void sio_device_set_driver_priv(struct sio_device *dev, void *priv);
+
+/* Assert-like helper for drivers: true while the caller holds the group
+ * mutex of dev's group (attach ops run under it). */
+SIO_API bool sio_device_group_locked(const struct sio_device *dev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,71 @@
+/*
+ * The mock IOMMU driver: the semantics of the Linux 7.3 iommufd selftest
+ * mock (drivers/iommu/iommufd/selftest.c), so the kernel's iommufd tests run
+ * against softiommu.  2 KiB I/O pages, aperture [2^24, 2^31 - 1] for the
+ * default page-table type, a blocking default domain, PASIDs of width 20 on
+ * devices created with SIO_MOCK_DEV_PASID, dirty tracking unless
+ * SIO_MOCK_DEV_NO_DIRTY, nested domains with a 4-entry IOTLB, and the
+ * selftest hw_info.
+ */
+#ifndef SOFTIOMMU_MOCK_H
+#define SOFTIOMMU_MOCK_H
+
+#include "softiommu/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Values of the selftest ABI (iommufd_test.h). */
+enum {
+	SIO_MOCK_APERTURE_START = 1ul << 24,
+	SIO_MOCK_APERTURE_LAST = (1ul << 31) - 1,
+	SIO_MOCK_PAGE_SIZE = 2048,
+	SIO_MOCK_HUGE_PAGE_SIZE = 512 * 2048,
+	SIO_MOCK_PASID_WIDTH = 20,
+	SIO_MOCK_NESTED_IOTLB_NUM = 4,
+	SIO_MOCK_NESTED_IOTLB_ID_MAX = 3,
+	SIO_MOCK_HWPT_DATA = 0xdead,		/* IOMMU_HWPT_DATA_SELFTEST */
+	SIO_MOCK_IOTLB_DEFAULT = 0xbadbeef,	/* IOMMU_TEST_IOTLB_DEFAULT */
+};
+#define SIO_MOCK_HW_INFO_TYPE 0xfeedbeefu	/* IOMMU_HW_INFO_TYPE_SELFTEST */
+#define SIO_MOCK_HW_INFO_REGVAL 0xdeadbeefu	/* IOMMU_HW_INFO_SELFTEST_REGVAL */
+#define SIO_MOCK_PASID_RESERVED 1024u	/* IOMMU_TEST_PASID_RESERVED */
+
+/* The selftest hw_info (struct iommu_test_hw_info). */
+struct sio_mock_hw_info {
+	uint32_t flags;
+	uint32_t test_reg;
+};
+
+/* Device flags (desc.flags): MOCK_FLAGS_DEVICE_*. */
+enum {
+	SIO_MOCK_DEV_NO_DIRTY = 1u << 0,
+	SIO_MOCK_DEV_PASID = 1u << 2,
+};
+
+/* Page-table types in the selftest user data (MOCK_IOMMUPT_*). */
+enum {
+	SIO_MOCK_PT_DEFAULT = 0,
+	SIO_MOCK_PT_HUGE = 1,
+};
+
+/* The selftest HWPT user data (struct iommu_hwpt_selftest). */
+struct sio_mock_hwpt_data {
+	uint32_t iotlb;
+	uint32_t pagetable_type;
+};
+
+SIO_API int sio_mock_iommu_create(struct sio_system *sys, const char *name,
+				  struct sio_iommu **out);
+
+/* Test hooks used by the iommufd test ABI. */
+/* IOTLB entry id of a mock nested domain (MD_CHECK_IOTLB). */
+SIO_API int sio_mock_nested_iotlb(struct sio_domain *domain, unsigned int id,
+				  uint32_t *value);
+SIO_API bool sio_mock_domain_is_mock(const struct sio_domain *domain);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

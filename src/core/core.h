@@ -1,0 +1,148 @@
+/*
+ * Private definitions of the IOMMU core: the system, IOMMU instances,
+ * devices and groups, and the helpers the core's files share.
+ *
+ * Lock order (outer first); no path takes them the other way round:
+ *   1. sys->lock          the system's instance list (registration only)
+ *   2. iommu->lock        an instance's group list (alias grouping only)
+ *   3. group->mutex       everything about one group's attachments
+ *   4. domain map lock    a paging domain's page table (core/map.c)
+ *   5. dev->resv_lock     a device's reserved regions
+ * The device data path takes none of them: it reads dev->group,
+ * group->domain, group->rid_handle and the PASID table under RCU.
+ * Probe and removal never hold iommu->lock and a group mutex together.
+ */
+#ifndef SIO_CORE_CORE_H
+#define SIO_CORE_CORE_H
+
+#include <pthread.h>
+#include <urcu/list.h>
+
+#include "softiommu/driver.h"
+#include "softiommu/group.h"
+#include "core/pasid_table.h"
+#include "util/error.h"
+#include "util/rcu.h"
+
+struct sio_system {
+	pthread_mutex_t lock;		/* protects iommus */
+	struct cds_list_head iommus;	/* struct sio_iommu.node */
+	uint32_t next_group_id;		/* atomic */
+	uint32_t next_device_id;	/* atomic */
+};
+
+struct sio_iommu {
+	struct cds_list_head node;	/* in sys->iommus, under sys->lock */
+	struct sio_system *sys;
+	char name[64];
+	const struct sio_iommu_ops *ops;
+	struct sio_iommu_caps caps;
+	void *priv;
+	/* Static domains, made at registration, freed at unregister. */
+	struct sio_domain *blocked_domain;
+	struct sio_domain *identity_domain;	/* NULL: none */
+	unsigned int ndevices;		/* probed, not removed; atomic */
+	pthread_mutex_t lock;		/* protects groups */
+	struct cds_list_head groups;	/* struct sio_group.iommu_node */
+};
+
+struct sio_group {
+	unsigned int refcount;		/* atomic */
+	uint32_t id;
+	uint32_t alias;			/* set at alloc, for alias grouping */
+	struct sio_iommu *iommu;
+	struct cds_list_head iommu_node;	/* under iommu->lock */
+
+	/*
+	 * The group mutex protects every field below; the fields marked RCU
+	 * are also read without it by the data path and the fault path, so
+	 * they are published with sio_rcu_assign() and old values are
+	 * retired only after sio_rcu_synchronize().
+	 */
+	pthread_mutex_t mutex;
+	uintptr_t mutex_holder;		/* pthread_self() of holder; atomic */
+	struct cds_list_head devices;	/* struct sio_device.group_node */
+	size_t ndevices;
+	struct sio_domain *domain;		/* RCU: the RID domain */
+	struct sio_attach_handle *rid_handle;	/* RCU: handle of the RID */
+	struct sio_domain *default_domain;
+	bool default_domain_owned;	/* a paging default we must free */
+	const void *owner;		/* DMA owner, NULL: kernel-managed */
+	unsigned int owner_cnt;
+	struct sio_pasid_table pasids;	/* RCU: PASID attachments */
+};
+
+struct sio_device {
+	unsigned int refcount;		/* atomic */
+	char name[64];
+	uint32_t rid, alias, pasid_bits, flags;
+	void *priv;			/* the device model's data */
+	void *driver_priv;		/* the IOMMU driver's data */
+	struct sio_iommu *iommu;
+	struct sio_group *group;	/* RCU; NULL once removed */
+	struct cds_list_head group_node;	/* under group->mutex */
+	uint32_t max_pasids;		/* set by the driver's probe */
+	bool removed;			/* atomic */
+
+	pthread_mutex_t resv_lock;	/* protects resv, nresv */
+	struct sio_resv_region *resv;
+	size_t nresv;
+};
+
+/* Group mutex, recording the holder for sio_device_group_locked(). */
+void sio_group_lock(struct sio_group *group);
+void sio_group_unlock(struct sio_group *group);
+
+/* Change the RID domain of every device of a locked group; on failure the
+ * devices already switched go back and the group keeps its old domain. */
+int sio_group_set_domain(struct sio_group *group, struct sio_domain *domain);
+/* The domain a group goes back to on detach: blocking if owned. */
+struct sio_domain *sio_group_core_domain(struct sio_group *group);
+
+/* Domains of this IOMMU, including its static ones. */
+bool sio_domain_compatible(const struct sio_iommu *iommu,
+			   const struct sio_domain *domain);
+void sio_domain_attach_inc(struct sio_domain *domain);
+void sio_domain_attach_dec(struct sio_domain *domain);
+/* Make the static blocked/identity domains, and the default domain of a
+ * group of its first device.  Used by system.c and device.c. */
+int sio_iommu_make_static_domains(struct sio_iommu *iommu);
+void sio_iommu_free_static_domains(struct sio_iommu *iommu);
+int sio_group_make_default_domain(struct sio_group *group,
+				  struct sio_device *first);
+/* Validate and finish a domain a driver alloc op returned. */
+int sio_domain_finish_alloc(struct sio_iommu *iommu, struct sio_domain *domain,
+			    enum sio_domain_type want, uint32_t flags);
+
+/* Remove every PASID attachment of a device leaving its locked group. */
+void sio_group_remove_dev_pasids(struct sio_group *group,
+				 struct sio_device *dev);
+/* Drop every attachment of a group being freed. */
+void sio_group_drop_pasids(struct sio_group *group);
+
+static inline void sio_ref_inc(unsigned int *ref)
+{
+	__atomic_add_fetch(ref, 1, __ATOMIC_RELAXED);
+}
+
+/* Returns true when the count dropped to zero. */
+static inline bool sio_ref_dec(unsigned int *ref)
+{
+	return __atomic_sub_fetch(ref, 1, __ATOMIC_ACQ_REL) == 0;
+}
+
+/* Take a reference unless the count is already zero (object dying). */
+static inline bool sio_ref_inc_not_zero(unsigned int *ref)
+{
+	unsigned int old = __atomic_load_n(ref, __ATOMIC_RELAXED);
+
+	do {
+		if (old == 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(ref, &old, old + 1, true,
+					      __ATOMIC_ACQUIRE,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+#endif

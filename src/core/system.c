@@ -1,0 +1,166 @@
+/*
+ * The system and the registration of IOMMU instances.
+ *
+ * An instance is registered by its driver with an ops table and its
+ * capabilities; registration also makes the instance's static domains
+ * (blocked, and identity when the driver has one), which live as long as the
+ * instance.  An instance cannot go while devices are probed onto it.
+ */
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+
+SIO_API int sio_system_create(struct sio_system **out)
+{
+	struct sio_system *sys = calloc(1, sizeof(*sys));
+
+	if (!sys)
+		return sio_err(-ENOMEM, "system: out of memory");
+	pthread_mutex_init(&sys->lock, NULL);
+	CDS_INIT_LIST_HEAD(&sys->iommus);
+	*out = sys;
+	return 0;
+}
+
+SIO_API int sio_system_destroy(struct sio_system *sys)
+{
+	struct sio_iommu *iommu, *tmp;
+
+	if (!sys)
+		return 0;
+	pthread_mutex_lock(&sys->lock);
+	cds_list_for_each_entry(iommu, &sys->iommus, node) {
+		if (__atomic_load_n(&iommu->ndevices, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_unlock(&sys->lock);
+			return sio_err(-EBUSY, "system: IOMMU %s still has devices",
+				       iommu->name);
+		}
+	}
+	pthread_mutex_unlock(&sys->lock);
+	cds_list_for_each_entry_safe(iommu, tmp, &sys->iommus, node)
+		sio_iommu_unregister(iommu);
+	pthread_mutex_destroy(&sys->lock);
+	free(sys);
+	return 0;
+}
+
+SIO_API int sio_iommu_register(struct sio_system *sys, const char *name,
+			       const struct sio_iommu_ops *ops,
+			       const struct sio_iommu_caps *caps, void *priv,
+			       struct sio_iommu **out)
+{
+	struct sio_iommu *iommu;
+	int rc;
+
+	if (!sys || !name || !ops || !caps)
+		return sio_err(-EINVAL, "iommu register: missing argument");
+	if (caps->pasid_bits > SIO_PASID_MAX_BITS)
+		return sio_err(-EINVAL, "iommu register: %u PASID bits > %u",
+			       caps->pasid_bits, SIO_PASID_MAX_BITS);
+	if (!ops->device_group)
+		return sio_err(-EINVAL, "iommu register: no device_group op");
+	if (sio_iommu_find(sys, name))
+		return sio_err(-EEXIST, "iommu register: %s exists", name);
+
+	iommu = calloc(1, sizeof(*iommu));
+	if (!iommu)
+		return sio_err(-ENOMEM, "iommu register: out of memory");
+	snprintf(iommu->name, sizeof(iommu->name), "%s", name);
+	iommu->sys = sys;
+	iommu->ops = ops;
+	iommu->caps = *caps;
+	iommu->priv = priv;
+	pthread_mutex_init(&iommu->lock, NULL);
+	CDS_INIT_LIST_HEAD(&iommu->groups);
+
+	rc = sio_iommu_make_static_domains(iommu);
+	if (rc) {
+		pthread_mutex_destroy(&iommu->lock);
+		free(iommu);
+		return rc;
+	}
+	pthread_mutex_lock(&sys->lock);
+	cds_list_add_tail(&iommu->node, &sys->iommus);
+	pthread_mutex_unlock(&sys->lock);
+	*out = iommu;
+	return 0;
+}
+
+SIO_API int sio_iommu_unregister(struct sio_iommu *iommu)
+{
+	struct sio_system *sys = iommu->sys;
+
+	pthread_mutex_lock(&sys->lock);
+	if (__atomic_load_n(&iommu->ndevices, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&sys->lock);
+		return sio_err(-EBUSY, "iommu %s: devices still probed", iommu->name);
+	}
+	cds_list_del(&iommu->node);
+	pthread_mutex_unlock(&sys->lock);
+
+	sio_iommu_free_static_domains(iommu);
+	if (iommu->ops->iommu_release)
+		iommu->ops->iommu_release(iommu);
+	pthread_mutex_destroy(&iommu->lock);
+	free(iommu);
+	return 0;
+}
+
+SIO_API struct sio_iommu *sio_iommu_find(struct sio_system *sys, const char *name)
+{
+	struct sio_iommu *iommu, *found = NULL;
+
+	pthread_mutex_lock(&sys->lock);
+	cds_list_for_each_entry(iommu, &sys->iommus, node) {
+		if (!strcmp(iommu->name, name)) {
+			found = iommu;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sys->lock);
+	return found;
+}
+
+SIO_API int sio_iommu_for_each(struct sio_system *sys,
+			       int (*fn)(struct sio_iommu *iommu, void *arg),
+			       void *arg)
+{
+	struct sio_iommu *iommu;
+	int rc = 0;
+
+	pthread_mutex_lock(&sys->lock);
+	cds_list_for_each_entry(iommu, &sys->iommus, node) {
+		rc = fn(iommu, arg);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&sys->lock);
+	return rc;
+}
+
+SIO_API const char *sio_iommu_name(const struct sio_iommu *iommu)
+{
+	return iommu->name;
+}
+
+SIO_API const struct sio_iommu_caps *sio_iommu_caps(const struct sio_iommu *iommu)
+{
+	return &iommu->caps;
+}
+
+SIO_API struct sio_system *sio_iommu_system(const struct sio_iommu *iommu)
+{
+	return iommu->sys;
+}
+
+SIO_API void *sio_iommu_priv(const struct sio_iommu *iommu)
+{
+	return iommu->priv;
+}
+
+SIO_API const struct sio_iommu_ops *sio_iommu_ops(const struct sio_iommu *iommu)
+{
+	return iommu->ops;
+}

@@ -1,0 +1,349 @@
+/*
+ * The mock IOMMU driver, with the semantics of the Linux 7.3 iommufd
+ * selftest mock (drivers/iommu/iommufd/selftest.c) so that the kernel's
+ * iommufd tests behave here as they do on a kernel built with the mock.
+ *
+ * Paging domains use the SIO_PT_MOCK page-table format (AMD v1 encoding
+ * with a 2 KiB granule); the default page-table type restricts the aperture
+ * to [2^24, 2^31 - 1] as the selftest expects, the huge type offers only
+ * 1 MiB and 4 KiB pages.  The default domain is the blocked domain.  PASID
+ * 1024 (IOMMU_TEST_PASID_RESERVED) fails every second non-blocking
+ * set_dev_pasid, which is how the selftest makes a replace fail on purpose.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "softiommu/driver.h"
+#include "softiommu/mock.h"
+#include "util/error.h"
+
+#define MOCK_PAGING_FLAGS                                                    \
+	(SIO_DOMAIN_ALLOC_DIRTY_TRACKING | SIO_DOMAIN_ALLOC_NEST_PARENT |     \
+	 SIO_DOMAIN_ALLOC_PASID)
+#define MOCK_VALID_DEV_FLAGS (SIO_MOCK_DEV_NO_DIRTY | SIO_MOCK_DEV_PASID)
+#define MOCK_IAS 56	/* hw_max_vasz_lg2 of the selftest's table */
+#define MOCK_OAS 51	/* hw_max_oasz_lg2 */
+#define CPU_PAGE_SIZE 4096u
+
+struct mock_dev {
+	uint32_t flags;
+	int pasid_1024_fake_error;	/* atomic: the next attach fails */
+};
+
+struct mock_domain {
+	struct sio_domain domain;
+	struct sio_pt *pt;
+};
+
+struct mock_nested {
+	struct sio_domain domain;
+	uint32_t iotlb[SIO_MOCK_NESTED_IOTLB_NUM];
+};
+
+static const struct sio_domain_ops mock_paging_ops;
+static const struct sio_domain_ops mock_nested_ops;
+
+static struct mock_dev *to_mock_dev(struct sio_device *dev)
+{
+	return sio_device_driver_priv(dev);
+}
+
+static struct mock_domain *to_mock_domain(struct sio_domain *d)
+{
+	return sio_container_of(d, struct mock_domain, domain);
+}
+
+static int mock_attach_dev(struct sio_domain *domain, struct sio_device *dev,
+			   struct sio_domain *old)
+{
+	if ((domain->alloc_flags & SIO_DOMAIN_ALLOC_DIRTY_TRACKING) &&
+	    (to_mock_dev(dev)->flags & SIO_MOCK_DEV_NO_DIRTY))
+		return -EINVAL;
+	return 0;
+}
+
+static int mock_set_dev_pasid(struct sio_domain *domain, struct sio_device *dev,
+			      sio_pasid_t pasid, struct sio_domain *old)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	if (pasid != SIO_MOCK_PASID_RESERVED)
+		return 0;
+	/* Every second attach of PASID 1024 fails; blocking resets it. */
+	if (domain->type == SIO_DOMAIN_BLOCKED) {
+		__atomic_store_n(&mdev->pasid_1024_fake_error, 0, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (__atomic_exchange_n(&mdev->pasid_1024_fake_error, 0, __ATOMIC_RELAXED))
+		return -ENOMEM;
+	__atomic_store_n(&mdev->pasid_1024_fake_error, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void mock_static_free(struct sio_domain *domain)
+{
+	free(domain);
+}
+
+static const struct sio_domain_ops mock_blocked_ops = {
+	.attach_dev = mock_attach_dev,
+	.set_dev_pasid = mock_set_dev_pasid,
+	.free = mock_static_free,
+};
+
+static int mock_alloc_blocked(struct sio_iommu *iommu, struct sio_domain **out)
+{
+	struct sio_domain *d = malloc(sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	sio_domain_init(d, SIO_DOMAIN_BLOCKED, &mock_blocked_ops);
+	*out = d;
+	return 0;
+}
+
+/* Paging domain ops: the page table does the work. */
+static int mock_map_pages(struct sio_domain *d, uint64_t iova, uint64_t pa,
+			  size_t pgsize, size_t count, unsigned int prot,
+			  size_t *mapped)
+{
+	return sio_pt_map_pages(to_mock_domain(d)->pt, iova, pa, pgsize, count,
+				prot, mapped);
+}
+
+static size_t mock_unmap_pages(struct sio_domain *d, uint64_t iova,
+			       size_t pgsize, size_t count,
+			       struct sio_iotlb_gather *gather)
+{
+	return sio_pt_unmap_pages(to_mock_domain(d)->pt, iova, pgsize, count,
+				  gather);
+}
+
+static int mock_lookup(struct sio_domain *d, uint64_t iova, struct sio_xlate *out)
+{
+	return sio_pt_lookup(to_mock_domain(d)->pt, iova, out);
+}
+
+static void mock_paging_free(struct sio_domain *d)
+{
+	struct mock_domain *md = to_mock_domain(d);
+
+	sio_pt_destroy(md->pt);
+	free(md);
+}
+
+static const struct sio_domain_ops mock_paging_ops = {
+	.attach_dev = mock_attach_dev,
+	.set_dev_pasid = mock_set_dev_pasid,
+	.map_pages = mock_map_pages,
+	.unmap_pages = mock_unmap_pages,
+	.lookup = mock_lookup,
+	.free = mock_paging_free,
+};
+
+static int mock_alloc_paging(struct sio_device *dev, uint32_t flags,
+			     const struct sio_user_data *ud,
+			     struct sio_domain **out)
+{
+	struct sio_mock_hwpt_data cfg = { 0 };
+	struct sio_pt_cfg ptcfg = { 0 };
+	struct mock_domain *md;
+	bool dirty = flags & SIO_DOMAIN_ALLOC_DIRTY_TRACKING;
+	int rc;
+
+	if ((flags & ~MOCK_PAGING_FLAGS) ||
+	    (dirty && (to_mock_dev(dev)->flags & SIO_MOCK_DEV_NO_DIRTY)))
+		return -EOPNOTSUPP;
+	if (ud && ud->type != SIO_MOCK_HWPT_DATA && ud->type != 0)
+		return -EOPNOTSUPP;
+	if (ud) {
+		rc = sio_user_data_copy(&cfg, sizeof(cfg), sizeof(cfg.iotlb), ud,
+					ud->type);
+		if (rc)
+			return rc;
+	}
+	if (cfg.pagetable_type != SIO_MOCK_PT_DEFAULT &&
+	    cfg.pagetable_type != SIO_MOCK_PT_HUGE)
+		return -EOPNOTSUPP;
+
+	md = calloc(1, sizeof(*md));
+	if (!md)
+		return -ENOMEM;
+	ptcfg.format = SIO_PT_MOCK;
+	ptcfg.ias = MOCK_IAS;
+	ptcfg.oas = MOCK_OAS;
+	ptcfg.features = dirty ? SIO_PT_FEAT_DIRTY : 0;
+	rc = sio_pt_create(&ptcfg, &md->pt);
+	if (rc) {
+		free(md);
+		return rc;
+	}
+	sio_domain_init(&md->domain, SIO_DOMAIN_PAGING, &mock_paging_ops);
+	md->domain.pgsize_bitmap = sio_pt_pgsize_bitmap(md->pt);
+	md->domain.geometry.force_aperture = true;
+	md->domain.geometry.aperture_start = 0;
+	md->domain.geometry.aperture_end = sio_pt_iova_last(md->pt);
+	if (cfg.pagetable_type == SIO_MOCK_PT_HUGE) {
+		/* Userspace maps only huge pages; the CPU page size is
+		 * included so that iommufd accepts the domain. */
+		md->domain.pgsize_bitmap &= SIO_MOCK_HUGE_PAGE_SIZE | CPU_PAGE_SIZE;
+	} else {
+		md->domain.geometry.aperture_start = SIO_MOCK_APERTURE_START;
+		md->domain.geometry.aperture_end = SIO_MOCK_APERTURE_LAST;
+	}
+	*out = &md->domain;
+	return 0;
+}
+
+static int mock_nested_set_dev_pasid(struct sio_domain *domain,
+				     struct sio_device *dev, sio_pasid_t pasid,
+				     struct sio_domain *old)
+{
+	return mock_set_dev_pasid(domain, dev, pasid, old);
+}
+
+static void mock_nested_free(struct sio_domain *d)
+{
+	free(sio_container_of(d, struct mock_nested, domain));
+}
+
+static const struct sio_domain_ops mock_nested_ops = {
+	.attach_dev = mock_attach_dev,
+	.set_dev_pasid = mock_nested_set_dev_pasid,
+	.free = mock_nested_free,
+};
+
+static int mock_alloc_nested(struct sio_device *dev, struct sio_domain *parent,
+			     uint32_t flags, const struct sio_user_data *ud,
+			     struct sio_domain **out)
+{
+	struct sio_mock_hwpt_data cfg;
+	struct mock_nested *mn;
+	int rc;
+
+	if (flags & ~SIO_DOMAIN_ALLOC_PASID)
+		return -EOPNOTSUPP;
+	if (!parent || parent->type != SIO_DOMAIN_PAGING ||
+	    parent->ops != &mock_paging_ops)
+		return -EINVAL;
+	if (!ud || ud->type != SIO_MOCK_HWPT_DATA)
+		return -EOPNOTSUPP;
+	rc = sio_user_data_copy(&cfg, sizeof(cfg), sizeof(cfg.iotlb), ud,
+				SIO_MOCK_HWPT_DATA);
+	if (rc)
+		return rc;
+	mn = calloc(1, sizeof(*mn));
+	if (!mn)
+		return -ENOMEM;
+	sio_domain_init(&mn->domain, SIO_DOMAIN_NESTED, &mock_nested_ops);
+	for (int i = 0; i < SIO_MOCK_NESTED_IOTLB_NUM; i++)
+		mn->iotlb[i] = cfg.iotlb;
+	*out = &mn->domain;
+	return 0;
+}
+
+static int mock_probe_device(struct sio_iommu *iommu, struct sio_device *dev)
+{
+	uint32_t flags = sio_device_flags(dev);
+	struct mock_dev *mdev;
+
+	if (flags & ~MOCK_VALID_DEV_FLAGS)
+		return -EINVAL;
+	mdev = calloc(1, sizeof(*mdev));
+	if (!mdev)
+		return -ENOMEM;
+	mdev->flags = flags;
+	sio_device_set_driver_priv(dev, mdev);
+	if (flags & SIO_MOCK_DEV_PASID)
+		sio_device_set_max_pasids(dev, 1u << SIO_MOCK_PASID_WIDTH);
+	return 0;
+}
+
+static void mock_release_device(struct sio_device *dev)
+{
+	free(sio_device_driver_priv(dev));
+	sio_device_set_driver_priv(dev, NULL);
+}
+
+static bool mock_capable(struct sio_device *dev, enum sio_cap cap)
+{
+	switch (cap) {
+	case SIO_CAP_CACHE_COHERENCY:
+		return true;
+	case SIO_CAP_DIRTY_TRACKING:
+		return !(to_mock_dev(dev)->flags & SIO_MOCK_DEV_NO_DIRTY);
+	default:
+		return false;
+	}
+}
+
+static int mock_hw_info(struct sio_device *dev, uint32_t *type, void **data,
+			size_t *len)
+{
+	struct sio_mock_hw_info *info;
+
+	if (*type != 0 && *type != SIO_MOCK_HW_INFO_TYPE)
+		return -EOPNOTSUPP;
+	info = calloc(1, sizeof(*info));
+	if (!info)
+		return -ENOMEM;
+	info->test_reg = SIO_MOCK_HW_INFO_REGVAL;
+	*data = info;
+	*len = sizeof(*info);
+	*type = SIO_MOCK_HW_INFO_TYPE;
+	return 0;
+}
+
+static const struct sio_iommu_ops mock_iommu_ops = {
+	.name = "mock",
+	.probe_device = mock_probe_device,
+	.release_device = mock_release_device,
+	.device_group = sio_generic_device_group,
+	.domain_alloc_paging = mock_alloc_paging,
+	.domain_alloc_nested = mock_alloc_nested,
+	.domain_alloc_blocked = mock_alloc_blocked,
+	.capable = mock_capable,
+	.hw_info = mock_hw_info,
+};
+
+SIO_API int sio_mock_iommu_create(struct sio_system *sys, const char *name,
+				  struct sio_iommu **out)
+{
+	struct sio_iommu_caps caps = {
+		.pasid_bits = SIO_MOCK_PASID_WIDTH,
+		.features = SIO_FEAT_PASID | SIO_FEAT_IOPF | SIO_FEAT_NESTING |
+			    SIO_FEAT_DIRTY,
+		.default_domain_type = SIO_DOMAIN_BLOCKED,
+	};
+	struct sio_pt_cfg ptcfg = { .format = SIO_PT_MOCK, .ias = MOCK_IAS,
+				    .oas = MOCK_OAS };
+	struct sio_pt *pt;
+	int rc;
+
+	/* The instance advertises what its tables can map. */
+	rc = sio_pt_create(&ptcfg, &pt);
+	if (rc)
+		return sio_err(rc, "mock: page table");
+	caps.pgsize_bitmap = sio_pt_pgsize_bitmap(pt);
+	sio_pt_destroy(pt);
+	return sio_iommu_register(sys, name ? name : "mock", &mock_iommu_ops,
+				  &caps, NULL, out);
+}
+
+SIO_API bool sio_mock_domain_is_mock(const struct sio_domain *domain)
+{
+	return domain && (domain->ops == &mock_paging_ops ||
+			  domain->ops == &mock_nested_ops);
+}
+
+SIO_API int sio_mock_nested_iotlb(struct sio_domain *domain, unsigned int id,
+				  uint32_t *value)
+{
+	if (!domain || domain->ops != &mock_nested_ops)
+		return sio_err(-EINVAL, "mock: not a mock nested domain");
+	if (id > SIO_MOCK_NESTED_IOTLB_ID_MAX)
+		return sio_err(-EINVAL, "mock: IOTLB id %u > %u", id,
+			       SIO_MOCK_NESTED_IOTLB_ID_MAX);
+	*value = sio_container_of(domain, struct mock_nested, domain)->iotlb[id];
+	return 0;
+}

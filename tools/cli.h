@@ -1,0 +1,10 @@
+/*
+ * The softiommu command: one file per subcommand, dispatched from main.c.
+ */
+#ifndef SIO_TOOLS_CLI_H
+#define SIO_TOOLS_CLI_H
+
+int cmd_demo(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif
