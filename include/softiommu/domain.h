@@ -57,6 +57,10 @@ SIO_API int sio_domain_alloc_nested(struct sio_device *dev,
 				    struct sio_domain *parent, uint32_t flags,
 				    const struct sio_user_data *user_data,
 				    struct sio_domain **out);
+/* An SVA domain sharing the address space mm (the SVA layer's object,
+ * opaque here) for dev; -EOPNOTSUPP if the driver has no SVA. */
+SIO_API int sio_domain_alloc_sva(struct sio_device *dev, void *mm,
+				 struct sio_domain **out);
 /* The IOMMU's static identity / blocked domain (-EOPNOTSUPP if none). */
 SIO_API int sio_domain_get_identity(struct sio_device *dev,
 				    struct sio_domain **out);

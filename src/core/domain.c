@@ -313,6 +313,33 @@ SIO_API int sio_domain_alloc_nested(struct sio_device *dev,
 	return rc;
 }
 
+SIO_API int sio_domain_alloc_sva(struct sio_device *dev, void *mm,
+				 struct sio_domain **out)
+{
+	struct sio_group *group;
+	struct sio_domain *d = NULL;
+	struct sio_iommu *iommu;
+	int rc;
+
+	if (!dev || !mm || !out)
+		return sio_err(-EINVAL, "SVA alloc: missing argument");
+	iommu = dev->iommu;
+	if (!iommu->ops->domain_alloc_sva)
+		return sio_err(-EOPNOTSUPP, "%s: no SVA domains", iommu->name);
+	rc = lock_device_group(dev, &group);
+	if (rc)
+		return rc;
+	rc = iommu->ops->domain_alloc_sva(dev, mm, &d);
+	if (rc)
+		rc = sio_err(rc, "%s: SVA domain for %s", iommu->name, dev->name);
+	else
+		rc = sio_domain_finish_alloc(iommu, d, SIO_DOMAIN_SVA, 0);
+	if (!rc)
+		*out = d;
+	unlock_group(group);
+	return rc;
+}
+
 SIO_API int sio_domain_get_identity(struct sio_device *dev, struct sio_domain **out)
 {
 	if (!dev->iommu->identity_domain)
