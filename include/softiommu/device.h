@@ -8,8 +8,10 @@
  * its group's default domain.  A device can be removed at any time, also
  * while attached: its DMA fails from then on with -ENODEV, its group's
  * attachments stay as they are for the group's other devices and for the
- * owner to detach.  Devices are reference counted so that an emulator may
- * keep a pointer across removal.
+ * owner to detach (the RID through the group; PASIDs, which are detached
+ * through a device, are dropped when the group loses its last device).
+ * Devices are reference counted so that an emulator may keep a pointer
+ * across removal.
  */
 #ifndef SOFTIOMMU_DEVICE_H
 #define SOFTIOMMU_DEVICE_H
@@ -24,7 +26,8 @@ struct sio_device_desc {
 	const char *name;
 	uint32_t rid;		/* requester ID (bus:dev.fn), informative */
 	uint32_t alias;		/* non-zero: shares a group with same alias */
-	uint32_t pasid_bits;	/* device's PASID capability, 0 = none */
+	uint32_t pasid_bits;	/* device's PASID capability; 0 = as the
+				 * driver decides (the mock: its flags) */
 	uint32_t flags;		/* driver-specific (e.g. SIO_MOCK_DEV_*) */
 	void *priv;		/* the device model's own data */
 };

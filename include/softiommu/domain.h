@@ -11,7 +11,8 @@
  *
  * Map/unmap on paging domains follow iommu_map()/iommu_unmap(): iova, pa
  * and size aligned to the smallest page size (else -EINVAL); the range
- * inside the aperture (else -EINVAL); mapping over an existing mapping is
+ * inside the aperture when the domain forces one (else -EINVAL; the kernel's
+ * iommu_map() leaves this to the page table); mapping over an existing mapping is
  * -EEXIST and leaves nothing of the new range mapped.  Unmap returns the
  * number of bytes unmapped, stopping at the first hole: unmapping nothing
  * returns 0.  Unmap returns only after the IOTLB is synced and no device

@@ -72,6 +72,8 @@ struct sio_domain {
 	struct sio_iommu *owner;	/* the instance whose ops made it */
 	unsigned int attach_count;	/* RID + PASID attachments, atomic */
 	bool is_static;			/* blocked/identity: freed with owner */
+	bool group_owned;		/* a group's default: freed with it */
+	unsigned int nested_users;	/* nested domains on it; atomic */
 	pthread_mutex_t map_lock;	/* serializes map/unmap (core/map.c) */
 };
 

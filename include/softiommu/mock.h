@@ -3,9 +3,10 @@
  * mock (drivers/iommu/iommufd/selftest.c), so the kernel's iommufd tests run
  * against softiommu.  2 KiB I/O pages, aperture [2^24, 2^31 - 1] for the
  * default page-table type, a blocking default domain, PASIDs of width 20 on
- * devices created with SIO_MOCK_DEV_PASID, dirty tracking unless
- * SIO_MOCK_DEV_NO_DIRTY, nested domains with a 4-entry IOTLB, and the
- * selftest hw_info.
+ * devices created with SIO_MOCK_DEV_PASID, dirty-tracking allocation
+ * refused on SIO_MOCK_DEV_NO_DIRTY devices (the dirty ops themselves come
+ * with the dirty-tracking issue), nested domains with a 4-entry IOTLB, and
+ * the selftest hw_info.
  */
 #ifndef SOFTIOMMU_MOCK_H
 #define SOFTIOMMU_MOCK_H
@@ -17,9 +18,9 @@ extern "C" {
 #endif
 
 /* Values of the selftest ABI (iommufd_test.h). */
+#define SIO_MOCK_APERTURE_START (1ull << 24)
+#define SIO_MOCK_APERTURE_LAST ((1ull << 31) - 1)
 enum {
-	SIO_MOCK_APERTURE_START = 1ul << 24,
-	SIO_MOCK_APERTURE_LAST = (1ul << 31) - 1,
 	SIO_MOCK_PAGE_SIZE = 2048,
 	SIO_MOCK_HUGE_PAGE_SIZE = 512 * 2048,
 	SIO_MOCK_PASID_WIDTH = 20,

@@ -83,6 +83,10 @@ SIO_API int sio_attach_group(struct sio_domain *domain, struct sio_group *group,
 	    group->domain != group->iommu->blocked_domain) {
 		rc = sio_err(-EBUSY, "group %u: already attached to a %s domain",
 			     group->id, sio_domain_type_name(group->domain->type));
+	} else if (group->rid_handle) {
+		/* The kernel's NO_PASID slot of the PASID array is taken. */
+		rc = sio_err(-EBUSY, "group %u: an attach handle is installed",
+			     group->id);
 	} else if (cds_list_empty(&group->devices)) {
 		rc = sio_err(-ENODEV, "group %u has no devices", group->id);
 	} else {

@@ -110,6 +110,8 @@ int sio_iommu_make_static_domains(struct sio_iommu *iommu);
 void sio_iommu_free_static_domains(struct sio_iommu *iommu);
 int sio_group_make_default_domain(struct sio_group *group,
 				  struct sio_device *first);
+/* Free a domain no one can reach (after the caller's checks). */
+void sio_domain_destroy(struct sio_domain *domain);
 /* Validate and finish a domain a driver alloc op returned. */
 int sio_domain_finish_alloc(struct sio_iommu *iommu, struct sio_domain *domain,
 			    enum sio_domain_type want, uint32_t flags);
@@ -119,6 +121,11 @@ void sio_group_remove_dev_pasids(struct sio_group *group,
 				 struct sio_device *dev);
 /* Drop every attachment of a group being freed. */
 void sio_group_drop_pasids(struct sio_group *group);
+/* Unpublish every PASID attachment of a locked group that lost its last
+ * device; returns the entries, to free with sio_pasid_entries_free() after
+ * a grace period. */
+struct sio_pasid_entry *sio_group_retire_pasids(struct sio_group *group);
+void sio_pasid_entries_free(struct sio_pasid_entry *list);
 
 static inline void sio_ref_inc(unsigned int *ref)
 {

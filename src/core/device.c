@@ -89,15 +89,34 @@ SIO_API int sio_device_probe(struct sio_iommu *iommu,
 			goto err_free;
 		}
 	}
+	/*
+	 * The PASIDs a device may use: what its driver granted (drivers that
+	 * do not say get the device's capability), never more than the
+	 * IOMMU's width nor, when the description gives one, the device's.
+	 */
+	if (!dev->max_pasids && desc->pasid_bits)
+		dev->max_pasids = 1u << desc->pasid_bits;
+	if (desc->pasid_bits && dev->max_pasids > 1u << desc->pasid_bits)
+		dev->max_pasids = 1u << desc->pasid_bits;
+	if (dev->max_pasids > 1u << iommu->caps.pasid_bits || !iommu->caps.pasid_bits)
+		dev->max_pasids = iommu->caps.pasid_bits ? 1u << iommu->caps.pasid_bits : 0;
 	rc = iommu->ops->device_group(dev, &group);
 	if (rc) {
 		rc = sio_err(rc, "%s: no group for %s", iommu->name, dev->name);
 		goto err_release;
 	}
+	/*
+	 * dev->group is set before the driver's attach_dev and default-domain
+	 * allocation run, so that sio_device_group_locked() holds inside them
+	 * as the driver contract promises.  Nobody else has the device yet,
+	 * so no data-path reader can see it before it is fully joined, and a
+	 * failure can unpublish it without a grace period.
+	 */
 	sio_group_lock(group);
+	sio_rcu_assign(dev->group, group);	/* the device's reference */
 	rc = device_join_group(group, dev);
-	if (!rc)
-		sio_rcu_assign(dev->group, group);	/* the device's reference */
+	if (rc)
+		sio_rcu_assign(dev->group, NULL);
 	sio_group_unlock(group);
 	if (rc) {
 		sio_group_put(group);
@@ -117,6 +136,7 @@ err_free:
 
 SIO_API void sio_device_remove(struct sio_device *dev)
 {
+	struct sio_pasid_entry *retired = NULL;
 	struct sio_group *group;
 	struct sio_domain *blocked;
 
@@ -133,9 +153,13 @@ SIO_API void sio_device_remove(struct sio_device *dev)
 	cds_list_del(&dev->group_node);
 	group->ndevices--;
 	sio_rcu_assign(dev->group, NULL);
+	/* PASIDs are detached through a device: with none left they go. */
+	if (!group->ndevices)
+		retired = sio_group_retire_pasids(group);
 	sio_group_unlock(group);
 
 	sio_rcu_synchronize();
+	sio_pasid_entries_free(retired);
 	if (dev->iommu->ops->release_device)
 		dev->iommu->ops->release_device(dev);
 	__atomic_sub_fetch(&dev->iommu->ndevices, 1, __ATOMIC_RELEASE);

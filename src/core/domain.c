@@ -180,6 +180,7 @@ int sio_group_make_default_domain(struct sio_group *group,
 			rc = sio_domain_finish_alloc(iommu, d, SIO_DOMAIN_PAGING, 0);
 		if (rc)
 			return sio_err(rc, "group %u: default paging domain", group->id);
+		d->group_owned = true;
 		group->default_domain = d;
 		group->default_domain_owned = true;
 		return 0;
@@ -306,8 +307,11 @@ SIO_API int sio_domain_alloc_nested(struct sio_device *dev,
 	} else {
 		d->parent = parent;
 		rc = sio_domain_finish_alloc(iommu, d, SIO_DOMAIN_NESTED, flags);
-		if (!rc)
+		if (!rc) {
+			__atomic_add_fetch(&parent->nested_users, 1,
+					   __ATOMIC_RELAXED);
 			*out = d;
+		}
 	}
 	unlock_group(group);
 	return rc;
@@ -354,15 +358,37 @@ SIO_API int sio_domain_get_blocked(struct sio_device *dev, struct sio_domain **o
 	return 0;
 }
 
+void sio_domain_destroy(struct sio_domain *domain)
+{
+	struct sio_domain *parent = domain->parent;
+
+	/*
+	 * A detach unpublishes the domain before it drops the attach count,
+	 * so any data-path reader that can still see it began before that:
+	 * one grace period here covers every caller, however it got the
+	 * count to zero.
+	 */
+	sio_rcu_synchronize();
+	pthread_mutex_destroy(&domain->map_lock);
+	if (domain->ops->free)
+		domain->ops->free(domain);
+	if (parent)
+		__atomic_sub_fetch(&parent->nested_users, 1, __ATOMIC_RELEASE);
+}
+
 SIO_API int sio_domain_free(struct sio_domain *domain)
 {
 	if (!domain || domain->is_static)
 		return 0;
+	if (domain->group_owned)
+		return sio_err(-EBUSY, "a group's default domain goes with its group");
 	if (__atomic_load_n(&domain->attach_count, __ATOMIC_ACQUIRE))
 		return sio_err(-EBUSY, "domain still attached %u time(s)",
 			       domain->attach_count);
-	if (domain->ops->free)
-		domain->ops->free(domain);
+	if (__atomic_load_n(&domain->nested_users, __ATOMIC_ACQUIRE))
+		return sio_err(-EBUSY, "%u nested domain(s) still use this parent",
+			       domain->nested_users);
+	sio_domain_destroy(domain);
 	return 0;
 }
 

@@ -109,7 +109,7 @@ SIO_API void sio_group_put(struct sio_group *group)
 	if (group->domain)
 		sio_domain_attach_dec(group->domain);
 	if (group->default_domain_owned)
-		sio_domain_free(group->default_domain);
+		sio_domain_destroy(group->default_domain);
 	sio_pasid_table_destroy(&group->pasids);
 	pthread_mutex_destroy(&group->mutex);
 	free(group);
@@ -192,6 +192,8 @@ static int take_ownership(struct sio_group *group, const void *owner)
 	rc = sio_group_set_domain(group, group->iommu->blocked_domain);
 	if (rc)
 		return rc;
+	/* The blocking domain is attached without a handle. */
+	sio_rcu_assign(group->rid_handle, NULL);
 	group->owner = owner;
 	group->owner_cnt = 1;
 	return 0;
@@ -217,9 +219,13 @@ static void release_ownership(struct sio_group *group)
 	if (!group->owner_cnt || --group->owner_cnt)
 		return;
 	group->owner = NULL;
-	/* Back to the default domain: a detach that cannot fail. */
+	/* Back to the default domain: a detach that cannot fail.  The
+	 * owner's RID handle goes with the domain it was attached with, or
+	 * the fault path would find a handle of a domain no longer there
+	 * (callers wait for a grace period before returning). */
 	if (sio_group_set_domain(group, group->default_domain))
 		sio_group_set_domain(group, group->iommu->blocked_domain);
+	sio_rcu_assign(group->rid_handle, NULL);
 }
 
 SIO_API void sio_group_release_dma_owner(struct sio_group *group)

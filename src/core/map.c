@@ -90,8 +90,10 @@ static size_t unmap_locked(struct sio_domain *domain, uint64_t iova,
 						gather);
 		if (!done)
 			break;
-		if (gather->start > gather->end)
-			sio_iotlb_gather_add_range(gather, iova, done);
+		/* Always widen the gather: a driver need not record ranges
+		 * itself, and checking for an empty gather would keep only
+		 * the first chunk of a range split into several page sizes. */
+		sio_iotlb_gather_add_range(gather, iova, done);
 		iova += done;
 		unmapped += done;
 	}

@@ -241,6 +241,48 @@ void sio_group_drop_pasids(struct sio_group *group)
 	sio_pasid_table_for_each(&group->pasids, drop_one, group);
 }
 
+struct retire_arg {
+	struct sio_group *group;
+	struct sio_pasid_entry *list;
+};
+
+static int retire_one(sio_pasid_t pasid, struct sio_pasid_entry *e, void *arg)
+{
+	struct retire_arg *ra = arg;
+
+	sio_domain_attach_dec(e->domain);
+	sio_pasid_table_store(&ra->group->pasids, pasid, NULL);
+	e->retired_next = ra->list;
+	ra->list = e;
+	return 0;
+}
+
+/*
+ * A PASID attachment is detached through a device of its group.  Once the
+ * group has none left, nobody can use or detach its PASID attachments any
+ * more, and their domains could never be freed while a user still holds
+ * the group; so they go, as they would when the group is freed.  Readers
+ * that found the group before its last device left may still be looking at
+ * the entries: the caller frees them after a grace period.
+ */
+struct sio_pasid_entry *sio_group_retire_pasids(struct sio_group *group)
+{
+	struct retire_arg ra = { group, NULL };
+
+	sio_pasid_table_for_each(&group->pasids, retire_one, &ra);
+	return ra.list;
+}
+
+void sio_pasid_entries_free(struct sio_pasid_entry *list)
+{
+	while (list) {
+		struct sio_pasid_entry *next = list->retired_next;
+
+		free(list);
+		list = next;
+	}
+}
+
 SIO_API int sio_attach_handle_get(struct sio_group *group, sio_pasid_t pasid,
 				  enum sio_domain_type type,
 				  struct sio_attach_handle **out)

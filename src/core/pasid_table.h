@@ -17,6 +17,9 @@
 struct sio_pasid_entry {
 	struct sio_domain *domain;
 	struct sio_attach_handle *handle;	/* may be NULL */
+	/* Writer side, once unpublished: links entries waiting for a grace
+	 * period before they are freed.  Readers never look at it. */
+	struct sio_pasid_entry *retired_next;
 };
 
 #define SIO_PASID_LEAF_BITS 10

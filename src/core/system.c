@@ -12,6 +12,16 @@
 
 #include "core/core.h"
 
+static struct sio_iommu *find_locked(struct sio_system *sys, const char *name)
+{
+	struct sio_iommu *iommu;
+
+	cds_list_for_each_entry(iommu, &sys->iommus, node)
+		if (!strcmp(iommu->name, name))
+			return iommu;
+	return NULL;
+}
+
 SIO_API int sio_system_create(struct sio_system **out)
 {
 	struct sio_system *sys = calloc(1, sizeof(*sys));
@@ -61,8 +71,6 @@ SIO_API int sio_iommu_register(struct sio_system *sys, const char *name,
 			       caps->pasid_bits, SIO_PASID_MAX_BITS);
 	if (!ops->device_group)
 		return sio_err(-EINVAL, "iommu register: no device_group op");
-	if (sio_iommu_find(sys, name))
-		return sio_err(-EEXIST, "iommu register: %s exists", name);
 
 	iommu = calloc(1, sizeof(*iommu));
 	if (!iommu)
@@ -82,6 +90,13 @@ SIO_API int sio_iommu_register(struct sio_system *sys, const char *name,
 		return rc;
 	}
 	pthread_mutex_lock(&sys->lock);
+	if (find_locked(sys, name)) {
+		pthread_mutex_unlock(&sys->lock);
+		sio_iommu_free_static_domains(iommu);
+		pthread_mutex_destroy(&iommu->lock);
+		free(iommu);
+		return sio_err(-EEXIST, "iommu register: %s exists", name);
+	}
 	cds_list_add_tail(&iommu->node, &sys->iommus);
 	pthread_mutex_unlock(&sys->lock);
 	*out = iommu;
@@ -110,15 +125,10 @@ SIO_API int sio_iommu_unregister(struct sio_iommu *iommu)
 
 SIO_API struct sio_iommu *sio_iommu_find(struct sio_system *sys, const char *name)
 {
-	struct sio_iommu *iommu, *found = NULL;
+	struct sio_iommu *found;
 
 	pthread_mutex_lock(&sys->lock);
-	cds_list_for_each_entry(iommu, &sys->iommus, node) {
-		if (!strcmp(iommu->name, name)) {
-			found = iommu;
-			break;
-		}
-	}
+	found = find_locked(sys, name);
 	pthread_mutex_unlock(&sys->lock);
 	return found;
 }

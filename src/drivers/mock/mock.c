@@ -157,8 +157,10 @@ static int mock_alloc_paging(struct sio_device *dev, uint32_t flags,
 	if (ud && ud->type != SIO_MOCK_HWPT_DATA && ud->type != 0)
 		return -EOPNOTSUPP;
 	if (ud) {
+		/* Only selftest data can be copied: data tagged "none" is
+		 * -EINVAL, as iommu_copy_struct_from_user() makes it. */
 		rc = sio_user_data_copy(&cfg, sizeof(cfg), sizeof(cfg.iotlb), ud,
-					ud->type);
+					SIO_MOCK_HWPT_DATA);
 		if (rc)
 			return rc;
 	}
@@ -271,7 +273,9 @@ static bool mock_capable(struct sio_device *dev, enum sio_cap cap)
 	case SIO_CAP_CACHE_COHERENCY:
 		return true;
 	case SIO_CAP_DIRTY_TRACKING:
-		return !(to_mock_dev(dev)->flags & SIO_MOCK_DEV_NO_DIRTY);
+		/* The core's copy of the flags: the driver data is freed when
+		 * the device is removed, and users may still ask then. */
+		return !(sio_device_flags(dev) & SIO_MOCK_DEV_NO_DIRTY);
 	default:
 		return false;
 	}
@@ -311,8 +315,8 @@ SIO_API int sio_mock_iommu_create(struct sio_system *sys, const char *name,
 {
 	struct sio_iommu_caps caps = {
 		.pasid_bits = SIO_MOCK_PASID_WIDTH,
-		.features = SIO_FEAT_PASID | SIO_FEAT_IOPF | SIO_FEAT_NESTING |
-			    SIO_FEAT_DIRTY,
+		/* Dirty tracking and page faults come with their issues. */
+		.features = SIO_FEAT_PASID | SIO_FEAT_NESTING,
 		.default_domain_type = SIO_DOMAIN_BLOCKED,
 	};
 	struct sio_pt_cfg ptcfg = { .format = SIO_PT_MOCK, .ias = MOCK_IAS,
