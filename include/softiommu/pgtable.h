@@ -118,7 +118,15 @@ SIO_API int sio_pt_map_pages(struct sio_pt *pt, uint64_t iova, uint64_t pa,
 			     size_t *mapped);
 /* Unmap count pages of pgsize; returns bytes unmapped, stopping at the first
  * hole.  Unmapping part of a large page follows the format's rule (see
- * docs/pgtable.md). */
+ * docs/pgtable.md): a range starting inside a leaf unmaps nothing there, a
+ * range ending inside a leaf removes the whole leaf (the return value is
+ * then larger than asked).  Table pages the unmap frees (and any a map
+ * replaced) go on gather->freelist; release them with
+ * sio_pt_free_deferred() after a grace period.  gather may be NULL: the
+ * pages then wait in the table for the next unmap with a gather, or
+ * destroy.  Calls flush->tlb_add_page per removed leaf and
+ * flush->tlb_flush_walk once if tables were freed; the gather's range and
+ * pgsize are updated either way. */
 SIO_API size_t sio_pt_unmap_pages(struct sio_pt *pt, uint64_t iova,
 				  size_t pgsize, size_t count,
 				  struct sio_iotlb_gather *gather);
@@ -127,8 +135,11 @@ SIO_API int sio_pt_lookup(const struct sio_pt *pt, uint64_t iova,
 			  struct sio_xlate *out);
 SIO_API uint64_t sio_pt_iova_to_phys(const struct sio_pt *pt, uint64_t iova);
 
-/* Dirty tracking: report dirty pages in [iova, iova+size) to record() and
- * clear them unless SIO_PT_DIRTY_NO_CLEAR. */
+/* Dirty tracking: report dirty leaves that intersect [iova, iova+size) to
+ * record() (each as its whole leaf: start and size of the page, which may
+ * extend beyond the range) and clear them unless SIO_PT_DIRTY_NO_CLEAR;
+ * calls flush->tlb_flush_all once if anything was cleared.  -EOPNOTSUPP
+ * for Arm tables created without SIO_PT_FEAT_DIRTY. */
 enum { SIO_PT_DIRTY_NO_CLEAR = 1u << 0 };
 SIO_API int sio_pt_read_and_clear_dirty(struct sio_pt *pt, uint64_t iova,
 					size_t size, unsigned int flags,

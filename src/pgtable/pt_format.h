@@ -1,0 +1,249 @@
+/*
+ * Private interface between the generic I/O page-table walker and the
+ * per-format accessors.
+ *
+ * Every supported format is a radix tree of 64-bit entries.  What differs
+ * between formats is small and is captured here in two parts:
+ *
+ *  - geometry, filled in once by the format's init() into struct sio_pt:
+ *    how many levels, how many index bits per level, how large a table page
+ *    is, which page sizes each level can hold as leaves, and where the
+ *    output address lives inside an entry (a mask and a shift, because for
+ *    every format the address field is the address shifted by a constant);
+ *  - a vtable of entry accessors (struct pt_fmt): classify an entry, make a
+ *    table entry, make a leaf, read a leaf's size and permissions, and the
+ *    dirty-bit operations.
+ *
+ * The walker (walk.c, pgtable.c) never looks at format bits except through
+ * these two; the hot loops use only the geometry (present mask, address
+ * shift) so filling consecutive leaves costs no indirect call per entry.
+ *
+ * Levels are numbered as in the kernel's generic_pt: level 0 holds the
+ * smallest pages, the root is level "top".  ARM's level 3 is our level 0.
+ */
+#ifndef SIO_PGTABLE_PT_FORMAT_H
+#define SIO_PGTABLE_PT_FORMAT_H
+
+#include "softiommu/pgtable.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PT_MAX_LEVELS 6
+
+enum pt_etype {
+	PT_ENTRY_EMPTY,
+	PT_ENTRY_TABLE,
+	PT_ENTRY_LEAF,
+};
+
+struct sio_pt;
+
+struct pt_fmt {
+	const char *name;
+	/* Apply the format's defaults to pt->cfg (zero fields), validate it,
+	 * and fill the geometry: pt_set_geometry(), pt->leaf_sizes[],
+	 * oa_mask, oa_shift, present_mask, dirty_ok (and contig_mask/val for
+	 * multi-entry leaves).  Returns 0 or a negative errno. */
+	int (*init)(struct sio_pt *pt);
+	/* Type of a present entry (e & present_mask != 0) at level > 0; at
+	 * level 0 every present entry is a leaf and this is not called. */
+	enum pt_etype (*classify)(const struct sio_pt *pt, unsigned int level,
+				  uint64_t e);
+	/* Entry pointing at a next-level table (the table's address is
+	 * encoded by the caller with pt_oa_encode and passed as "oa"). */
+	uint64_t (*mk_table)(const struct sio_pt *pt, unsigned int level,
+			     uint64_t oa);
+	/* Every bit of a leaf of 2^size_lg2 bytes at level except the output
+	 * address (which the walker ORs in and steps).  -EINVAL for a prot
+	 * the format cannot express. */
+	int (*mk_leaf)(const struct sio_pt *pt, unsigned int level,
+		       unsigned int size_lg2, unsigned int prot, uint64_t *bits);
+	/* lg2 of the size of the leaf that present entry e at level belongs
+	 * to.  NULL when every leaf is exactly one entry (size = item size). */
+	unsigned int (*leaf_size_lg2)(const struct sio_pt *pt,
+				      unsigned int level, uint64_t e);
+	/* SIO_PROT_* a leaf grants. */
+	unsigned int (*leaf_prot)(const struct sio_pt *pt, uint64_t e);
+	/* Dirty tracking, all NULL when the format has none.  is_dirty: the
+	 * leaf was written since it was last cleaned; mk_clean/mk_dirty return
+	 * the entry with the state changed (mk_dirty returns e unchanged when
+	 * the leaf cannot become dirty, e.g. it is not writable). */
+	bool (*is_dirty)(const struct sio_pt *pt, uint64_t e);
+	uint64_t (*mk_clean)(const struct sio_pt *pt, uint64_t e);
+	uint64_t (*mk_dirty)(const struct sio_pt *pt, uint64_t e);
+};
+
+/* One table page per slot of a deferred-free node.  The nodes are separate
+ * allocations so a freed table page is never written: a walker that loaded
+ * its address before it was unlinked may still be reading it. */
+struct pt_dead_page {
+	void *page;
+	unsigned int lg2;
+};
+
+struct sio_pt_page {
+	struct sio_pt_page *next;
+	unsigned int count;
+	unsigned int cap;
+	struct pt_dead_page pages[];
+};
+
+struct sio_pt {
+	struct sio_pt_cfg cfg;		/* with the format's defaults applied */
+	const struct pt_fmt *fmt;
+	uint64_t *root;			/* top table, never replaced */
+
+	/* Geometry (set by init, constant afterwards). */
+	unsigned int top;		/* top level = levels - 1 */
+	unsigned int table_lg2;		/* bytes of a non-top table page */
+	unsigned int top_lg2;		/* bytes of the top table */
+	uint8_t item_lg2[PT_MAX_LEVELS];	/* IOVA bits one entry spans */
+	uint8_t idx_bits[PT_MAX_LEVELS];	/* index bits of a table */
+	uint64_t leaf_sizes[PT_MAX_LEVELS];	/* leaf sizes (bitmap) per level */
+	int8_t size_level[64];		/* level holding a leaf of 2^n, or -1 */
+	uint64_t pgsize_bitmap;
+	uint64_t iova_last;
+	uint64_t oa_last;		/* highest output address of a leaf */
+	uint64_t oa_mask;		/* entry bits holding the address */
+	int oa_shift;			/* field = addr << shift (or >> -shift) */
+	uint64_t present_mask;		/* entry present iff e & present_mask */
+	/* A level-0 entry is part of a multi-entry leaf (AMD v1 NextLevel=7)
+	 * iff (e & contig_mask) == contig_val; formats without such leaves
+	 * use mask 0, val 1 (never).  Lets the unmap loop skip the
+	 * leaf_size_lg2 call for ordinary entries. */
+	uint64_t contig_mask, contig_val;
+	uint64_t fmt_flags;		/* per-format settings (stage, ...) */
+	bool dirty_ok;			/* read_and_clear/set_dirty work */
+
+	/* Tables unlinked by map (replacing an empty table by a large leaf),
+	 * handed to the next unmap's gather, freed at destroy.  Protected by
+	 * the caller's map/unmap serialization. */
+	struct sio_pt_page *pending;
+};
+
+/* --- formats --- */
+extern const struct pt_fmt pt_fmt_amdv1;
+extern const struct pt_fmt pt_fmt_mock;
+extern const struct pt_fmt pt_fmt_x86_64;
+extern const struct pt_fmt pt_fmt_arm_lpae_s1;
+extern const struct pt_fmt pt_fmt_arm_lpae_s2;
+extern const struct pt_fmt pt_fmt_vtd_ss;
+extern const struct pt_fmt pt_fmt_riscv;
+
+/* --- geometry helpers for the formats' init() --- */
+
+/* Levels of granule_lg2 pages and table pages of table_lg2 bytes (8-byte
+ * entries) needed to cover ias bits. */
+static inline unsigned int pt_levels_for(unsigned int ias,
+					 unsigned int granule_lg2,
+					 unsigned int table_lg2)
+{
+	unsigned int bits = table_lg2 - 3;
+
+	if (ias <= granule_lg2)
+		return 1;
+	return (ias - granule_lg2 + bits - 1) / bits;
+}
+
+/* Fill top, item_lg2, idx_bits, table_lg2 and top_lg2 for "levels" levels
+ * covering cfg.ias bits.  The top table holds the remaining index bits, so
+ * it may be smaller than a page (ARM with a short input size) or larger
+ * (ARM stage 2 concatenated tables).  Returns -EINVAL if it does not fit. */
+int pt_set_geometry(struct sio_pt *pt, unsigned int granule_lg2,
+		    unsigned int table_lg2, unsigned int levels);
+
+/* Sizes from 2^lo to 2^hi inclusive as a bitmap. */
+static inline uint64_t pt_size_range(unsigned int lo, unsigned int hi)
+{
+	uint64_t top = hi >= 63 ? ~0ull : (2ull << hi) - 1;
+
+	return top & ~((1ull << lo) - 1);
+}
+
+static inline uint64_t pt_oa_encode(const struct sio_pt *pt, uint64_t addr)
+{
+	uint64_t f = pt->oa_shift >= 0 ? addr << pt->oa_shift
+				       : addr >> -pt->oa_shift;
+	return f & pt->oa_mask;
+}
+
+static inline uint64_t pt_oa_decode(const struct sio_pt *pt, uint64_t e)
+{
+	uint64_t f = e & pt->oa_mask;
+
+	return pt->oa_shift >= 0 ? f >> pt->oa_shift : f << -pt->oa_shift;
+}
+
+static inline uint64_t *pt_table_ptr(const struct sio_pt *pt, uint64_t e)
+{
+	return (uint64_t *)(uintptr_t)pt_oa_decode(pt, e);
+}
+
+static inline unsigned int pt_index(const struct sio_pt *pt, uint64_t iova,
+				    unsigned int level)
+{
+	return (unsigned int)((iova >> pt->item_lg2[level]) &
+			      ((1ull << pt->idx_bits[level]) - 1));
+}
+
+/* Entry loads and stores.  Writers are serialized; readers run
+ * concurrently, so every access is atomic.  A new table pointer is stored
+ * with release after the table was zeroed; readers load with acquire so
+ * they see the zeroed (or filled) table behind it. */
+static inline uint64_t pt_load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline uint64_t pt_load_relaxed(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void pt_store(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static inline void pt_store_release(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* --- accounted table-page allocator (alloc.c) --- */
+
+/* A zeroed table page of 2^lg2 bytes aligned to its size, or NULL. */
+void *pt_page_alloc(unsigned int lg2);
+/* Free now; the caller guarantees no walker can reach the page. */
+void pt_page_free(void *page, unsigned int lg2);
+/* Put a page on a deferred-free list; -ENOMEM if no list node could be
+ * allocated (the page is then not queued). */
+int pt_page_defer(struct sio_pt_page **list, void *page, unsigned int lg2);
+/* Append list "from" to "*to". */
+void pt_defer_splice(struct sio_pt_page **to, struct sio_pt_page *from);
+
+/* --- walker internals shared between pgtable.c and walk.c --- */
+
+/* Free a table and all tables below it now (destroy). */
+void pt_free_tree(struct sio_pt *pt, uint64_t *table, unsigned int level,
+		  unsigned int lg2);
+
+/* --- test hooks --- */
+
+/* The raw entry that translates iova at its leaf (or the empty entry where
+ * the walk stopped), and the level it is at.  Returns false if the walk hit
+ * an empty entry. */
+bool sio_pt_test_raw_entry(const struct sio_pt *pt, uint64_t iova,
+			   uint64_t *entry, unsigned int *level);
+/* The raw entry at "level" on the path of iova (a table entry when level
+ * is above the leaf), false if the walk ends above that level. */
+bool sio_pt_test_raw_entry_at(const struct sio_pt *pt, uint64_t iova,
+			      unsigned int level, uint64_t *entry);
+/* Let "after" more table-page allocations succeed, then fail them all
+ * (-1: stop failing).  Process-wide; for single-threaded tests. */
+void sio_pt_test_fail_alloc(int after);
+/* Number of levels of the table. */
+unsigned int sio_pt_test_levels(const struct sio_pt *pt);
+
+#endif
