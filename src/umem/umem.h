@@ -1,0 +1,130 @@
+/*
+ * Private definitions of the user-memory layer: owners and their ops, pins
+ * and the pieces they are made of, and the /proc/<pid>/maps reader the
+ * in-process implementation uses.
+ *
+ * The common code (owner.c) owns reference counting, argument checks and
+ * RLIMIT_MEMLOCK accounting; an implementation (self.c: the calling
+ * process) only moves bytes and makes or drops aliases.  A server mode adds
+ * another ops table and a constructor, nothing else.
+ *
+ * Locks (none is held while calling into another layer):
+ *   self_lock  (self.c)  the calling process's address space as seen by
+ *                        pins: reading the maps and replacing private
+ *                        ranges happen under it, and fork waits for it;
+ *   users_lock (owner.c) the list of per-uid counters (insertion only; the
+ *                        counters themselves are atomics).
+ * They are never nested.
+ */
+#ifndef SIO_UMEM_UMEM_H
+#define SIO_UMEM_UMEM_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "softiommu/umem.h"
+#include "util/error.h"
+
+/* One contiguous piece of a pin: the owner's [uaddr, uaddr + len) is
+ * reached at host.  map_base/map_len is the library mapping to drop at
+ * unpin; it covers the piece and may be larger (whole huge pages). */
+struct sio_umem_chunk {
+	uint64_t uaddr;
+	size_t len;
+	uint64_t host;
+	void *map_base;
+	size_t map_len;
+};
+
+/* What an implementation needs to know to charge its owner. */
+struct sio_umem_limits {
+	uint64_t memlock_bytes;		/* RLIMIT_MEMLOCK soft limit */
+	bool cap_ipc_lock;		/* CAP_IPC_LOCK in the effective set */
+};
+
+struct sio_umem_owner_ops {
+	const char *name;
+	int (*read)(struct sio_umem_owner *owner, void *dst, uint64_t uaddr,
+		    size_t len);
+	int (*write)(struct sio_umem_owner *owner, uint64_t uaddr,
+		     const void *src, size_t len);
+	/* Alias the page-aligned [start, start + len): fill a malloc'd array
+	 * of pieces in address order covering it exactly.  Nothing is left
+	 * aliased on failure. */
+	int (*pin)(struct sio_umem_owner *owner, uint64_t start, size_t len,
+		   unsigned int flags, struct sio_umem_chunk **chunks,
+		   size_t *nchunks);
+	/* Drop the aliases of pin() and free the array. */
+	void (*unpin)(struct sio_umem_owner *owner,
+		      struct sio_umem_chunk *chunks, size_t nchunks);
+	int (*limits)(struct sio_umem_owner *owner,
+		      struct sio_umem_limits *out);
+	/* Free implementation state when the last reference goes. */
+	void (*release)(struct sio_umem_owner *owner);
+};
+
+struct sio_umem_user;
+
+struct sio_umem_owner {
+	unsigned int refcount;		/* atomic */
+	const struct sio_umem_owner_ops *ops;
+	size_t page_size;		/* power of two */
+	unsigned int page_shift;
+	uid_t uid;			/* charged in USER mode, fixed at creation */
+	struct sio_umem_user *user;	/* uid's counter, lives for ever */
+	uint64_t pinned;		/* atomic: pages charged in any mode */
+	uint64_t locked_mm;		/* atomic: pages charged in MM mode */
+	void *priv;			/* implementation state */
+};
+
+struct sio_umem_pin {
+	struct sio_umem_owner *owner;	/* holds a reference */
+	uint64_t uaddr;			/* as asked */
+	size_t len;
+	uint64_t start;			/* uaddr rounded down to a page */
+	size_t npages;
+	unsigned int flags;
+	bool charged;			/* false with SIO_UMEM_PIN_NOCHARGE */
+	enum sio_umem_acct acct;	/* mode charged in, if charged */
+	size_t nchunks;
+	struct sio_umem_chunk *chunks;	/* address order */
+};
+
+/* Set up the common part of a new owner; the caller fills ops and priv. */
+int sio_umem_owner_init(struct sio_umem_owner *owner,
+			const struct sio_umem_owner_ops *ops, uid_t uid,
+			size_t page_size);
+
+/* ------------------------------------------------------------------ */
+/* /proc/<pid>/maps                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The whole maps file in one buffer.  Reading and parsing allocate with
+ * mmap only and take no lock, so they are safe in a fork child handler.
+ */
+struct sio_maps {
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+
+struct sio_vma {
+	uint64_t start, end;
+	unsigned int prot;		/* PROT_READ/WRITE/EXEC */
+	bool shared;			/* 's' */
+	uint64_t offset;
+	dev_t dev;
+	uint64_t ino;
+	const char *path;		/* into the buffer, not terminated */
+	size_t path_len;		/* 0: anonymous */
+};
+
+int sio_maps_read(const char *file, struct sio_maps *m);
+void sio_maps_free(struct sio_maps *m);
+/* Next VMA from *pos (start at 0); false at the end. */
+bool sio_maps_next(const struct sio_maps *m, size_t *pos, struct sio_vma *out);
+/* Whether the VMA's path equals s. */
+bool sio_vma_path_is(const struct sio_vma *v, const char *s);
+
+#endif
