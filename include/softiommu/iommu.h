@@ -52,13 +52,15 @@ struct sio_iommu_caps {
 };
 
 SIO_API int sio_system_create(struct sio_system **out);
-/* Unregisters every instance; devices must have been removed. -EBUSY if not. */
+/* Unregisters every instance; devices must have been removed and groups
+ * put. -EBUSY if not. */
 SIO_API int sio_system_destroy(struct sio_system *sys);
 
 SIO_API const char *sio_iommu_name(const struct sio_iommu *iommu);
 SIO_API const struct sio_iommu_caps *sio_iommu_caps(const struct sio_iommu *iommu);
 SIO_API struct sio_system *sio_iommu_system(const struct sio_iommu *iommu);
-/* Unregister an instance: -EBUSY while devices are probed onto it. */
+/* Unregister an instance: -EBUSY while devices are probed onto it or a
+ * group of it is still referenced. */
 SIO_API int sio_iommu_unregister(struct sio_iommu *iommu);
 
 /* Look an instance up by name; NULL if none.  Iterate with a callback that

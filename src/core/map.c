@@ -42,8 +42,13 @@ static size_t pick_pgsize(uint64_t bitmap, uint64_t iova, uint64_t pa,
 		sizes &= mask_upto(lowest_bit(merged));
 	idx = highest_bit(sizes);
 
+	/*
+	 * Stop where the next larger size becomes usable, unless iova and pa
+	 * are offset differently within it: then it never becomes usable,
+	 * and stopping would only split the range into one call per page.
+	 */
 	bigger = bitmap & ~mask_upto(idx);
-	if (bigger) {
+	if (bigger && !((iova ^ pa) & ((1ull << lowest_bit(bigger)) - 1))) {
 		uint64_t next = 1ull << lowest_bit(bigger);
 		uint64_t to_next = next - (merged & (next - 1));
 

@@ -34,6 +34,24 @@ SIO_API int sio_system_create(struct sio_system **out)
 	return 0;
 }
 
+/*
+ * An instance is busy while devices are probed onto it, and also while a
+ * user still holds a group of it after its devices were removed: freeing
+ * the group later drops its attachments, which may be the instance's
+ * static domains.  Called with sys->lock held (then iommu->lock: order).
+ */
+static bool iommu_busy(struct sio_iommu *iommu)
+{
+	bool busy;
+
+	if (__atomic_load_n(&iommu->ndevices, __ATOMIC_ACQUIRE))
+		return true;
+	pthread_mutex_lock(&iommu->lock);
+	busy = !cds_list_empty(&iommu->groups);
+	pthread_mutex_unlock(&iommu->lock);
+	return busy;
+}
+
 SIO_API int sio_system_destroy(struct sio_system *sys)
 {
 	struct sio_iommu *iommu, *tmp;
@@ -42,10 +60,10 @@ SIO_API int sio_system_destroy(struct sio_system *sys)
 		return 0;
 	pthread_mutex_lock(&sys->lock);
 	cds_list_for_each_entry(iommu, &sys->iommus, node) {
-		if (__atomic_load_n(&iommu->ndevices, __ATOMIC_ACQUIRE)) {
+		if (iommu_busy(iommu)) {
 			pthread_mutex_unlock(&sys->lock);
-			return sio_err(-EBUSY, "system: IOMMU %s still has devices",
-				       iommu->name);
+			return sio_err(-EBUSY, "system: IOMMU %s still has devices "
+				       "or groups", iommu->name);
 		}
 	}
 	pthread_mutex_unlock(&sys->lock);
@@ -108,9 +126,10 @@ SIO_API int sio_iommu_unregister(struct sio_iommu *iommu)
 	struct sio_system *sys = iommu->sys;
 
 	pthread_mutex_lock(&sys->lock);
-	if (__atomic_load_n(&iommu->ndevices, __ATOMIC_ACQUIRE)) {
+	if (iommu_busy(iommu)) {
 		pthread_mutex_unlock(&sys->lock);
-		return sio_err(-EBUSY, "iommu %s: devices still probed", iommu->name);
+		return sio_err(-EBUSY, "iommu %s: devices or groups remain",
+			       iommu->name);
 	}
 	cds_list_del(&iommu->node);
 	pthread_mutex_unlock(&sys->lock);

@@ -189,8 +189,10 @@ static inline unsigned int pt_index(const struct sio_pt *pt, uint64_t iova,
 
 /* Entry loads and stores.  Writers are serialized; readers run
  * concurrently, so every access is atomic.  A new table pointer is stored
- * with release after the table was zeroed; readers load with acquire so
- * they see the zeroed (or filled) table behind it. */
+ * with release after the table was zeroed, and so is a new leaf: what the
+ * CPU wrote to a buffer before mapping it must be visible to a device that
+ * reads through the new leaf (free on x86, a barrier on weaker CPUs).
+ * Readers load with acquire.  Clearing an entry needs no ordering. */
 static inline uint64_t pt_load(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);

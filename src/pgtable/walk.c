@@ -156,7 +156,7 @@ static int pt_clear_for_leaf(struct sio_pt *pt, uint64_t *slot,
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t e = pt_load_relaxed(&slot[i]);
 
-		pt_store(&slot[i], leaf);
+		pt_store_release(&slot[i], leaf);
 		if (pt_present(pt, e))
 			pt_defer_tree(pt, &pt->pending, pt_table_ptr(pt, e),
 				      level - 1);
@@ -228,7 +228,7 @@ SIO_API int sio_pt_map_pages(struct sio_pt *pt, uint64_t iova, uint64_t pa,
 
 				while (k < n && !(pt_load_relaxed(&slot[k - i]) &
 						  pmask)) {
-					pt_store(&slot[k - i], entry);
+					pt_store_release(&slot[k - i], entry);
 					entry += step;
 					k++;
 				}
@@ -246,7 +246,7 @@ SIO_API int sio_pt_map_pages(struct sio_pt *pt, uint64_t iova, uint64_t pa,
 			}
 			if (r == 0)
 				for (unsigned int j = 0; j < ncontig; j++)
-					pt_store(&slot[j], entry);
+					pt_store_release(&slot[j], entry);
 		}
 		*mapped += (size_t)i << lg2;
 		iova += (uint64_t)i << lg2;
