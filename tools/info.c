@@ -51,9 +51,24 @@ int cmd_info(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	printf("softiommu %s\n\n", sio_version());
+	static const struct {
+		const char *name;
+		struct sio_soft_config cfg;
+	} soft[] = {
+		{ "soft (arm-lpae-s1, 4K granule)",
+		  { .format = SIO_PT_ARM_LPAE_S1, .granule_lg2 = 12, .pasid_bits = 20 } },
+		{ "soft (x86-64, 4-level)",
+		  { .format = SIO_PT_X86_64, .levels = 4, .pasid_bits = 20 } },
+		{ "soft (vt-d second stage)", { .format = SIO_PT_VTD_SS, .pasid_bits = 20 } },
+		{ "soft (amd v1)", { .format = SIO_PT_AMD_V1, .pasid_bits = 16 } },
+		{ "soft (risc-v sv48)", { .format = SIO_PT_RISCV_SV48, .pasid_bits = 20 } },
+	};
+
 	rc = sio_system_create(&sys);
 	if (!rc)
 		rc = sio_mock_iommu_create(sys, "mock", &iommu);
+	for (size_t i = 0; !rc && i < sizeof(soft) / sizeof(soft[0]); i++)
+		rc = sio_soft_iommu_create(sys, soft[i].name, &soft[i].cfg, &iommu);
 	if (rc) {
 		fprintf(stderr, "softiommu info: %s\n", sio_last_error());
 		return 1;

@@ -15,5 +15,6 @@
 #include "softiommu/dma.h"
 #include "softiommu/mock.h"
 #include "softiommu/pgtable.h"
+#include "softiommu/soft.h"
 
 #endif
