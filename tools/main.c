@@ -17,6 +17,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "demo", cmd_demo, "walk through the core API and print what happens" },
 	{ "info", cmd_info, "list the IOMMU drivers and their capabilities" },
+	{ "run", cmd_run, "run a program with an emulated /dev/iommu" },
 };
 
 static void usage(FILE *out)

@@ -17,6 +17,7 @@
 #define SOFTIOMMU_DEVICE_H
 
 #include "softiommu/common.h"
+#include "softiommu/iommu.h"
 
 #ifdef __cplusplus
 extern "C" {

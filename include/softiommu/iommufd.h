@@ -1,0 +1,60 @@
+/*
+ * The iommufd layer: what one open of /dev/iommu is.
+ *
+ * A struct sio_iommufd is the kernel's struct iommufd_ctx: an object table
+ * (IOAS, HW page tables, devices, access objects, fault queues, ...) with
+ * IDs, and the ioctl dispatcher that implements Linux 7.3's iommufd uAPI
+ * (include/softiommu/uapi/iommufd.h) and the selftest mock ABI
+ * (uapi/iommufd_test.h) with the kernel's rules, to the errno.
+ *
+ * User memory (ioctl arguments, mapped buffers) is reached only through the
+ * umem owner the context was opened with: argument structs are copied in and
+ * out with fault-safe copies, so a bad pointer is -EFAULT, never a crash.
+ *
+ * The host is what all contexts of one process share: the emulated
+ * machine (a sio_system with a mock IOMMU on which the test ABI creates
+ * mock devices) and one umem owner (RLIMIT_MEMLOCK is per process).
+ */
+#ifndef SOFTIOMMU_IOMMUFD_H
+#define SOFTIOMMU_IOMMUFD_H
+
+#include "softiommu/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sio_iommufd_host;
+struct sio_iommufd;
+struct sio_umem_owner;
+
+/* Create the host: a system with a mock IOMMU and the calling process as
+ * the owner of user memory. */
+SIO_API int sio_iommufd_host_create(struct sio_iommufd_host **out);
+SIO_API void sio_iommufd_host_destroy(struct sio_iommufd_host *host);
+
+/* One open of /dev/iommu. */
+SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
+			     struct sio_iommufd **out);
+/* The last close: destroys every object, as the kernel's release does. */
+SIO_API void sio_iommufd_release(struct sio_iommufd *ictx);
+
+/* An ioctl on the /dev/iommu fd.  arg is the program's pointer (or integer)
+ * exactly as passed to ioctl(2).  Returns >= 0 on success (0 for every
+ * iommufd command; some test commands return an fd) or a negative errno:
+ * -ENOTTY for unknown commands, -EINVAL/-E2BIG for size rules, -EFAULT for
+ * bad pointers, and each command's own errors. */
+SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
+			       unsigned long arg);
+
+/* The core device bound to ctx as device object dev_id (an idev ID, e.g.
+ * the out_idev_id of the selftest's MOCK_DOMAIN), with a reference taken:
+ * how a device model in the process reaches the device to DMA through it.
+ * -ENOENT if dev_id is not a device. */
+SIO_API int sio_iommufd_device_get(struct sio_iommufd *ictx, uint32_t dev_id,
+				   struct sio_device **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

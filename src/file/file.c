@@ -1,0 +1,668 @@
+/*
+ * Emulated files and the process-wide file table.
+ *
+ * The table maps a descriptor number to the struct sio_file behind it.  It
+ * is read on every read/write/ioctl/close of every descriptor of the
+ * program, so a lookup takes no lock: two acquire loads (a chunk of the
+ * two-level array, then the slot) and, only when the slot is set, a
+ * reference taken with inc-not-zero followed by a re-check of the slot.
+ *
+ * That re-check is safe without RCU because files are type-stable: a
+ * struct sio_file is never given back to malloc, only recycled through a
+ * free list, so a lookup that raced with the last close may increment the
+ * count of a file that is being (or has been) reused, sees that the slot
+ * no longer points at it, and drops the reference again.  A count of zero
+ * is never raised, so a released file is never resurrected.  Keeping RCU
+ * off this path also keeps it off fork's way (see file.h: a thread inside
+ * a read-side section at fork would stall the child's grace periods).
+ *
+ * Each file is one eventfd description; every descriptor of the file is a
+ * dup of it.  Readiness is written to any of them, so the file keeps the
+ * list of its descriptor numbers, and every change to that list happens
+ * under the file's lock together with the system call that changes the
+ * kernel's fd table and the table slot.  So set_readable never writes into
+ * a number that has meanwhile become some other file of the program.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <urcu/list.h>
+
+#include "softiommu/file.h"
+#include "file/file.h"
+#include "util/error.h"
+
+#define FILE_CHUNK_SHIFT 10
+#define FILE_CHUNK (1 << FILE_CHUNK_SHIFT)
+#define FILE_NCHUNKS 4096
+/* Descriptors at or above this number cannot be emulated (-EMFILE).  The
+ * usual hard RLIMIT_NOFILE (524288 under systemd) is far below. */
+#define FILE_MAX_FD (FILE_CHUNK * FILE_NCHUNKS)
+
+struct sio_file {
+	/* One per descriptor and one per lookup; the release op runs when it
+	 * reaches zero.  Atomic. */
+	unsigned int refs;
+	/* Set before refs is published, constant until release. */
+	const struct sio_file_ops *ops;
+	void *priv;
+	/*
+	 * lock protects the descriptor set: fds[0..nfds), the table slots
+	 * that point at this file, what the kernel's fd table holds at those
+	 * numbers, and readable together with the eventfd's counter.
+	 * Order: fork gate, then files_lock (fork prepare only), then file
+	 * locks; two file locks are taken in address order.
+	 */
+	pthread_mutex_t lock;
+	int *fds;
+	unsigned int nfds;
+	unsigned int cap;
+	bool readable;
+	/* files_lock: on live_files while in use, else on free_files. */
+	struct cds_list_head node;
+};
+
+/* The table: chunks are allocated on first use and never freed. */
+static struct sio_file **file_table[FILE_NCHUNKS];
+
+/* files_lock protects live_files (every file not yet released: the fork
+ * handlers walk it) and free_files (released files, for reuse). */
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static CDS_LIST_HEAD(live_files);
+static CDS_LIST_HEAD(free_files);
+
+/* The fork gate (file/file.h).  Writer-preferring, so a stream of ioctls
+ * cannot starve fork; never taken recursively thanks to gate_depth. */
+static pthread_rwlock_t fork_gate0 = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+/* The gate in use: replaced in a fork child (atfork_child). */
+static pthread_rwlock_t *fork_gate = &fork_gate0;
+static pthread_rwlock_t *gate_old;
+static _Thread_local unsigned int gate_depth;
+/* Whether the prepare handler took the gate (fork from inside an op
+ * cannot: that thread already holds it as a reader).  files_lock. */
+static bool fork_gated;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+void sio_file_gate_enter(void)
+{
+	if (gate_depth++ == 0)
+		pthread_rwlock_rdlock(fork_gate);
+}
+
+void sio_file_gate_exit(void)
+{
+	if (--gate_depth == 0)
+		pthread_rwlock_unlock(fork_gate);
+}
+
+/* The table slot of fd; with alloc, its chunk is created if missing. */
+static struct sio_file **file_slot(int fd, bool alloc)
+{
+	struct sio_file **chunk, **fresh, **expected = NULL;
+
+	if (fd < 0 || fd >= FILE_MAX_FD)
+		return NULL;
+	chunk = __atomic_load_n(&file_table[fd >> FILE_CHUNK_SHIFT],
+				__ATOMIC_ACQUIRE);
+	if (!chunk && alloc) {
+		fresh = calloc(FILE_CHUNK, sizeof(*fresh));
+		if (!fresh)
+			return NULL;
+		if (__atomic_compare_exchange_n(&file_table[fd >> FILE_CHUNK_SHIFT],
+						&expected, fresh, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			chunk = fresh;
+		} else {
+			free(fresh);
+			chunk = expected;
+		}
+	}
+	return chunk ? &chunk[fd & (FILE_CHUNK - 1)] : NULL;
+}
+
+static struct sio_file *slot_load(struct sio_file **slot)
+{
+	return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+}
+
+static void slot_store(struct sio_file **slot, struct sio_file *f)
+{
+	__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+}
+
+static void lock2(struct sio_file *a, struct sio_file *b)
+{
+	if (a && b && a != b && (uintptr_t)b < (uintptr_t)a) {
+		struct sio_file *t = a;
+
+		a = b;
+		b = t;
+	}
+	if (a)
+		pthread_mutex_lock(&a->lock);
+	if (b && b != a)
+		pthread_mutex_lock(&b->lock);
+}
+
+static void unlock2(struct sio_file *a, struct sio_file *b)
+{
+	if (a)
+		pthread_mutex_unlock(&a->lock);
+	if (b && b != a)
+		pthread_mutex_unlock(&b->lock);
+}
+
+/* Room for one more descriptor, so that recording a dup the kernel has
+ * already made cannot fail.  f->lock held. */
+static int fds_reserve(struct sio_file *f)
+{
+	int *n;
+
+	if (f->nfds < f->cap)
+		return 0;
+	n = realloc(f->fds, (f->cap * 2) * sizeof(*n));
+	if (!n)
+		return sio_err(-ENOMEM, "file: out of memory");
+	f->fds = n;
+	f->cap *= 2;
+	return 0;
+}
+
+/* f->lock held; fds_reserve() succeeded. */
+static void fds_add(struct sio_file *f, int fd)
+{
+	f->fds[f->nfds++] = fd;
+}
+
+/* f->lock held. */
+static void fds_remove(struct sio_file *f, int fd)
+{
+	for (unsigned int i = 0; i < f->nfds; i++) {
+		if (f->fds[i] == fd) {
+			f->fds[i] = f->fds[--f->nfds];
+			return;
+		}
+	}
+}
+
+static void file_release(struct sio_file *f)
+{
+	sio_file_gate_enter();
+	if (f->ops->release)
+		f->ops->release(f);
+	sio_file_gate_exit();
+
+	/* No reference is left, hence no descriptor; only the fork handlers,
+	 * which walk live_files, may still take the lock. */
+	pthread_mutex_lock(&f->lock);
+	free(f->fds);
+	f->fds = NULL;
+	f->nfds = f->cap = 0;
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_lock(&files_lock);
+	cds_list_del(&f->node);
+	cds_list_add(&f->node, &free_files);
+	pthread_mutex_unlock(&files_lock);
+}
+
+SIO_API void sio_file_put(struct sio_file *file)
+{
+	if (file && __atomic_sub_fetch(&file->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		file_release(file);
+}
+
+static bool ref_inc_not_zero(unsigned int *ref)
+{
+	unsigned int old = __atomic_load_n(ref, __ATOMIC_RELAXED);
+
+	do {
+		if (old == 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(ref, &old, old + 1, true,
+					      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+	return true;
+}
+
+SIO_API struct sio_file *sio_file_lookup(int fd)
+{
+	struct sio_file **slot = file_slot(fd, false);
+	struct sio_file *f;
+
+	if (!slot)
+		return NULL;
+	for (;;) {
+		f = slot_load(slot);
+		if (!f)
+			return NULL;
+		/* A count of zero means f was released, so its slot has been
+		 * cleared since we loaded it: load again. */
+		if (ref_inc_not_zero(&f->refs)) {
+			if (slot_load(slot) == f)
+				return f;
+			sio_file_put(f);
+		}
+	}
+}
+
+/* The kernel gave out fd again, so the file that the table still names
+ * there lost that descriptor behind our back (closed by a raw system call,
+ * close_range, ...): forget it. */
+static void drop_stale(struct sio_file *stale, int fd)
+{
+	pthread_mutex_lock(&stale->lock);
+	fds_remove(stale, fd);
+	pthread_mutex_unlock(&stale->lock);
+	sio_file_put(stale);
+}
+
+/* Give the child private eventfds (see file.h).  Single-threaded child:
+ * every lock is ours.  A failure leaves that file sharing its eventfd with
+ * the parent, which only costs spurious readiness, never correctness of
+ * the program's other descriptors. */
+static void file_rebind_child(struct sio_file *f)
+{
+	int efd, fl;
+
+	if (!f->nfds)
+		return;
+	efd = eventfd(f->readable ? 1 : 0, EFD_CLOEXEC);
+	if (efd < 0)
+		return;
+	fl = sio_sys_fcntl(f->fds[0], F_GETFL, 0);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		sio_sys_fcntl(efd, F_SETFL, O_NONBLOCK);
+	for (unsigned int i = 0; i < f->nfds; i++) {
+		int fdflags = sio_sys_fcntl(f->fds[i], F_GETFD, 0);
+
+		sio_sys_dup3(efd, f->fds[i],
+			     fdflags >= 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	}
+	sio_sys_close(efd);
+}
+
+static void atfork_prepare(void)
+{
+	struct sio_file *f;
+	bool gated = false;
+
+	if (gate_depth == 0) {
+		pthread_rwlock_wrlock(fork_gate);
+		gated = true;
+	}
+	pthread_mutex_lock(&files_lock);
+	fork_gated = gated;
+	cds_list_for_each_entry(f, &live_files, node)
+		pthread_mutex_lock(&f->lock);
+}
+
+static void atfork_parent(void)
+{
+	struct sio_file *f;
+	bool gated = fork_gated;
+
+	cds_list_for_each_entry(f, &live_files, node)
+		pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&files_lock);
+	if (gated)
+		pthread_rwlock_unlock(fork_gate);
+}
+
+/* The child unlocks its mutexes, but not the gate: glibc's rwlock tells
+ * a writer's unlock by the writer's thread ID, which the child no longer
+ * has.  It gets a fresh gate instead (the old one stays reachable through
+ * gate_old, and a failed allocation re-initialises the old one in place,
+ * which only sanitizers mind). */
+static void atfork_child(void)
+{
+	pthread_rwlock_t *gate = malloc(sizeof(*gate));
+	pthread_rwlockattr_t attr;
+	struct sio_file *f;
+
+	cds_list_for_each_entry(f, &live_files, node) {
+		file_rebind_child(f);
+		pthread_mutex_unlock(&f->lock);
+	}
+	pthread_mutex_unlock(&files_lock);
+	if (fork_gated || gate_depth) {
+		if (!gate)
+			gate = fork_gate;
+		else
+			gate_old = fork_gate;
+		pthread_rwlockattr_init(&attr);
+		pthread_rwlockattr_setkind_np(&attr,
+					      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(gate, &attr);
+		pthread_rwlockattr_destroy(&attr);
+		/* Forked from inside an op: this thread still holds a read. */
+		if (gate_depth)
+			pthread_rwlock_rdlock(gate);
+		fork_gate = gate;
+	} else {
+		free(gate);
+	}
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static struct sio_file *file_alloc(void)
+{
+	struct sio_file *f = NULL;
+
+	pthread_mutex_lock(&files_lock);
+	if (!cds_list_empty(&free_files)) {
+		f = cds_list_first_entry(&free_files, struct sio_file, node);
+		cds_list_del(&f->node);
+	}
+	pthread_mutex_unlock(&files_lock);
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (!f)
+			return NULL;
+		pthread_mutex_init(&f->lock, NULL);
+	}
+	f->fds = malloc(4 * sizeof(*f->fds));
+	if (!f->fds) {
+		pthread_mutex_lock(&files_lock);
+		cds_list_add(&f->node, &free_files);
+		pthread_mutex_unlock(&files_lock);
+		return NULL;
+	}
+	f->cap = 4;
+	f->nfds = 0;
+	f->readable = false;
+	return f;
+}
+
+SIO_API int sio_file_create(const struct sio_file_ops *ops, void *priv,
+			    bool cloexec, struct sio_file **out, int *fd_out)
+{
+	struct sio_file **slot, *f, *stale;
+	int efd;
+
+	if (!ops || !fd_out)
+		return sio_err(-EINVAL, "file: no ops");
+	pthread_once(&atfork_once, atfork_register);
+	efd = eventfd(0, cloexec ? EFD_CLOEXEC : 0);
+	if (efd < 0)
+		return sio_err(-errno, "file: eventfd: %d", errno);
+	slot = file_slot(efd, true);
+	f = slot ? file_alloc() : NULL;
+	if (!f) {
+		sio_sys_close(efd);
+		if (efd >= FILE_MAX_FD)
+			return sio_err(-EMFILE, "file: descriptor %d beyond the table", efd);
+		return sio_err(-ENOMEM, "file: out of memory");
+	}
+	f->ops = ops;
+	f->priv = priv;
+	fds_add(f, efd);
+	pthread_mutex_lock(&files_lock);
+	cds_list_add_tail(&f->node, &live_files);
+	pthread_mutex_unlock(&files_lock);
+	__atomic_store_n(&f->refs, 1, __ATOMIC_RELEASE);
+
+	pthread_mutex_lock(&f->lock);
+	stale = __atomic_exchange_n(slot, f, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&f->lock);
+	if (stale)
+		drop_stale(stale, efd);
+	if (out)
+		*out = f;
+	*fd_out = efd;
+	return 0;
+}
+
+SIO_API void *sio_file_priv(const struct sio_file *file)
+{
+	return file->priv;
+}
+
+SIO_API const struct sio_file_ops *sio_file_ops(const struct sio_file *file)
+{
+	return file->ops;
+}
+
+SIO_API void sio_file_set_readable(struct sio_file *file, bool readable)
+{
+	uint64_t v = 1;
+
+	pthread_mutex_lock(&file->lock);
+	if (file->readable != readable && file->nfds) {
+		if (readable) {
+			sio_sys_write(file->fds[0], &v, sizeof(v));
+		} else {
+			/* Only we write the counter, but the program may have
+			 * cleared O_NONBLOCK on the description: never block. */
+			struct pollfd p = { .fd = file->fds[0], .events = POLLIN };
+
+			if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+				sio_sys_read(file->fds[0], &v, sizeof(v));
+		}
+	}
+	file->readable = readable;
+	pthread_mutex_unlock(&file->lock);
+}
+
+SIO_API ssize_t sio_file_read(struct sio_file *file, void *buf, size_t len)
+{
+	ssize_t rc = -EINVAL;
+
+	sio_file_gate_enter();
+	if (file->ops->read)
+		rc = file->ops->read(file, buf, len);
+	sio_file_gate_exit();
+	return rc;
+}
+
+SIO_API ssize_t sio_file_write(struct sio_file *file, const void *buf,
+			       size_t len)
+{
+	ssize_t rc = -EINVAL;
+
+	sio_file_gate_enter();
+	if (file->ops->write)
+		rc = file->ops->write(file, buf, len);
+	sio_file_gate_exit();
+	return rc;
+}
+
+SIO_API long sio_file_ioctl(struct sio_file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	long rc = -ENOTTY;
+
+	sio_file_gate_enter();
+	if (file->ops->ioctl)
+		rc = file->ops->ioctl(file, cmd, arg);
+	sio_file_gate_exit();
+	return rc;
+}
+
+SIO_API int sio_file_mmap(struct sio_file *file, void **addr, size_t len,
+			  int prot, int flags, off_t off)
+{
+	int rc = -ENODEV;
+
+	sio_file_gate_enter();
+	if (file->ops->mmap)
+		rc = file->ops->mmap(file, addr, len, prot, flags, off);
+	sio_file_gate_exit();
+	return rc;
+}
+
+SIO_API int sio_file_close(int fd)
+{
+	struct sio_file *f = sio_file_lookup(fd);
+	struct sio_file **slot;
+
+	if (!f)
+		return -EBADF;
+	sio_file_gate_enter();
+	pthread_mutex_lock(&f->lock);
+	slot = file_slot(fd, false);
+	if (slot_load(slot) != f) {
+		/* Closed or replaced by another thread since the lookup. */
+		pthread_mutex_unlock(&f->lock);
+		sio_file_put(f);
+		sio_file_gate_exit();
+		return -EBADF;
+	}
+	slot_store(slot, NULL);
+	fds_remove(f, fd);
+	sio_sys_close(fd);
+	pthread_mutex_unlock(&f->lock);
+	sio_file_put(f);	/* the descriptor's reference */
+	sio_file_put(f);	/* the lookup's */
+	sio_file_gate_exit();
+	return 0;
+}
+
+void sio_file_close_range(unsigned int first, unsigned int last)
+{
+	if (first >= FILE_MAX_FD)
+		return;
+	if (last >= FILE_MAX_FD)
+		last = FILE_MAX_FD - 1;
+	for (unsigned int fd = first; fd <= last; fd++) {
+		struct sio_file **chunk =
+			__atomic_load_n(&file_table[fd >> FILE_CHUNK_SHIFT],
+					__ATOMIC_ACQUIRE);
+
+		if (!chunk) {	/* skip to the next chunk */
+			fd |= FILE_CHUNK - 1;
+			continue;
+		}
+		if (slot_load(&chunk[fd & (FILE_CHUNK - 1)]))
+			sio_file_close((int)fd);
+	}
+}
+
+/* fcntl(F_DUPFD[_CLOEXEC]) of an emulated oldfd. */
+static int file_dup_min(struct sio_file *f, int oldfd, int minfd, bool cloexec)
+{
+	struct sio_file **slot, *stale = NULL;
+	int nfd, rc;
+
+	pthread_mutex_lock(&f->lock);
+	rc = fds_reserve(f);
+	if (rc)
+		goto out;
+	nfd = sio_sys_fcntl(oldfd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, minfd);
+	if (nfd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	slot = file_slot(nfd, true);
+	if (!slot) {
+		sio_sys_close(nfd);
+		rc = nfd >= FILE_MAX_FD ? sio_err(-EMFILE, "file: fd %d beyond the table", nfd) :
+					  sio_err(-ENOMEM, "file: out of memory");
+		goto out;
+	}
+	fds_add(f, nfd);
+	stale = __atomic_exchange_n(slot, f, __ATOMIC_ACQ_REL);
+	rc = nfd;	/* the lookup's reference is now the descriptor's */
+out:
+	pthread_mutex_unlock(&f->lock);
+	if (stale)
+		drop_stale(stale, nfd);
+	if (rc < 0)
+		sio_file_put(f);
+	return rc;
+}
+
+/* dup3 where oldfd or newfd (or both) is emulated.  Sets *retry when
+ * another thread changed either slot since the lookups.  Consumes both
+ * lookup references. */
+static int file_dup_exact(struct sio_file *fold, struct sio_file *fnew,
+			  int oldfd, int newfd, bool cloexec, bool *retry)
+{
+	struct sio_file **oslot = file_slot(oldfd, false);
+	struct sio_file **nslot = file_slot(newfd, fold != NULL);
+	bool kept = false;
+	int rc;
+
+	lock2(fold, fnew);
+	if ((fold && slot_load(oslot) != fold) ||
+	    (fnew && slot_load(nslot) != fnew)) {
+		*retry = true;
+		rc = -EAGAIN;
+		goto out;
+	}
+	if (fold && !nslot) {
+		rc = newfd >= FILE_MAX_FD ? -EBADF : sio_err(-ENOMEM, "file: out of memory");
+		goto out;
+	}
+	if (fold) {
+		rc = fds_reserve(fold);
+		if (rc)
+			goto out;
+	}
+	rc = sio_sys_dup3(oldfd, newfd, cloexec ? O_CLOEXEC : 0);
+	if (rc < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fnew)
+		fds_remove(fnew, newfd);
+	if (fold) {
+		fds_add(fold, newfd);
+		kept = true;	/* the lookup's reference is the descriptor's */
+	}
+	if (nslot)
+		slot_store(nslot, fold);
+out:
+	unlock2(fold, fnew);
+	if (fnew && rc >= 0)
+		sio_file_put(fnew);	/* its replaced descriptor */
+	sio_file_put(fnew);
+	if (!kept)
+		sio_file_put(fold);
+	return rc;
+}
+
+SIO_API int sio_file_dup(int oldfd, int newfd, int flags)
+{
+	bool cloexec = flags & O_CLOEXEC;
+	struct sio_file *fold, *fnew;
+	bool retry;
+	int rc;
+
+	if (flags & ~(O_CLOEXEC | SIO_FILE_DUP_EXACT))
+		return -EINVAL;
+	if (!(flags & SIO_FILE_DUP_EXACT)) {
+		fold = sio_file_lookup(oldfd);
+		if (!fold) {
+			rc = sio_sys_fcntl(oldfd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD,
+					   newfd);
+			return rc < 0 ? -errno : rc;
+		}
+		sio_file_gate_enter();
+		rc = file_dup_min(fold, oldfd, newfd, cloexec);
+		sio_file_gate_exit();
+		return rc;
+	}
+	if (oldfd == newfd)
+		return -EINVAL;
+	if (newfd < 0)
+		return -EBADF;
+	do {
+		retry = false;
+		fold = sio_file_lookup(oldfd);
+		fnew = sio_file_lookup(newfd);
+		if (!fold && !fnew) {
+			rc = sio_sys_dup3(oldfd, newfd, cloexec ? O_CLOEXEC : 0);
+			return rc < 0 ? -errno : rc;
+		}
+		sio_file_gate_enter();
+		rc = file_dup_exact(fold, fnew, oldfd, newfd, cloexec, &retry);
+		sio_file_gate_exit();
+	} while (retry);
+	return rc;
+}

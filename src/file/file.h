@@ -1,0 +1,56 @@
+/*
+ * Private to the file layer and the preload shim.
+ *
+ * The fork gate: every op on an emulated file, and the shim's creation of
+ * the /dev/iommu context, runs inside the gate (a reader); fork() takes it
+ * as the writer from a pthread_atfork prepare handler.  So no thread is
+ * inside the library's iommufd code (holding its locks, or inside an RCU
+ * read-side section) when the process is copied, and the child's private
+ * copy of that state is consistent.  Nesting is counted per thread, so an
+ * op that drops the last reference of another file (whose release runs
+ * inside the gate too) does not take the lock twice.
+ *
+ * Raw system calls: the file layer reads, writes, dups and closes its
+ * eventfds through syscall(2), never through the libc symbols, because in
+ * the preload shim those symbols are the shim's own interposers and would
+ * route the call back into the file table.
+ */
+#ifndef SIO_FILE_FILE_H
+#define SIO_FILE_FILE_H
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void sio_file_gate_enter(void);
+void sio_file_gate_exit(void);
+
+/* Close every emulated descriptor in [first, last] (close_range and
+ * closefrom, before the real call closes the rest). */
+void sio_file_close_range(unsigned int first, unsigned int last);
+
+static inline int sio_sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
+static inline int sio_sys_dup3(int oldfd, int newfd, int flags)
+{
+	return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+}
+
+static inline int sio_sys_fcntl(int fd, int cmd, long arg)
+{
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
+static inline ssize_t sio_sys_read(int fd, void *buf, size_t len)
+{
+	return syscall(SYS_read, fd, buf, len);
+}
+
+static inline ssize_t sio_sys_write(int fd, const void *buf, size_t len)
+{
+	return syscall(SYS_write, fd, buf, len);
+}
+
+#endif

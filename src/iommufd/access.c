@@ -1,0 +1,450 @@
+/*
+ * Access objects (the kernel's device.c, access half; seed 003): how an
+ * emulated device without an IOMMU domain reaches an IOAS.  It pins ranges
+ * of IOVA (each pin records the umem pins of the areas it covers, and
+ * counts in area->num_accesses so UNMAP knows to ask) and reads/writes
+ * through IOVA.
+ *
+ * The rules of seed 003 and ARCHITECTURE.md:
+ *  - changing the IOAS first sets access->ioas to NULL, which blocks new
+ *    pins (-ENOENT), then calls the access's unmap callback over the whole
+ *    range so the device drops its pins (which unpin through ioas_unpin),
+ *    then switches;
+ *  - unmapping an area an access pins calls the unmap callback for the
+ *    area (io_pagetable.c), which must unpin before it returns;
+ *  - destroying an access after its device is closed never calls back:
+ *    the destroy path only removes the access from its IOAS.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommufd/iommufd_private.h"
+
+struct access_piece {
+	struct iopt_area *area;
+	size_t first, last;		/* page indexes in area->pages */
+	struct sio_umem_pin *pin;
+};
+
+struct access_pin {
+	struct cds_list_head node;	/* in access->pins */
+	uint64_t iova, length;
+	size_t npieces;
+	struct access_piece pieces[];
+};
+
+struct iommufd_access *iommufd_access_create(struct sio_iommufd *ictx,
+					     const struct iommufd_access_ops *ops,
+					     void *data, uint32_t *id, int *err)
+{
+	struct iommufd_access *access;
+	struct iommufd_object *obj;
+
+	obj = iommufd_object_alloc(ictx, sizeof(*access), IOMMUFD_OBJ_ACCESS);
+	if (!obj) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	access = sio_container_of(obj, struct iommufd_access, obj);
+	access->ictx = ictx;
+	access->ops = ops;
+	access->data = data;
+	access->iova_alignment = ops->needs_pin_pages ? ictx->host->page_size
+						      : 1;
+	pthread_mutex_init(&access->ioas_lock, NULL);
+	CDS_INIT_LIST_HEAD(&access->pins);
+	CDS_INIT_LIST_HEAD(&access->iopt_node);
+	/* The creating driver is a user until it destroys the access. */
+	iommufd_obj_get(obj);
+	iommufd_object_finalize(ictx, obj);
+	*id = obj->id;
+	return access;
+}
+
+static int change_ioas(struct iommufd_access *access,
+		       struct iommufd_ioas *new_ioas)
+{
+	struct iommufd_ioas *cur = access->ioas;
+	int rc;
+
+	if (cur != access->ioas_unpin)
+		return -EBUSY;	/* racing with another change */
+	if (cur == new_ioas)
+		return 0;
+	/* Block new pins; unpins go on through ioas_unpin. */
+	access->ioas = NULL;
+	if (new_ioas) {
+		rc = iopt_add_access(&new_ioas->iopt, access);
+		if (rc) {
+			access->ioas = cur;
+			return rc;
+		}
+		iommufd_obj_get(&new_ioas->obj);
+	}
+	if (cur) {
+		if (access->ops->unmap) {
+			pthread_mutex_unlock(&access->ioas_lock);
+			access->ops->unmap(access->data, 0, UINT64_MAX);
+			pthread_mutex_lock(&access->ioas_lock);
+		}
+		iopt_remove_access(&cur->iopt, access);
+		iommufd_obj_put(&cur->obj);
+	}
+	access->ioas = new_ioas;
+	access->ioas_unpin = new_ioas;
+	return 0;
+}
+
+static int change_ioas_id(struct iommufd_access *access, uint32_t id)
+{
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	ioas = iommufd_get_ioas(access->ictx, id, &rc);
+	if (!ioas)
+		return rc;
+	rc = change_ioas(access, ioas);
+	iommufd_put_object(access->ictx, &ioas->obj);
+	return rc;
+}
+
+/* Pins left behind by a device that did not unpin: drop them silently. */
+static void drop_pins(struct iommufd_access *access)
+{
+	struct access_pin *p, *tmp;
+
+	cds_list_for_each_entry_safe(p, tmp, &access->pins, node) {
+		struct io_pagetable *iopt = &access->ioas_unpin->iopt;
+
+		pthread_mutex_lock(&iopt->lock);
+		for (size_t i = 0; i < p->npieces; i++) {
+			iopt_pages_unpin(p->pieces[i].area->pages,
+					 p->pieces[i].first, p->pieces[i].last,
+					 p->pieces[i].pin);
+			p->pieces[i].area->num_accesses--;
+		}
+		pthread_mutex_unlock(&iopt->lock);
+		cds_list_del(&p->node);
+		free(p);
+	}
+}
+
+void iommufd_access_destroy_object(struct iommufd_object *obj)
+{
+	struct iommufd_access *access =
+		sio_container_of(obj, struct iommufd_access, obj);
+
+	/* Never call back: the device may be gone (seed 003). */
+	pthread_mutex_lock(&access->ioas_lock);
+	if (access->ioas_unpin) {
+		drop_pins(access);
+		iopt_remove_access(&access->ioas_unpin->iopt, access);
+		iommufd_obj_put(&access->ioas_unpin->obj);
+		access->ioas = access->ioas_unpin = NULL;
+	}
+	pthread_mutex_unlock(&access->ioas_lock);
+	pthread_mutex_destroy(&access->ioas_lock);
+}
+
+void iommufd_access_destroy(struct iommufd_access *access)
+{
+	iommufd_object_remove(access->ictx, &access->obj, access->obj.id);
+}
+
+int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id)
+{
+	int rc;
+
+	pthread_mutex_lock(&access->ioas_lock);
+	if (access->ioas)
+		rc = -EINVAL;
+	else
+		rc = change_ioas_id(access, ioas_id);
+	pthread_mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+
+int iommufd_access_replace(struct iommufd_access *access, uint32_t ioas_id)
+{
+	int rc;
+
+	pthread_mutex_lock(&access->ioas_lock);
+	if (!access->ioas)
+		rc = -ENOENT;
+	else
+		rc = change_ioas_id(access, ioas_id);
+	pthread_mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+
+void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova,
+				 uint64_t length)
+{
+	struct iommufd_access *access, **list = NULL;
+	size_t n = 0, cap = 0;
+
+	/* Collect with references, call back without the table lock. */
+	pthread_mutex_lock(&iopt->lock);
+	cds_list_for_each_entry(access, &iopt->accesses, iopt_node) {
+		if (n == cap) {
+			struct iommufd_access **nl;
+
+			cap = cap ? cap * 2 : 4;
+			nl = realloc(list, cap * sizeof(*nl));
+			if (!nl)
+				break;
+			list = nl;
+		}
+		iommufd_obj_get(&access->obj);
+		list[n++] = access;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (list[i]->ops->unmap)
+			list[i]->ops->unmap(list[i]->data, iova, length);
+		iommufd_obj_put(&list[i]->obj);
+	}
+	free(list);
+}
+
+static bool check_area_prot(struct iopt_area *area, unsigned int flags)
+{
+	if (flags & IOMMUFD_ACCESS_RW_WRITE)
+		return area->iommu_prot & SIO_PROT_WRITE;
+	return area->iommu_prot & SIO_PROT_READ;
+}
+
+static struct iopt_area *area_at(struct io_pagetable *iopt, uint64_t iova)
+{
+	struct sio_itree_node *n = sio_itree_iter_first(&iopt->area_itree,
+							iova, iova);
+
+	return n ? sio_container_of(n, struct iopt_area, node) : NULL;
+}
+
+int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
+			     uint64_t length, bool write)
+{
+	uint64_t ps = access->ictx->host->page_size, last, cur;
+	struct io_pagetable *iopt;
+	struct access_pin *p;
+	size_t cap = 4;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (__builtin_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	p = calloc(1, sizeof(*p) + cap * sizeof(p->pieces[0]));
+	if (!p)
+		return -ENOMEM;
+	p->iova = iova;
+	p->length = length;
+
+	pthread_mutex_lock(&access->ioas_lock);
+	if (!access->ioas) {
+		pthread_mutex_unlock(&access->ioas_lock);
+		free(p);
+		return -ENOENT;
+	}
+	iopt = &access->ioas->iopt;
+	pthread_mutex_lock(&iopt->lock);
+	for (cur = iova;;) {
+		struct iopt_area *area = area_at(iopt, cur);
+		uint64_t end, sb, eb;
+		struct access_piece *pc;
+
+		if (!area) {
+			rc = -ENOENT;
+			break;
+		}
+		end = area->node.last < last ? area->node.last : last;
+		sb = area->start_byte + (cur - area->node.start);
+		eb = area->start_byte + (end - area->node.start);
+		/* Pieces must start and (unless last) end on page borders. */
+		if (area->prevent_access || sb % ps ||
+		    (end != last && eb % ps != ps - 1)) {
+			rc = -EINVAL;
+			break;
+		}
+		if (!check_area_prot(area, write ? IOMMUFD_ACCESS_RW_WRITE : 0)) {
+			rc = -EPERM;
+			break;
+		}
+		if (write && !area->pages->writable) {
+			rc = -EPERM;
+			break;
+		}
+		if (p->npieces == cap) {
+			struct access_pin *np;
+
+			cap *= 2;
+			np = realloc(p, sizeof(*p) + cap * sizeof(p->pieces[0]));
+			if (!np) {
+				rc = -ENOMEM;
+				break;
+			}
+			p = np;
+		}
+		pc = &p->pieces[p->npieces];
+		pc->area = area;
+		pc->first = sb / ps;
+		pc->last = eb / ps;
+		rc = iopt_pages_pin(area->pages, pc->first, pc->last, write,
+				    &pc->pin);
+		if (rc)
+			break;
+		area->num_accesses++;
+		p->npieces++;
+		if (end == last)
+			break;
+		cur = end + 1;
+	}
+	if (rc) {
+		for (size_t i = 0; i < p->npieces; i++) {
+			iopt_pages_unpin(p->pieces[i].area->pages,
+					 p->pieces[i].first, p->pieces[i].last,
+					 p->pieces[i].pin);
+			p->pieces[i].area->num_accesses--;
+		}
+		free(p);
+	} else {
+		cds_list_add_tail(&p->node, &access->pins);
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	pthread_mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+
+void iommufd_access_unpin_pages(struct iommufd_access *access, uint64_t iova,
+				uint64_t length)
+{
+	struct access_pin *p;
+
+	pthread_mutex_lock(&access->ioas_lock);
+	if (!access->ioas_unpin) {
+		pthread_mutex_unlock(&access->ioas_lock);
+		return;
+	}
+	cds_list_for_each_entry(p, &access->pins, node) {
+		struct io_pagetable *iopt = &access->ioas_unpin->iopt;
+
+		if (p->iova != iova || p->length != length)
+			continue;
+		pthread_mutex_lock(&iopt->lock);
+		for (size_t i = 0; i < p->npieces; i++) {
+			iopt_pages_unpin(p->pieces[i].area->pages,
+					 p->pieces[i].first, p->pieces[i].last,
+					 p->pieces[i].pin);
+			p->pieces[i].area->num_accesses--;
+		}
+		pthread_mutex_unlock(&iopt->lock);
+		cds_list_del(&p->node);
+		free(p);
+		break;
+	}
+	pthread_mutex_unlock(&access->ioas_lock);
+}
+
+/* Copy through the pinned pages: a temporary pin's alias. */
+static int rw_slow(struct iopt_pages *pages, uint64_t start_byte, void *data,
+		   size_t length, unsigned int flags)
+{
+	uint64_t ps = pages->host->page_size;
+	size_t first = start_byte / ps, last = (start_byte + length - 1) / ps;
+	uint64_t off = start_byte - first * ps;
+	struct sio_umem_pin *pin;
+	int rc;
+
+	rc = iopt_pages_pin(pages, first, last, flags & IOMMUFD_ACCESS_RW_WRITE,
+			    &pin);
+	if (rc)
+		return rc;
+	while (length) {
+		size_t contig = 0;
+		uint64_t host = sio_umem_pin_host(pin, off, &contig);
+		size_t n = contig < length ? contig : length;
+
+		if (!host || !n) {
+			rc = -EINVAL;
+			break;
+		}
+		if (flags & IOMMUFD_ACCESS_RW_WRITE)
+			memcpy((void *)(uintptr_t)host, data, n);
+		else
+			memcpy(data, (void *)(uintptr_t)host, n);
+		data = (char *)data + n;
+		off += n;
+		length -= n;
+	}
+	iopt_pages_unpin(pages, first, last, pin);
+	return rc;
+}
+
+static int pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data,
+		    size_t length, unsigned int flags)
+{
+	struct sio_umem_owner *owner = pages->host->owner;
+
+	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
+		return -EPERM;
+	if (flags & IOMMUFD_ACCESS_RW_SLOW_PATH)
+		return rw_slow(pages, start_byte, data, length, flags);
+	/* The fast path copies through the program's own view. */
+	if (flags & IOMMUFD_ACCESS_RW_WRITE)
+		return sio_umem_write(owner, pages->uptr + start_byte, data,
+				      length) ? -EFAULT : 0;
+	return sio_umem_read(owner, data, pages->uptr + start_byte, length)
+		       ? -EFAULT : 0;
+}
+
+int iommufd_access_rw(struct iommufd_access *access, uint64_t iova,
+		      void *data, size_t length, unsigned int flags)
+{
+	struct io_pagetable *iopt;
+	uint64_t last, cur;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (__builtin_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	pthread_mutex_lock(&access->ioas_lock);
+	if (!access->ioas) {
+		pthread_mutex_unlock(&access->ioas_lock);
+		return -ENOENT;
+	}
+	iopt = &access->ioas->iopt;
+	pthread_mutex_lock(&iopt->lock);
+	for (cur = iova;;) {
+		struct iopt_area *area = area_at(iopt, cur);
+		uint64_t end, bytes;
+
+		if (!area) {
+			rc = -ENOENT;
+			break;
+		}
+		if (area->prevent_access) {
+			rc = -EINVAL;
+			break;
+		}
+		if (!check_area_prot(area, flags)) {
+			rc = -EPERM;
+			break;
+		}
+		end = area->node.last < last ? area->node.last : last;
+		bytes = end - cur + 1;
+		rc = pages_rw(area->pages,
+			      area->start_byte + (cur - area->node.start), data,
+			      bytes, flags);
+		if (rc)
+			break;
+		data = (char *)data + bytes;
+		if (end == last)
+			break;
+		cur = end + 1;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	pthread_mutex_unlock(&access->ioas_lock);
+	return rc;
+}

@@ -1,0 +1,300 @@
+/*
+ * HW page tables (the kernel's hw_pagetable.c): an IOMMU domain as an
+ * object.  A paging HWPT belongs to one IOAS, which keeps its domain
+ * filled with every area; it holds a user reference on the IOAS.  "Auto"
+ * HWPTs are the ones device attach made for an IOAS: they are reused by any
+ * compatible device attached to that IOAS and destroyed with their last
+ * attachment.  A nested HWPT is a stage-1 domain on a NEST_PARENT paging
+ * parent, which it holds.
+ *
+ * HWPT_ALLOC copies the driver data from the program with the fault-safe
+ * copy and passes it to the driver as a struct sio_user_data; the driver
+ * applies the kernel's type and size rules (sio_user_data_copy).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommufd/iommufd_private.h"
+
+#define HWPT_VALID_PAGING_FLAGS                                              \
+	(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |      \
+	 IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)
+
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_paging *hwpt_paging = to_hwpt_paging(obj);
+
+	if (hwpt_paging->in_iopt) {
+		pthread_mutex_lock(&hwpt_paging->ioas->mutex);
+		cds_list_del(&hwpt_paging->hwpt_item);
+		pthread_mutex_unlock(&hwpt_paging->ioas->mutex);
+		iopt_table_remove_domain(&hwpt_paging->ioas->iopt,
+					 hwpt_paging->common.domain);
+		hwpt_paging->in_iopt = false;
+	}
+	if (hwpt_paging->common.domain)
+		sio_domain_free(hwpt_paging->common.domain);
+	iommufd_obj_put(&hwpt_paging->ioas->obj);
+}
+
+/* Abort runs with ioas->mutex held by the creator. */
+void iommufd_hwpt_paging_abort(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_paging *hwpt_paging = to_hwpt_paging(obj);
+
+	if (hwpt_paging->in_iopt) {
+		cds_list_del(&hwpt_paging->hwpt_item);
+		iopt_table_remove_domain(&hwpt_paging->ioas->iopt,
+					 hwpt_paging->common.domain);
+		hwpt_paging->in_iopt = false;
+	}
+	iommufd_hwpt_paging_destroy(obj);
+}
+
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_nested *hwpt_nested =
+		sio_container_of(obj, struct iommufd_hwpt_nested, common.obj);
+
+	if (hwpt_nested->common.domain)
+		sio_domain_free(hwpt_nested->common.domain);
+	iommufd_obj_put(&hwpt_nested->parent->common.obj);
+}
+
+void iommufd_hw_pagetable_put(struct sio_iommufd *ictx,
+			      struct iommufd_hw_pagetable *hwpt)
+{
+	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING &&
+	    to_hwpt_paging(&hwpt->obj)->auto_domain) {
+		iommufd_object_put_and_try_destroy(ictx, &hwpt->obj);
+		return;
+	}
+	iommufd_obj_put(&hwpt->obj);
+}
+
+/*
+ * A paging HWPT on ioas for idev's IOMMU (iommufd_hwpt_paging_alloc).  The
+ * caller holds ioas->mutex until it finalizes or aborts the object.
+ */
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct sio_iommufd *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, uint32_t flags,
+			  bool immediate_attach,
+			  const struct sio_user_data *user_data, int *err)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_object *obj;
+	int rc;
+
+	if (flags & ~HWPT_VALID_PAGING_FLAGS) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    !sio_device_capable(idev->dev, SIO_CAP_DIRTY_TRACKING)) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	if ((flags & IOMMU_HWPT_FAULT_ID_VALID) &&
+	    (flags & IOMMU_HWPT_ALLOC_NEST_PARENT)) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	obj = iommufd_object_alloc(ictx, sizeof(*hwpt_paging),
+				   IOMMUFD_OBJ_HWPT_PAGING);
+	if (!obj) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	hwpt_paging = to_hwpt_paging(obj);
+	CDS_INIT_LIST_HEAD(&hwpt_paging->hwpt_item);
+	iommufd_obj_get(&ioas->obj);
+	hwpt_paging->ioas = ioas;
+	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+
+	rc = sio_domain_alloc_paging(idev->dev,
+				     flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+				     user_data, &hwpt_paging->common.domain);
+	if (rc) {
+		hwpt_paging->common.domain = NULL;
+		goto out_abort;
+	}
+	if (immediate_attach) {
+		rc = iommufd_hw_pagetable_attach(&hwpt_paging->common, idev);
+		if (rc)
+			goto out_abort;
+	}
+	rc = iopt_table_add_domain(&ioas->iopt, hwpt_paging->common.domain);
+	if (rc)
+		goto out_detach;
+	hwpt_paging->in_iopt = true;
+	cds_list_add_tail(&hwpt_paging->hwpt_item, &ioas->hwpt_list);
+	return hwpt_paging;
+
+out_detach:
+	if (immediate_attach)
+		iommufd_hw_pagetable_detach(idev);
+out_abort:
+	iommufd_object_abort_and_destroy(ictx, obj);
+	*err = rc;
+	return NULL;
+}
+
+static struct iommufd_hwpt_nested *
+iommufd_hwpt_nested_alloc(struct sio_iommufd *ictx,
+			  struct iommufd_hwpt_paging *parent,
+			  struct iommufd_device *idev, uint32_t flags,
+			  const struct sio_user_data *user_data, int *err)
+{
+	struct iommufd_hwpt_nested *hwpt_nested;
+	struct iommufd_object *obj;
+	int rc;
+
+	if ((flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) ||
+	    !user_data->len) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	if (parent->auto_domain || !parent->nest_parent ||
+	    sio_domain_iommu(parent->common.domain) !=
+		    sio_device_iommu(idev->dev)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	obj = iommufd_object_alloc(ictx, sizeof(*hwpt_nested),
+				   IOMMUFD_OBJ_HWPT_NESTED);
+	if (!obj) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	hwpt_nested = sio_container_of(obj, struct iommufd_hwpt_nested,
+				       common.obj);
+	iommufd_obj_get(&parent->common.obj);
+	hwpt_nested->parent = parent;
+	rc = sio_domain_alloc_nested(idev->dev, parent->common.domain,
+				     flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+				     user_data, &hwpt_nested->common.domain);
+	if (rc) {
+		hwpt_nested->common.domain = NULL;
+		iommufd_object_abort_and_destroy(ictx, obj);
+		*err = rc;
+		return NULL;
+	}
+	return hwpt_nested;
+}
+
+/* Copy the program's driver data; a tail beyond what we keep must be 0. */
+#define USER_DATA_MAX 4096u
+
+static int copy_user_data(struct sio_iommufd *ictx,
+			  const struct iommu_hwpt_alloc *cmd,
+			  struct sio_user_data *ud)
+{
+	size_t len = cmd->data_len < USER_DATA_MAX ? cmd->data_len
+						   : USER_DATA_MAX;
+	struct sio_umem_owner *owner = ictx->host->owner;
+
+	ud->type = cmd->data_type;
+	ud->len = len;
+	ud->buf = calloc(1, len ? len : 1);
+	if (!ud->buf)
+		return -ENOMEM;
+	if (sio_umem_read(owner, ud->buf, cmd->data_uptr, len))
+		return -EFAULT;
+	for (uint64_t pos = USER_DATA_MAX; pos < cmd->data_len;) {
+		unsigned char chunk[256];
+		size_t n = cmd->data_len - pos < sizeof(chunk)
+				   ? cmd->data_len - pos
+				   : sizeof(chunk);
+
+		if (sio_umem_read(owner, chunk, cmd->data_uptr + pos, n))
+			return -EFAULT;
+		for (size_t i = 0; i < n; i++)
+			if (chunk[i])
+				return -E2BIG;
+		pos += n;
+	}
+	return 0;
+}
+
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct sio_user_data ud = { 0 };
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_ioas *ioas = NULL;
+	struct iommufd_object *pt_obj, *dev_obj;
+	struct iommufd_device *idev;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE && cmd->data_len) ||
+	    (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len))
+		return -EINVAL;
+	dev_obj = iommufd_get_object(ucmd->ictx, cmd->dev_id,
+				     IOMMUFD_OBJ_DEVICE, &rc);
+	if (!dev_obj)
+		return rc;
+	idev = sio_container_of(dev_obj, struct iommufd_device, obj);
+	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY,
+				    &rc);
+	if (!pt_obj) {
+		rc = -EINVAL;
+		goto out_put_idev;
+	}
+	if (cmd->data_len) {
+		rc = copy_user_data(ucmd->ictx, cmd, &ud);
+		if (rc)
+			goto out_put_pt;
+	}
+
+	if (pt_obj->type == IOMMUFD_OBJ_IOAS) {
+		struct iommufd_hwpt_paging *hwpt_paging;
+
+		ioas = to_ioas(pt_obj);
+		pthread_mutex_lock(&ioas->mutex);
+		hwpt_paging = iommufd_hwpt_paging_alloc(
+			ucmd->ictx, ioas, idev, cmd->flags, false,
+			ud.len ? &ud : NULL, &rc);
+		if (!hwpt_paging)
+			goto out_unlock;
+		hwpt = &hwpt_paging->common;
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
+		struct iommufd_hwpt_nested *hwpt_nested;
+
+		hwpt_nested = iommufd_hwpt_nested_alloc(
+			ucmd->ictx, to_hwpt_paging(pt_obj), idev, cmd->flags,
+			&ud, &rc);
+		if (!hwpt_nested)
+			goto out_unlock;
+		hwpt = &hwpt_nested->common;
+	} else {
+		rc = -EINVAL;
+		goto out_put_pt;
+	}
+
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		/* Fault queues come with the I/O page fault issue. */
+		rc = -ENOENT;
+		goto out_hwpt;
+	}
+	cmd->out_hwpt_id = hwpt->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_hwpt;
+	iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+	goto out_unlock;
+
+out_hwpt:
+	iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
+out_unlock:
+	if (ioas)
+		pthread_mutex_unlock(&ioas->mutex);
+out_put_pt:
+	iommufd_put_object(ucmd->ictx, pt_obj);
+out_put_idev:
+	iommufd_put_object(ucmd->ictx, dev_obj);
+	free(ud.buf);
+	return rc;
+}

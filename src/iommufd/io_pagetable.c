@@ -1,0 +1,928 @@
+/*
+ * The io_pagetable: an IOAS's IOVA space (the kernel's io_pagetable.c).
+ *
+ * Three interval trees describe it: areas (IOVA ranges backed by an
+ * iopt_pages slice), allowed ranges (where automatic IOVA allocation may
+ * look; everywhere when empty) and reserved ranges (never mapped: outside
+ * a domain's aperture, a device's reserved regions, ADD_RESERVED), each
+ * reserved range tagged with its owner so it goes away with it.  Every
+ * area is mapped into every domain of the table; a domain added later is
+ * filled with all areas, one removed is emptied.  While the table has
+ * domains each area holds a pin of its pages and maps that pin's alias
+ * (sio_map's "physical" addresses are alias host addresses); the pin is
+ * dropped with the area or with the last domain.
+ *
+ * The IOVA alignment is the largest minimum page size of the domains and
+ * the accesses (1 when there are none, PAGE_SIZE when huge pages are
+ * disabled); adding a domain or an access that would misalign an existing
+ * area fails with -EADDRINUSE, one whose page size exceeds PAGE_SIZE with
+ * -EINVAL.
+ *
+ * One mutex (iopt->lock) protects the whole table; the kernel splits it
+ * into iova_rwsem and domains_rwsem.  Unmapping an area that access objects
+ * pin drops the lock to call their unmap callbacks and retries, as
+ * iopt_unmap_iova_range() does.
+ */
+#include <stdlib.h>
+
+#include "iommufd/iommufd_private.h"
+
+#define HPAGE_SIZE (2ull << 20)
+
+static uint64_t area_iova(const struct iopt_area *a)
+{
+	return a->node.start;
+}
+
+static uint64_t area_last(const struct iopt_area *a)
+{
+	return a->node.last;
+}
+
+static uint64_t area_length(const struct iopt_area *a)
+{
+	return a->node.last - a->node.start + 1;
+}
+
+static size_t area_first_index(const struct iopt_area *a)
+{
+	return a->start_byte / a->iopt->host->page_size;
+}
+
+static size_t area_last_index(const struct iopt_area *a)
+{
+	return (a->start_byte + area_length(a) - 1) / a->iopt->host->page_size;
+}
+
+static struct iopt_area *area_first(struct io_pagetable *iopt, uint64_t start,
+				    uint64_t last)
+{
+	struct sio_itree_node *n = sio_itree_iter_first(&iopt->area_itree,
+							start, last);
+
+	return n ? sio_container_of(n, struct iopt_area, node) : NULL;
+}
+
+static struct iopt_area *area_next(struct io_pagetable *iopt,
+				   struct iopt_area *a, uint64_t start,
+				   uint64_t last)
+{
+	struct sio_itree_node *n = sio_itree_iter_next(&iopt->area_itree,
+						       &a->node, start, last);
+
+	return n ? sio_container_of(n, struct iopt_area, node) : NULL;
+}
+
+#define for_each_area(a, iopt, s, l)                                          \
+	for ((a) = area_first((iopt), (s), (l)); (a);                         \
+	     (a) = area_next((iopt), (a), (s), (l)))
+
+static uint64_t ffs64(uint64_t v)
+{
+	return v ? 1ull << __builtin_ctzll(v) : 0;
+}
+
+void iopt_init_table(struct io_pagetable *iopt, struct sio_iommufd_host *host)
+{
+	iopt->host = host;
+	pthread_mutex_init(&iopt->lock, NULL);
+	iopt->area_itree = (struct sio_itree)SIO_ITREE_INIT;
+	iopt->allowed_itree = (struct sio_itree)SIO_ITREE_INIT;
+	iopt->reserved_itree = (struct sio_itree)SIO_ITREE_INIT;
+	CDS_INIT_LIST_HEAD(&iopt->accesses);
+	/* Software tables accept any IOVA, unaligned. */
+	iopt->iova_alignment = 1;
+}
+
+static void free_tree(struct sio_itree *t, size_t offset)
+{
+	struct sio_itree_node *n;
+
+	while ((n = sio_itree_iter_first(t, 0, UINT64_MAX))) {
+		sio_itree_remove(t, n);
+		free((char *)n - offset);
+	}
+}
+
+void iopt_destroy_table(struct io_pagetable *iopt)
+{
+	free_tree(&iopt->allowed_itree, offsetof(struct iopt_allowed, node));
+	free_tree(&iopt->reserved_itree, offsetof(struct iopt_reserved, node));
+	if (!sio_itree_empty(&iopt->area_itree) || iopt->ndomains)
+		sio_err(-EBUSY, "iommufd: IOAS destroyed while in use");
+	free(iopt->domains);
+	pthread_mutex_destroy(&iopt->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Filling domains                                                      */
+/* ------------------------------------------------------------------ */
+
+static int area_pin_for_domains(struct iopt_area *area)
+{
+	int rc;
+
+	if (area->dom_pin)
+		return 0;
+	rc = iopt_pages_pin(area->pages, area_first_index(area),
+			    area_last_index(area), false, &area->dom_pin);
+	if (rc)
+		return rc;
+	area->dom_pin_first = area_first_index(area);
+	return 0;
+}
+
+static void area_unpin_for_domains(struct iopt_area *area)
+{
+	if (!area->dom_pin)
+		return;
+	iopt_pages_unpin(area->pages, area->dom_pin_first,
+			 area_last_index(area), area->dom_pin);
+	area->dom_pin = NULL;
+}
+
+static int area_fill_domain(struct iopt_area *area, struct sio_domain *domain)
+{
+	uint64_t ps = area->iopt->host->page_size;
+	uint64_t off = area->start_byte - area->dom_pin_first * ps;
+	uint64_t iova = area_iova(area), left = area_length(area);
+	int rc;
+
+	while (left) {
+		size_t contig = 0;
+		uint64_t host = sio_umem_pin_host(area->dom_pin, off, &contig);
+		uint64_t n = contig < left ? contig : left;
+
+		if (!host || !n) {
+			rc = -EFAULT;
+			goto err;
+		}
+		if (area->iopt->disable_large_pages && n > ps - (off % ps))
+			n = ps - (off % ps);
+		rc = sio_map(domain, iova, host, n, area->iommu_prot);
+		if (rc)
+			goto err;
+		iova += n;
+		off += n;
+		left -= n;
+	}
+	return 0;
+err:
+	if (iova != area_iova(area))
+		sio_unmap(domain, area_iova(area), iova - area_iova(area));
+	return rc;
+}
+
+static void area_unfill_domain(struct iopt_area *area,
+			       struct sio_domain *domain)
+{
+	sio_unmap(domain, area_iova(area), area_length(area));
+}
+
+/* Map a new area into every domain; undo everything on failure. */
+static int area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	unsigned int i;
+	int rc;
+
+	if (!iopt->ndomains)
+		return 0;
+	rc = area_pin_for_domains(area);
+	if (rc)
+		return rc;
+	for (i = 0; i < iopt->ndomains; i++) {
+		rc = area_fill_domain(area, iopt->domains[i]);
+		if (rc)
+			goto err;
+	}
+	return 0;
+err:
+	while (i--)
+		area_unfill_domain(area, iopt->domains[i]);
+	area_unpin_for_domains(area);
+	return rc;
+}
+
+static void area_unfill_domains(struct io_pagetable *iopt,
+				struct iopt_area *area)
+{
+	for (unsigned int i = 0; i < iopt->ndomains; i++)
+		area_unfill_domain(area, iopt->domains[i]);
+	area_unpin_for_domains(area);
+}
+
+/* ------------------------------------------------------------------ */
+/* IOVA allocation and checks                                           */
+/* ------------------------------------------------------------------ */
+
+static bool check_range(uint64_t *start, uint64_t last, uint64_t length,
+			uint64_t align, uint64_t page_offset)
+{
+	uint64_t aligned;
+
+	if (__builtin_add_overflow(*start, align - 1, &aligned))
+		return false;
+	aligned &= ~(align - 1);
+	aligned |= page_offset;
+	if (aligned >= last || last - aligned < length - 1)
+		return false;
+	*start = aligned;
+	return true;
+}
+
+/*
+ * Find free IOVA for length bytes (iopt_alloc_iova): keep the alignment of
+ * the user address (up to a huge page) to give domains large pages; never
+ * returns IOVA 0; searches the allowed ranges (all of [PAGE_SIZE,
+ * ULONG_MAX - PAGE_SIZE] when none) for a hole of reserved and used IOVA.
+ */
+static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova,
+			   uint64_t addr, uint64_t length)
+{
+	uint64_t ps = iopt->host->page_size;
+	uint64_t page_offset = addr % ps, align, lo = ps, hi = UINT64_MAX - ps;
+	struct sio_itree_span allowed, used;
+
+	if (length == 0 || length >= UINT64_MAX / 2)
+		return -EOVERFLOW;
+	align = length <= 1 ? 1 : 1ull << (64 - __builtin_clzll(length - 1));
+	if (addr && ffs64(addr) < align)
+		align = ffs64(addr);
+	if (align >= HPAGE_SIZE)
+		align = HPAGE_SIZE;
+	if (align < iopt->iova_alignment)
+		return -EINVAL;
+
+	for (sio_itree_span_first(&allowed, &iopt->allowed_itree, NULL, lo, hi);
+	     !sio_itree_span_done(&allowed); sio_itree_span_next(&allowed)) {
+		uint64_t a_start = allowed.start, a_last = allowed.last;
+
+		if (sio_itree_empty(&iopt->allowed_itree)) {
+			a_start = lo;
+			a_last = hi;
+		} else if (allowed.is_hole) {
+			continue;
+		}
+		if (!check_range(&a_start, a_last, length, align, page_offset))
+			continue;
+		for (sio_itree_span_first(&used, &iopt->reserved_itree,
+					  &iopt->area_itree, a_start, a_last);
+		     !sio_itree_span_done(&used); sio_itree_span_next(&used)) {
+			uint64_t h = used.start;
+
+			if (!used.is_hole)
+				continue;
+			if (!check_range(&h, used.last, length, align,
+					 page_offset))
+				continue;
+			*iova = h;
+			return 0;
+		}
+		if (sio_itree_empty(&iopt->allowed_itree))
+			break;
+	}
+	return -ENOSPC;
+}
+
+static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova,
+			   uint64_t length)
+{
+	uint64_t last;
+
+	if (iova & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (__builtin_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (sio_itree_iter_first(&iopt->reserved_itree, iova, last))
+		return -EINVAL;
+	if (sio_itree_iter_first(&iopt->area_itree, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Map                                                                  */
+/* ------------------------------------------------------------------ */
+
+/* One slice of pages to become one area. */
+struct pages_elm {
+	struct iopt_pages *pages;	/* a reference */
+	uint64_t start_byte;
+	uint64_t length;
+	struct iopt_area *area;
+};
+
+static int area_init(struct io_pagetable *iopt, struct pages_elm *elm,
+		     uint64_t iova, unsigned int prot)
+{
+	struct iopt_area *area = elm->area;
+	uint64_t ps = iopt->host->page_size;
+
+	if ((prot & SIO_PROT_WRITE) && !elm->pages->writable)
+		return -EPERM;
+	if ((elm->start_byte % ps) & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	area->iopt = iopt;
+	area->pages = elm->pages;	/* owned once inserted */
+	area->iommu_prot = prot;
+	area->start_byte = elm->start_byte;
+	area->node.start = iova;
+	if (__builtin_add_overflow(iova, elm->length - 1, &area->node.last))
+		return -EOVERFLOW;
+	if ((elm->start_byte + elm->length - 1) / ps >= elm->pages->npages)
+		return -EOVERFLOW;
+	return 0;
+}
+
+static void area_remove_free(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	sio_itree_remove(&iopt->area_itree, &area->node);
+	iopt_pages_put(area->pages);
+	free(area);
+}
+
+static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
+			  size_t nelms, uint64_t length, uint64_t *dst_iova,
+			  unsigned int prot, unsigned int flags)
+{
+	size_t i, inserted = 0;
+	uint64_t iova;
+	int rc = 0;
+
+	for (i = 0; i < nelms; i++) {
+		elms[i].area = calloc(1, sizeof(*elms[i].area));
+		if (!elms[i].area) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	pthread_mutex_lock(&iopt->lock);
+	if (!length || (length & (iopt->iova_alignment - 1))) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (flags & IOPT_ALLOC_IOVA) {
+		/* The first slice's user address guides the alignment. */
+		rc = iopt_alloc_iova(iopt, dst_iova,
+				     elms[0].pages->uptr + elms[0].start_byte,
+				     length);
+		if (rc)
+			goto out_unlock;
+	} else {
+		rc = iopt_check_iova(iopt, *dst_iova, length);
+		if (rc)
+			goto out_unlock;
+	}
+
+	iova = *dst_iova;
+	for (i = 0; i < nelms; i++) {
+		rc = area_init(iopt, &elms[i], iova, prot);
+		if (rc)
+			goto out_unfill;
+		iova += elms[i].length;
+	}
+	for (i = 0; i < nelms; i++) {
+		rc = area_fill_domains(iopt, elms[i].area);
+		if (rc)
+			goto out_unfill;
+		/* The area owns the pages reference from here on. */
+		elms[i].pages = NULL;
+		sio_itree_insert(&iopt->area_itree, &elms[i].area->node);
+		elms[i].area = NULL;
+		inserted++;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	return 0;
+
+out_unfill:
+	/* Undo the areas already made (they map nothing of anyone else). */
+	for (i = 0; i < inserted; i++) {
+		struct iopt_area *area = area_first(iopt, *dst_iova, *dst_iova);
+		uint64_t next;
+
+		if (!area)
+			break;
+		next = area_last(area) + 1;
+		area_unfill_domains(iopt, area);
+		area_remove_free(iopt, area);
+		*dst_iova = next;
+	}
+out_unlock:
+	pthread_mutex_unlock(&iopt->lock);
+out_free:
+	for (i = 0; i < nelms; i++) {
+		free(elms[i].area);
+		elms[i].area = NULL;
+	}
+	return rc;
+}
+
+int iopt_map_user_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
+			uint64_t *iova, uint64_t uptr, uint64_t length,
+			unsigned int iommu_prot, unsigned int flags)
+{
+	struct pages_elm elm = { 0 };
+	int rc = 0;
+
+	elm.pages = iopt_alloc_user_pages(iopt->host, uptr, length,
+					  iommu_prot & SIO_PROT_WRITE,
+					  ictx->account_mode, &rc);
+	if (!elm.pages)
+		return rc;
+	elm.start_byte = uptr - elm.pages->uptr;
+	elm.length = length;
+	rc = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
+	if (elm.pages)
+		iopt_pages_put(elm.pages);
+	return rc;
+}
+
+/* iopt_get_pages(): the slices of areas that contiguously cover a range. */
+static int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova,
+			  uint64_t length, struct pages_elm **out, size_t *nout)
+{
+	struct pages_elm *elms = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t last, cur = iova;
+	struct iopt_area *area;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (__builtin_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (;;) {
+		uint64_t end;
+
+		area = area_first(iopt, cur, cur);
+		if (!area) {
+			rc = -ENOENT;
+			break;
+		}
+		if (n == cap) {
+			struct pages_elm *ne;
+
+			cap = cap ? cap * 2 : 4;
+			ne = realloc(elms, cap * sizeof(*ne));
+			if (!ne) {
+				rc = -ENOMEM;
+				break;
+			}
+			elms = ne;
+		}
+		end = area_last(area) < last ? area_last(area) : last;
+		elms[n].pages = area->pages;
+		elms[n].start_byte = area->start_byte + (cur - area_iova(area));
+		elms[n].length = end - cur + 1;
+		elms[n].area = NULL;
+		iopt_pages_get(area->pages);
+		n++;
+		if (end == last)
+			break;
+		cur = end + 1;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			iopt_pages_put(elms[i].pages);
+		free(elms);
+		return rc;
+	}
+	*out = elms;
+	*nout = n;
+	return 0;
+}
+
+int iopt_copy(struct io_pagetable *src, struct io_pagetable *dst,
+	      uint64_t src_iova, uint64_t length, uint64_t *dst_iova,
+	      unsigned int iommu_prot, unsigned int flags)
+{
+	struct pages_elm *elms;
+	size_t n;
+	int rc;
+
+	rc = iopt_get_pages(src, src_iova, length, &elms, &n);
+	if (rc)
+		return rc;
+	rc = iopt_map_pages(dst, elms, n, length, dst_iova, iommu_prot, flags);
+	for (size_t i = 0; i < n; i++)
+		if (elms[i].pages)
+			iopt_pages_put(elms[i].pages);
+	free(elms);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Unmap                                                                */
+/* ------------------------------------------------------------------ */
+
+static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start,
+				 uint64_t last, uint64_t *unmapped)
+{
+	uint64_t unmapped_bytes = 0;
+	unsigned int tries = 0;
+	struct iopt_area *area;
+	int rc = 0;
+
+again:
+	pthread_mutex_lock(&iopt->lock);
+	while ((area = area_first(iopt, start, last))) {
+		uint64_t a_first = area_iova(area), a_last = area_last(area);
+
+		/* Unmap never splits an area. */
+		if (a_first < start || a_last > last) {
+			rc = -ENOENT;
+			break;
+		}
+		if (a_first != start)
+			tries = 0;
+		if (area->num_accesses) {
+			/* Ask the accesses to let go, without our lock. */
+			start = a_first;
+			area->prevent_access = true;
+			pthread_mutex_unlock(&iopt->lock);
+			iommufd_access_notify_unmap(iopt, a_first,
+						    a_last - a_first + 1);
+			if (++tries > 100) {
+				rc = -EDEADLK;
+				goto out;
+			}
+			goto again;
+		}
+		area_unfill_domains(iopt, area);
+		area_remove_free(iopt, area);
+		unmapped_bytes += a_last - a_first + 1;
+		if (a_last >= last)
+			break;
+		start = a_last + 1;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+out:
+	if (unmapped)
+		*unmapped = unmapped_bytes;
+	return rc;
+}
+
+int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		    uint64_t *unmapped)
+{
+	uint64_t last;
+
+	if (!length)
+		return -EINVAL;
+	if (__builtin_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_iova_range(iopt, iova, last, unmapped);
+}
+
+int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
+{
+	return iopt_unmap_iova_range(iopt, 0, UINT64_MAX, unmapped);
+}
+
+/* ------------------------------------------------------------------ */
+/* Allowed and reserved ranges                                          */
+/* ------------------------------------------------------------------ */
+
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			const struct iommu_iova_range *ranges, uint32_t num)
+{
+	struct sio_itree nt = SIO_ITREE_INIT, old;
+	struct sio_itree_node *n;
+
+	for (uint32_t i = 0; i < num; i++) {
+		struct iopt_allowed *a = calloc(1, sizeof(*a));
+
+		if (!a) {
+			free_tree(&nt, offsetof(struct iopt_allowed, node));
+			return -ENOMEM;
+		}
+		a->node.start = ranges[i].start;
+		a->node.last = ranges[i].last;
+		sio_itree_insert(&nt, &a->node);
+	}
+	pthread_mutex_lock(&iopt->lock);
+	sio_itree_for_each(n, &nt, 0, UINT64_MAX) {
+		if (sio_itree_iter_first(&iopt->reserved_itree, n->start,
+					 n->last)) {
+			pthread_mutex_unlock(&iopt->lock);
+			free_tree(&nt, offsetof(struct iopt_allowed, node));
+			return -EADDRINUSE;
+		}
+	}
+	old = iopt->allowed_itree;
+	iopt->allowed_itree = nt;
+	pthread_mutex_unlock(&iopt->lock);
+	free_tree(&old, offsetof(struct iopt_allowed, node));
+	return 0;
+}
+
+static int reserve_locked(struct io_pagetable *iopt, uint64_t start,
+			  uint64_t last, const void *owner)
+{
+	struct iopt_reserved *r;
+
+	if (sio_itree_iter_first(&iopt->area_itree, start, last) ||
+	    sio_itree_iter_first(&iopt->allowed_itree, start, last))
+		return -EADDRINUSE;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->node.start = start;
+	r->node.last = last;
+	r->owner = owner;
+	sio_itree_insert(&iopt->reserved_itree, &r->node);
+	return 0;
+}
+
+static void remove_reserved_locked(struct io_pagetable *iopt,
+				   const void *owner)
+{
+	struct sio_itree_node *n, *next;
+
+	for (n = sio_itree_iter_first(&iopt->reserved_itree, 0, UINT64_MAX); n;
+	     n = next) {
+		struct iopt_reserved *r =
+			sio_container_of(n, struct iopt_reserved, node);
+
+		next = sio_itree_iter_next(&iopt->reserved_itree, n, 0,
+					   UINT64_MAX);
+		if (r->owner == owner) {
+			sio_itree_remove(&iopt->reserved_itree, n);
+			free(r);
+		}
+	}
+}
+
+int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start,
+		      uint64_t last, const void *owner)
+{
+	int rc;
+
+	pthread_mutex_lock(&iopt->lock);
+	rc = reserve_locked(iopt, start, last, owner);
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner)
+{
+	pthread_mutex_lock(&iopt->lock);
+	remove_reserved_locked(iopt, owner);
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+struct resv_ctx {
+	struct io_pagetable *iopt;
+	struct sio_device *dev;
+};
+
+static int resv_one(const struct sio_resv_region *r, void *arg)
+{
+	struct resv_ctx *c = arg;
+
+	if (r->type == SIO_RESV_DIRECT_RELAXABLE)
+		return 0;
+	return reserve_locked(c->iopt, r->start, r->last, c->dev);
+}
+
+/* The device's reserved regions become reserved IOVA owned by the device. */
+int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
+					struct sio_device *dev)
+{
+	struct resv_ctx c = { iopt, dev };
+	int rc;
+
+	pthread_mutex_lock(&iopt->lock);
+	rc = sio_device_for_each_resv_region(dev, resv_one, &c);
+	if (rc)
+		remove_reserved_locked(iopt, dev);
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+int iopt_for_each_iova_range(struct io_pagetable *iopt,
+			     int (*fn)(uint64_t start, uint64_t last, void *arg),
+			     void *arg, uint64_t *alignment)
+{
+	struct sio_itree_span sp;
+	int rc = 0;
+
+	pthread_mutex_lock(&iopt->lock);
+	*alignment = iopt->iova_alignment;
+	for (sio_itree_span_first(&sp, &iopt->reserved_itree, NULL, 0,
+				  UINT64_MAX);
+	     !sio_itree_span_done(&sp); sio_itree_span_next(&sp)) {
+		if (!sp.is_hole)
+			continue;
+		rc = fn(sp.start, sp.last, arg);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Domains and alignment                                                */
+/* ------------------------------------------------------------------ */
+
+/* Every area conforms to a larger alignment. */
+static int check_iova_alignment(struct io_pagetable *iopt, uint64_t align)
+{
+	uint64_t mask = align - 1, ps = iopt->host->page_size;
+	struct iopt_area *area;
+
+	for_each_area(area, iopt, 0, UINT64_MAX)
+		if ((area_iova(area) & mask) || (area_length(area) & mask) ||
+		    ((area->start_byte % ps) & mask))
+			return -EADDRINUSE;
+	return 0;
+}
+
+static int calculate_iova_alignment(struct io_pagetable *iopt)
+{
+	uint64_t align = iopt->disable_large_pages ? iopt->host->page_size : 1;
+	struct iommufd_access *access;
+
+	for (unsigned int i = 0; i < iopt->ndomains; i++) {
+		uint64_t a = ffs64(sio_domain_pgsize_bitmap(iopt->domains[i]));
+
+		if (a > align)
+			align = a;
+	}
+	cds_list_for_each_entry(access, &iopt->accesses, iopt_node)
+		if (access->iova_alignment > align)
+			align = access->iova_alignment;
+	if (align > iopt->iova_alignment) {
+		int rc = check_iova_alignment(iopt, align);
+
+		if (rc)
+			return rc;
+	}
+	iopt->iova_alignment = align;
+	return 0;
+}
+
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access)
+{
+	int rc;
+
+	pthread_mutex_lock(&iopt->lock);
+	cds_list_add_tail(&access->iopt_node, &iopt->accesses);
+	rc = calculate_iova_alignment(iopt);
+	if (rc)
+		cds_list_del(&access->iopt_node);
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iommufd_access *access)
+{
+	pthread_mutex_lock(&iopt->lock);
+	cds_list_del(&access->iopt_node);
+	calculate_iova_alignment(iopt);
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
+{
+	const struct sio_domain_geometry *geo = sio_domain_geometry(domain);
+	uint64_t align, ps = iopt->host->page_size;
+	struct iopt_area *area, *end;
+	int rc;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (unsigned int i = 0; i < iopt->ndomains; i++)
+		if (iopt->domains[i] == domain) {
+			rc = -EEXIST;
+			goto out_unlock;
+		}
+	/* A domain must take PAGE_SIZE: iopt_pages work in CPU pages. */
+	align = ffs64(sio_domain_pgsize_bitmap(domain));
+	if (align < iopt->iova_alignment)
+		align = iopt->iova_alignment;
+	if (align > ps) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (align != iopt->iova_alignment) {
+		rc = check_iova_alignment(iopt, align);
+		if (rc)
+			goto out_unlock;
+	}
+	/* Nothing may be mapped outside the aperture. */
+	if (geo->force_aperture && geo->aperture_start != 0) {
+		rc = reserve_locked(iopt, 0, geo->aperture_start - 1, domain);
+		if (rc)
+			goto out_reserved;
+	}
+	if (geo->force_aperture && geo->aperture_end != UINT64_MAX) {
+		rc = reserve_locked(iopt, geo->aperture_end + 1, UINT64_MAX,
+				    domain);
+		if (rc)
+			goto out_reserved;
+	}
+	if (iopt->ndomains == iopt->domains_cap) {
+		unsigned int ncap = iopt->domains_cap ? iopt->domains_cap * 2 : 4;
+		struct sio_domain **nd = realloc(iopt->domains,
+						 ncap * sizeof(*nd));
+
+		if (!nd) {
+			rc = -ENOMEM;
+			goto out_reserved;
+		}
+		iopt->domains = nd;
+		iopt->domains_cap = ncap;
+	}
+	/* Fill it with every area; on failure leave it as it was. */
+	for_each_area(area, iopt, 0, UINT64_MAX) {
+		bool pinned_here = !area->dom_pin;
+
+		rc = area_pin_for_domains(area);
+		if (!rc) {
+			rc = area_fill_domain(area, domain);
+			if (rc && pinned_here)
+				area_unpin_for_domains(area);
+		}
+		if (rc)
+			goto out_unfill;
+	}
+	iopt->iova_alignment = align;
+	iopt->domains[iopt->ndomains++] = domain;
+	pthread_mutex_unlock(&iopt->lock);
+	return 0;
+
+out_unfill:
+	end = area;
+	for_each_area(area, iopt, 0, UINT64_MAX) {
+		if (area == end)
+			break;
+		area_unfill_domain(area, domain);
+		if (!iopt->ndomains)
+			area_unpin_for_domains(area);
+	}
+out_reserved:
+	remove_reserved_locked(iopt, domain);
+out_unlock:
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct sio_domain *domain)
+{
+	struct iopt_area *area;
+	unsigned int i;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (i = 0; i < iopt->ndomains; i++)
+		if (iopt->domains[i] == domain)
+			break;
+	if (i == iopt->ndomains) {
+		pthread_mutex_unlock(&iopt->lock);
+		return;
+	}
+	iopt->domains[i] = iopt->domains[--iopt->ndomains];
+	for_each_area(area, iopt, 0, UINT64_MAX) {
+		area_unfill_domain(area, domain);
+		if (!iopt->ndomains)
+			area_unpin_for_domains(area);
+	}
+	remove_reserved_locked(iopt, domain);
+	calculate_iova_alignment(iopt);
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+int iopt_disable_large_pages(struct io_pagetable *iopt)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&iopt->lock);
+	if (iopt->disable_large_pages)
+		goto out;
+	/* Not once domains may have been mapped with large pages. */
+	if (iopt->ndomains && !sio_itree_empty(&iopt->area_itree)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	iopt->disable_large_pages = true;
+	rc = calculate_iova_alignment(iopt);
+	if (rc)
+		iopt->disable_large_pages = false;
+out:
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_enable_large_pages(struct io_pagetable *iopt)
+{
+	pthread_mutex_lock(&iopt->lock);
+	iopt->disable_large_pages = false;
+	calculate_iova_alignment(iopt);
+	pthread_mutex_unlock(&iopt->lock);
+}

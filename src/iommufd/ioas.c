@@ -1,0 +1,314 @@
+/*
+ * IOAS objects and their ioctls (the kernel's ioas.c): ALLOC, IOVA_RANGES,
+ * ALLOW_IOVAS, MAP, COPY, UNMAP and the per-IOAS option HUGE_PAGES.
+ *
+ * An IOAS is an io_pagetable plus the list of its paging HWPTs (whose
+ * domains the table keeps filled).  The handlers only check arguments in
+ * the kernel's order and translate flags; io_pagetable.c does the work.
+ */
+#include <stdlib.h>
+
+#include "iommufd/iommufd_private.h"
+
+struct iommufd_ioas *iommufd_get_ioas(struct sio_iommufd *ictx, uint32_t id,
+				      int *err)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id,
+							IOMMUFD_OBJ_IOAS, err);
+
+	return obj ? to_ioas(obj) : NULL;
+}
+
+struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx)
+{
+	struct iommufd_object *obj;
+	struct iommufd_ioas *ioas;
+
+	obj = iommufd_object_alloc(ictx, sizeof(*ioas), IOMMUFD_OBJ_IOAS);
+	if (!obj)
+		return NULL;
+	ioas = to_ioas(obj);
+	iopt_init_table(&ioas->iopt, ictx->host);
+	pthread_mutex_init(&ioas->mutex, NULL);
+	CDS_INIT_LIST_HEAD(&ioas->hwpt_list);
+	return ioas;
+}
+
+void iommufd_ioas_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_ioas *ioas = to_ioas(obj);
+
+	iopt_unmap_all(&ioas->iopt, NULL);
+	iopt_destroy_table(&ioas->iopt);
+	pthread_mutex_destroy(&ioas->mutex);
+}
+
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_alloc *cmd = ucmd->cmd;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	ioas = iommufd_ioas_alloc(ucmd->ictx);
+	if (!ioas)
+		return -ENOMEM;
+	cmd->out_ioas_id = ioas->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		iommufd_object_abort_and_destroy(ucmd->ictx, &ioas->obj);
+		return rc;
+	}
+	iommufd_object_finalize(ucmd->ictx, &ioas->obj);
+	return 0;
+}
+
+struct ranges_out {
+	struct sio_umem_owner *owner;
+	uint64_t uptr;
+	uint32_t max, num;
+};
+
+static int put_range(uint64_t start, uint64_t last, void *arg)
+{
+	struct ranges_out *o = arg;
+
+	if (o->num < o->max) {
+		struct iommu_iova_range elm = { .start = start, .last = last };
+
+		if (sio_umem_write(o->owner,
+				   o->uptr + (uint64_t)o->num * sizeof(elm),
+				   &elm, sizeof(elm)))
+			return -EFAULT;
+	}
+	o->num++;
+	return 0;
+}
+
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
+	struct ranges_out o = { 0 };
+	struct iommufd_ioas *ioas;
+	uint64_t align;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
+	if (!ioas)
+		return rc;
+	o.owner = ucmd->ictx->host->owner;
+	o.uptr = cmd->allowed_iovas;
+	o.max = cmd->num_iovas;
+	rc = iopt_for_each_iova_range(&ioas->iopt, put_range, &o, &align);
+	if (rc)
+		goto out_put;
+	cmd->num_iovas = o.num;
+	cmd->out_iova_alignment = align;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_put;
+	/* Too small an array: the count is out, the call fails. */
+	if (o.num > o.max)
+		rc = -EMSGSIZE;
+out_put:
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
+	struct iommu_iova_range *ranges = NULL;
+	struct sio_itree seen = SIO_ITREE_INIT;
+	struct sio_itree_node *nodes = NULL;
+	struct iommufd_ioas *ioas;
+	int rc = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
+	if (!ioas)
+		return rc;
+	if (cmd->num_iovas) {
+		ranges = calloc(cmd->num_iovas, sizeof(*ranges));
+		nodes = calloc(cmd->num_iovas, sizeof(*nodes));
+		if (!ranges || !nodes) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+	}
+	/* Loaded one by one as the kernel does: the first fault, empty or
+	 * overlapping range stops the load. */
+	for (uint32_t i = 0; i < cmd->num_iovas; i++) {
+		if (sio_umem_read(ucmd->ictx->host->owner, &ranges[i],
+				  cmd->allowed_iovas + (uint64_t)i * sizeof(*ranges),
+				  sizeof(*ranges))) {
+			rc = -EFAULT;
+			goto out_free;
+		}
+		if (ranges[i].start >= ranges[i].last ||
+		    sio_itree_iter_first(&seen, ranges[i].start,
+					 ranges[i].last)) {
+			rc = -EINVAL;
+			goto out_free;
+		}
+		nodes[i].start = ranges[i].start;
+		nodes[i].last = ranges[i].last;
+		sio_itree_insert(&seen, &nodes[i]);
+	}
+	rc = iopt_set_allow_iova(&ioas->iopt, ranges, cmd->num_iovas);
+out_free:
+	free(nodes);
+	free(ranges);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+/* The domain protection of map flags: always cache coherent. */
+static unsigned int conv_iommu_prot(uint32_t map_flags)
+{
+	unsigned int prot = SIO_PROT_CACHE;
+
+	if (map_flags & IOMMU_IOAS_MAP_WRITEABLE)
+		prot |= SIO_PROT_WRITE;
+	if (map_flags & IOMMU_IOAS_MAP_READABLE)
+		prot |= SIO_PROT_READ;
+	return prot;
+}
+
+#define MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | \
+		   IOMMU_IOAS_MAP_READABLE)
+
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map *cmd = ucmd->cmd;
+	struct iommufd_ioas *ioas;
+	unsigned int flags = 0;
+	uint64_t iova = cmd->iova;
+	int rc;
+
+	if ((cmd->flags & ~MAP_FLAGS) || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX)
+		return -EOVERFLOW;
+	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
+	if (!ioas)
+		return rc;
+	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+		flags = IOPT_ALLOC_IOVA;
+	rc = iopt_map_user_pages(ucmd->ictx, &ioas->iopt, &iova, cmd->user_va,
+				 cmd->length, conv_iommu_prot(cmd->flags), flags);
+	if (rc)
+		goto out_put;
+	cmd->iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	struct iommufd_ioas *src, *dst;
+	unsigned int flags = 0;
+	uint64_t iova;
+	int rc;
+
+	if (cmd->flags & ~MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (cmd->length >= UINT64_MAX || cmd->src_iova >= UINT64_MAX ||
+	    cmd->dst_iova >= UINT64_MAX)
+		return -EOVERFLOW;
+	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id, &rc);
+	if (!src)
+		return rc;
+	dst = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id, &rc);
+	if (!dst) {
+		iommufd_put_object(ucmd->ictx, &src->obj);
+		return rc;
+	}
+	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+		flags = IOPT_ALLOC_IOVA;
+	iova = cmd->dst_iova;
+	rc = iopt_copy(&src->iopt, &dst->iopt, cmd->src_iova, cmd->length,
+		       &iova, conv_iommu_prot(cmd->flags), flags);
+	if (!rc) {
+		cmd->dst_iova = iova;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	iommufd_put_object(ucmd->ictx, &dst->obj);
+	iommufd_put_object(ucmd->ictx, &src->obj);
+	return rc;
+}
+
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	struct iommufd_ioas *ioas;
+	uint64_t unmapped = 0;
+	int rc;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
+	if (!ioas)
+		return rc;
+	if (cmd->iova == 0 && cmd->length == UINT64_MAX) {
+		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
+		if (rc)
+			goto out_put;
+	} else {
+		if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX) {
+			rc = -EOVERFLOW;
+			goto out_put;
+		}
+		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,
+				     &unmapped);
+		if (rc)
+			goto out_put;
+		if (!unmapped) {
+			rc = -ENOENT;
+			goto out_put;
+		}
+	}
+	cmd->length = unmapped;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+	struct iommufd_ioas *ioas;
+	int rc = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->object_id, &rc);
+	if (!ioas)
+		return rc;
+	if (cmd->option_id != IOMMU_OPTION_HUGE_PAGES) {
+		rc = -EOPNOTSUPP;
+	} else if (cmd->op == IOMMU_OPTION_OP_GET) {
+		cmd->val64 = !ioas->iopt.disable_large_pages;
+	} else if (cmd->op == IOMMU_OPTION_OP_SET) {
+		if (cmd->val64 == 0)
+			rc = iopt_disable_large_pages(&ioas->iopt);
+		else if (cmd->val64 == 1)
+			iopt_enable_large_pages(&ioas->iopt);
+		else
+			rc = -EINVAL;
+	} else {
+		rc = -EOPNOTSUPP;
+	}
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}

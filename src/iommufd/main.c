@@ -1,0 +1,330 @@
+/*
+ * The iommufd context and its ioctl dispatcher (the kernel's main.c).
+ *
+ * Every iommufd ioctl of Linux 7.3 is one row of iommufd_ioctl_ops[]: the
+ * command number, the handler, the size of our structure and the minimum
+ * size a caller may pass (the end of the last mandatory field, as the
+ * kernel's IOCTL_OP).  The dispatcher applies the extension rules once for
+ * all of them, in the kernel's order:
+ *   1. a number outside the table: the VFIO compatibility path (-ENOTTY
+ *      until it exists);
+ *   2. the __u32 size is read first: a bad pointer is -EFAULT;
+ *   3. a command whose number is in range but is not the table's: -ENOTTY;
+ *   4. size < minimum: -EINVAL;
+ *   5. size > ours: the tail must be zero (-E2BIG), else it is ignored;
+ *      size < ours: the rest of our copy is zero;
+ * then runs the handler on the copy.  Handlers answer with
+ * iommufd_ucmd_respond(), which writes back min(caller size, ours) bytes.
+ * If the handler allocated an object through the ucmd it is finalized on
+ * success and aborted on error here, so no ioctl can publish half an object.
+ *
+ * Commands whose handlers belong to later issues are in the table with
+ * their sizes, so they get every size rule, then -EOPNOTSUPP.
+ */
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "iommufd/iommufd_private.h"
+#include "softiommu/iommu.h"
+#include "softiommu/mock.h"
+
+/* ------------------------------------------------------------------ */
+/* Host                                                                 */
+/* ------------------------------------------------------------------ */
+
+SIO_API int sio_iommufd_host_create(struct sio_iommufd_host **out)
+{
+	struct sio_iommufd_host *host;
+	int rc;
+
+	sio_err_clear();
+	if (!out)
+		return sio_err(-EINVAL, "iommufd: host_create: NULL out");
+	host = calloc(1, sizeof(*host));
+	if (!host)
+		return sio_err(-ENOMEM, "iommufd: host");
+	pthread_mutex_init(&host->lock, NULL);
+	CDS_INIT_LIST_HEAD(&host->pages_list);
+	host->temp_memory_limit = 65536;
+	host->next_mock_rid = 1;
+	rc = sio_system_create(&host->sys);
+	if (rc)
+		goto err_free;
+	rc = sio_mock_iommu_create(host->sys, "iommufd-mock", &host->mock);
+	if (rc)
+		goto err_sys;
+	rc = sio_umem_owner_self(&host->owner);
+	if (rc)
+		goto err_iommu;
+	host->page_size = sio_umem_page_size(host->owner);
+	*out = host;
+	return 0;
+
+err_iommu:
+	sio_iommu_unregister(host->mock);
+err_sys:
+	sio_system_destroy(host->sys);
+err_free:
+	pthread_mutex_destroy(&host->lock);
+	free(host);
+	return rc;
+}
+
+SIO_API void sio_iommufd_host_destroy(struct sio_iommufd_host *host)
+{
+	if (!host)
+		return;
+	if (!cds_list_empty(&host->pages_list))
+		sio_err(-EBUSY, "iommufd: host destroyed with pinned pages");
+	sio_umem_owner_put(host->owner);
+	sio_iommu_unregister(host->mock);
+	sio_system_destroy(host->sys);
+	pthread_mutex_destroy(&host->lock);
+	free(host);
+}
+
+/* ------------------------------------------------------------------ */
+/* Context                                                              */
+/* ------------------------------------------------------------------ */
+
+SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
+			     struct sio_iommufd **out)
+{
+	struct sio_iommufd *ictx;
+
+	sio_err_clear();
+	if (!host || !out)
+		return sio_err(-EINVAL, "iommufd: open: NULL argument");
+	ictx = calloc(1, sizeof(*ictx));
+	if (!ictx)
+		return sio_err(-ENOMEM, "iommufd: open");
+	ictx->host = host;
+	pthread_mutex_init(&ictx->obj_lock, NULL);
+	pthread_mutex_init(&ictx->groups_lock, NULL);
+	CDS_INIT_LIST_HEAD(&ictx->groups);
+	ictx->free_hint = 1;
+	ictx->account_mode = SIO_UMEM_ACCT_USER;
+	*out = ictx;
+	return 0;
+}
+
+SIO_API void sio_iommufd_release(struct sio_iommufd *ictx)
+{
+	if (!ictx)
+		return;
+	iommufd_objects_destroy_all(ictx);
+	free(ictx->objs);
+	pthread_mutex_destroy(&ictx->obj_lock);
+	pthread_mutex_destroy(&ictx->groups_lock);
+	free(ictx);
+}
+
+bool iommufd_capable(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatcher                                                           */
+/* ------------------------------------------------------------------ */
+
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
+{
+	size_t len = ucmd->user_size < cmd_len ? ucmd->user_size : cmd_len;
+
+	if (sio_umem_write(ucmd->ictx->host->owner, ucmd->ubuffer, ucmd->cmd,
+			   len))
+		return -EFAULT;
+	return 0;
+}
+
+static int iommufd_destroy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_destroy *cmd = ucmd->cmd;
+
+	return iommufd_object_remove(ucmd->ictx, NULL, cmd->id);
+}
+
+/* Handlers of later issues: the size rules ran; the feature is absent. */
+static int iommufd_not_yet(struct iommufd_ucmd *ucmd)
+{
+	(void)ucmd;
+	return -EOPNOTSUPP;
+}
+
+union ucmd_buffer {
+	struct iommu_destroy destroy;
+	struct iommu_fault_alloc fault;
+	struct iommu_hw_info info;
+	struct iommu_hw_queue_alloc hw_queue;
+	struct iommu_hwpt_alloc hwpt;
+	struct iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
+	struct iommu_hwpt_invalidate cache;
+	struct iommu_hwpt_set_dirty_tracking set_dirty_tracking;
+	struct iommu_ioas_alloc alloc;
+	struct iommu_ioas_allow_iovas allow_iovas;
+	struct iommu_ioas_change_process change_process;
+	struct iommu_ioas_copy ioas_copy;
+	struct iommu_ioas_noiommu_get_pa noiommu_get_pa;
+	struct iommu_ioas_iova_ranges iova_ranges;
+	struct iommu_ioas_map map;
+	struct iommu_ioas_map_file map_file;
+	struct iommu_ioas_unmap unmap;
+	struct iommu_option option;
+	struct iommu_vdevice_alloc vdev;
+	struct iommu_veventq_alloc veventq;
+	struct iommu_vfio_ioas vfio_ioas;
+	struct iommu_viommu_alloc viommu;
+	struct iommu_test_cmd test;
+};
+
+struct iommufd_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct iommufd_ucmd *ucmd);
+};
+
+#define IOMMUFD_OFFSETOFEND(type, member) \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
+
+#define IOCTL_OP(_ioctl, _fn, _struct, _last)                                \
+	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {                             \
+		.size = sizeof(_struct),                                     \
+		.min_size = IOMMUFD_OFFSETOFEND(_struct, _last),             \
+		.ioctl_num = _ioctl,                                         \
+		.execute = _fn,                                              \
+	}
+
+static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
+	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	IOCTL_OP(IOMMU_FAULT_QUEUE_ALLOC, iommufd_not_yet,
+		 struct iommu_fault_alloc, out_fault_fd),
+	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
+		 __reserved),
+	IOCTL_OP(IOMMU_HW_QUEUE_ALLOC, iommufd_not_yet,
+		 struct iommu_hw_queue_alloc, length),
+	IOCTL_OP(IOMMU_HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
+		 __reserved),
+	IOCTL_OP(IOMMU_HWPT_GET_DIRTY_BITMAP, iommufd_not_yet,
+		 struct iommu_hwpt_get_dirty_bitmap, data),
+	IOCTL_OP(IOMMU_HWPT_INVALIDATE, iommufd_not_yet,
+		 struct iommu_hwpt_invalidate, __reserved),
+	IOCTL_OP(IOMMU_HWPT_SET_DIRTY_TRACKING, iommufd_not_yet,
+		 struct iommu_hwpt_set_dirty_tracking, __reserved),
+	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
+		 struct iommu_ioas_alloc, out_ioas_id),
+	IOCTL_OP(IOMMU_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
+		 struct iommu_ioas_allow_iovas, allowed_iovas),
+	IOCTL_OP(IOMMU_IOAS_CHANGE_PROCESS, iommufd_not_yet,
+		 struct iommu_ioas_change_process, __reserved),
+	IOCTL_OP(IOMMU_IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy,
+		 src_iova),
+	IOCTL_OP(IOMMU_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
+		 struct iommu_ioas_iova_ranges, out_iova_alignment),
+	IOCTL_OP(IOMMU_IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map, iova),
+	IOCTL_OP(IOMMU_IOAS_MAP_FILE, iommufd_not_yet,
+		 struct iommu_ioas_map_file, iova),
+	IOCTL_OP(IOMMU_IOAS_NOIOMMU_GET_PA, iommufd_not_yet,
+		 struct iommu_ioas_noiommu_get_pa, out_phys),
+	IOCTL_OP(IOMMU_IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
+		 length),
+	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),
+	IOCTL_OP(IOMMU_VDEVICE_ALLOC, iommufd_not_yet,
+		 struct iommu_vdevice_alloc, virt_id),
+	IOCTL_OP(IOMMU_VEVENTQ_ALLOC, iommufd_not_yet,
+		 struct iommu_veventq_alloc, out_veventq_fd),
+	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_not_yet, struct iommu_vfio_ioas,
+		 __reserved),
+	IOCTL_OP(IOMMU_VIOMMU_ALLOC, iommufd_not_yet,
+		 struct iommu_viommu_alloc, out_viommu_id),
+	IOCTL_OP(IOMMU_TEST_CMD, iommufd_test, struct iommu_test_cmd, last),
+};
+
+#define NR_OPS (sizeof(iommufd_ioctl_ops) / sizeof(iommufd_ioctl_ops[0]))
+
+/* copy_struct_from_user(): zero-extend a short struct, refuse a long one
+ * with a non-zero tail. */
+static int copy_struct_from_user(struct sio_umem_owner *owner, void *dst,
+				 size_t ksize, uint64_t src, size_t usize)
+{
+	size_t size = usize < ksize ? usize : ksize;
+
+	if (usize > ksize) {
+		uint64_t pos = src + ksize, end = src + usize;
+		unsigned char chunk[256];
+
+		while (pos < end) {
+			size_t n = end - pos < sizeof(chunk) ? end - pos
+							     : sizeof(chunk);
+
+			if (sio_umem_read(owner, chunk, pos, n))
+				return -EFAULT;
+			for (size_t i = 0; i < n; i++)
+				if (chunk[i])
+					return -E2BIG;
+			pos += n;
+		}
+	}
+	memset(dst, 0, ksize);
+	if (sio_umem_read(owner, dst, src, size))
+		return -EFAULT;
+	return 0;
+}
+
+SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
+			       unsigned long arg)
+{
+	const struct iommufd_ioctl_op *op;
+	struct iommufd_ucmd ucmd = { 0 };
+	union ucmd_buffer buf;
+	unsigned int nr;
+	int ret;
+
+	sio_err_clear();
+	if (!ictx)
+		return -EBADF;
+	nr = _IOC_NR(cmd);
+	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= NR_OPS)
+		/* The VFIO compatibility ioctls will be routed here. */
+		return -ENOTTY;
+
+	ucmd.ictx = ictx;
+	ucmd.ubuffer = arg;
+	if (sio_umem_read(ictx->host->owner, &ucmd.user_size, arg,
+			  sizeof(ucmd.user_size)))
+		return -EFAULT;
+
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	if (!op->execute || op->ioctl_num != cmd)
+		return -ENOTTY;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+
+	ucmd.cmd = &buf;
+	ret = copy_struct_from_user(ictx->host->owner, ucmd.cmd, op->size, arg,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	ret = op->execute(&ucmd);
+
+	if (ucmd.new_obj) {
+		if (ret)
+			iommufd_object_abort_and_destroy(ictx, ucmd.new_obj);
+		else
+			iommufd_object_finalize(ictx, ucmd.new_obj);
+	}
+	return ret;
+}

@@ -1,0 +1,260 @@
+/*
+ * The selftest's emulated device of access objects (the kernel's
+ * selftest.c "staccess"): CREATE_ACCESS makes an access object on an IOAS
+ * and returns an fd standing for the emulated device; ACCESS_PAGES pins
+ * IOVA through it and remembers each pin as an item; DESTROY_ACCESS_PAGES
+ * unpins one item; ACCESS_RW copies through IOVA; ACCESS_REPLACE_IOAS moves
+ * it.  Its unmap callback unpins every item the range touches.  Closing the
+ * fd unpins everything itself, then destroys the access, which therefore
+ * never calls back into a closed device.
+ *
+ * The fd is an emulated file (softiommu/file.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommufd/iommufd_private.h"
+#include "softiommu/file.h"
+
+int iommufd_test_access_op(struct iommufd_ucmd *ucmd);
+
+struct staccess_item {
+	struct cds_list_head node;
+	uint64_t iova, length;
+	unsigned int id;
+};
+
+struct selftest_access {
+	struct iommufd_access *access;
+	pthread_mutex_t lock;		/* protects items, next_id */
+	struct cds_list_head items;
+	unsigned int next_id;
+};
+
+static const struct sio_file_ops staccess_fops;
+
+static void staccess_unmap(void *data, uint64_t iova, uint64_t length)
+{
+	struct selftest_access *sa = data;
+	uint64_t last = iova + length - 1;
+	struct staccess_item *it, *tmp;
+
+	pthread_mutex_lock(&sa->lock);
+	cds_list_for_each_entry_safe(it, tmp, &sa->items, node) {
+		if (iova > it->iova + it->length - 1 || last < it->iova)
+			continue;
+		cds_list_del(&it->node);
+		iommufd_access_unpin_pages(sa->access, it->iova, it->length);
+		free(it);
+	}
+	pthread_mutex_unlock(&sa->lock);
+}
+
+static const struct iommufd_access_ops staccess_ops_pin = {
+	.needs_pin_pages = true,
+	.unmap = staccess_unmap,
+};
+
+static const struct iommufd_access_ops staccess_ops = {
+	.unmap = staccess_unmap,
+};
+
+static void staccess_release(struct sio_file *file)
+{
+	struct selftest_access *sa = sio_file_priv(file);
+
+	if (sa->access) {
+		staccess_unmap(sa, 0, UINT64_MAX);
+		iommufd_access_destroy(sa->access);
+	}
+	pthread_mutex_destroy(&sa->lock);
+	free(sa);
+}
+
+static const struct sio_file_ops staccess_fops = {
+	.name = "iommufd_test_staccess",
+	.release = staccess_release,
+};
+
+/* The staccess behind fd, with a file reference in *filep. */
+static struct selftest_access *staccess_get(int fd, struct sio_file **filep)
+{
+	struct sio_file *file;
+	struct selftest_access *sa;
+
+	file = sio_file_lookup(fd);
+	if (!file)
+		return NULL;
+	/* Only our own files, as the kernel checks f_op: any other emulated
+	 * fd (a /dev/iommu one, say) has a priv of another type. */
+	sa = sio_file_ops(file) == &staccess_fops ? sio_file_priv(file) : NULL;
+	if (!sa) {
+		sio_file_put(file);
+		return NULL;
+	}
+	*filep = file;
+	return sa;
+}
+
+static int create_access(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	uint32_t flags = cmd->create_access.flags, id;
+	struct selftest_access *sa;
+	struct sio_file *file;
+	int fd, rc;
+
+	if (flags & ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
+		return -EOPNOTSUPP;
+	sa = calloc(1, sizeof(*sa));
+	if (!sa)
+		return -ENOMEM;
+	pthread_mutex_init(&sa->lock, NULL);
+	CDS_INIT_LIST_HEAD(&sa->items);
+	rc = sio_file_create(&staccess_fops, sa, true, &file, &fd);
+	if (rc) {
+		pthread_mutex_destroy(&sa->lock);
+		free(sa);
+		return rc;
+	}
+	/* From here the file owns sa: closing it frees everything. */
+	sa->access = iommufd_access_create(
+		ucmd->ictx,
+		(flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
+			? &staccess_ops_pin : &staccess_ops,
+		sa, &id, &rc);
+	if (!sa->access)
+		goto out_close;
+	rc = iommufd_access_attach(sa->access, cmd->id);
+	if (rc)
+		goto out_close;
+	cmd->create_access.out_access_fd = fd;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_close;
+	return 0;
+out_close:
+	sio_file_close(fd);
+	return rc;
+}
+
+int iommufd_test_access_op(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct selftest_access *sa;
+	struct sio_file *file = NULL;
+	int rc = 0;
+
+	switch (cmd->op) {
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		return create_access(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		if (cmd->access_pages.length > 16 * 1024 * 1024)
+			return -ENOMEM;
+		if (cmd->access_pages.flags & ~(MOCK_FLAGS_ACCESS_WRITE |
+						MOCK_FLAGS_ACCESS_SYZ))
+			return -EOPNOTSUPP;
+		break;
+	case IOMMU_TEST_OP_ACCESS_RW:
+		if (cmd->access_rw.length > 16 * 1024 * 1024)
+			return -ENOMEM;
+		if (cmd->access_rw.flags &
+		    ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH |
+		      MOCK_FLAGS_ACCESS_SYZ))
+			return -EOPNOTSUPP;
+		break;
+	default:
+		break;
+	}
+	sa = staccess_get((int)cmd->id, &file);
+	if (!sa)
+		return -EBADFD;
+
+	switch (cmd->op) {
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		rc = iommufd_access_replace(sa->access,
+					    cmd->access_replace_ioas.ioas_id);
+		break;
+	case IOMMU_TEST_OP_ACCESS_PAGES: {
+		struct staccess_item *it;
+
+		if (!sa->access->ops->needs_pin_pages) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		pthread_mutex_lock(&sa->lock);
+		rc = iommufd_access_pin_pages(
+			sa->access, cmd->access_pages.iova,
+			cmd->access_pages.length,
+			cmd->access_pages.flags & MOCK_FLAGS_ACCESS_WRITE);
+		if (!rc) {
+			it = calloc(1, sizeof(*it));
+			if (!it) {
+				rc = -ENOMEM;
+			} else {
+				it->iova = cmd->access_pages.iova;
+				it->length = cmd->access_pages.length;
+				it->id = sa->next_id++;
+				cds_list_add_tail(&it->node, &sa->items);
+				cmd->access_pages.out_access_pages_id = it->id;
+				rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+				if (rc) {
+					cds_list_del(&it->node);
+					free(it);
+				}
+			}
+			if (rc)
+				iommufd_access_unpin_pages(
+					sa->access, cmd->access_pages.iova,
+					cmd->access_pages.length);
+		}
+		pthread_mutex_unlock(&sa->lock);
+		break;
+	}
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES: {
+		struct staccess_item *it;
+
+		rc = -ENOENT;
+		pthread_mutex_lock(&sa->lock);
+		cds_list_for_each_entry(it, &sa->items, node) {
+			if (it->id != cmd->destroy_access_pages.access_pages_id)
+				continue;
+			cds_list_del(&it->node);
+			iommufd_access_unpin_pages(sa->access, it->iova,
+						   it->length);
+			free(it);
+			rc = 0;
+			break;
+		}
+		pthread_mutex_unlock(&sa->lock);
+		break;
+	}
+	case IOMMU_TEST_OP_ACCESS_RW: {
+		struct sio_umem_owner *owner = ucmd->ictx->host->owner;
+		size_t len = cmd->access_rw.length;
+		bool wr = cmd->access_rw.flags & MOCK_ACCESS_RW_WRITE;
+		void *tmp = calloc(1, len ? len : 1);
+
+		if (!tmp) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (wr && sio_umem_read(owner, tmp, cmd->access_rw.uptr, len))
+			rc = -EFAULT;
+		if (!rc)
+			rc = iommufd_access_rw(sa->access, cmd->access_rw.iova,
+					       tmp, len,
+					       cmd->access_rw.flags &
+						       (IOMMUFD_ACCESS_RW_WRITE |
+							IOMMUFD_ACCESS_RW_SLOW_PATH));
+		if (!rc && !wr &&
+		    sio_umem_write(owner, cmd->access_rw.uptr, tmp, len))
+			rc = -EFAULT;
+		free(tmp);
+		break;
+	}
+	default:
+		rc = -EOPNOTSUPP;
+	}
+	sio_file_put(file);
+	return rc;
+}

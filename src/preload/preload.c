@@ -1,0 +1,649 @@
+/*
+ * The LD_PRELOAD shim: gives an unmodified program a /dev/iommu.
+ *
+ * Opening exactly "/dev/iommu" (open, open64, openat, openat64 and their
+ * fortified __open*_2 forms; the path must be that absolute string, so a
+ * relative path, "//dev/iommu", a symlink or fopen() reach the real
+ * filesystem) makes an iommufd context on the process's host, created on
+ * first use, wrapped in an emulated file (softiommu/file.h).  From then on
+ * the calls that a program makes on a descriptor are routed by the file
+ * table: ioctl, read/write and their vector, positioned and fortified
+ * forms, mmap, close, close_range/closefrom, dup/dup2/dup3 and
+ * fcntl(F_DUPFD[_CLOEXEC]) of an emulated descriptor go to the file layer;
+ * everything else, and every call on any other descriptor, goes to the next
+ * definition (dlsym(RTLD_NEXT)), untouched.  poll/select/epoll, fstat and
+ * the other fcntl commands reach the backing eventfd.
+ *
+ * Errors are the kernel's: -1 with errno set to the library's negative
+ * errno.  An ioctl argument is passed on as the unsigned long the program
+ * gave; the shim never dereferences it.
+ *
+ * Reentrancy: the library linked into this object calls libc too, and its
+ * calls to open/close/read bind to these interposers.  That is harmless:
+ * paths other than "/dev/iommu" pass straight through, the library's own
+ * descriptors are not in the file table, and the file layer reaches its
+ * eventfds through raw system calls (src/file/file.h).
+ *
+ * Fork: see softiommu/file.h and docs/launcher.md; the child keeps a
+ * private copy of the iommufd state as it was at the fork.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "softiommu/file.h"
+#include "softiommu/iommufd.h"
+#include "file/file.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* ------------------------------------------------------------------ */
+/* The next definitions                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Resolved on first use; a racing second resolution stores the same
+ * pointer, so a relaxed atomic is enough. */
+#define REAL(name)							\
+	({								\
+		static __typeof__(&name) real_##name;			\
+		__typeof__(&name) fn = __atomic_load_n(&real_##name,	\
+						       __ATOMIC_RELAXED); \
+		if (!fn) {						\
+			fn = (__typeof__(&name))dlsym(RTLD_NEXT, #name); \
+			__atomic_store_n(&real_##name, fn, __ATOMIC_RELAXED); \
+		}							\
+		fn;							\
+	})
+
+/* What the fortified and 64-bit entry points are, for REAL(). */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
+int fcntl64(int fd, int cmd, ...);
+void __chk_fail(void) __attribute__((noreturn));
+int close_range(unsigned int first, unsigned int last, int flags);
+void closefrom(int lowfd);
+
+/* -1 with errno, as a system call reports a negative errno. */
+static long fail(long err)
+{
+	errno = (int)-err;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* /dev/iommu                                                           */
+/* ------------------------------------------------------------------ */
+
+/* host_lock protects host: created on the first open, kept for the
+ * process's lifetime (a fork child keeps its copy).  Taken inside the
+ * fork gate, so a fork never copies it held. */
+static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sio_iommufd_host *host;
+
+static long iommufd_file_ioctl(struct sio_file *file, unsigned int cmd,
+			       unsigned long arg)
+{
+	return sio_iommufd_ioctl(sio_file_priv(file), cmd, arg);
+}
+
+static void iommufd_file_release(struct sio_file *file)
+{
+	sio_iommufd_release(sio_file_priv(file));
+}
+
+static const struct sio_file_ops iommufd_file_ops = {
+	.name = "iommufd",
+	.ioctl = iommufd_file_ioctl,
+	.release = iommufd_file_release,
+};
+
+static bool is_dev_iommu(const char *path, int flags)
+{
+	/* O_PATH opens no device: let the filesystem answer. */
+	return path && !(flags & O_PATH) && !strcmp(path, "/dev/iommu");
+}
+
+static int iommu_open(int flags)
+{
+	struct sio_iommufd *ictx;
+	struct sio_file *file;
+	int fd, rc;
+
+	if (flags & O_DIRECTORY)
+		return (int)fail(-ENOTDIR);
+	sio_file_gate_enter();
+	pthread_mutex_lock(&host_lock);
+	rc = host ? 0 : sio_iommufd_host_create(&host);
+	pthread_mutex_unlock(&host_lock);
+	if (rc)
+		goto out;
+	rc = sio_iommufd_open(host, &ictx);
+	if (rc)
+		goto out;
+	rc = sio_file_create(&iommufd_file_ops, ictx, flags & O_CLOEXEC, &file, &fd);
+	if (rc) {
+		sio_iommufd_release(ictx);
+		goto out;
+	}
+	/* The kernel's /dev/iommu has no poll op, so it always polls readable
+	 * and writable (DEFAULT_POLLMASK). */
+	sio_file_set_readable(file, true);
+	if (flags & O_NONBLOCK)
+		sio_sys_fcntl(fd, F_SETFL, O_NONBLOCK);
+out:
+	sio_file_gate_exit();
+	return rc ? (int)fail(rc) : fd;
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		return va_arg(ap, mode_t);
+	return 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	if (is_dev_iommu(path, flags))
+		return iommu_open(flags);
+	return REAL(open)(path, flags, mode);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	if (is_dev_iommu(path, flags))
+		return iommu_open(flags);
+	return REAL(open64)(path, flags, mode);
+}
+
+/* An absolute path ignores dirfd, as the kernel does. */
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	if (is_dev_iommu(path, flags))
+		return iommu_open(flags);
+	return REAL(openat)(dirfd, path, flags, mode);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	if (is_dev_iommu(path, flags))
+		return iommu_open(flags);
+	return REAL(openat64)(dirfd, path, flags, mode);
+}
+
+EXPORT int __open_2(const char *path, int flags)
+{
+	if (is_dev_iommu(path, flags))
+		return iommu_open(flags);
+	return REAL(__open_2)(path, flags);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	if (is_dev_iommu(path, flags))
+		return iommu_open(flags);
+	return REAL(__open64_2)(path, flags);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	if (is_dev_iommu(path, flags))
+		return iommu_open(flags);
+	return REAL(__openat_2)(dirfd, path, flags);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	if (is_dev_iommu(path, flags))
+		return iommu_open(flags);
+	return REAL(__openat64_2)(dirfd, path, flags);
+}
+
+/* ------------------------------------------------------------------ */
+/* ioctl and mmap                                                       */
+/* ------------------------------------------------------------------ */
+
+EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	struct sio_file *file;
+	unsigned long arg;
+	va_list ap;
+	long rc;
+
+	va_start(ap, request);
+	arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	file = sio_file_lookup(fd);
+	if (!file)
+		return REAL(ioctl)(fd, request, arg);
+	switch (request) {
+	case FIOCLEX:
+	case FIONCLEX:
+	case FIONBIO:
+	case FIOASYNC:
+		/* The kernel answers these for every file before the
+		 * driver's ioctl: so does the eventfd. */
+		sio_file_put(file);
+		return REAL(ioctl)(fd, request, arg);
+	}
+	rc = sio_file_ioctl(file, (unsigned int)request, arg);
+	sio_file_put(file);
+	if (rc < 0)
+		return (int)fail(rc);
+	return (int)rc;
+}
+
+static void *file_mmap(struct sio_file *file, void *addr, size_t len,
+		       int prot, int flags, off_t off)
+{
+	int rc = sio_file_mmap(file, &addr, len, prot, flags, off);
+
+	sio_file_put(file);
+	if (rc < 0) {
+		errno = -rc;
+		return MAP_FAILED;
+	}
+	return addr;
+}
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off)
+{
+	struct sio_file *file;
+
+	if (!(flags & MAP_ANONYMOUS) && (file = sio_file_lookup(fd)))
+		return file_mmap(file, addr, len, prot, flags, off);
+	return REAL(mmap)(addr, len, prot, flags, fd, off);
+}
+
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		    off64_t off)
+{
+	struct sio_file *file;
+
+	if (!(flags & MAP_ANONYMOUS) && (file = sio_file_lookup(fd)))
+		return file_mmap(file, addr, len, prot, flags, off);
+	return REAL(mmap64)(addr, len, prot, flags, fd, off);
+}
+
+/* ------------------------------------------------------------------ */
+/* read and write                                                       */
+/* ------------------------------------------------------------------ */
+
+/* A read op answers -EAGAIN when nothing is queued; a blocking descriptor
+ * then waits for the eventfd, outside the op (file.h: ops never block). */
+static ssize_t file_read(int fd, struct sio_file *file, void *buf, size_t len)
+{
+	ssize_t rc;
+
+	for (;;) {
+		int fl;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		rc = sio_file_read(file, buf, len);
+		if (rc != -EAGAIN)
+			break;
+		fl = sio_sys_fcntl(fd, F_GETFL, 0);
+		if (fl < 0 || (fl & O_NONBLOCK))
+			break;
+		if (poll(&p, 1, -1) < 0) {
+			rc = -errno;
+			break;
+		}
+	}
+	sio_file_put(file);
+	return rc < 0 ? fail(rc) : rc;
+}
+
+static ssize_t file_write(struct sio_file *file, const void *buf, size_t len)
+{
+	ssize_t rc = sio_file_write(file, buf, len);
+
+	sio_file_put(file);
+	return rc < 0 ? fail(rc) : rc;
+}
+
+EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+
+	if (file)
+		return file_read(fd, file, buf, len);
+	return REAL(read)(fd, buf, len);
+}
+
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen)
+{
+	struct sio_file *file;
+
+	if (nbytes > buflen)
+		__chk_fail();
+	file = sio_file_lookup(fd);
+	if (file)
+		return file_read(fd, file, buf, nbytes);
+	return REAL(__read_chk)(fd, buf, nbytes, buflen);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+
+	if (file)
+		return file_write(file, buf, len);
+	return REAL(write)(fd, buf, len);
+}
+
+/* Emulated files are streams: a position other than 0 is -ESPIPE. */
+EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+
+	if (!file)
+		return REAL(pread)(fd, buf, len, off);
+	if (off) {
+		sio_file_put(file);
+		return fail(-ESPIPE);
+	}
+	return file_read(fd, file, buf, len);
+}
+
+EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+
+	if (!file)
+		return REAL(pread64)(fd, buf, len, off);
+	if (off) {
+		sio_file_put(file);
+		return fail(-ESPIPE);
+	}
+	return file_read(fd, file, buf, len);
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+
+	if (!file)
+		return REAL(pwrite)(fd, buf, len, off);
+	if (off) {
+		sio_file_put(file);
+		return fail(-ESPIPE);
+	}
+	return file_write(file, buf, len);
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+
+	if (!file)
+		return REAL(pwrite64)(fd, buf, len, off);
+	if (off) {
+		sio_file_put(file);
+		return fail(-ESPIPE);
+	}
+	return file_write(file, buf, len);
+}
+
+/*
+ * The vector forms on an emulated file go through one bounce buffer.  The
+ * program's iovec array and buffers are reached with process_vm_readv and
+ * process_vm_writev on our own pid, so a bad pointer is EFAULT, never a
+ * crash of the shim.
+ */
+static ssize_t copy_self(bool to_prog, void *local, void *prog, size_t len)
+{
+	struct iovec l = { local, len }, r = { prog, len };
+	ssize_t n;
+
+	if (!len)
+		return 0;
+	n = to_prog ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) :
+		      process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* Fetch the program's iovec array and its total length. */
+static ssize_t iov_fetch(const struct iovec *prog, int cnt, struct iovec **out,
+			 size_t *total)
+{
+	struct iovec *v;
+	size_t sum = 0;
+
+	if (cnt < 0 || cnt > IOV_MAX)
+		return -EINVAL;
+	v = malloc((size_t)(cnt ? cnt : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (copy_self(false, v, (void *)prog, (size_t)cnt * sizeof(*v))) {
+		free(v);
+		return -EFAULT;
+	}
+	for (int i = 0; i < cnt; i++) {
+		if (v[i].iov_len > SSIZE_MAX - sum) {
+			free(v);
+			return -EINVAL;
+		}
+		sum += v[i].iov_len;
+	}
+	*out = v;
+	*total = sum;
+	return 0;
+}
+
+static ssize_t file_readv(int fd, struct sio_file *file,
+			  const struct iovec *iov, int cnt)
+{
+	struct iovec *v = NULL;
+	size_t total, done = 0;
+	char *bounce = NULL;
+	ssize_t rc;
+
+	rc = iov_fetch(iov, cnt, &v, &total);
+	if (!rc && !(bounce = malloc(total ? total : 1)))
+		rc = -ENOMEM;
+	if (rc) {
+		sio_file_put(file);
+		free(v);
+		return fail(rc);
+	}
+	rc = file_read(fd, file, bounce, total);	/* drops the reference */
+	for (int i = 0; rc > 0 && i < cnt && done < (size_t)rc; i++) {
+		size_t n = v[i].iov_len < (size_t)rc - done ? v[i].iov_len :
+							      (size_t)rc - done;
+
+		if (copy_self(true, bounce + done, v[i].iov_base, n)) {
+			rc = fail(-EFAULT);
+			break;
+		}
+		done += n;
+	}
+	free(bounce);
+	free(v);
+	return rc;
+}
+
+static ssize_t file_writev(struct sio_file *file, const struct iovec *iov,
+			   int cnt)
+{
+	struct iovec *v = NULL;
+	size_t total, done = 0;
+	char *bounce = NULL;
+	ssize_t rc;
+
+	rc = iov_fetch(iov, cnt, &v, &total);
+	if (!rc && !(bounce = malloc(total ? total : 1)))
+		rc = -ENOMEM;
+	for (int i = 0; !rc && i < cnt; i++) {
+		rc = copy_self(false, bounce + done, v[i].iov_base, v[i].iov_len);
+		done += v[i].iov_len;
+	}
+	if (rc) {
+		sio_file_put(file);
+		rc = fail(rc);
+	} else {
+		rc = file_write(file, bounce, total);
+	}
+	free(bounce);
+	free(v);
+	return rc;
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+
+	if (file)
+		return file_readv(fd, file, iov, cnt);
+	return REAL(readv)(fd, iov, cnt);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+
+	if (file)
+		return file_writev(file, iov, cnt);
+	return REAL(writev)(fd, iov, cnt);
+}
+
+/* ------------------------------------------------------------------ */
+/* Descriptors                                                          */
+/* ------------------------------------------------------------------ */
+
+static bool is_emulated(int fd)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+
+	sio_file_put(file);
+	return file != NULL;
+}
+
+static int ret_fd(int rc)
+{
+	return rc < 0 ? (int)fail(rc) : rc;
+}
+
+EXPORT int close(int fd)
+{
+	int rc = sio_file_close(fd);
+
+	if (rc == -EBADF)
+		return REAL(close)(fd);
+	return ret_fd(rc);
+}
+
+EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	/* CLOSE_RANGE_CLOEXEC only marks descriptors: nothing closes. */
+	if (!(flags & 4 /* CLOSE_RANGE_CLOEXEC */) && first <= last)
+		sio_file_close_range(first, last);
+	return REAL(close_range)(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	if (lowfd >= 0)
+		sio_file_close_range((unsigned int)lowfd, ~0u);
+	REAL(closefrom)(lowfd);
+}
+
+EXPORT int dup(int fd)
+{
+	if (!is_emulated(fd))
+		return REAL(dup)(fd);
+	return ret_fd(sio_file_dup(fd, 0, 0));
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	if (!is_emulated(oldfd) && !is_emulated(newfd))
+		return REAL(dup2)(oldfd, newfd);
+	if (oldfd == newfd)	/* valid, since it is emulated */
+		return newfd;
+	return ret_fd(sio_file_dup(oldfd, newfd, SIO_FILE_DUP_EXACT));
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	if (!is_emulated(oldfd) && !is_emulated(newfd))
+		return REAL(dup3)(oldfd, newfd, flags);
+	if (flags & ~O_CLOEXEC)
+		return (int)fail(-EINVAL);
+	return ret_fd(sio_file_dup(oldfd, newfd, SIO_FILE_DUP_EXACT | flags));
+}
+
+/* fcntl's third argument is an int or a pointer by command: read it as a
+ * pointer, as glibc does, and pass it on unchanged. */
+static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && is_emulated(fd)) {
+		long min = (long)(intptr_t)arg;
+
+		if (min < 0 || min > INT_MAX)
+			return (int)fail(-EINVAL);
+		return ret_fd(sio_file_dup(fd, (int)min,
+					   cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0));
+	}
+	return real(fd, cmd, arg);
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return do_fcntl(REAL(fcntl), fd, cmd, arg);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return do_fcntl(REAL(fcntl64), fd, cmd, arg);
+}
