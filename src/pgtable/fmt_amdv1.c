@@ -91,6 +91,8 @@ static int amd_init_common(struct sio_pt *pt, unsigned int granule_lg2,
 	pt->oa_mask = AMD_OA_MASK;
 	pt->oa_shift = 12 - (int)granule_lg2;
 	pt->present_mask = AMD_PR;
+	pt->cls_shift = AMD_NL_SHIFT;	/* classify looks at NextLevel only */
+	pt->cls_bits = 3;
 	pt->contig_mask = AMD_NL_MASK;
 	pt->contig_val = AMD_NL_SIZED << AMD_NL_SHIFT;
 	pt->dirty_ok = true;

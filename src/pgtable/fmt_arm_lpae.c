@@ -107,6 +107,8 @@ static int arm_init(struct sio_pt *pt, bool s2)
 	pt->oa_mask = ((1ull << 48) - 1) & ~((1ull << g) - 1);
 	pt->oa_shift = 0;
 	pt->present_mask = ARM_VALID;
+	pt->cls_shift = 0;		/* classify looks at bits 1:0 only */
+	pt->cls_bits = 2;
 	pt->dirty_ok = c->features & SIO_PT_FEAT_DIRTY;
 	return 0;
 }

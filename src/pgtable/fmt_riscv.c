@@ -63,6 +63,8 @@ static int riscv_init(struct sio_pt *pt)
 	pt->oa_mask = RV_PPN_MASK;
 	pt->oa_shift = -2;		/* PPN = address >> 12, at bit 10 */
 	pt->present_mask = RV_V;
+	pt->cls_shift = 1;		/* classify looks at R/W/X only */
+	pt->cls_bits = 3;
 	pt->dirty_ok = true;
 	return 0;
 }

@@ -50,6 +50,8 @@ static int vtd_init(struct sio_pt *pt)
 	pt->oa_shift = 0;
 	/* Present = any bit: leaves always have R or W. */
 	pt->present_mask = ~0ull;
+	pt->cls_shift = 7;		/* classify looks at PS only */
+	pt->cls_bits = 1;
 	pt->dirty_ok = true;
 	return 0;
 }

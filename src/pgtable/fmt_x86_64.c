@@ -61,6 +61,8 @@ static int x86_init(struct sio_pt *pt)
 	pt->oa_mask = X86_OA_MASK;
 	pt->oa_shift = 0;
 	pt->present_mask = X86_P;
+	pt->cls_shift = 7;		/* classify looks at PS only */
+	pt->cls_bits = 1;
 	pt->dirty_ok = true;
 	return 0;
 }

@@ -73,6 +73,43 @@ static uint64_t lg2_last(unsigned int lg2)
 	return lg2 >= 64 ? UINT64_MAX : (1ull << lg2) - 1;
 }
 
+/* Fill the walkers' precomputed data from what init() set: the per-level
+ * index masks, the branch-free address shifts, the multi-entry leaf test,
+ * and the classification table (by asking classify() about every value of
+ * the format's classify field). */
+static void pt_derive_fast(struct sio_pt *pt)
+{
+	uint64_t pm = pt->present_mask;
+
+	pt->oa_rshift = pt->oa_shift >= 0 ? (unsigned int)pt->oa_shift : 0;
+	pt->oa_lshift = pt->oa_shift >= 0 ? 0 : (unsigned int)-pt->oa_shift;
+	if (pt->fmt->leaf_size_lg2 && !pt->contig_mask && pt->contig_val)
+		pt->contig_val = 0;	/* no quick test: always ask */
+	if (pt->cls_bits > 5)
+		pt->cls_bits = 0;	/* table_map has 32 bits */
+	pt->cls_mask = pt->cls_bits ? (1ull << pt->cls_bits) - 1 : 0;
+	for (unsigned int l = 0; l <= pt->top; l++) {
+		uint64_t field = pt->cls_mask << pt->cls_shift;
+		uint64_t other = pm & ~field;
+		uint32_t map = 0;
+
+		pt->lvl[l].idx_mask = (1ull << pt->idx_bits[l]) - 1;
+		pt->lvl[l].shift = pt->item_lg2[l];
+		/* A present entry whose field holds c; field values that
+		 * cannot be present (the present bit is in the field and
+		 * clear) are never asked about. */
+		for (uint64_t c = 0; l > 0 && c <= pt->cls_mask && pt->cls_bits;
+		     c++) {
+			uint64_t e = (c << pt->cls_shift) | (other & -other);
+
+			if ((e & pm) &&
+			    pt->fmt->classify(pt, l, e) == PT_ENTRY_TABLE)
+				map |= 1u << c;
+		}
+		pt->lvl[l].table_map = map;
+	}
+}
+
 SIO_API int sio_pt_create(const struct sio_pt_cfg *cfg, struct sio_pt **out)
 {
 	const struct pt_fmt *fmt;
@@ -98,6 +135,7 @@ SIO_API int sio_pt_create(const struct sio_pt_cfg *cfg, struct sio_pt **out)
 	pt->fmt = fmt;
 	pt->contig_mask = 0;
 	pt->contig_val = 1;
+	pt->leaf_lg2 = ~0u;
 	memset(pt->size_level, -1, sizeof(pt->size_level));
 
 	rc = fmt->init(pt);
@@ -110,6 +148,7 @@ SIO_API int sio_pt_create(const struct sio_pt_cfg *cfg, struct sio_pt **out)
 	}
 	pt->iova_last = lg2_last(pt->cfg.ias);
 	pt->oa_last = lg2_last(pt->cfg.oas);
+	pt_derive_fast(pt);
 
 	/* Like generic_pt: no leaf as large as half the input space (a whole
 	 * top table is never one leaf), none larger than the output space. */
@@ -152,7 +191,7 @@ void pt_free_tree(struct sio_pt *pt, uint64_t *table, unsigned int level,
 			uint64_t e = pt_load_relaxed(&table[i]);
 
 			if ((e & pt->present_mask) &&
-			    pt->fmt->classify(pt, level, e) == PT_ENTRY_TABLE)
+			    pt_entry_is_table(pt, level, e))
 				pt_free_tree(pt, pt_table_ptr(pt, e),
 					     level - 1, pt->table_lg2);
 		}
@@ -185,9 +224,14 @@ SIO_API const struct sio_pt_cfg *sio_pt_config(const struct sio_pt *pt)
 }
 
 /* Walk to the entry that decides iova: a leaf (returns its level and slot)
- * or an empty entry (returns NULL).  Lock-free: see the file comment. */
-static uint64_t *pt_walk_leaf(const struct sio_pt *pt, uint64_t iova,
-			      uint64_t *entry, unsigned int *level)
+ * or an empty entry (returns NULL).  Lock-free: see the file comment.
+ *
+ * Per level: one index computation, one acquire load (a plain load on
+ * x86), the present test and the table test, no call.  Everything
+ * invariant is copied to locals first: after each acquire load the
+ * compiler would otherwise have to reload it from *pt. */
+static uint64_t *pt_walk_leaf_slow(const struct sio_pt *pt, uint64_t iova,
+				   uint64_t *entry, unsigned int *level)
 {
 	const uint64_t *table = pt->root;
 	unsigned int l = pt->top;
@@ -198,8 +242,7 @@ static uint64_t *pt_walk_leaf(const struct sio_pt *pt, uint64_t iova,
 
 		if (!(e & pt->present_mask))
 			return NULL;
-		if (l == 0 ||
-		    pt->fmt->classify(pt, l, e) == PT_ENTRY_LEAF) {
+		if (!pt_entry_is_table_slow(pt, l, e)) {
 			*entry = e;
 			*level = l;
 			return slot;
@@ -209,39 +252,95 @@ static uint64_t *pt_walk_leaf(const struct sio_pt *pt, uint64_t iova,
 	}
 }
 
-static unsigned int pt_leaf_lg2(const struct sio_pt *pt, unsigned int level,
-				uint64_t e)
+/* Returns the leaf entry (never 0: it is present) and sets *slotp and
+ * *lvp, or returns 0 if the walk hit an empty entry. */
+static inline __attribute__((always_inline)) uint64_t
+pt_walk_fast(const struct sio_pt *pt, uint64_t iova, uint64_t **slotp,
+	     const struct pt_lvl **lvp)
 {
-	if (pt->fmt->leaf_size_lg2)
-		return pt->fmt->leaf_size_lg2(pt, level, e);
-	return pt->item_lg2[level];
+	const uint64_t *table = pt->root;
+	const struct pt_lvl *lv = &pt->lvl[pt->top];
+	uint64_t pm = pt->present_mask, cm = pt->cls_mask, oam = pt->oa_mask;
+	unsigned int cs = pt->cls_shift, rs = pt->oa_rshift;
+	unsigned int ls = pt->oa_lshift;
+
+	for (;;) {
+		uint64_t *slot = (uint64_t *)&table[(iova >> lv->shift) &
+						     lv->idx_mask];
+		uint64_t e = pt_load(slot);
+
+		if (!(e & pm))
+			return 0;
+		if (!((lv->table_map >> ((e >> cs) & cm)) & 1)) {
+			*slotp = slot;
+			*lvp = lv;
+			return e;
+		}
+		table = (const uint64_t *)(uintptr_t)(((e & oam) >> rs) << ls);
+		lv--;
+	}
+}
+
+static inline uint64_t *pt_walk_leaf(const struct sio_pt *pt, uint64_t iova,
+				     uint64_t *entry, unsigned int *level)
+{
+	const struct pt_lvl *lv;
+	uint64_t *slot;
+	uint64_t e;
+
+	if (__builtin_expect(!pt->cls_bits, 0))
+		return pt_walk_leaf_slow(pt, iova, entry, level);
+	e = pt_walk_fast(pt, iova, &slot, &lv);
+	if (!e)
+		return NULL;
+	*entry = e;
+	*level = (unsigned int)(lv - pt->lvl);
+	return slot;
 }
 
 SIO_API int sio_pt_lookup(const struct sio_pt *pt, uint64_t iova,
 			  struct sio_xlate *out)
 {
-	unsigned int level, lg2;
+	unsigned int level;
 	uint64_t e, size;
 
 	if (iova > pt->iova_last)
 		return -ENOENT;
 	if (!pt_walk_leaf(pt, iova, &e, &level))
 		return -ENOENT;
-	lg2 = pt_leaf_lg2(pt, level, e);
-	size = 1ull << lg2;
+	size = 1ull << pt_leaf_lg2(pt, level, e);
 	out->phys = (pt_oa_decode(pt, e) & ~(size - 1)) | (iova & (size - 1));
 	out->page_size = size;
 	out->prot = pt->fmt->leaf_prot(pt, e);
 	return 0;
 }
 
+/* The data path's call: like sio_pt_lookup without the permissions. */
 SIO_API uint64_t sio_pt_iova_to_phys(const struct sio_pt *pt, uint64_t iova)
 {
-	struct sio_xlate x;
+	const struct pt_lvl *lv;
+	unsigned int level, lg2;
+	uint64_t *slot;
+	uint64_t e, mask;
 
-	if (sio_pt_lookup(pt, iova, &x))
+	if (iova > pt->iova_last)
 		return 0;
-	return x.phys;
+	if (__builtin_expect(pt->cls_bits != 0, 1)) {
+		e = pt_walk_fast(pt, iova, &slot, &lv);
+		if (!e)
+			return 0;
+		lg2 = lv->shift;
+		if (__builtin_expect((e & pt->contig_mask) == pt->contig_val,
+				     0))
+			lg2 = pt->fmt->leaf_size_lg2(
+				pt, (unsigned int)(lv - pt->lvl), e);
+	} else {
+		if (!pt_walk_leaf_slow(pt, iova, &e, &level))
+			return 0;
+		lg2 = pt_leaf_lg2(pt, level, e);
+	}
+	mask = (1ull << lg2) - 1;
+	return (pt_oa_decode(pt, e) & ~mask) | (iova & mask);
 }
 
 SIO_API int sio_pt_set_dirty(struct sio_pt *pt, uint64_t iova)
@@ -292,8 +391,7 @@ bool sio_pt_test_raw_entry_at(const struct sio_pt *pt, uint64_t iova,
 			*entry = e;
 			return true;
 		}
-		if (!(e & pt->present_mask) ||
-		    pt->fmt->classify(pt, l, e) != PT_ENTRY_TABLE)
+		if (!(e & pt->present_mask) || !pt_entry_is_table(pt, l, e))
 			return false;
 		table = pt_table_ptr(pt, e);
 	}
@@ -302,4 +400,30 @@ bool sio_pt_test_raw_entry_at(const struct sio_pt *pt, uint64_t iova,
 unsigned int sio_pt_test_levels(const struct sio_pt *pt)
 {
 	return pt->top + 1;
+}
+
+bool sio_pt_test_is_table(const struct sio_pt *pt, unsigned int level,
+			  uint64_t e, bool fast)
+{
+	return fast ? pt_entry_is_table(pt, level, e)
+		    : pt_entry_is_table_slow(pt, level, e);
+}
+
+unsigned int sio_pt_test_leaf_lg2(const struct sio_pt *pt, unsigned int level,
+				  uint64_t e, bool fast)
+{
+	if (fast)
+		return pt_leaf_lg2(pt, level, e);
+	return pt->fmt->leaf_size_lg2 ? pt->fmt->leaf_size_lg2(pt, level, e)
+				      : pt->item_lg2[level];
+}
+
+uint64_t sio_pt_test_present_mask(const struct sio_pt *pt)
+{
+	return pt->present_mask;
+}
+
+bool sio_pt_test_fast_classify(const struct sio_pt *pt)
+{
+	return pt->cls_bits != 0;
 }

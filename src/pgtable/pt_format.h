@@ -16,7 +16,9 @@
  *
  * The walker (walk.c, pgtable.c) never looks at format bits except through
  * these two; the hot loops use only the geometry (present mask, address
- * shift) so filling consecutive leaves costs no indirect call per entry.
+ * shift, and the classification bitmap sio_pt_create derives from
+ * classify()), so walking and filling cost no indirect call per level or
+ * per entry.
  *
  * Levels are numbered as in the kernel's generic_pt: level 0 holds the
  * smallest pages, the root is level "top".  ARM's level 3 is our level 0.
@@ -108,13 +110,42 @@ struct sio_pt {
 	uint64_t oa_mask;		/* entry bits holding the address */
 	int oa_shift;			/* field = addr << shift (or >> -shift) */
 	uint64_t present_mask;		/* entry present iff e & present_mask */
-	/* A level-0 entry is part of a multi-entry leaf (AMD v1 NextLevel=7)
-	 * iff (e & contig_mask) == contig_val; formats without such leaves
-	 * use mask 0, val 1 (never).  Lets the unmap loop skip the
-	 * leaf_size_lg2 call for ordinary entries. */
+	/* A leaf entry (any level) may be part of a leaf larger than one
+	 * entry (AMD v1 NextLevel=7) only if (e & contig_mask) == contig_val;
+	 * formats without such leaves use mask 0, val 1 (never).  Lets the
+	 * walkers skip the leaf_size_lg2 call for ordinary entries.  A format
+	 * with leaf_size_lg2 that sets neither gets mask 0, val 0 (always
+	 * call).  contig_val is never 0 when contig_mask is not. */
 	uint64_t contig_mask, contig_val;
 	uint64_t fmt_flags;		/* per-format settings (stage, ...) */
+
+	/* Fast classification.  A format whose classify() depends only on
+	 * a small field of the entry (at most 5 bits: type bits, PS, AMD's
+	 * NextLevel, RISC-V's R/W/X) sets cls_bits and cls_shift in init();
+	 * sio_pt_create() then asks classify() about every value of the
+	 * field at every level and records the answers in lvl[].table_map,
+	 * so the walkers classify with a shift and a bit test instead of an
+	 * indirect call (pt_entry_is_table).  cls_bits 0: always call. */
+	unsigned int cls_shift, cls_bits;
+	uint64_t cls_mask;		/* (1 << cls_bits) - 1 */
+	/* Address decode without a branch on the sign of oa_shift:
+	 * addr = ((e & oa_mask) >> oa_rshift) << oa_lshift, and encode the
+	 * other way round.  Filled by sio_pt_create from oa_shift. */
+	unsigned int oa_rshift, oa_lshift;
+	/* Per-level data the walkers read on every step, packed. */
+	struct pt_lvl {
+		uint64_t idx_mask;	/* (1 << idx_bits) - 1 */
+		uint32_t table_map;	/* bit c: field value c is a table */
+		uint32_t shift;		/* = item_lg2 */
+	} lvl[PT_MAX_LEVELS];
 	bool dirty_ok;			/* read_and_clear/set_dirty work */
+
+	/* The last leaf bits map got from mk_leaf(), for the size and prot
+	 * it asked for (leaf_lg2 ~0u: none yet), so repeated maps of the
+	 * same kind skip the call.  Written by map only (writers are
+	 * serialized), read by nobody else. */
+	unsigned int leaf_lg2, leaf_prot;
+	uint64_t leaf_bits;
 
 	/* Tables unlinked by map (replacing an empty table by a large leaf),
 	 * handed to the next unmap's gather, freed at destroy.  Protected by
@@ -161,18 +192,16 @@ static inline uint64_t pt_size_range(unsigned int lo, unsigned int hi)
 	return top & ~((1ull << lo) - 1);
 }
 
+/* These two are valid once sio_pt_create() has derived oa_rshift and
+ * oa_lshift from oa_shift, i.e. not inside a format's init(). */
 static inline uint64_t pt_oa_encode(const struct sio_pt *pt, uint64_t addr)
 {
-	uint64_t f = pt->oa_shift >= 0 ? addr << pt->oa_shift
-				       : addr >> -pt->oa_shift;
-	return f & pt->oa_mask;
+	return ((addr >> pt->oa_lshift) << pt->oa_rshift) & pt->oa_mask;
 }
 
 static inline uint64_t pt_oa_decode(const struct sio_pt *pt, uint64_t e)
 {
-	uint64_t f = e & pt->oa_mask;
-
-	return pt->oa_shift >= 0 ? f >> pt->oa_shift : f << -pt->oa_shift;
+	return ((e & pt->oa_mask) >> pt->oa_rshift) << pt->oa_lshift;
 }
 
 static inline uint64_t *pt_table_ptr(const struct sio_pt *pt, uint64_t e)
@@ -183,8 +212,38 @@ static inline uint64_t *pt_table_ptr(const struct sio_pt *pt, uint64_t e)
 static inline unsigned int pt_index(const struct sio_pt *pt, uint64_t iova,
 				    unsigned int level)
 {
-	return (unsigned int)((iova >> pt->item_lg2[level]) &
-			      ((1ull << pt->idx_bits[level]) - 1));
+	return (unsigned int)((iova >> pt->lvl[level].shift) &
+			      pt->lvl[level].idx_mask);
+}
+
+/* Whether present entry e at level points to a table (else it is a
+ * leaf).  The field lookup is exact: sio_pt_create() built table_map from
+ * classify() itself, and the tests compare both on random entries. */
+static inline bool pt_entry_is_table(const struct sio_pt *pt,
+				     unsigned int level, uint64_t e)
+{
+	if (__builtin_expect(pt->cls_bits != 0, 1))
+		return (pt->lvl[level].table_map >>
+			((e >> pt->cls_shift) & pt->cls_mask)) & 1;
+	return level > 0 && pt->fmt->classify(pt, level, e) == PT_ENTRY_TABLE;
+}
+
+/* The same through the vtable only (tests compare the two). */
+static inline bool pt_entry_is_table_slow(const struct sio_pt *pt,
+					  unsigned int level, uint64_t e)
+{
+	return level > 0 && pt->fmt->classify(pt, level, e) == PT_ENTRY_TABLE;
+}
+
+/* lg2 of the size of the leaf present entry e at level belongs to.  Only
+ * entries that match contig_mask/val (AMD v1 NextLevel=7) need the
+ * format's leaf_size_lg2(); the rest span one entry. */
+static inline unsigned int pt_leaf_lg2(const struct sio_pt *pt,
+				       unsigned int level, uint64_t e)
+{
+	if (__builtin_expect((e & pt->contig_mask) == pt->contig_val, 0))
+		return pt->fmt->leaf_size_lg2(pt, level, e);
+	return pt->lvl[level].shift;
 }
 
 /* Entry loads and stores.  Writers are serialized; readers run
@@ -247,5 +306,17 @@ bool sio_pt_test_raw_entry_at(const struct sio_pt *pt, uint64_t iova,
 void sio_pt_test_fail_alloc(int after);
 /* Number of levels of the table. */
 unsigned int sio_pt_test_levels(const struct sio_pt *pt);
+/* Whether present entry e at level is a table, by the fast path (fast) or
+ * by the format's classify() (!fast); and the leaf size by the fast path
+ * or by leaf_size_lg2() (item size when the format has none).  For tests
+ * that compare the two. */
+bool sio_pt_test_is_table(const struct sio_pt *pt, unsigned int level,
+			  uint64_t e, bool fast);
+unsigned int sio_pt_test_leaf_lg2(const struct sio_pt *pt, unsigned int level,
+				  uint64_t e, bool fast);
+/* The format's present mask and whether the fast classification is in use
+ * (false: the format leaves it to classify()). */
+uint64_t sio_pt_test_present_mask(const struct sio_pt *pt);
+bool sio_pt_test_fast_classify(const struct sio_pt *pt);
 
 #endif

@@ -12,8 +12,10 @@
  *
  * Speed: map walks from the root once per leaf table, then fills the
  * consecutive entries of that table in a tight loop that uses only the
- * geometry (present mask and address step), so a multi-page map costs an
- * indirect call per table, not per page.  Unmap does the same per table.
+ * geometry (present mask and address step); unmap does the same per table.
+ * Entries are classified with the precomputed per-level bitmap
+ * (pt_entry_is_table), so the walks make no indirect call per level
+ * either (see docs/pgtable.md, "Speed").
  *
  * Partial unmap of a large leaf follows the kernel's generic_pt (see
  * docs/pgtable.md): a range that starts inside a leaf stops there (nothing
@@ -35,7 +37,7 @@ static inline bool pt_present(const struct sio_pt *pt, uint64_t e)
 static inline bool pt_is_table(const struct sio_pt *pt, unsigned int level,
 			       uint64_t e)
 {
-	return level > 0 && pt->fmt->classify(pt, level, e) == PT_ENTRY_TABLE;
+	return pt_entry_is_table(pt, level, e);
 }
 
 /* Queue a table page for freeing after a grace period.  If no list node
@@ -88,40 +90,122 @@ static bool pt_tree_empty(const struct sio_pt *pt, const uint64_t *table,
 
 /* ------------------------------------------------------------------ map */
 
+/* Store leaves entry, entry + step, ... into slots p[0..n), stopping at
+ * the first present slot; returns how many were stored.  Eight slots are
+ * checked with one test (their OR), so a run of empty slots costs a load,
+ * an OR and a store per page. */
+static inline unsigned int pt_fill_empty(uint64_t *p, unsigned int n,
+					 uint64_t entry, uint64_t step,
+					 uint64_t pm)
+{
+	unsigned int i = 0;
+
+	for (;;) {
+		for (; i + 8 <= n; i += 8, entry += 8 * step) {
+			uint64_t *t = &p[i];
+			uint64_t o = (pt_load_relaxed(&t[0]) |
+				      pt_load_relaxed(&t[1])) |
+				     (pt_load_relaxed(&t[2]) |
+				      pt_load_relaxed(&t[3])) |
+				     (pt_load_relaxed(&t[4]) |
+				      pt_load_relaxed(&t[5])) |
+				     (pt_load_relaxed(&t[6]) |
+				      pt_load_relaxed(&t[7]));
+
+			if (o & pm)
+				break;
+			pt_store_release(&t[0], entry);
+			pt_store_release(&t[1], entry + step);
+			pt_store_release(&t[2], entry + 2 * step);
+			pt_store_release(&t[3], entry + 3 * step);
+			pt_store_release(&t[4], entry + 4 * step);
+			pt_store_release(&t[5], entry + 5 * step);
+			pt_store_release(&t[6], entry + 6 * step);
+			pt_store_release(&t[7], entry + 7 * step);
+		}
+		if (i == n || (pt_load_relaxed(&p[i]) & pm))
+			return i;
+		pt_store_release(&p[i], entry);
+		entry += step;
+		i++;
+	}
+}
+
+/* Allocate a table for the empty slot at level and publish it; NULL with
+ * *err = -ENOMEM if that fails. */
+static __attribute__((noinline)) uint64_t *
+pt_new_table(struct sio_pt *pt, uint64_t *slot, unsigned int level, int *err)
+{
+	uint64_t *t = pt_page_alloc(pt->table_lg2);
+	uint64_t field;
+
+	if (!t) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	field = pt_oa_encode(pt, (uintptr_t)t);
+	if (pt_oa_decode(pt, field) != (uintptr_t)t) {
+		/* The host address does not fit the format's address
+		 * field. */
+		pt_page_free(t, pt->table_lg2);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	/* Publish after the zeroing done by the allocator. */
+	pt_store_release(slot, pt->fmt->mk_table(pt, level, field));
+	return t;
+}
+
 /* Walk from the root to the table at "target" that holds iova, creating
  * missing tables.  NULL with *err = -EEXIST if a leaf covers iova above
  * target, -ENOMEM if a table cannot be allocated. */
-static uint64_t *pt_walk_alloc(struct sio_pt *pt, uint64_t iova,
-			       unsigned int target, int *err)
+static inline uint64_t *pt_walk_alloc(struct sio_pt *pt, uint64_t iova,
+				      unsigned int target, int *err)
 {
 	uint64_t *table = pt->root;
 
+	if (__builtin_expect(pt->cls_bits != 0, 1)) {
+		/* Everything invariant in locals, as in pt_walk_leaf. */
+		const struct pt_lvl *lv = &pt->lvl[pt->top];
+		const struct pt_lvl *stop = &pt->lvl[target];
+		uint64_t pm = pt->present_mask, cm = pt->cls_mask;
+		uint64_t oam = pt->oa_mask;
+		unsigned int cs = pt->cls_shift, rs = pt->oa_rshift;
+		unsigned int ls = pt->oa_lshift;
+
+		for (; lv > stop; lv--) {
+			uint64_t *slot = &table[(iova >> lv->shift) &
+						lv->idx_mask];
+			uint64_t e = pt_load_relaxed(slot);
+
+			if (!(e & pm)) {
+				table = pt_new_table(
+					pt, slot, (unsigned int)(lv - pt->lvl),
+					err);
+				if (!table)
+					return NULL;
+				continue;
+			}
+			if (!((lv->table_map >> ((e >> cs) & cm)) & 1)) {
+				*err = -EEXIST;
+				return NULL;
+			}
+			table = (uint64_t *)(uintptr_t)(((e & oam) >> rs)
+							<< ls);
+		}
+		return table;
+	}
 	for (unsigned int l = pt->top; l > target; l--) {
 		uint64_t *slot = &table[pt_index(pt, iova, l)];
 		uint64_t e = pt_load_relaxed(slot);
 
 		if (!pt_present(pt, e)) {
-			uint64_t *t = pt_page_alloc(pt->table_lg2);
-			uint64_t field;
-
-			if (!t) {
-				*err = -ENOMEM;
+			table = pt_new_table(pt, slot, l, err);
+			if (!table)
 				return NULL;
-			}
-			field = pt_oa_encode(pt, (uintptr_t)t);
-			if (pt_oa_decode(pt, field) != (uintptr_t)t) {
-				/* The host address does not fit the format's
-				 * address field. */
-				pt_page_free(t, pt->table_lg2);
-				*err = -ENOMEM;
-				return NULL;
-			}
-			/* Publish after the zeroing done by the allocator. */
-			pt_store_release(slot, pt->fmt->mk_table(pt, l, field));
-			table = t;
 			continue;
 		}
-		if (pt->fmt->classify(pt, l, e) != PT_ENTRY_TABLE) {
+		if (!pt_entry_is_table(pt, l, e)) {
 			*err = -EEXIST;
 			return NULL;
 		}
@@ -198,10 +282,17 @@ SIO_API int sio_pt_map_pages(struct sio_pt *pt, uint64_t iova, uint64_t pa,
 		return sio_err(-EINVAL, "map: pa beyond the output size");
 
 	level = (unsigned int)pt->size_level[lg2];
-	rc = pt->fmt->mk_leaf(pt, level, lg2, prot, &bits);
-	if (rc)
-		return sio_err(rc, "map: %s cannot express prot %#x",
-			       pt->fmt->name, prot);
+	if (pt->leaf_lg2 == lg2 && pt->leaf_prot == prot) {
+		bits = pt->leaf_bits;
+	} else {
+		rc = pt->fmt->mk_leaf(pt, level, lg2, prot, &bits);
+		if (rc)
+			return sio_err(rc, "map: %s cannot express prot %#x",
+				       pt->fmt->name, prot);
+		pt->leaf_lg2 = lg2;
+		pt->leaf_prot = prot;
+		pt->leaf_bits = bits;
+	}
 	contig_lg2 = lg2 - pt->item_lg2[level];
 	ncontig = 1u << contig_lg2;
 	entry = bits | pt_oa_encode(pt, pa);
@@ -218,26 +309,22 @@ SIO_API int sio_pt_map_pages(struct sio_pt *pt, uint64_t iova, uint64_t pa,
 		avail = ((1u << pt->idx_bits[level]) - idx) >> contig_lg2;
 		n = count < avail ? (unsigned int)count : avail;
 		slot = &table[idx];
-		for (i = 0; i < n; i++, slot += ncontig, entry += step) {
+		for (i = 0; i < n;) {
+			uint64_t *s = slot + ((size_t)i << contig_lg2);
 			int r;
 
-			/* The common case, one empty entry per page, in a
-			 * loop that only touches locals and the table. */
+			/* The common case, one empty entry per page. */
 			if (ncontig == 1) {
-				unsigned int k = i;
+				unsigned int k = pt_fill_empty(s, n - i, entry,
+							       step, pmask);
 
-				while (k < n && !(pt_load_relaxed(&slot[k - i]) &
-						  pmask)) {
-					pt_store_release(&slot[k - i], entry);
-					entry += step;
-					k++;
-				}
-				slot += k - i;
-				i = k;
+				i += k;
+				entry += k * step;
+				s += k;
 				if (i == n)
 					break;
 			}
-			r = pt_clear_for_leaf(pt, slot, level, ncontig,
+			r = pt_clear_for_leaf(pt, s, level, ncontig,
 					      iova + ((uint64_t)i << lg2),
 					      entry);
 			if (r < 0) {
@@ -246,7 +333,9 @@ SIO_API int sio_pt_map_pages(struct sio_pt *pt, uint64_t iova, uint64_t pa,
 			}
 			if (r == 0)
 				for (unsigned int j = 0; j < ncontig; j++)
-					pt_store_release(&slot[j], entry);
+					pt_store_release(&s[j], entry);
+			i++;
+			entry += step;
 		}
 		*mapped += (size_t)i << lg2;
 		iova += (uint64_t)i << lg2;
@@ -274,6 +363,80 @@ struct pt_unmap {
 	bool freed_tables;
 };
 
+/* Clear the ordinary present level-0 leaves table[idx..end] from idx on,
+ * stopping at an empty entry or a multi-entry leaf; returns the index of
+ * the first entry not cleared (end + 1 if all were).
+ *
+ * Unrolled by eight, each entry tested and cleared on its own (measured
+ * faster than testing eight at once and then storing: the stores then
+ * wait for all eight loads). */
+#define PT_CLEAR_ONE(j, test)						\
+	do {								\
+		uint64_t e_ = pt_load_relaxed(&t[j]);			\
+									\
+		if (!(test))						\
+			return i + (j);					\
+		pt_store(&t[j], 0);					\
+	} while (0)
+#define PT_CLEAR_EIGHT(test)						\
+	for (; i + 8 <= end + 1; i += 8) {				\
+		uint64_t *t = &table[i];				\
+									\
+		PT_CLEAR_ONE(0, test);					\
+		PT_CLEAR_ONE(1, test);					\
+		PT_CLEAR_ONE(2, test);					\
+		PT_CLEAR_ONE(3, test);					\
+		PT_CLEAR_ONE(4, test);					\
+		PT_CLEAR_ONE(5, test);					\
+		PT_CLEAR_ONE(6, test);					\
+		PT_CLEAR_ONE(7, test);					\
+	}								\
+	for (; i <= end; i++) {						\
+		uint64_t *t = &table[i];				\
+									\
+		PT_CLEAR_ONE(0, test);					\
+	}								\
+	return i
+
+static inline __attribute__((always_inline)) unsigned int
+pt_clear_leaves0(const struct sio_pt *pt, uint64_t *table, unsigned int idx,
+		 unsigned int end)
+{
+	uint64_t pm = pt->present_mask, cm = pt->contig_mask;
+	uint64_t cv = pt->contig_val;
+	unsigned int i = idx;
+
+	if (!(pm & (pm - 1)) && cv && !(cv & ~cm)) {
+		/* Multi-entry leaves and one present bit (AMD v1, mock):
+		 * "present and no contig_mask bit" in one compare.  That is
+		 * sufficient, not necessary (an entry with some contig_mask
+		 * bits but not contig_val stops here and goes to the general
+		 * walk, which treats it right); our level-0 leaves have
+		 * NextLevel 0 or 7 only. */
+		uint64_t fm = pm | cm;
+
+		PT_CLEAR_EIGHT((e_ & fm) == pm);
+	} else if (!cm && cv) {
+		PT_CLEAR_EIGHT(e_ & pm);
+	} else {
+		PT_CLEAR_EIGHT((e_ & pm) && (e_ & cm) != cv);
+	}
+}
+#undef PT_CLEAR_EIGHT
+#undef PT_CLEAR_ONE
+
+/* Account n level-0 leaves of 2^isz cleared from va on. */
+static inline void pt_unmapped_leaves0(struct pt_unmap *u, uint64_t va,
+				       unsigned int n, unsigned int isz)
+{
+	if (u->add_page)
+		for (unsigned int j = 0; j < n; j++)
+			u->add_page(u->gather, va + ((uint64_t)j << isz),
+				    (size_t)1 << isz, u->pt->cfg.cookie);
+	u->unmapped += (uint64_t)n << isz;
+	u->leaf_sizes_seen |= 1ull << isz;
+}
+
 /* Unmap [va, last], which lies inside the span of this table.  Returns
  * false if it stopped early (hole, or va inside a large leaf). */
 static bool pt_unmap_level(struct pt_unmap *u, uint64_t *table,
@@ -287,26 +450,10 @@ static bool pt_unmap_level(struct pt_unmap *u, uint64_t *table,
 	while (idx <= end) {
 		/* Level 0: a tight loop over ordinary one-entry leaves. */
 		if (level == 0) {
-			uint64_t pm = pt->present_mask, cm = pt->contig_mask;
-			uint64_t cv = pt->contig_val;
-			unsigned int i = idx;
+			unsigned int i = pt_clear_leaves0(pt, table, idx, end);
 
-			for (; i <= end; i++) {
-				uint64_t e = pt_load_relaxed(&table[i]);
-
-				if (!(e & pm) || (e & cm) == cv)
-					break;
-				pt_store(&table[i], 0);
-			}
-			if (u->add_page)
-				for (unsigned int j = idx; j < i; j++)
-					u->add_page(u->gather,
-						    va + ((uint64_t)(j - idx) << isz),
-						    (size_t)1 << isz,
-						    pt->cfg.cookie);
 			if (i != idx) {
-				u->unmapped += (uint64_t)(i - idx) << isz;
-				u->leaf_sizes_seen |= 1ull << isz;
+				pt_unmapped_leaves0(u, va, i - idx, isz);
 				va += (uint64_t)(i - idx) << isz;
 				idx = i;
 				if (idx > end)
@@ -338,8 +485,7 @@ static bool pt_unmap_level(struct pt_unmap *u, uint64_t *table,
 			va = ent_last + 1;
 			idx++;
 		} else {
-			unsigned int lg2 = pt->fmt->leaf_size_lg2 ?
-				pt->fmt->leaf_size_lg2(pt, level, e) : isz;
+			unsigned int lg2 = pt_leaf_lg2(pt, level, e);
 			uint64_t size = 1ull << lg2;
 			unsigned int n = 1u << (lg2 - isz);
 
@@ -366,7 +512,8 @@ SIO_API size_t sio_pt_unmap_pages(struct sio_pt *pt, uint64_t iova,
 	uint64_t min_size = pt->pgsize_bitmap & -pt->pgsize_bitmap;
 	const struct sio_pt_flush_ops *flush = pt->cfg.flush;
 	struct pt_unmap u = { .pt = pt, .gather = gather };
-	unsigned int lg2;
+	uint64_t *table = pt->root;
+	unsigned int lg2, l;
 	uint64_t last;
 
 	if (!count || !pgsize || (pgsize & (pgsize - 1)) || pgsize < min_size ||
@@ -381,8 +528,10 @@ SIO_API size_t sio_pt_unmap_pages(struct sio_pt *pt, uint64_t iova,
 		u.freelist = &gather->freelist;
 		/* Tables map unlinked earlier may be freed after the grace
 		 * period that follows this unmap. */
-		pt_defer_splice(&gather->freelist, pt->pending);
-		pt->pending = NULL;
+		if (pt->pending) {
+			pt_defer_splice(&gather->freelist, pt->pending);
+			pt->pending = NULL;
+		}
 		if (flush)
 			u.add_page = flush->tlb_add_page;
 	} else {
@@ -390,26 +539,64 @@ SIO_API size_t sio_pt_unmap_pages(struct sio_pt *pt, uint64_t iova,
 	}
 
 	/* Descend without recursion while the range lies inside one table
-	 * entry that it does not cover whole (the common small unmap). */
+	 * entry that it does not cover whole (the common small unmap).  The
+	 * first level where it does not, going down, is the highest level
+	 * whose entries span at most 2^stop bytes: stop is the highest bit
+	 * in which iova and last differ, plus one if the range is exactly an
+	 * aligned power of two (then it covers an entry of that size). */
+	l = pt->top;
 	{
-		uint64_t *table = pt->root;
-		unsigned int l = pt->top;
+		unsigned int d =
+			63 - (unsigned int)__builtin_clzll((iova ^ last) | 1);
+		unsigned int stop = d + (d < 63 && last - iova == (2ull << d) - 1);
 
-		while (l > 0) {
-			unsigned int isz = pt->item_lg2[l];
-			uint64_t mask = (1ull << isz) - 1, e;
+		if (__builtin_expect(pt->cls_bits != 0, 1)) {
+			const struct pt_lvl *lv = &pt->lvl[l];
+			uint64_t pm = pt->present_mask, cm = pt->cls_mask;
+			uint64_t oam = pt->oa_mask;
+			unsigned int cs = pt->cls_shift, rs = pt->oa_rshift;
+			unsigned int ls = pt->oa_lshift;
 
-			if ((iova >> isz) != (last >> isz) ||
-			    (!(iova & mask) && (last & mask) == mask))
-				break;
-			e = pt_load_relaxed(&table[pt_index(pt, iova, l)]);
-			if (!pt_present(pt, e))
-				return 0;
-			if (pt->fmt->classify(pt, l, e) != PT_ENTRY_TABLE)
-				break;
-			table = pt_table_ptr(pt, e);
-			l--;
+			for (; l > 0 && lv->shift > stop; l--, lv--) {
+				uint64_t e = pt_load_relaxed(
+					&table[(iova >> lv->shift) &
+					       lv->idx_mask]);
+
+				if (!(e & pm))
+					return 0;
+				if (!((lv->table_map >> ((e >> cs) & cm)) & 1))
+					break;
+				table = (uint64_t *)(uintptr_t)(
+					((e & oam) >> rs) << ls);
+			}
+		} else {
+			for (; l > 0 && pt->item_lg2[l] > stop; l--) {
+				uint64_t e = pt_load_relaxed(
+					&table[pt_index(pt, iova, l)]);
+
+				if (!pt_present(pt, e))
+					return 0;
+				if (!pt_entry_is_table(pt, l, e))
+					break;
+				table = pt_table_ptr(pt, e);
+			}
 		}
+	}
+	if (l == 0) {
+		/* Inside one leaf table: clear the run of ordinary leaves
+		 * here, leave anything else to the general walk. */
+		unsigned int isz = pt->lvl[0].shift;
+		unsigned int idx = pt_index(pt, iova, 0);
+		unsigned int end = pt_index(pt, last, 0);
+		unsigned int i = pt_clear_leaves0(pt, table, idx, end);
+
+		if (i != idx)
+			pt_unmapped_leaves0(&u, iova, i - idx, isz);
+		if (i <= end)
+			pt_unmap_level(&u, table, 0,
+				       iova + ((uint64_t)(i - idx) << isz),
+				       last);
+	} else {
 		pt_unmap_level(&u, table, l, iova, last);
 	}
 
@@ -466,8 +653,7 @@ static void pt_dirty_level(struct pt_dirty *d, uint64_t *table,
 			va = ent_last + 1;
 			idx++;
 		} else {
-			unsigned int lg2 = pt->fmt->leaf_size_lg2 ?
-				pt->fmt->leaf_size_lg2(pt, level, e) : isz;
+			unsigned int lg2 = pt_leaf_lg2(pt, level, e);
 			uint64_t size = 1ull << lg2;
 			unsigned int n = 1u << (lg2 - isz);
 			unsigned int first = idx & ~(n - 1);

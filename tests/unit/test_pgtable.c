@@ -1082,6 +1082,212 @@ static void t_enc_vtd_riscv(void **state)
 	sio_pt_destroy(pt);
 }
 
+/* ------------------------------------------------------ fast paths */
+
+/* The walkers classify entries through a table built from classify()
+ * (pt_entry_is_table), decode leaf sizes with a mask test before calling
+ * leaf_size_lg2(), and decode addresses without a branch.  Check each
+ * against the format's accessors on random entries at every level, on
+ * the entries the format itself makes, and check a table whose fast
+ * classification is switched off behaves exactly like the normal one. */
+static void fast_vs_slow_entry(const struct sio_pt *pt, unsigned int l,
+			       uint64_t e)
+{
+	bool tbl = sio_pt_test_is_table(pt, l, e, false);
+
+	if (!(e & sio_pt_test_present_mask(pt)))
+		return;
+	assert_int_equal(sio_pt_test_is_table(pt, l, e, true), tbl);
+	if (!tbl)
+		assert_int_equal(sio_pt_test_leaf_lg2(pt, l, e, true),
+				 sio_pt_test_leaf_lg2(pt, l, e, false));
+}
+
+static uint64_t old_oa_encode(const struct sio_pt *pt, uint64_t addr)
+{
+	uint64_t f = pt->oa_shift >= 0 ? addr << pt->oa_shift
+				       : addr >> -pt->oa_shift;
+	return f & pt->oa_mask;
+}
+
+static uint64_t old_oa_decode(const struct sio_pt *pt, uint64_t e)
+{
+	uint64_t f = e & pt->oa_mask;
+
+	return pt->oa_shift >= 0 ? f >> pt->oa_shift : f << -pt->oa_shift;
+}
+
+static void t_fast_paths(const struct cfgdef *d)
+{
+	struct sio_pt *pt = mk(d), *slow = mk(d);
+	unsigned int levels = sio_pt_test_levels(pt);
+	uint64_t pm = sio_pt_test_present_mask(pt);
+	uint64_t min = min_size(pt), bitmap = sio_pt_pgsize_bitmap(pt);
+	static const unsigned int prots[] = {
+		SIO_PROT_READ, SIO_PROT_WRITE, RW, RW | SIO_PROT_NOEXEC,
+		RW | SIO_PROT_CACHE, SIO_PROT_READ | SIO_PROT_MMIO,
+		RW | SIO_PROT_PRIV,
+	};
+
+	/* Every shipped format has the fast classification. */
+	assert_true(sio_pt_test_fast_classify(pt));
+
+	/* Random entries, and random entries with the low 12 bits (where
+	 * every format keeps its type bits) spread over all values. */
+	for (unsigned int l = 0; l < levels; l++)
+		for (unsigned int i = 0; i < 20000; i++) {
+			uint64_t e = rnd();
+
+			if (i < 4096)
+				e = (e & ~0xfffull) | i;
+			fast_vs_slow_entry(pt, l, e);
+			fast_vs_slow_entry(pt, l, e | (pm & -pm));
+		}
+
+	/* The entries the format makes: tables at every level above 0,
+	 * leaves of every size and permission. */
+	for (unsigned int l = 1; l < levels; l++) {
+		uint64_t oa = old_oa_encode(pt, (uint64_t)1 << 30);
+		uint64_t e = pt->fmt->mk_table(pt, l, oa);
+
+		assert_true(sio_pt_test_is_table(pt, l, e, true));
+		assert_true(sio_pt_test_is_table(pt, l, e, false));
+	}
+	for (unsigned int lg2 = 0; lg2 < 64; lg2++) {
+		unsigned int l;
+
+		if (!(bitmap & (1ull << lg2)))
+			continue;
+		l = (unsigned int)pt->size_level[lg2];
+		for (size_t k = 0; k < sizeof(prots) / sizeof(prots[0]); k++) {
+			uint64_t bits, e;
+
+			if (pt->fmt->mk_leaf(pt, l, lg2, prots[k], &bits))
+				continue;
+			e = bits | pt_oa_encode(pt, (uint64_t)3 << lg2);
+			assert_false(sio_pt_test_is_table(pt, l, e, true));
+			assert_int_equal(sio_pt_test_leaf_lg2(pt, l, e, true),
+					 lg2);
+			fast_vs_slow_entry(pt, l, e);
+		}
+	}
+
+	/* Address encoding: the branch-free shifts equal the old form. */
+	for (unsigned int i = 0; i < 10000; i++) {
+		uint64_t a = rnd() & oa_last(pt) & ~(min - 1);
+		uint64_t e = rnd();
+
+		assert_int_equal(pt_oa_encode(pt, a), old_oa_encode(pt, a));
+		assert_int_equal(pt_oa_decode(pt, pt_oa_encode(pt, a)), a);
+		assert_int_equal(pt_oa_decode(pt, e), old_oa_decode(pt, e));
+	}
+
+	/* The general (vtable) path: the same operations on a table with
+	 * the fast classification off give the same results. */
+	bool mapped_any = false;
+
+	slow->cls_bits = 0;
+	for (unsigned int i = 0; i < 3000; i++) {
+		uint64_t span = min << 11;	/* 2048 minimum pages */
+		uint64_t base = (sio_pt_iova_last(pt) >> 1) & ~((span << 2) - 1);
+		uint64_t iova = base + (rnd() % 2048) * min;
+		unsigned int lg2 = (unsigned int)__builtin_ctzll(min);
+		uint64_t cnt = 1 + rnd() % 300, pg = min;
+		size_t m1 = 0, m2 = 0;
+		struct sio_xlate x1, x2;
+		int r1, r2;
+
+		if (rnd() % 4 == 0) {
+			/* A larger size, if any fits the window. */
+			uint64_t sizes = bitmap & ((span >> 2) - 1) & ~min;
+
+			if (sizes) {
+				lg2 = 63 - (unsigned int)__builtin_clzll(sizes);
+				pg = 1ull << lg2;
+				iova &= ~(pg - 1);
+				cnt = 1 + rnd() % 2;
+			}
+		}
+		if (rnd() % 2) {
+			r1 = sio_pt_map_pages(pt, iova, iova & oa_last(pt), pg,
+					      cnt, RW, &m1);
+			r2 = sio_pt_map_pages(slow, iova, iova & oa_last(pt),
+					      pg, cnt, RW, &m2);
+			assert_int_equal(r1, r2);
+			assert_int_equal(m1, m2);
+		} else {
+			assert_int_equal(unmap(pt, iova, pg, cnt),
+					 unmap(slow, iova, pg, cnt));
+		}
+		mapped_any |= m1 != 0;
+		iova = base + (rnd() % span);
+		r1 = sio_pt_lookup(pt, iova, &x1);
+		r2 = sio_pt_lookup(slow, iova, &x2);
+		assert_int_equal(r1, r2);
+		if (!r1) {
+			assert_int_equal(x1.phys, x2.phys);
+			assert_int_equal(x1.page_size, x2.page_size);
+			assert_int_equal(x1.prot, x2.prot);
+		}
+		assert_int_equal(sio_pt_iova_to_phys(pt, iova),
+				 sio_pt_iova_to_phys(slow, iova));
+	}
+	assert_true(mapped_any);
+	sio_pt_destroy(pt);
+	sio_pt_destroy(slow);
+}
+
+/* Unmap of a long run stops at the first hole wherever it falls relative
+ * to the eight-entry unrolling, and runs over multi-entry leaves. */
+static void t_unmap_runs(const struct cfgdef *d)
+{
+	struct sio_pt *pt = mk(d);
+	uint64_t min = min_size(pt), base = 0;
+	uint64_t entries = 1ull << pt->idx_bits[0];
+	size_t m;
+
+	for (uint64_t hole = 0; hole < 40; hole++) {
+		uint64_t start = (hole * 3) % 17;	/* unaligned starts */
+		uint64_t n = entries - start < 64 ? entries - start : 64;
+
+		assert_int_equal(sio_pt_map_pages(pt, base + start * min, 0,
+						  min, n, RW, &m), 0);
+		if (hole < n) {
+			assert_int_equal(unmap(pt, base + (start + hole) * min,
+					       min, 1), min);
+			assert_int_equal(unmap(pt, base + start * min, min, n),
+					 hole * min);
+			if (hole + 1 < n)
+				assert_int_equal(
+					unmap(pt, base + (start + hole + 1) * min,
+					      min, n - hole - 1),
+					(n - hole - 1) * min);
+		} else {
+			assert_int_equal(unmap(pt, base + start * min, min, n),
+					 n * min);
+		}
+		for (uint64_t i = 0; i < n; i++)
+			assert_int_equal(sio_pt_iova_to_phys(pt, base + (start + i) * min), 0);
+	}
+	/* Multi-entry leaves between single ones (AMD v1, mock). */
+	if (sio_pt_pgsize_bitmap(pt) & (min << 1)) {
+		uint64_t two = min << 1;
+
+		assert_int_equal(sio_pt_map_pages(pt, base, 0, min, 10, RW, &m),
+				 0);
+		assert_int_equal(sio_pt_map_pages(pt, base + 10 * min,
+						  10 * min, two, 3, RW, &m), 0);
+		assert_int_equal(sio_pt_map_pages(pt, base + 16 * min,
+						  16 * min, min, 20, RW, &m), 0);
+		assert_int_equal(sio_pt_iova_to_phys(pt, base + 13 * min + 5),
+				 13 * min + 5);
+		assert_int_equal(unmap(pt, base, min, 36), 36 * min);
+		for (uint64_t i = 0; i < 36; i++)
+			assert_int_equal(sio_pt_iova_to_phys(pt, base + i * min), 0);
+	}
+	sio_pt_destroy(pt);
+}
+
 /* ------------------------------------------------------------ main */
 
 /* After every test: no table memory left anywhere in the process. */
@@ -1115,6 +1321,8 @@ static const struct {
 	{ "dirty", t_dirty },
 	{ "flush_ops", t_flush_ops },
 	{ "enomem", t_enomem },
+	{ "fast_paths", t_fast_paths },
+	{ "unmap_runs", t_unmap_runs },
 };
 #define NTEST (sizeof(cfg_tests) / sizeof(cfg_tests[0]))
 
