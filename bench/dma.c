@@ -11,32 +11,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "softiommu/softiommu.h"
 
 #define IOVA 0x1000000ull
 #define NPAGES 1024
 #define PAGE 4096
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 int main(int argc, char **argv)
 {
@@ -68,38 +48,38 @@ int main(int argc, char **argv)
 	}
 	memset(mem, 1, (size_t)NPAGES * PAGE);
 	for (int r = 0; r < runs; r++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 
 		for (long i = 0; i < iters; i++)
 			sio_dma_translate(dev, SIO_NO_PASID,
 					  IOVA + (uint64_t)(i % NPAGES) * PAGE,
 					  SIO_DMA_READ, &x, NULL);
-		t_rid[r] = (now_ns() - t0) / iters;
-		t0 = now_ns();
+		t_rid[r] = (bench_now_ns() - t0) / iters;
+		t0 = bench_now_ns();
 		for (long i = 0; i < iters; i++)
 			sio_dma_translate(dev, 7, IOVA + (uint64_t)(i % NPAGES) * PAGE,
 					  SIO_DMA_READ, &x, NULL);
-		t_pasid[r] = (now_ns() - t0) / iters;
-		t0 = now_ns();
+		t_pasid[r] = (bench_now_ns() - t0) / iters;
+		t0 = bench_now_ns();
 		for (long i = 0; i < iters; i++)
 			sio_dma_read(dev, SIO_NO_PASID,
 				     IOVA + (uint64_t)(i % NPAGES) * PAGE, out,
 				     sizeof(out), NULL);
-		t_read[r] = (now_ns() - t0) / iters;
-		t0 = now_ns();
+		t_read[r] = (bench_now_ns() - t0) / iters;
+		t0 = bench_now_ns();
 		for (long i = 0; i < map_iters; i++) {
 			uint64_t iova = IOVA + (uint64_t)NPAGES * PAGE;
 
 			sio_map(dom, iova, (uintptr_t)mem, PAGE, SIO_PROT_READ);
 			sio_unmap(dom, iova, PAGE);
 		}
-		t_map[r] = (now_ns() - t0) / map_iters;
+		t_map[r] = (bench_now_ns() - t0) / map_iters;
 	}
 	printf("bench_dma: median of %d runs (mock driver, 2 KiB-granule table)\n", runs);
-	printf("  %-40s %10.1f ns\n", "translate, RID", median(t_rid, runs));
-	printf("  %-40s %10.1f ns\n", "translate, PASID", median(t_pasid, runs));
-	printf("  %-40s %10.1f ns\n", "dma_read 64 B", median(t_read, runs));
-	printf("  %-40s %10.1f ns\n", "sio_map + sio_unmap 4 KiB (core)", median(t_map, runs));
+	printf("  %-40s %10.1f ns\n", "translate, RID", bench_median(t_rid, runs));
+	printf("  %-40s %10.1f ns\n", "translate, PASID", bench_median(t_pasid, runs));
+	printf("  %-40s %10.1f ns\n", "dma_read 64 B", bench_median(t_read, runs));
+	printf("  %-40s %10.1f ns\n", "sio_map + sio_unmap 4 KiB (core)", bench_median(t_map, runs));
 
 	sio_detach_device_pasid(dom, dev, 7);
 	sio_detach_device(dev);

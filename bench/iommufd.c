@@ -15,33 +15,13 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "softiommu/iommufd.h"
 #include "softiommu/uapi/iommufd.h"
 #include "softiommu/uapi/iommufd_test.h"
 
 #define PAGE 4096
 #define ITERS 2000
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 /* One run: ITERS map+unmap pairs, timing each ioctl kind separately. */
 static int run(struct sio_iommufd *ictx, uint32_t ioas, void *buf,
@@ -61,15 +41,15 @@ static int run(struct sio_iommufd *ictx, uint32_t ioas, void *buf,
 			.size = sizeof(unmap), .ioas_id = ioas,
 			.iova = MOCK_APERTURE_START, .length = PAGE,
 		};
-		double t0 = now_ns(), t1;
+		double t0 = bench_now_ns(), t1;
 
 		if (sio_iommufd_ioctl(ictx, IOMMU_IOAS_MAP, (unsigned long)&map))
 			return -1;
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		if (sio_iommufd_ioctl(ictx, IOMMU_IOAS_UNMAP, (unsigned long)&unmap))
 			return -1;
 		tmap += t1 - t0;
-		tunmap += now_ns() - t1;
+		tunmap += bench_now_ns() - t1;
 	}
 	*map_ns = tmap / ITERS;
 	*unmap_ns = tunmap / ITERS;
@@ -123,13 +103,13 @@ int main(int argc, char **argv)
 	printf("bench_iommufd: median of %d runs of %d map+unmap pairs, one 4 KiB page\n",
 	       runs, ITERS);
 	printf("  %-44s %10.0f ns\n", "IOMMU_IOAS_MAP, IOAS with a mock domain",
-	       median(m_dom, runs));
+	       bench_median(m_dom, runs));
 	printf("  %-44s %10.0f ns\n", "IOMMU_IOAS_UNMAP, IOAS with a mock domain",
-	       median(u_dom, runs));
+	       bench_median(u_dom, runs));
 	printf("  %-44s %10.0f ns\n", "IOMMU_IOAS_MAP, IOAS without a domain",
-	       median(m_bare, runs));
+	       bench_median(m_bare, runs));
 	printf("  %-44s %10.0f ns\n", "IOMMU_IOAS_UNMAP, IOAS without a domain",
-	       median(u_bare, runs));
+	       bench_median(u_bare, runs));
 	sio_iommufd_release(ictx);
 	sio_iommufd_host_destroy(host);
 	munmap(buf, PAGE);

@@ -55,6 +55,22 @@ int sio_group_set_domain(struct sio_group *group, struct sio_domain *domain)
 	return 0;
 }
 
+/* Switch a locked group's RID domain and publish the handle that goes with
+ * it; on failure both stay as they were. */
+static int set_domain_and_handle(struct sio_group *group,
+				 struct sio_domain *domain,
+				 struct sio_attach_handle *handle)
+{
+	int rc = sio_group_set_domain(group, domain);
+
+	if (rc)
+		return rc;
+	if (handle)
+		handle->domain = domain;
+	sio_rcu_assign(group->rid_handle, handle);
+	return 0;
+}
+
 static int check_domain(struct sio_group *group, struct sio_domain *domain)
 {
 	if (!domain)
@@ -90,12 +106,7 @@ SIO_API int sio_attach_group(struct sio_domain *domain, struct sio_group *group,
 	} else if (cds_list_empty(&group->devices)) {
 		rc = sio_err(-ENODEV, "group %u has no devices", group->id);
 	} else {
-		rc = sio_group_set_domain(group, domain);
-		if (!rc) {
-			if (handle)
-				handle->domain = domain;
-			sio_rcu_assign(group->rid_handle, handle);
-		}
+		rc = set_domain_and_handle(group, domain, handle);
 	}
 	sio_group_unlock(group);
 	return rc;
@@ -118,12 +129,7 @@ SIO_API int sio_replace_group(struct sio_group *group, struct sio_domain *domain
 	if (handle && handle == old_handle) {
 		rc = sio_err(-EINVAL, "replace: reusing the attached handle");
 	} else {
-		rc = sio_group_set_domain(group, domain);
-		if (!rc) {
-			if (handle)
-				handle->domain = domain;
-			sio_rcu_assign(group->rid_handle, handle);
-		}
+		rc = set_domain_and_handle(group, domain, handle);
 	}
 	sio_group_unlock(group);
 	if (!rc)

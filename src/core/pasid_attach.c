@@ -49,6 +49,25 @@ static int group_set_pasid(struct sio_group *group, sio_pasid_t pasid,
 		       failed->name, pasid);
 }
 
+/* The group of dev (a reference) and a new, unpublished entry. */
+static int prepare_entry(struct sio_device *dev, struct sio_domain *domain,
+			 struct sio_attach_handle *handle,
+			 struct sio_group **group, struct sio_pasid_entry **entry)
+{
+	int rc = sio_device_group(dev, group);
+
+	if (rc)
+		return rc;
+	*entry = malloc(sizeof(**entry));
+	if (!*entry) {
+		sio_group_put(*group);
+		return sio_err(-ENOMEM, "PASID attach: out of memory");
+	}
+	(*entry)->domain = domain;
+	(*entry)->handle = handle;
+	return 0;
+}
+
 static int check_pasid_args(struct sio_domain *domain, struct sio_device *dev,
 			    sio_pasid_t pasid)
 {
@@ -83,16 +102,9 @@ SIO_API int sio_attach_device_pasid(struct sio_domain *domain,
 	rc = check_pasid_args(domain, dev, pasid);
 	if (rc)
 		return rc;
-	rc = sio_device_group(dev, &group);
+	rc = prepare_entry(dev, domain, handle, &group, &entry);
 	if (rc)
 		return rc;
-	entry = malloc(sizeof(*entry));
-	if (!entry) {
-		sio_group_put(group);
-		return sio_err(-ENOMEM, "PASID attach: out of memory");
-	}
-	entry->domain = domain;
-	entry->handle = handle;
 
 	sio_group_lock(group);
 	cds_list_for_each_entry(d, &group->devices, group_node) {
@@ -141,16 +153,9 @@ SIO_API int sio_replace_device_pasid(struct sio_domain *domain,
 		return rc;
 	if (!handle)
 		return sio_err(-EINVAL, "PASID replace: no attach handle");
-	rc = sio_device_group(dev, &group);
+	rc = prepare_entry(dev, domain, handle, &group, &entry);
 	if (rc)
 		return rc;
-	entry = malloc(sizeof(*entry));
-	if (!entry) {
-		sio_group_put(group);
-		return sio_err(-ENOMEM, "PASID replace: out of memory");
-	}
-	entry->domain = domain;
-	entry->handle = handle;
 
 	sio_group_lock(group);
 	cur = sio_pasid_table_load(&group->pasids, pasid);
