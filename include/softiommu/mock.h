@@ -32,6 +32,8 @@ enum {
 #define SIO_MOCK_HW_INFO_TYPE 0xfeedbeefu	/* IOMMU_HW_INFO_TYPE_SELFTEST */
 #define SIO_MOCK_HW_INFO_REGVAL 0xdeadbeefu	/* IOMMU_HW_INFO_SELFTEST_REGVAL */
 #define SIO_MOCK_PASID_RESERVED 1024u	/* IOMMU_TEST_PASID_RESERVED */
+#define SIO_MOCK_DEV_CACHE_DEFAULT 0xbaddadu	/* IOMMU_TEST_DEV_CACHE_DEFAULT */
+#define SIO_MOCK_DEV_CACHE_NUM 4		/* MOCK_DEV_CACHE_NUM */
 
 /* The selftest hw_info (struct iommu_test_hw_info). */
 struct sio_mock_hw_info {
@@ -65,6 +67,10 @@ SIO_API int sio_mock_iommu_create(struct sio_system *sys, const char *name,
 SIO_API int sio_mock_nested_iotlb(struct sio_domain *domain, unsigned int id,
 				  uint32_t *value);
 SIO_API bool sio_mock_domain_is_mock(const struct sio_domain *domain);
+/* Entry id of a mock device's 4-entry device cache (DEV_CHECK_CACHE):
+ * -EINVAL for another driver's device or id > 3, -ENODEV once removed. */
+SIO_API int sio_mock_dev_cache(struct sio_device *dev, unsigned int id,
+			       uint32_t *value);
 
 #ifdef __cplusplus
 }

@@ -208,6 +208,26 @@ static int test_md_check_refs(struct iommufd_ucmd *ucmd, uint64_t uptr,
 	return 0;
 }
 
+/* DEV_CHECK_CACHE: one entry of a bound mock device's device cache. */
+static int test_dev_check_cache(struct iommufd_ucmd *ucmd, uint32_t idev_id,
+				uint32_t cache_id, uint32_t expected)
+{
+	struct iommufd_object *obj;
+	uint32_t value;
+	int rc;
+
+	obj = iommufd_get_object(ucmd->ictx, idev_id, IOMMUFD_OBJ_DEVICE, &rc);
+	if (!obj)
+		return rc;
+	rc = sio_mock_dev_cache(
+		sio_container_of(obj, struct iommufd_device, obj)->dev,
+		cache_id, &value);
+	if (!rc && value != expected)
+		rc = -EINVAL;
+	iommufd_put_object(ucmd->ictx, obj);
+	return rc;
+}
+
 int iommufd_test(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_test_cmd *cmd = ucmd->cmd;
@@ -235,6 +255,9 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_ACCESS_RW:
 	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
 		return iommufd_test_access_op(ucmd);
+	case IOMMU_TEST_OP_DEV_CHECK_CACHE:
+		return test_dev_check_cache(ucmd, cmd->id, cmd->check_dev_cache.id,
+					    cmd->check_dev_cache.cache);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		/* The kernel's pfn batches need room for one entry. */
 		if (cmd->memory_limit.limit < sizeof(unsigned long) + sizeof(uint32_t))

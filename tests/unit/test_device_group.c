@@ -657,9 +657,39 @@ static void test_paging_default_domain(void **state)
 	assert_int_equal(sio_system_destroy(sys), 0);
 }
 
+/* The mock's device cache (DEV_CHECK_CACHE): defaults, bounds, other
+ * drivers' devices, removal. */
+static void mock_dev_cache(void **state)
+{
+	struct sio_system *sys = t_system();
+	struct sio_iommu *iommu = t_mock(sys, "mock0");
+	struct sio_soft_config cfg = { .format = SIO_PT_X86_64 };
+	struct sio_device *dev = t_probe(iommu, "d", 0, 0, 0);
+	struct sio_iommu *soft;
+	struct sio_device *other;
+	uint32_t v = 0;
+
+	(void)state;
+	for (unsigned int i = 0; i < SIO_MOCK_DEV_CACHE_NUM; i++) {
+		assert_int_equal(sio_mock_dev_cache(dev, i, &v), 0);
+		assert_int_equal(v, SIO_MOCK_DEV_CACHE_DEFAULT);
+	}
+	assert_int_equal(sio_mock_dev_cache(dev, SIO_MOCK_DEV_CACHE_NUM, &v), -EINVAL);
+	assert_int_equal(sio_soft_iommu_create(sys, "soft0", &cfg, &soft), 0);
+	other = t_probe(soft, "o", 0, 0, 0);
+	assert_int_equal(sio_mock_dev_cache(other, 0, &v), -EINVAL);
+	t_unprobe(other);
+	sio_device_get(dev);
+	t_unprobe(dev);
+	assert_int_equal(sio_mock_dev_cache(dev, 0, &v), -ENODEV);
+	sio_device_put(dev);
+	assert_int_equal(sio_system_destroy(sys), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(mock_dev_cache),
 		cmocka_unit_test(test_mock_one_group_per_device),
 		cmocka_unit_test(test_alias_groups),
 		cmocka_unit_test(test_first_device_rule),

@@ -30,6 +30,9 @@
 
 struct mock_dev {
 	uint32_t flags;
+	/* The device-side cache a vIOMMU invalidates (MOCK_DEV_CACHE_NUM
+	 * entries, IOMMU_TEST_DEV_CACHE_DEFAULT until invalidated). */
+	uint32_t cache[SIO_MOCK_DEV_CACHE_NUM];
 	int pasid_1024_fake_error;	/* atomic: the next attach fails */
 };
 
@@ -258,6 +261,8 @@ static int mock_probe_device(struct sio_iommu *iommu, struct sio_device *dev)
 	if (!mdev)
 		return -ENOMEM;
 	mdev->flags = flags;
+	for (int i = 0; i < SIO_MOCK_DEV_CACHE_NUM; i++)
+		mdev->cache[i] = SIO_MOCK_DEV_CACHE_DEFAULT;
 	sio_device_set_driver_priv(dev, mdev);
 	if (flags & SIO_MOCK_DEV_PASID)
 		sio_device_set_max_pasids(dev, 1u << SIO_MOCK_PASID_WIDTH);
@@ -341,6 +346,24 @@ SIO_API bool sio_mock_domain_is_mock(const struct sio_domain *domain)
 {
 	return domain && (domain->ops == &mock_paging_ops ||
 			  domain->ops == &mock_nested_ops);
+}
+
+SIO_API int sio_mock_dev_cache(struct sio_device *dev, unsigned int id,
+			       uint32_t *value)
+{
+	struct mock_dev *mdev;
+
+	if (!dev || sio_iommu_ops(sio_device_iommu(dev)) != &mock_iommu_ops)
+		return sio_err(-EINVAL, "mock: not a mock device");
+	if (id >= SIO_MOCK_DEV_CACHE_NUM)
+		return sio_err(-EINVAL, "mock: device cache id %u > %u", id,
+			       SIO_MOCK_DEV_CACHE_NUM - 1);
+	mdev = to_mock_dev(dev);
+	if (!mdev)
+		return sio_err(-ENODEV, "mock: device %s was removed",
+			       sio_device_name(dev));
+	*value = mdev->cache[id];
+	return 0;
 }
 
 SIO_API int sio_mock_nested_iotlb(struct sio_domain *domain, unsigned int id,
