@@ -16,22 +16,49 @@
 
 #include "umem/umem.h"
 
-int sio_maps_read(const char *file, struct sio_maps *m)
-{
-	int fd;
+/*
+ * The buffer is itself a mapping, made while the caller is looking for
+ * holes: after the program unmaps a range, the kernel may well put the
+ * buffer right there, and the parse would then report the library's own
+ * buffer as the program's memory.  So the buffer sits between two PROT_NONE
+ * guards (its own VMA can then never merge with the program's), the whole
+ * allocation is hidden from sio_maps_next(), and a read that had to grow
+ * the buffer starts again from the top, so that one parse never mixes two
+ * buffer locations.
+ */
+#define MAPS_GUARD (64 * 1024)	/* a multiple of every page size */
 
-	m->cap = 64 * 1024;
-	m->len = 0;
-	m->buf = mmap(NULL, m->cap, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m->buf == MAP_FAILED) {
-		m->buf = NULL;
+static int maps_alloc(struct sio_maps *m, size_t cap)
+{
+	char *base = mmap(NULL, cap + 2 * MAPS_GUARD, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	if (mprotect(base + MAPS_GUARD, cap, PROT_READ | PROT_WRITE)) {
+		munmap(base, cap + 2 * MAPS_GUARD);
 		return -ENOMEM;
 	}
+	m->buf = base + MAPS_GUARD;
+	m->cap = cap;
+	m->len = 0;
+	m->own_start = (uintptr_t)base;
+	m->own_end = (uintptr_t)base + cap + 2 * MAPS_GUARD;
+	return 0;
+}
+
+int sio_maps_read(const char *file, struct sio_maps *m)
+{
+	size_t cap = 64 * 1024;
+	int fd, rc;
+
+	m->buf = NULL;
+	rc = maps_alloc(m, cap);
+	if (rc)
+		return rc;
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		int rc = -errno;
-
+		rc = -errno;
 		sio_maps_free(m);
 		return rc;
 	}
@@ -39,23 +66,23 @@ int sio_maps_read(const char *file, struct sio_maps *m)
 		ssize_t n;
 
 		if (m->len == m->cap) {
-			void *nb = mremap(m->buf, m->cap, m->cap * 2,
-					  MREMAP_MAYMOVE);
-
-			if (nb == MAP_FAILED) {
+			/* Grow, then read the whole file again. */
+			cap = m->cap * 2;
+			sio_maps_free(m);
+			rc = maps_alloc(m, cap);
+			if (!rc && lseek(fd, 0, SEEK_SET) != 0)
+				rc = -errno;
+			if (rc) {
 				close(fd);
 				sio_maps_free(m);
-				return -ENOMEM;
+				return rc;
 			}
-			m->buf = nb;
-			m->cap *= 2;
 		}
 		n = read(fd, m->buf + m->len, m->cap - m->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			int rc = -errno;
-
+			rc = -errno;
 			close(fd);
 			sio_maps_free(m);
 			return rc;
@@ -71,7 +98,8 @@ int sio_maps_read(const char *file, struct sio_maps *m)
 void sio_maps_free(struct sio_maps *m)
 {
 	if (m->buf)
-		munmap(m->buf, m->cap);
+		munmap((void *)(uintptr_t)m->own_start,
+		       (size_t)(m->own_end - m->own_start));
 	m->buf = NULL;
 	m->len = m->cap = 0;
 }
@@ -156,6 +184,17 @@ bool sio_maps_next(const struct sio_maps *m, size_t *pos, struct sio_vma *v)
 		skip_spaces(&p, eol);
 		v->path = p;
 		v->path_len = (size_t)(eol - p);
+		/* Hide our own buffer.  Thanks to the guards a VMA can reach
+		 * into it from one side only; if one ever spanned it, the far
+		 * side would read as a hole: a failed pin, never a wrong one. */
+		if (v->end > m->own_start && v->start < m->own_end) {
+			if (v->start < m->own_start)
+				v->end = m->own_start;
+			else if (v->end > m->own_end)
+				v->start = m->own_end;
+			else
+				continue;
+		}
 		return true;
 	}
 	return false;

@@ -107,6 +107,9 @@ struct sio_maps {
 	char *buf;
 	size_t len;
 	size_t cap;
+	/* The whole allocation, guards included: hidden from what is parsed
+	 * (see maps.c). */
+	uint64_t own_start, own_end;
 };
 
 struct sio_vma {

@@ -793,9 +793,38 @@ static void test_pin_hugetlb(void **state)
 	sio_umem_unpin(pin);
 }
 
+/*
+ * A range the program has just unmapped is a hole, even when the pin's own
+ * reading of /proc/self/maps lands its buffer exactly there (the kernel
+ * reuses the most recent gap first).  Before the reader hid its buffer, the
+ * pin took its own buffer for the program's memory and succeeded.  The
+ * holes are made in sizes the reader's buffer can fill.
+ */
+static void test_pin_fresh_hole(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t sizes[] = { 64 * 1024, 192 * 1024, 256 * 1024 };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct sio_umem_pin *pin = NULL;
+		char *p = mmap(NULL, sizes[i], PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		assert_ptr_not_equal(p, MAP_FAILED);
+		assert_int_equal(munmap(p, sizes[i]), 0);
+		assert_int_equal(sio_umem_pin(f->owner, ua(p), 8 * PG, 0,
+					      SIO_UMEM_ACCT_NONE, &pin), -EFAULT);
+		assert_null(pin);
+		/* And nothing of ours was left mapped there. */
+		assert_int_equal(msync(p, PG, MS_ASYNC), -1);
+		assert_int_equal(errno, ENOMEM);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pin_fresh_hole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_shared_anon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_private_anon, setup, teardown),
