@@ -53,7 +53,6 @@ struct iommufd_access *iommufd_access_create(struct sio_iommufd *ictx,
 						      : 1;
 	pthread_mutex_init(&access->ioas_lock, NULL);
 	CDS_INIT_LIST_HEAD(&access->pins);
-	CDS_INIT_LIST_HEAD(&access->iopt_node);
 	/* The creating driver is a user until it destroys the access. */
 	iommufd_obj_get(obj);
 	iommufd_object_finalize(ictx, obj);
@@ -65,6 +64,7 @@ static int change_ioas(struct iommufd_access *access,
 		       struct iommufd_ioas *new_ioas)
 {
 	struct iommufd_ioas *cur = access->ioas;
+	struct iopt_access_link *new_link = NULL;
 	int rc;
 
 	if (cur != access->ioas_unpin)
@@ -74,7 +74,7 @@ static int change_ioas(struct iommufd_access *access,
 	/* Block new pins; unpins go on through ioas_unpin. */
 	access->ioas = NULL;
 	if (new_ioas) {
-		rc = iopt_add_access(&new_ioas->iopt, access);
+		rc = iopt_add_access(&new_ioas->iopt, access, &new_link);
 		if (rc) {
 			access->ioas = cur;
 			return rc;
@@ -87,9 +87,10 @@ static int change_ioas(struct iommufd_access *access,
 			access->ops->unmap(access->data, 0, UINT64_MAX);
 			pthread_mutex_lock(&access->ioas_lock);
 		}
-		iopt_remove_access(&cur->iopt, access);
+		iopt_remove_access(&cur->iopt, access->iopt_link);
 		iommufd_obj_put(&cur->obj);
 	}
+	access->iopt_link = new_link;
 	access->ioas = new_ioas;
 	access->ioas_unpin = new_ioas;
 	return 0;
@@ -138,7 +139,8 @@ void iommufd_access_destroy_object(struct iommufd_object *obj)
 	pthread_mutex_lock(&access->ioas_lock);
 	if (access->ioas_unpin) {
 		drop_pins(access);
-		iopt_remove_access(&access->ioas_unpin->iopt, access);
+		iopt_remove_access(&access->ioas_unpin->iopt, access->iopt_link);
+		access->iopt_link = NULL;
 		iommufd_obj_put(&access->ioas_unpin->obj);
 		access->ioas = access->ioas_unpin = NULL;
 	}
@@ -180,12 +182,13 @@ int iommufd_access_replace(struct iommufd_access *access, uint32_t ioas_id)
 void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova,
 				 uint64_t length)
 {
-	struct iommufd_access *access, **list = NULL;
+	struct iommufd_access **list = NULL;
+	struct iopt_access_link *link;
 	size_t n = 0, cap = 0;
 
 	/* Collect with references, call back without the table lock. */
 	pthread_mutex_lock(&iopt->lock);
-	cds_list_for_each_entry(access, &iopt->accesses, iopt_node) {
+	cds_list_for_each_entry(link, &iopt->accesses, node) {
 		if (n == cap) {
 			struct iommufd_access **nl;
 
@@ -195,8 +198,8 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova,
 				break;
 			list = nl;
 		}
-		iommufd_obj_get(&access->obj);
-		list[n++] = access;
+		iommufd_obj_get(&link->access->obj);
+		list[n++] = link->access;
 	}
 	pthread_mutex_unlock(&iopt->lock);
 	for (size_t i = 0; i < n; i++) {

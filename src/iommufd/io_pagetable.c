@@ -746,7 +746,7 @@ static int check_iova_alignment(struct io_pagetable *iopt, uint64_t align)
 static int calculate_iova_alignment(struct io_pagetable *iopt)
 {
 	uint64_t align = iopt->disable_large_pages ? iopt->host->page_size : 1;
-	struct iommufd_access *access;
+	struct iopt_access_link *link;
 
 	for (unsigned int i = 0; i < iopt->ndomains; i++) {
 		uint64_t a = ffs64(sio_domain_pgsize_bitmap(iopt->domains[i]));
@@ -754,9 +754,9 @@ static int calculate_iova_alignment(struct io_pagetable *iopt)
 		if (a > align)
 			align = a;
 	}
-	cds_list_for_each_entry(access, &iopt->accesses, iopt_node)
-		if (access->iova_alignment > align)
-			align = access->iova_alignment;
+	cds_list_for_each_entry(link, &iopt->accesses, node)
+		if (link->access->iova_alignment > align)
+			align = link->access->iova_alignment;
 	if (align > iopt->iova_alignment) {
 		int rc = check_iova_alignment(iopt, align);
 
@@ -767,26 +767,36 @@ static int calculate_iova_alignment(struct io_pagetable *iopt)
 	return 0;
 }
 
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access)
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
+		    struct iopt_access_link **out)
 {
+	struct iopt_access_link *link = malloc(sizeof(*link));
 	int rc;
 
+	if (!link)
+		return -ENOMEM;
+	link->access = access;
 	pthread_mutex_lock(&iopt->lock);
-	cds_list_add_tail(&access->iopt_node, &iopt->accesses);
+	cds_list_add_tail(&link->node, &iopt->accesses);
 	rc = calculate_iova_alignment(iopt);
 	if (rc)
-		cds_list_del(&access->iopt_node);
+		cds_list_del(&link->node);
 	pthread_mutex_unlock(&iopt->lock);
-	return rc;
+	if (rc) {
+		free(link);
+		return rc;
+	}
+	*out = link;
+	return 0;
 }
 
-void iopt_remove_access(struct io_pagetable *iopt,
-			struct iommufd_access *access)
+void iopt_remove_access(struct io_pagetable *iopt, struct iopt_access_link *link)
 {
 	pthread_mutex_lock(&iopt->lock);
-	cds_list_del(&access->iopt_node);
+	cds_list_del(&link->node);
 	calculate_iova_alignment(iopt);
 	pthread_mutex_unlock(&iopt->lock);
+	free(link);
 }
 
 int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)

@@ -146,7 +146,7 @@ struct io_pagetable {
 	struct sio_itree reserved_itree;	/* iopt_reserved.node */
 	struct sio_domain **domains;
 	unsigned int ndomains, domains_cap;
-	struct cds_list_head accesses;	/* iommufd_access.iopt_node */
+	struct cds_list_head accesses;	/* struct iopt_access_link.node */
 	uint64_t iova_alignment;
 	bool disable_large_pages;
 };
@@ -243,11 +243,21 @@ int iopt_for_each_iova_range(struct io_pagetable *iopt,
 			     int (*fn)(uint64_t start, uint64_t last, void *arg),
 			     void *arg, uint64_t *alignment);
 
-/* Accesses (access.c) as the iopt sees them */
+/*
+ * Accesses (access.c) as the iopt sees them.  An access belongs to an IOAS
+ * through a link of its own, not a node embedded in the access: while it
+ * changes IOAS it is briefly in both, as in the kernel (which keeps an ID
+ * per membership in an xarray for the same reason).
+ */
 struct iommufd_access;
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access);
+struct iopt_access_link {
+	struct cds_list_head node;	/* in iopt->accesses, under iopt->lock */
+	struct iommufd_access *access;
+};
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
+		    struct iopt_access_link **out);
 void iopt_remove_access(struct io_pagetable *iopt,
-			struct iommufd_access *access);
+			struct iopt_access_link *link);
 void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova,
 				 uint64_t length);
 
@@ -323,7 +333,7 @@ struct iommufd_access {
 	pthread_mutex_t ioas_lock;	/* protects ioas, ioas_unpin */
 	struct iommufd_ioas *ioas;	/* NULL while switching: no new pins */
 	struct iommufd_ioas *ioas_unpin;	/* where existing pins live */
-	struct cds_list_head iopt_node;	/* in ioas->iopt.accesses */
+	struct iopt_access_link *iopt_link;	/* in ioas_unpin, under ioas_lock */
 	struct cds_list_head pins;	/* access_pin.node, under ioas_lock */
 };
 

@@ -17,6 +17,7 @@
 
 #include "softiommu/softiommu.h"
 #include "softiommu/dma.h"
+#include "softiommu/file.h"
 #include "softiommu/iommufd.h"
 #include "softiommu/uapi/iommufd.h"
 #include "softiommu/uapi/iommufd_test.h"
@@ -670,6 +671,73 @@ static void test_options(void **state)
 	}
 }
 
+/* ACCESS_RW through an access object: read 64 bytes at iova into out. */
+static long access_read(struct fx *f, uint32_t access_fd, uint64_t iova,
+			void *out, uint32_t flags)
+{
+	struct iommu_test_cmd c = {
+		.size = sizeof(c), .op = IOMMU_TEST_OP_ACCESS_RW, .id = access_fd,
+		.access_rw = { .iova = iova, .length = 64,
+			       .uptr = (uintptr_t)out, .flags = flags },
+	};
+
+	return io(f, IOMMU_TEST_CMD, &c);
+}
+
+static long access_replace(struct fx *f, uint32_t access_fd, uint32_t ioas)
+{
+	struct iommu_test_cmd c = {
+		.size = sizeof(c), .op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+		.id = access_fd, .access_replace_ioas = { .ioas_id = ioas },
+	};
+
+	return io(f, IOMMU_TEST_CMD, &c);
+}
+
+/*
+ * An access object moved between two IOASes, back and forth: each move
+ * puts it in the new IOAS before it leaves the old one, so for a moment it
+ * belongs to both.  Reads follow the IOAS it is on; the IOAS it is on is
+ * busy, the one it left is not.
+ */
+static void test_access_replace(void **state)
+{
+	struct fx *f = *state;
+	uint32_t a = ioas_alloc(f), b = ioas_alloc(f);
+	uint64_t iova = 1ull << 24, iova_b = iova;
+	struct iommu_test_cmd create = {
+		.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS, .id = a,
+	};
+	uint8_t *other = mmap(NULL, BUFSZ, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint8_t out[64];
+	uint32_t fd;
+
+	assert_true(other != MAP_FAILED);
+	memset(other, 0x5a, BUFSZ);
+	assert_int_equal(map(f, a, f->buf, BUFSZ, &iova, IOMMU_IOAS_MAP_FIXED_IOVA), 0);
+	assert_int_equal(map(f, b, other, BUFSZ, &iova_b, IOMMU_IOAS_MAP_FIXED_IOVA), 0);
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &create), 0);
+	fd = create.create_access.out_access_fd;
+
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(access_read(f, fd, iova + 64, out, 0), 0);
+		assert_memory_equal(out, f->buf + 64, sizeof(out));
+		assert_int_equal(access_replace(f, fd, b), 0);
+		assert_int_equal(access_read(f, fd, iova + 64, out,
+					     MOCK_ACCESS_RW_SLOW_PATH), 0);
+		assert_memory_equal(out, other + 64, sizeof(out));
+		assert_int_equal(destroy(f, b), -EBUSY);
+		assert_int_equal(access_replace(f, fd, a), 0);
+	}
+	assert_int_equal(access_replace(f, fd, b), 0);
+	assert_int_equal(destroy(f, a), 0);
+	assert_int_equal(destroy(f, b), -EBUSY);
+	assert_int_equal(sio_file_close((int)fd), 0);
+	assert_int_equal(destroy(f, b), 0);
+	munmap(other, BUFSZ);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +749,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mock_domain_dma, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hwpt_alloc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_access_replace, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
