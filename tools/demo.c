@@ -1,6 +1,9 @@
 /*
- * softiommu demo: a walk through the core API that prints what happens.
+ * softiommu demo: what softiommu does, told step by step.
  *
+ * `softiommu demo` runs softiommu-vmm-demo, an ordinary program that uses
+ * /dev/iommu as a VMM would, under `softiommu run`.  `softiommu demo
+ * --core` is a walk through the library's own C API instead:
  * One mock IOMMU, two devices probed into their groups, a paging domain
  * attached to a device's RID and another to one of its PASIDs, guest memory
  * mapped and reached by device DMA, a replace, faults, detach and teardown.
@@ -13,6 +16,9 @@
 #include <string.h>
 
 #include "softiommu/softiommu.h"
+#include <limits.h>
+#include <unistd.h>
+
 #include "cli.h"
 
 #define GUEST_IOVA 0x1000000ull		/* start of the mock's aperture */
@@ -77,7 +83,7 @@ static int demo_lookup(struct sio_device *dev, sio_pasid_t pasid)
 	return 0;
 }
 
-int cmd_demo(int argc, char **argv)
+static int demo_core(void)
 {
 	struct sio_device_desc nic_desc = { .name = "nic0", .rid = 0x0100,
 					    .flags = SIO_MOCK_DEV_PASID };
@@ -94,8 +100,6 @@ int cmd_demo(int argc, char **argv)
 	char *guest, *queue, msg[32];
 	int rc;
 
-	(void)argc;
-	(void)argv;
 	guest = aligned_alloc(SIO_MOCK_PAGE_SIZE, BUF_SIZE);
 	queue = aligned_alloc(SIO_MOCK_PAGE_SIZE, BUF_SIZE);
 	if (!guest || !queue)
@@ -212,4 +216,59 @@ int cmd_demo(int argc, char **argv)
 	free(guest);
 	free(queue);
 	return 0;
+}
+
+/* softiommu-vmm-demo beside this binary (a build tree), else installed. */
+static int find_vmm_demo(char *buf, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		/* Checked lengths: a truncated path must not be tried. */
+		if (slash && (size_t)(slash - exe) + sizeof("/softiommu-vmm-demo") <= size) {
+			memcpy(buf, exe, (size_t)(slash - exe));
+			strcpy(buf + (slash - exe), "/softiommu-vmm-demo");
+			if (access(buf, X_OK) == 0)
+				return 0;
+		}
+	}
+#ifdef SIO_VMM_DEMO_INSTALL_PATH
+	snprintf(buf, size, "%s", SIO_VMM_DEMO_INSTALL_PATH);
+	if (access(buf, X_OK) == 0)
+		return 0;
+#endif
+	return -ENOENT;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+	char demo[PATH_MAX], self[PATH_MAX];
+	ssize_t n;
+
+	if (argc > 1 && !strcmp(argv[1], "--core"))
+		return demo_core();
+	if (argc > 1) {
+		fprintf(stderr, "usage: softiommu demo [--core]\n");
+		return 2;
+	}
+	if (find_vmm_demo(demo, sizeof(demo))) {
+		fprintf(stderr, "softiommu demo: softiommu-vmm-demo not found beside "
+			"this binary or installed\n");
+		return 1;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		perror("softiommu demo: /proc/self/exe");
+		return 1;
+	}
+	self[n] = '\0';
+	printf("softiommu demo: running %s under softiommu run\n", demo);
+	fflush(stdout);
+	execl(self, "softiommu", "run", "--", demo, (char *)NULL);
+	perror("softiommu demo: exec");
+	return 1;
 }

@@ -349,29 +349,17 @@ void iommufd_access_unpin_pages(struct iommufd_access *access, uint64_t iova,
 	pthread_mutex_unlock(&access->ioas_lock);
 }
 
-/* Copy through the pinned pages: a temporary pin's alias. */
-static int rw_slow(struct iopt_pages *pages, uint64_t start_byte, void *data,
-		   size_t length, unsigned int flags)
+/* Copy length bytes at byte off of pin's alias, in the direction flags say. */
+static int rw_pin(struct sio_umem_pin *pin, uint64_t off, void *data,
+		  size_t length, unsigned int flags)
 {
-	uint64_t ps = pages->host->page_size;
-	size_t first = start_byte / ps, last = (start_byte + length - 1) / ps;
-	uint64_t off = start_byte - first * ps;
-	struct sio_umem_pin *pin;
-	int rc;
-
-	rc = iopt_pages_pin(pages, first, last, flags & IOMMUFD_ACCESS_RW_WRITE,
-			    &pin);
-	if (rc)
-		return rc;
 	while (length) {
 		size_t contig = 0;
 		uint64_t host = sio_umem_pin_host(pin, off, &contig);
 		size_t n = contig < length ? contig : length;
 
-		if (!host || !n) {
-			rc = -EINVAL;
-			break;
-		}
+		if (!host || !n)
+			return -EINVAL;
 		if (flags & IOMMUFD_ACCESS_RW_WRITE)
 			memcpy((void *)(uintptr_t)host, data, n);
 		else
@@ -380,20 +368,49 @@ static int rw_slow(struct iopt_pages *pages, uint64_t start_byte, void *data,
 		off += n;
 		length -= n;
 	}
+	return 0;
+}
+
+/*
+ * Copy through pinned pages, as real DMA does.  Pages the area already has
+ * pinned for its domains are used as they are (the kernel's pfn reader
+ * takes them from the domain first): they stay reachable after the program
+ * unmaps its own view.  Otherwise the pages are pinned for the copy.
+ */
+static int rw_slow(struct iopt_area *area, uint64_t start_byte, void *data,
+		   size_t length, unsigned int flags)
+{
+	struct iopt_pages *pages = area->pages;
+	uint64_t ps = pages->host->page_size;
+	size_t first = start_byte / ps, last = (start_byte + length - 1) / ps;
+	struct sio_umem_pin *pin;
+	int rc;
+
+	if (area->dom_pin)
+		return rw_pin(area->dom_pin,
+			      start_byte - area->dom_pin_first * ps, data,
+			      length, flags);
+	rc = iopt_pages_pin(pages, first, last, flags & IOMMUFD_ACCESS_RW_WRITE,
+			    &pin);
+	if (rc)
+		return rc;
+	rc = rw_pin(pin, start_byte - first * ps, data, length, flags);
 	iopt_pages_unpin(pages, first, last, pin);
 	return rc;
 }
 
-static int pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data,
+static int pages_rw(struct iopt_area *area, uint64_t start_byte, void *data,
 		    size_t length, unsigned int flags)
 {
+	struct iopt_pages *pages = area->pages;
 	struct sio_umem_owner *owner = pages->host->owner;
 
 	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
 		return -EPERM;
 	if (flags & IOMMUFD_ACCESS_RW_SLOW_PATH)
-		return rw_slow(pages, start_byte, data, length, flags);
-	/* The fast path copies through the program's own view. */
+		return rw_slow(area, start_byte, data, length, flags);
+	/* The fast path copies through the program's own view, ignoring
+	 * pins, as the kernel's copy_to_user() shortcut does. */
 	if (flags & IOMMUFD_ACCESS_RW_WRITE)
 		return sio_umem_write(owner, pages->uptr + start_byte, data,
 				      length) ? -EFAULT : 0;
@@ -437,9 +454,8 @@ int iommufd_access_rw(struct iommufd_access *access, uint64_t iova,
 		}
 		end = area->node.last < last ? area->node.last : last;
 		bytes = end - cur + 1;
-		rc = pages_rw(area->pages,
-			      area->start_byte + (cur - area->node.start), data,
-			      bytes, flags);
+		rc = pages_rw(area, area->start_byte + (cur - area->node.start),
+			      data, bytes, flags);
 		if (rc)
 			break;
 		data = (char *)data + bytes;

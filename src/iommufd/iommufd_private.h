@@ -188,9 +188,12 @@ struct iopt_pages {
 	size_t npages;
 	bool writable;
 	enum sio_umem_acct acct;	/* effective mode, fixed at map */
-	pthread_mutex_t mutex;		/* protects pincount, npinned */
+	pthread_mutex_t mutex;		/* protects pincount, npinned, pins */
 	uint32_t *pincount;		/* per page, allocated on first pin */
 	size_t npinned;			/* pages with pincount > 0 */
+	/* Live pins (struct pages_pin_rec): pages pinned once are taken from
+	 * an existing pin, never read again from the program's view. */
+	struct cds_list_head pins;
 	struct cds_list_head host_node;	/* in host->pages_list */
 };
 

@@ -48,6 +48,7 @@ struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
 	pages->writable = writable;
 	pages->acct = sio_umem_acct_effective(host->owner, acct);
 	pthread_mutex_init(&pages->mutex, NULL);
+	CDS_INIT_LIST_HEAD(&pages->pins);
 	pthread_mutex_lock(&host->lock);
 	cds_list_add_tail(&pages->host_node, &host->pages_list);
 	pthread_mutex_unlock(&host->lock);
@@ -94,11 +95,46 @@ static size_t pages_count(struct iopt_pages *pages, size_t first, size_t last,
 	return changed;
 }
 
+struct pages_pin_rec {
+	struct cds_list_head node;	/* in pages->pins, under pages->mutex */
+	size_t first, last;
+	struct sio_umem_pin *pin;
+};
+
+/*
+ * Where to pin [first, last] from: the alias of a live pin that covers the
+ * range in one piece, if there is one, else the program's address.  The
+ * kernel's pfn reader works the same way: pages already pinned (in a
+ * domain or the pinned xarray) are used as they are, so an IOAS_COPY or a
+ * second domain reaches the very pages the first pin got, even after the
+ * program unmapped or remapped its view.  Called with pages->mutex held,
+ * which keeps the source pin alive while it is aliased.
+ */
+static uint64_t pin_source(struct iopt_pages *pages, size_t first, size_t last)
+{
+	uint64_t ps = pages->host->page_size, len = (last - first + 1) * ps;
+	struct pages_pin_rec *rec;
+
+	cds_list_for_each_entry(rec, &pages->pins, node) {
+		size_t contig = 0;
+		uint64_t host;
+
+		if (rec->first > first || rec->last < last)
+			continue;
+		host = sio_umem_pin_host(rec->pin, (first - rec->first) * ps,
+					 &contig);
+		if (host && contig >= len)
+			return host;
+	}
+	return pages->uptr + first * ps;
+}
+
 int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 		   bool write, struct sio_umem_pin **out)
 {
 	struct sio_iommufd_host *host = pages->host;
 	unsigned int flags = SIO_UMEM_PIN_NOCHARGE;
+	struct pages_pin_rec *rec;
 	struct sio_umem_pin *pin;
 	size_t newly;
 	int rc;
@@ -108,52 +144,73 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	/* FOLL_WRITE whenever the range may be written, as the kernel. */
 	if (pages->writable || write)
 		flags |= SIO_UMEM_PIN_WRITE;
-	rc = sio_umem_pin(host->owner, pages->uptr + first * host->page_size,
-			  (last - first + 1) * host->page_size, flags,
-			  SIO_UMEM_ACCT_NONE, &pin);
-	if (rc)
-		return rc;
-
+	rec = malloc(sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
 	pthread_mutex_lock(&pages->mutex);
 	if (!pages->pincount) {
 		pages->pincount = calloc(pages->npages, sizeof(*pages->pincount));
 		if (!pages->pincount) {
-			pthread_mutex_unlock(&pages->mutex);
-			sio_umem_unpin(pin);
-			return -ENOMEM;
+			rc = -ENOMEM;
+			goto err_unlock;
 		}
 	}
+	rc = sio_umem_pin(host->owner, pin_source(pages, first, last),
+			  (last - first + 1) * host->page_size, flags,
+			  SIO_UMEM_ACCT_NONE, &pin);
+	if (rc)
+		goto err_unlock;
 	newly = pages_count(pages, first, last, true);
 	if (newly) {
 		rc = sio_umem_charge(host->owner, pages->acct, newly);
 		if (rc) {
 			pages_count(pages, first, last, false);
-			pthread_mutex_unlock(&pages->mutex);
 			sio_umem_unpin(pin);
-			return rc;
+			goto err_unlock;
 		}
 		pages->npinned += newly;
 	}
+	rec->first = first;
+	rec->last = last;
+	rec->pin = pin;
+	cds_list_add_tail(&rec->node, &pages->pins);
 	pthread_mutex_unlock(&pages->mutex);
 	*out = pin;
 	return 0;
+
+err_unlock:
+	pthread_mutex_unlock(&pages->mutex);
+	free(rec);
+	return rc;
 }
 
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 		      struct sio_umem_pin *pin)
 {
+	struct pages_pin_rec *rec, *found = NULL;
 	size_t gone;
 
 	if (!pin)
 		return;
 	pthread_mutex_lock(&pages->mutex);
+	cds_list_for_each_entry(rec, &pages->pins, node) {
+		if (rec->pin == pin) {
+			found = rec;
+			break;
+		}
+	}
+	if (found)
+		cds_list_del(&found->node);
 	gone = pages_count(pages, first, last, false);
 	if (gone) {
 		sio_umem_uncharge(pages->host->owner, pages->acct, gone);
 		pages->npinned -= gone;
 	}
-	pthread_mutex_unlock(&pages->mutex);
+	/* Unpinned under the mutex: a pin being made from this one's alias
+	 * must not see the alias go half-way. */
 	sio_umem_unpin(pin);
+	pthread_mutex_unlock(&pages->mutex);
+	free(found);
 }
 
 unsigned int iopt_host_page_refs(struct sio_iommufd_host *host, uint64_t uaddr)

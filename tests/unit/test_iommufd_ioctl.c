@@ -738,6 +738,59 @@ static void test_access_replace(void **state)
 	munmap(other, BUFSZ);
 }
 
+/*
+ * The pinning promise after the program unmaps its view: DMA through the
+ * pinned pages (the access slow path) still reads the data, the kernel's
+ * fast path through the view fails, and IOAS_COPY into an IOAS with a
+ * domain takes the pages already pinned instead of the vanished view.
+ */
+static void test_pinned_after_munmap(void **state)
+{
+	struct fx *f = *state;
+	uint32_t a = ioas_alloc(f), b = ioas_alloc(f), stdev, hwpt, idev;
+	uint32_t stdev2, hwpt2, idev2, fd;
+	uint64_t iova = 1ull << 24;
+	struct iommu_test_cmd create = {
+		.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+	};
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.dst_ioas_id = b, .src_ioas_id = a, .length = BUFSZ,
+		.dst_iova = 1ull << 25, .src_iova = 1ull << 24,
+	};
+	uint8_t expect[64], out[64];
+
+	memcpy(expect, f->buf + 128, sizeof(expect));
+	assert_int_equal(mock_domain(f, a, &stdev, &hwpt, &idev), 0);
+	assert_int_equal(mock_domain(f, b, &stdev2, &hwpt2, &idev2), 0);
+	assert_int_equal(map(f, a, f->buf, BUFSZ, &iova, IOMMU_IOAS_MAP_FIXED_IOVA), 0);
+	create.id = a;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &create), 0);
+	fd = create.create_access.out_access_fd;
+
+	assert_int_equal(munmap(f->buf, BUFSZ), 0);
+	assert_int_equal(access_read(f, fd, iova + 128, out, 0), -EFAULT);
+	assert_int_equal(access_read(f, fd, iova + 128, out, MOCK_ACCESS_RW_SLOW_PATH), 0);
+	assert_memory_equal(out, expect, sizeof(out));
+
+	assert_int_equal(io(f, IOMMU_IOAS_COPY, &copy), 0);
+	assert_int_equal(access_replace(f, fd, b), 0);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(access_read(f, fd, copy.dst_iova + 128, out,
+				     MOCK_ACCESS_RW_SLOW_PATH), 0);
+	assert_memory_equal(out, expect, sizeof(out));
+
+	assert_int_equal(sio_file_close((int)fd), 0);
+	assert_int_equal(destroy(f, stdev), 0);
+	assert_int_equal(destroy(f, stdev2), 0);
+	/* The fixture's buffer is gone: give teardown something to unmap. */
+	f->buf = mmap(NULL, BUFSZ, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(f->buf != MAP_FAILED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -750,6 +803,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hwpt_alloc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pinned_after_munmap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
