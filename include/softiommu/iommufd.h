@@ -36,7 +36,10 @@ SIO_API void sio_iommufd_host_destroy(struct sio_iommufd_host *host);
 /* One open of /dev/iommu. */
 SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
 			     struct sio_iommufd **out);
-/* The last close: destroys every object, as the kernel's release does. */
+/* The close of the /dev/iommu fd: drops the open's reference.  Objects go
+ * when the last reference goes, as in the kernel, where an access object
+ * made on the context (its own fd, which may outlive this one) holds the
+ * context until it is destroyed. */
 SIO_API void sio_iommufd_release(struct sio_iommufd *ictx);
 
 /* An ioctl on the /dev/iommu fd.  arg is the program's pointer (or integer)

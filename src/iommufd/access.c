@@ -47,6 +47,7 @@ struct iommufd_access *iommufd_access_create(struct sio_iommufd *ictx,
 	}
 	access = sio_container_of(obj, struct iommufd_access, obj);
 	access->ictx = ictx;
+	iommufd_ctx_get(ictx);	/* until iommufd_access_destroy() */
 	access->ops = ops;
 	access->data = data;
 	access->iova_alignment = ops->needs_pin_pages ? ictx->host->page_size
@@ -150,7 +151,11 @@ void iommufd_access_destroy_object(struct iommufd_object *obj)
 
 void iommufd_access_destroy(struct iommufd_access *access)
 {
-	iommufd_object_remove(access->ictx, &access->obj, access->obj.id);
+	struct sio_iommufd *ictx = access->ictx;
+
+	iommufd_object_remove(ictx, &access->obj, access->obj.id);
+	/* The context was kept for the access: its release may run now. */
+	iommufd_ctx_put(ictx);
 }
 
 int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id)

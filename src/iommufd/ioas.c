@@ -123,8 +123,9 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
 	struct iommu_iova_range *ranges = NULL;
 	struct sio_itree seen = SIO_ITREE_INIT;
-	struct sio_itree_node *nodes = NULL;
+	struct sio_itree_node *node;
 	struct iommufd_ioas *ioas;
+	uint32_t cap = 0;
 	int rc = 0;
 
 	if (cmd->__reserved)
@@ -132,36 +133,54 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
 	if (!ioas)
 		return rc;
-	if (cmd->num_iovas) {
-		ranges = calloc(cmd->num_iovas, sizeof(*ranges));
-		nodes = calloc(cmd->num_iovas, sizeof(*nodes));
-		if (!ranges || !nodes) {
-			rc = -ENOMEM;
-			goto out_free;
-		}
-	}
 	/* Loaded one by one as the kernel does: the first fault, empty or
-	 * overlapping range stops the load. */
+	 * overlapping range stops the load.  Memory grows with what was
+	 * read, never with what num_iovas claims (a huge count with a short
+	 * array is -EFAULT, as in the kernel, not a huge allocation). */
 	for (uint32_t i = 0; i < cmd->num_iovas; i++) {
-		if (sio_umem_read(ucmd->ictx->host->owner, &ranges[i],
-				  cmd->allowed_iovas + (uint64_t)i * sizeof(*ranges),
-				  sizeof(*ranges))) {
+		struct iommu_iova_range range;
+
+		if (sio_umem_read(ucmd->ictx->host->owner, &range,
+				  cmd->allowed_iovas + (uint64_t)i * sizeof(range),
+				  sizeof(range))) {
 			rc = -EFAULT;
 			goto out_free;
 		}
-		if (ranges[i].start >= ranges[i].last ||
-		    sio_itree_iter_first(&seen, ranges[i].start,
-					 ranges[i].last)) {
+		if (range.start >= range.last ||
+		    sio_itree_iter_first(&seen, range.start, range.last)) {
 			rc = -EINVAL;
 			goto out_free;
 		}
-		nodes[i].start = ranges[i].start;
-		nodes[i].last = ranges[i].last;
-		sio_itree_insert(&seen, &nodes[i]);
+		if (i == cap) {
+			uint32_t ncap = cap ? cap * 2 : 16;
+			struct iommu_iova_range *n;
+
+			if (ncap > cmd->num_iovas)
+				ncap = cmd->num_iovas;
+			n = realloc(ranges, (size_t)ncap * sizeof(*ranges));
+			if (!n) {
+				rc = -ENOMEM;
+				goto out_free;
+			}
+			ranges = n;
+			cap = ncap;
+		}
+		node = calloc(1, sizeof(*node));
+		if (!node) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+		node->start = range.start;
+		node->last = range.last;
+		sio_itree_insert(&seen, node);
+		ranges[i] = range;
 	}
 	rc = iopt_set_allow_iova(&ioas->iopt, ranges, cmd->num_iovas);
 out_free:
-	free(nodes);
+	while ((node = sio_itree_iter_first(&seen, 0, UINT64_MAX))) {
+		sio_itree_remove(&seen, node);
+		free(node);
+	}
 	free(ranges);
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;

@@ -74,6 +74,11 @@ struct iommufd_object {
 
 struct sio_iommufd {
 	struct sio_iommufd_host *host;
+	/* References (atomic): 1 for the open (dropped by
+	 * sio_iommufd_release) and 1 per access object, which, as in the
+	 * kernel (iommufd_ctx_get), keeps the context alive until its driver
+	 * destroys it.  The last one tears the context down. */
+	unsigned int refs;
 	pthread_mutex_t obj_lock;	/* protects objs, nobjs, cap, free_hint,
 					 * users counts' 1 -> 0 transitions */
 	struct iommufd_object **objs;	/* indexed by ID; [0] unused */
@@ -95,6 +100,10 @@ struct iommufd_ucmd {
 };
 
 int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
+
+/* main.c: a reference on the context (struct sio_iommufd.refs). */
+void iommufd_ctx_get(struct sio_iommufd *ictx);
+void iommufd_ctx_put(struct sio_iommufd *ictx);
 
 /* object.c */
 struct iommufd_object *iommufd_object_alloc(struct sio_iommufd *ictx,
@@ -179,7 +188,9 @@ struct iopt_reserved {
  * that map it (MAP makes one, COPY shares it).  Pages are pinned by users
  * (an area's domain pin, an access pin), each holding its own umem pin;
  * per-page counts make each page charged and counted once however many
- * users pin it, as the kernel's npinned does.
+ * users pin it, as the kernel's npinned does.  The counts are kept as the
+ * set of live pins, not as an array over the range: a range may be huge
+ * (the kernel accepts any length up to SIZE_MAX) while its pins are few.
  */
 struct iopt_pages {
 	unsigned int refcount;		/* atomic: areas + list users */
@@ -188,12 +199,13 @@ struct iopt_pages {
 	size_t npages;
 	bool writable;
 	enum sio_umem_acct acct;	/* effective mode, fixed at map */
-	pthread_mutex_t mutex;		/* protects pincount, npinned, pins */
-	uint32_t *pincount;		/* per page, allocated on first pin */
-	size_t npinned;			/* pages with pincount > 0 */
-	/* Live pins (struct pages_pin_rec): pages pinned once are taken from
-	 * an existing pin, never read again from the program's view. */
-	struct cds_list_head pins;
+	pthread_mutex_t mutex;		/* protects npinned, pins */
+	size_t npinned;			/* pages some pin covers */
+	/* Live pins (struct pages_pin_rec) by page-index range: a page's
+	 * pin count is the number of them covering it.  Pages pinned once
+	 * are taken from an existing pin, never read again from the
+	 * program's view. */
+	struct sio_itree pins;
 	struct cds_list_head host_node;	/* in host->pages_list */
 };
 

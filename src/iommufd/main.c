@@ -103,6 +103,7 @@ SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
 	if (!ictx)
 		return sio_err(-ENOMEM, "iommufd: open");
 	ictx->host = host;
+	ictx->refs = 1;
 	pthread_mutex_init(&ictx->obj_lock, NULL);
 	pthread_mutex_init(&ictx->groups_lock, NULL);
 	CDS_INIT_LIST_HEAD(&ictx->groups);
@@ -112,15 +113,30 @@ SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
 	return 0;
 }
 
-SIO_API void sio_iommufd_release(struct sio_iommufd *ictx)
+void iommufd_ctx_get(struct sio_iommufd *ictx)
 {
-	if (!ictx)
+	__atomic_add_fetch(&ictx->refs, 1, __ATOMIC_RELAXED);
+}
+
+void iommufd_ctx_put(struct sio_iommufd *ictx)
+{
+	if (__atomic_sub_fetch(&ictx->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	iommufd_objects_destroy_all(ictx);
 	free(ictx->objs);
 	pthread_mutex_destroy(&ictx->obj_lock);
 	pthread_mutex_destroy(&ictx->groups_lock);
 	free(ictx);
+}
+
+/* The open's reference: the objects go when the last access object that
+ * still holds the context is destroyed (at once when there is none), as
+ * the kernel's release runs only once no access holds the file. */
+SIO_API void sio_iommufd_release(struct sio_iommufd *ictx)
+{
+	if (!ictx)
+		return;
+	iommufd_ctx_put(ictx);
 }
 
 bool iommufd_capable(int cap)

@@ -7,11 +7,13 @@
  * domains (its pages' alias is what the domains map), and each access
  * object pin.  Every user holds its own umem pin of the pages it needs
  * (sio_umem_pin with SIO_UMEM_PIN_NOCHARGE); the aliases of two pins of
- * the same pages reach the same memory (docs/pinning.md).  A per-page count
- * makes a page that several users pin count once: it is charged to
- * RLIMIT_MEMLOCK (in the mode fixed when the range was mapped) when its
- * count leaves 0 and uncharged when it returns there, the kernel's
- * npinned/last_npinned accounting.
+ * the same pages reach the same memory (docs/pinning.md).  A page that
+ * several users pin counts once: it is charged to RLIMIT_MEMLOCK (in the
+ * mode fixed when the range was mapped) when the first pin covers it and
+ * uncharged when the last one goes, the kernel's npinned/last_npinned
+ * accounting.  The live pins are kept in an interval tree by page index,
+ * so the cost is per pin, never per page of the range: a range may be
+ * huge (any length up to SIZE_MAX, as in the kernel) and pinned sparsely.
  *
  * The host keeps every live iopt_pages in a list so that MD_CHECK_REFS can
  * tell how many of them pin a page (the kernel reads the page's pin count).
@@ -48,7 +50,6 @@ struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
 	pages->writable = writable;
 	pages->acct = sio_umem_acct_effective(host->owner, acct);
 	pthread_mutex_init(&pages->mutex, NULL);
-	CDS_INIT_LIST_HEAD(&pages->pins);
 	pthread_mutex_lock(&host->lock);
 	cds_list_add_tail(&pages->host_node, &host->pages_list);
 	pthread_mutex_unlock(&host->lock);
@@ -72,34 +73,28 @@ void iopt_pages_put(struct iopt_pages *pages)
 	if (pages->npinned)
 		sio_err(-EBUSY, "iommufd: pages freed with %zu pinned",
 			pages->npinned);
-	free(pages->pincount);
 	pthread_mutex_destroy(&pages->mutex);
 	free(pages);
 }
 
-/* Count the pages of [first, last] going 0 -> 1 (inc) or 1 -> 0. */
-static size_t pages_count(struct iopt_pages *pages, size_t first, size_t last,
-			  bool inc)
-{
-	size_t changed = 0;
-
-	for (size_t i = first; i <= last; i++) {
-		if (inc) {
-			if (pages->pincount[i]++ == 0)
-				changed++;
-		} else {
-			if (--pages->pincount[i] == 0)
-				changed++;
-		}
-	}
-	return changed;
-}
-
 struct pages_pin_rec {
-	struct cds_list_head node;	/* in pages->pins, under pages->mutex */
-	size_t first, last;
+	struct sio_itree_node node;	/* [first, last] in pages->pins */
 	struct sio_umem_pin *pin;
 };
+
+/* Pages of [first, last] that no live pin covers.  pages->mutex held. */
+static size_t pages_uncovered(struct iopt_pages *pages, size_t first,
+			      size_t last)
+{
+	struct sio_itree_span sp;
+	size_t n = 0;
+
+	for (sio_itree_span_first(&sp, &pages->pins, NULL, first, last);
+	     !sio_itree_span_done(&sp); sio_itree_span_next(&sp))
+		if (sp.is_hole)
+			n += sp.last - sp.start + 1;
+	return n;
+}
 
 /*
  * Where to pin [first, last] from: the alias of a live pin that covers the
@@ -115,13 +110,16 @@ static uint64_t pin_source(struct iopt_pages *pages, size_t first, size_t last)
 	uint64_t ps = pages->host->page_size, len = (last - first + 1) * ps;
 	struct pages_pin_rec *rec;
 
-	cds_list_for_each_entry(rec, &pages->pins, node) {
+	struct sio_itree_node *n;
+
+	sio_itree_for_each(n, &pages->pins, first, last) {
 		size_t contig = 0;
 		uint64_t host;
 
-		if (rec->first > first || rec->last < last)
+		if (n->start > first || n->last < last)
 			continue;
-		host = sio_umem_pin_host(rec->pin, (first - rec->first) * ps,
+		rec = sio_container_of(n, struct pages_pin_rec, node);
+		host = sio_umem_pin_host(rec->pin, (first - n->start) * ps,
 					 &contig);
 		if (host && contig >= len)
 			return host;
@@ -148,32 +146,24 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	if (!rec)
 		return -ENOMEM;
 	pthread_mutex_lock(&pages->mutex);
-	if (!pages->pincount) {
-		pages->pincount = calloc(pages->npages, sizeof(*pages->pincount));
-		if (!pages->pincount) {
-			rc = -ENOMEM;
-			goto err_unlock;
-		}
-	}
 	rc = sio_umem_pin(host->owner, pin_source(pages, first, last),
 			  (last - first + 1) * host->page_size, flags,
 			  SIO_UMEM_ACCT_NONE, &pin);
 	if (rc)
 		goto err_unlock;
-	newly = pages_count(pages, first, last, true);
+	newly = pages_uncovered(pages, first, last);
 	if (newly) {
 		rc = sio_umem_charge(host->owner, pages->acct, newly);
 		if (rc) {
-			pages_count(pages, first, last, false);
 			sio_umem_unpin(pin);
 			goto err_unlock;
 		}
 		pages->npinned += newly;
 	}
-	rec->first = first;
-	rec->last = last;
+	rec->node.start = first;
+	rec->node.last = last;
 	rec->pin = pin;
-	cds_list_add_tail(&rec->node, &pages->pins);
+	sio_itree_insert(&pages->pins, &rec->node);
 	pthread_mutex_unlock(&pages->mutex);
 	*out = pin;
 	return 0;
@@ -187,21 +177,25 @@ err_unlock:
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 		      struct sio_umem_pin *pin)
 {
-	struct pages_pin_rec *rec, *found = NULL;
+	struct pages_pin_rec *found = NULL;
+	struct sio_itree_node *n;
 	size_t gone;
 
 	if (!pin)
 		return;
 	pthread_mutex_lock(&pages->mutex);
-	cds_list_for_each_entry(rec, &pages->pins, node) {
+	sio_itree_for_each(n, &pages->pins, first, last) {
+		struct pages_pin_rec *rec =
+			sio_container_of(n, struct pages_pin_rec, node);
+
 		if (rec->pin == pin) {
 			found = rec;
 			break;
 		}
 	}
 	if (found)
-		cds_list_del(&found->node);
-	gone = pages_count(pages, first, last, false);
+		sio_itree_remove(&pages->pins, &found->node);
+	gone = pages_uncovered(pages, first, last);
 	if (gone) {
 		sio_umem_uncharge(pages->host->owner, pages->acct, gone);
 		pages->npinned -= gone;
@@ -228,7 +222,7 @@ unsigned int iopt_host_page_refs(struct sio_iommufd_host *host, uint64_t uaddr)
 		if (idx >= pages->npages)
 			continue;
 		pthread_mutex_lock(&pages->mutex);
-		if (pages->pincount && pages->pincount[idx])
+		if (sio_itree_iter_first(&pages->pins, idx, idx))
 			refs++;
 		pthread_mutex_unlock(&pages->mutex);
 	}

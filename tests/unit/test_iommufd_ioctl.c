@@ -791,6 +791,122 @@ static void test_pinned_after_munmap(void **state)
 	assert_true(f->buf != MAP_FAILED);
 }
 
+/*
+ * Inputs the fuzzer (tests/fuzz) found, each as the kernel answers it.
+ *
+ * ALLOW_IOVAS with a huge num_iovas and a short array: the kernel loads
+ * the ranges one by one and stops at the first fault (-EFAULT); we used to
+ * allocate num_iovas entries first (64 GiB here).
+ */
+static void test_fuzz_allow_iovas_huge_count(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f);
+	/* Two ranges at the end of a page whose next page is unmapped. */
+	uint8_t *m = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct iommu_iova_range *r;
+	struct iommu_ioas_allow_iovas al = {
+		.size = sizeof(al), .ioas_id = ioas, .num_iovas = UINT32_MAX,
+	};
+
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(munmap(m + PAGE, PAGE), 0);
+	r = (void *)(m + PAGE - 2 * sizeof(*r));
+	r[0].start = 16 * PAGE;
+	r[0].last = 32 * PAGE - 1;
+	r[1].start = 64 * PAGE;
+	r[1].last = 128 * PAGE - 1;
+	al.allowed_iovas = (uintptr_t)r;
+	assert_int_equal(io(f, IOMMU_IOAS_ALLOW_IOVAS, &al), -EFAULT);
+	al.num_iovas = 3;
+	assert_int_equal(io(f, IOMMU_IOAS_ALLOW_IOVAS, &al), -EFAULT);
+	al.num_iovas = 2;
+	assert_int_equal(io(f, IOMMU_IOAS_ALLOW_IOVAS, &al), 0);
+	munmap(m, PAGE);
+}
+
+/*
+ * A huge MAP (the kernel takes any length up to SIZE_MAX and pins on
+ * demand) pinned one page at a time by an access: the pin costs one page,
+ * not an array over the whole range (we used to calloc 4 bytes per page of
+ * the area on the first pin: -ENOMEM here, an abort under ASan).
+ */
+static void test_fuzz_pin_in_huge_area(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f);
+	uint64_t iova = 1ull << 24;
+	struct iommu_test_cmd create = {
+		.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas,
+		.create_access = {
+			.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES },
+	};
+	struct iommu_test_cmd pages = {
+		.size = sizeof(pages), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.access_pages = { .iova = iova + PAGE, .length = 2 * PAGE,
+				  .uptr = (uintptr_t)f->buf + PAGE },
+	};
+	uint64_t unmapped;
+
+	assert_int_equal(map(f, ioas, f->buf, 1ull << 50, &iova,
+			     IOMMU_IOAS_MAP_FIXED_IOVA), 0);
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &create), 0);
+	pages.id = create.create_access.out_access_fd;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &pages), 0);
+	assert_int_equal(check_refs(f, f->buf + PAGE, 2 * PAGE, 1), 0);
+	assert_int_equal(check_refs(f, f->buf, PAGE, 0), 0);
+	/* A second, overlapping pin counts each page once. */
+	pages.access_pages.iova = iova;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &pages), 0);
+	assert_int_equal(check_refs(f, f->buf, 3 * PAGE, 1), 0);
+	assert_int_equal(unmap(f, ioas, iova, 1ull << 50, &unmapped), 0);
+	assert_true(unmapped == 1ull << 50);
+	assert_int_equal(check_refs(f, f->buf, 3 * PAGE, 0), 0);
+	assert_int_equal(sio_file_close((int)create.create_access.out_access_fd),
+			 0);
+}
+
+/*
+ * Closing /dev/iommu while an access fd made on it is open: the access
+ * holds the context (the kernel's iommufd_ctx_get), so its objects stay
+ * until the access fd closes; closing it then used to touch the freed
+ * context.
+ */
+static void test_fuzz_release_before_access_close(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f);
+	uint64_t iova = 1ull << 24;
+	struct iommu_test_cmd create = {
+		.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas,
+		.create_access = {
+			.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES },
+	};
+	struct iommu_test_cmd pages = {
+		.size = sizeof(pages), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.access_pages = { .iova = iova, .length = PAGE,
+				  .uptr = (uintptr_t)f->buf },
+	};
+	uint8_t out[64];
+
+	assert_int_equal(map(f, ioas, f->buf, BUFSZ, &iova,
+			     IOMMU_IOAS_MAP_FIXED_IOVA), 0);
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &create), 0);
+	pages.id = create.create_access.out_access_fd;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &pages), 0);
+	sio_iommufd_release(f->ictx);
+	assert_int_equal(sio_iommufd_open(f->host, &f->ictx), 0);
+	/* The access and its IOAS live on, reached through its fd. */
+	assert_int_equal(check_refs(f, f->buf, PAGE, 1), 0);
+	assert_int_equal(access_read(f, pages.id, iova + 64, out, 0), 0);
+	assert_memory_equal(out, f->buf + 64, sizeof(out));
+	assert_int_equal(sio_file_close((int)pages.id), 0);
+	assert_int_equal(check_refs(f, f->buf, PAGE, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -804,6 +920,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pinned_after_munmap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_allow_iovas_huge_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_pin_in_huge_area, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_release_before_access_close, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
