@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "softiommu/pgtable.h"
 
 #define RUNS_DEFAULT 7
@@ -46,27 +47,6 @@ static const struct cfgdef cfgs[] = {
 	{ "vtd-ss", { .format = SIO_PT_VTD_SS } },
 	{ "riscv-sv48", { .format = SIO_PT_RISCV_SV48 } },
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 static void die(const char *what)
 {
@@ -94,7 +74,8 @@ static void bench(const struct cfgdef *d, int runs, uint32_t *perm)
 	double m1[64], u1[64], m256[64], u256[64], blk[64], seq[64], rnd[64];
 	struct sio_pt_mem_stats s0, s1;
 	struct sio_pt *pt;
-	uint64_t min, big, base, t;
+	uint64_t min, big, base;
+	double t;
 	volatile uint64_t sink = 0;
 	size_t mapped;
 
@@ -111,13 +92,13 @@ static void bench(const struct cfgdef *d, int runs, uint32_t *perm)
 		if (sio_pt_map_pages(pt, base, 0, min, 1, RW, &mapped))
 			die("map");
 		unmap(pt, base, min, 1);
-		t = now_ns();
+		t = bench_now_ns();
 		for (uint64_t i = 0; i < N1; i++)
 			if (sio_pt_map_pages(pt, base + i * min, i * min, min, 1,
 					     RW, &mapped))
 				die("map");
-		m1[r] = (double)(now_ns() - t) / N1;
-		t = now_ns();
+		m1[r] = (bench_now_ns() - t) / N1;
+		t = bench_now_ns();
 		for (uint64_t i = 0; i < N1; i++) {
 			struct sio_iotlb_gather g;
 
@@ -128,16 +109,16 @@ static void bench(const struct cfgdef *d, int runs, uint32_t *perm)
 			if (g.freelist)
 				sio_pt_free_deferred(g.freelist);
 		}
-		u1[r] = (double)(now_ns() - t) / N1;
+		u1[r] = (bench_now_ns() - t) / N1;
 
 		/* 256 pages per call. */
-		t = now_ns();
+		t = bench_now_ns();
 		for (uint64_t i = 0; i < 16; i++)
 			if (sio_pt_map_pages(pt, base + i * 256 * min, 0, min,
 					     256, RW, &mapped))
 				die("map256");
-		m256[r] = (double)(now_ns() - t) / 16;
-		t = now_ns();
+		m256[r] = (bench_now_ns() - t) / 16;
+		t = bench_now_ns();
 		for (uint64_t i = 0; i < 16; i++) {
 			struct sio_iotlb_gather g;
 
@@ -148,10 +129,10 @@ static void bench(const struct cfgdef *d, int runs, uint32_t *perm)
 			if (g.freelist)
 				sio_pt_free_deferred(g.freelist);
 		}
-		u256[r] = (double)(now_ns() - t) / 16;
+		u256[r] = (bench_now_ns() - t) / 16;
 
 		/* Blocks. */
-		t = now_ns();
+		t = bench_now_ns();
 		for (uint64_t i = 0; i < 64; i++) {
 			uint64_t iova = base + 64 * big + i * big;
 
@@ -161,7 +142,7 @@ static void bench(const struct cfgdef *d, int runs, uint32_t *perm)
 			if (unmap(pt, iova, big, 1) != big)
 				die("unmap block");
 		}
-		blk[r] = (double)(now_ns() - t) / 64;
+		blk[r] = (bench_now_ns() - t) / 64;
 	}
 
 	/* 2^20 leaves: lookups and memory. */
@@ -172,21 +153,21 @@ static void bench(const struct cfgdef *d, int runs, uint32_t *perm)
 			die("map leaves");
 	sio_pt_mem_stats(&s1);
 	for (int r = 0; r < runs; r++) {
-		t = now_ns();
+		t = bench_now_ns();
 		for (uint64_t i = 0; i < NLEAVES; i++)
 			sink += sio_pt_iova_to_phys(pt, base + i * min);
-		seq[r] = (double)(now_ns() - t) / NLEAVES;
-		t = now_ns();
+		seq[r] = (bench_now_ns() - t) / NLEAVES;
+		t = bench_now_ns();
 		for (uint64_t i = 0; i < NLEAVES; i++)
 			sink += sio_pt_iova_to_phys(pt, base +
 						    (uint64_t)perm[i] * min);
-		rnd[r] = (double)(now_ns() - t) / NLEAVES;
+		rnd[r] = (bench_now_ns() - t) / NLEAVES;
 	}
 	(void)sink;
 	printf("%-12s %5llu %6.1f %7.1f %8.1f %9.1f %7.1f %6.1f %6.1f %7.2f\n",
-	       d->name, (unsigned long long)min, median(m1, runs),
-	       median(u1, runs), median(m256, runs), median(u256, runs),
-	       median(blk, runs), median(seq, runs), median(rnd, runs),
+	       d->name, (unsigned long long)min, bench_median(m1, runs),
+	       bench_median(u1, runs), bench_median(m256, runs), bench_median(u256, runs),
+	       bench_median(blk, runs), bench_median(seq, runs), bench_median(rnd, runs),
 	       (double)(s1.bytes - s0.bytes) / NLEAVES);
 	sio_pt_destroy(pt);
 }

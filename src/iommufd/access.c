@@ -110,25 +110,30 @@ static int change_ioas_id(struct iommufd_access *access, uint32_t id)
 	return rc;
 }
 
+/* Unpin every piece of one pin of the access and forget it; called with
+ * access->ioas_lock held. */
+static void release_pin(struct iommufd_access *access, struct access_pin *p)
+{
+	struct io_pagetable *iopt = &access->ioas_unpin->iopt;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (size_t i = 0; i < p->npieces; i++) {
+		iopt_pages_unpin(p->pieces[i].area->pages, p->pieces[i].first,
+				 p->pieces[i].last, p->pieces[i].pin);
+		p->pieces[i].area->num_accesses--;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	cds_list_del(&p->node);
+	free(p);
+}
+
 /* Pins left behind by a device that did not unpin: drop them silently. */
 static void drop_pins(struct iommufd_access *access)
 {
 	struct access_pin *p, *tmp;
 
-	cds_list_for_each_entry_safe(p, tmp, &access->pins, node) {
-		struct io_pagetable *iopt = &access->ioas_unpin->iopt;
-
-		pthread_mutex_lock(&iopt->lock);
-		for (size_t i = 0; i < p->npieces; i++) {
-			iopt_pages_unpin(p->pieces[i].area->pages,
-					 p->pieces[i].first, p->pieces[i].last,
-					 p->pieces[i].pin);
-			p->pieces[i].area->num_accesses--;
-		}
-		pthread_mutex_unlock(&iopt->lock);
-		cds_list_del(&p->node);
-		free(p);
-	}
+	cds_list_for_each_entry_safe(p, tmp, &access->pins, node)
+		release_pin(access, p);
 }
 
 void iommufd_access_destroy_object(struct iommufd_object *obj)
@@ -335,21 +340,10 @@ void iommufd_access_unpin_pages(struct iommufd_access *access, uint64_t iova,
 		return;
 	}
 	cds_list_for_each_entry(p, &access->pins, node) {
-		struct io_pagetable *iopt = &access->ioas_unpin->iopt;
-
-		if (p->iova != iova || p->length != length)
-			continue;
-		pthread_mutex_lock(&iopt->lock);
-		for (size_t i = 0; i < p->npieces; i++) {
-			iopt_pages_unpin(p->pieces[i].area->pages,
-					 p->pieces[i].first, p->pieces[i].last,
-					 p->pieces[i].pin);
-			p->pieces[i].area->num_accesses--;
+		if (p->iova == iova && p->length == length) {
+			release_pin(access, p);
+			break;
 		}
-		pthread_mutex_unlock(&iopt->lock);
-		cds_list_del(&p->node);
-		free(p);
-		break;
 	}
 	pthread_mutex_unlock(&access->ioas_lock);
 }
