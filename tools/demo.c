@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "demo_step.h"
 
 #define GUEST_IOVA 0x1000000ull		/* start of the mock's aperture */
 #define PASID_IOVA 0x2000000ull
@@ -30,19 +31,6 @@ struct demo_attachment {
 	struct sio_attach_handle handle;
 	const char *what;
 };
-
-static int failed(const char *step, int rc)
-{
-	fprintf(stderr, "demo: %s failed: %d (%s)\n", step, rc, sio_last_error());
-	return 1;
-}
-
-#define STEP(call, what)                          \
-	do {                                      \
-		int rc_ = (call);                 \
-		if (rc_ < 0)                      \
-			return failed(what, rc_); \
-	} while (0)
 
 static void show_group(struct sio_device *dev)
 {
@@ -251,8 +239,12 @@ int cmd_demo(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "--core"))
 		return demo_core();
+	if (argc > 1 && !strcmp(argv[1], "--migrate"))
+		return demo_migrate();
+	if (argc > 1 && !strcmp(argv[1], "--sva"))
+		return demo_sva();
 	if (argc > 1) {
-		fprintf(stderr, "usage: softiommu demo [--core]\n");
+		fprintf(stderr, "usage: softiommu demo [--core|--migrate|--sva]\n");
 		return 2;
 	}
 	if (find_vmm_demo(demo, sizeof(demo))) {

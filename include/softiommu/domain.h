@@ -44,6 +44,9 @@ struct sio_domain_geometry {
 
 struct sio_user_data;
 
+/* Receives one dirty leaf: the IOVA it starts at and its size. */
+typedef void (*sio_dirty_record_fn)(void *arg, uint64_t iova, uint64_t len);
+
 /* Allocate a paging domain for dev (user_data may be NULL). */
 SIO_API int sio_domain_alloc_paging(struct sio_device *dev, uint32_t flags,
 				    const struct sio_user_data *user_data,
@@ -58,9 +61,10 @@ SIO_API int sio_domain_alloc_nested(struct sio_device *dev,
 				    struct sio_domain *parent, uint32_t flags,
 				    const struct sio_user_data *user_data,
 				    struct sio_domain **out);
-/* An SVA domain sharing the address space mm (the SVA layer's object,
- * opaque here) for dev; -EOPNOTSUPP if the driver has no SVA. */
-SIO_API int sio_domain_alloc_sva(struct sio_device *dev, void *mm,
+/* An SVA domain sharing the process address space mm (softiommu/mm.h) for
+ * dev; -EOPNOTSUPP if the driver has no SVA.  The SVA layer calls it. */
+struct sio_mm;
+SIO_API int sio_domain_alloc_sva(struct sio_device *dev, struct sio_mm *mm,
 				 struct sio_domain **out);
 /* The IOMMU's static identity / blocked domain (-EOPNOTSUPP if none). */
 SIO_API int sio_domain_get_identity(struct sio_device *dev,
@@ -85,6 +89,35 @@ SIO_API int sio_map(struct sio_domain *domain, uint64_t iova, uint64_t pa,
 SIO_API ssize_t sio_unmap(struct sio_domain *domain, uint64_t iova, size_t size);
 /* The host address iova maps to, or 0 when unmapped (iommu_iova_to_phys). */
 SIO_API uint64_t sio_iova_to_phys(struct sio_domain *domain, uint64_t iova);
+
+/*
+ * Dirty tracking (the kernel's iommu_dirty_ops as iommufd drives them).
+ * Only paging domains allocated with SIO_DOMAIN_ALLOC_DIRTY_TRACKING have
+ * it (-EOPNOTSUPP otherwise).  While it is on, every device write through
+ * the domain marks the leaf it went through dirty in the page table (the
+ * format's dirty bit: AMD/x86 D, Arm DBM, RISC-V D...).  Turning it on
+ * first clears every dirty bit, so the first read is a clean snapshot.
+ * A read reports each dirty leaf that intersects [iova, iova + size)
+ * whole (its start and size, which may extend beyond the range) and clears
+ * it unless SIO_DIRTY_NO_CLEAR; the IOTLB is flushed after clearing.
+ */
+#define SIO_DIRTY_NO_CLEAR (1u << 0)
+SIO_API bool sio_domain_can_track_dirty(const struct sio_domain *domain);
+SIO_API int sio_domain_set_dirty_tracking(struct sio_domain *domain,
+					  bool enable);
+SIO_API bool sio_domain_dirty_tracking(const struct sio_domain *domain);
+SIO_API int sio_domain_read_and_clear_dirty(struct sio_domain *domain,
+					    uint64_t iova, uint64_t size,
+					    unsigned int flags,
+					    sio_dirty_record_fn record,
+					    void *arg);
+
+/* Nested domains: invalidate the guest stage 1's caches with driver-defined
+ * entries (iommufd's HWPT_INVALIDATE); array->entry_num comes back as the
+ * number of entries handled.  -EOPNOTSUPP if the driver has none. */
+struct sio_user_data_array;
+SIO_API int sio_domain_cache_invalidate_user(struct sio_domain *domain,
+					     struct sio_user_data_array *array);
 
 #ifdef __cplusplus
 }

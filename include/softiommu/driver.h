@@ -56,9 +56,33 @@ struct sio_domain_ops {
 			      size_t size);
 	void (*flush_iotlb_all)(struct sio_domain *domain);
 
+	/* Dirty tracking, on paging domains allocated with
+	 * SIO_DOMAIN_ALLOC_DIRTY_TRACKING (the kernel's iommu_dirty_ops).
+	 * set_dirty_tracking programs the hardware; the core keeps the on/off
+	 * state.  read_and_clear_dirty reports each dirty leaf intersecting
+	 * [iova, iova + size) whole to record() and clears it unless flags
+	 * has SIO_DIRTY_NO_CLEAR; it runs under the domain's map lock.
+	 * set_dirty is the hardware side: a device wrote through iova while
+	 * tracking was on.  It runs in the data path's RCU read-side section
+	 * and must not block. */
+	int (*set_dirty_tracking)(struct sio_domain *domain, bool enable);
+	int (*read_and_clear_dirty)(struct sio_domain *domain, uint64_t iova,
+				    uint64_t size, unsigned int flags,
+				    sio_dirty_record_fn record, void *arg);
+	int (*set_dirty)(struct sio_domain *domain, uint64_t iova);
+
+	/* Nested: invalidate the caches of the guest's stage 1 with an array
+	 * of driver-defined entries.  Sets array->entry_num to the number of
+	 * entries handled before returning (also on error). */
+	int (*cache_invalidate_user)(struct sio_domain *domain,
+				     struct sio_user_data_array *array);
+
 	/* Releases the domain; the core guarantees it is attached nowhere. */
 	void (*free)(struct sio_domain *domain);
 };
+
+struct sio_iopf_handler;
+struct sio_viommu;
 
 struct sio_domain {
 	/* driver */
@@ -68,12 +92,18 @@ struct sio_domain {
 	struct sio_domain_geometry geometry;
 	uint32_t alloc_flags;		/* SIO_DOMAIN_ALLOC_* it was made with */
 	struct sio_domain *parent;	/* nested: the stage-2 parent */
+	struct sio_mm *mm;		/* SVA: the shared address space (core) */
 	/* core */
 	struct sio_iommu *owner;	/* the instance whose ops made it */
 	unsigned int attach_count;	/* RID + PASID attachments, atomic */
 	bool is_static;			/* blocked/identity: freed with owner */
 	bool group_owned;		/* a group's default: freed with it */
 	unsigned int nested_users;	/* nested domains on it; atomic */
+	bool dirty_tracking;		/* tracking is on; atomic, read by the
+					 * data path, written under map_lock */
+	/* The I/O page-fault handler (iopf.h), set by the domain's user
+	 * before its first attach; NULL: not fault-capable. */
+	struct sio_iopf_handler *iopf_handler;
 	pthread_mutex_t map_lock;	/* serializes map/unmap (core/map.c) */
 };
 
@@ -82,22 +112,63 @@ SIO_API void sio_domain_init(struct sio_domain *domain,
 			     enum sio_domain_type type,
 			     const struct sio_domain_ops *ops);
 
-/* User data passed to an alloc op (the iommufd driver-specific data): a
- * buffer of len bytes already in library memory, tagged with a type. */
+/* User data passed to an alloc op (the iommufd driver-specific data),
+ * tagged with a type: len bytes, of which buf holds the first
+ * min(len, SIO_USER_DATA_MAX) in library memory.  No driver structure is
+ * larger, and the copy rules refuse data longer than the structure before
+ * reading it, so nothing past the buffer is ever needed. */
+#define SIO_USER_DATA_MAX 4096u
 struct sio_user_data {
 	uint32_t type;
 	void *buf;
 	size_t len;
+	size_t out_len;	/* bytes of buf a driver wrote back for the user */
 };
 
 /*
- * Copy user data into a driver structure with the kernel's size rules:
- * wrong type -> -EINVAL, len < min_len -> -EINVAL, a longer buffer whose
- * bytes beyond dst_size are not all zero -> -E2BIG; a shorter one is
- * zero-extended.
+ * Copy user data into a driver structure with the kernel's rules
+ * (iommu_copy_struct_from_user): wrong type -> -EINVAL, len < min_len or
+ * len > dst_size -> -EINVAL; a shorter buffer is zero-extended.
  */
 SIO_API int sio_user_data_copy(void *dst, size_t dst_size, size_t min_len,
 			       const struct sio_user_data *ud, uint32_t type);
+/*
+ * Report a driver structure back through user data
+ * (iommu_copy_struct_to_user): wrong type or len < min_len -> -EINVAL;
+ * min(len, src_size) bytes go to buf and out_len says so; the user of the
+ * allocation copies them out to the program.
+ */
+SIO_API int sio_user_data_copy_out(struct sio_user_data *ud, const void *src,
+				   size_t src_size, size_t min_len,
+				   uint32_t type);
+
+/*
+ * An array of user entries (the iommufd driver-specific invalidation
+ * requests): entry_num entries of entry_len bytes each, read on demand
+ * through read() (0 or -EFAULT), so a driver walks an array of any length
+ * without it ever being copied whole.  A driver handling it sets entry_num
+ * to the number of entries it handled.
+ */
+struct sio_user_data_array {
+	uint32_t type;
+	uint32_t entry_len;
+	uint32_t entry_num;
+	int (*read)(void *ctx, uint64_t offset, void *dst, size_t len);
+	void *ctx;
+};
+
+/* Entry index of the array into dst with the rules of sio_user_data_copy()
+ * (entry_len is the length of each entry), checked before anything is
+ * read; -EFAULT if the entry cannot be read. */
+SIO_API int sio_user_data_array_copy(void *dst, size_t dst_size,
+				     size_t min_len,
+				     const struct sio_user_data_array *array,
+				     uint32_t type, uint32_t index);
+/* An array over entries already in memory (for C callers and tests). */
+SIO_API void sio_user_data_array_init_buf(struct sio_user_data_array *array,
+					  uint32_t type, const void *buf,
+					  uint32_t entry_len,
+					  uint32_t entry_num);
 
 struct sio_iommu_ops {
 	const char *name;
@@ -120,7 +191,7 @@ struct sio_iommu_ops {
 				   struct sio_domain *parent, uint32_t flags,
 				   const struct sio_user_data *user_data,
 				   struct sio_domain **out);
-	int (*domain_alloc_sva)(struct sio_device *dev, void *mm,
+	int (*domain_alloc_sva)(struct sio_device *dev, struct sio_mm *mm,
 				struct sio_domain **out);
 	/* Per-instance static domains, made once at registration. */
 	int (*domain_alloc_blocked)(struct sio_iommu *iommu,
@@ -138,6 +209,14 @@ struct sio_iommu_ops {
 	 * requested type (0 = default), out the type returned. */
 	int (*hw_info)(struct sio_device *dev, uint32_t *type, void **data,
 		       size_t *len);
+
+	/* vIOMMUs (softiommu/viommu.h): the size of the driver's vIOMMU
+	 * structure for type (0: type not offered), and its initialization
+	 * on a nesting parent, which sets viommu->ops.  user_data may be
+	 * NULL; a driver writes back with sio_user_data_copy_out(). */
+	size_t (*get_viommu_size)(struct sio_device *dev, uint32_t type);
+	int (*viommu_init)(struct sio_viommu *viommu, struct sio_domain *parent,
+			   struct sio_user_data *user_data);
 
 	/* Free driver-private data of the instance at unregister. */
 	void (*iommu_release)(struct sio_iommu *iommu);

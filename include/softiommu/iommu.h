@@ -34,6 +34,10 @@ enum sio_iommu_feature {
 	SIO_FEAT_IOPF = 1u << 2,	/* recoverable I/O page faults */
 	SIO_FEAT_NESTING = 1u << 3,	/* two-stage translation */
 	SIO_FEAT_DIRTY = 1u << 4,	/* dirty tracking */
+	/* The guest owns the PASID table of a nested domain on the RID, so
+	 * page requests with a PASID nothing is attached to go to the RID's
+	 * nested domain (the kernel's user_pasid_table). */
+	SIO_FEAT_USER_PASID_TABLE = 1u << 5,
 };
 
 enum sio_domain_type {
@@ -55,6 +59,10 @@ SIO_API int sio_system_create(struct sio_system **out);
 /* Unregisters every instance; devices must have been removed and groups
  * put. -EBUSY if not. */
 SIO_API int sio_system_destroy(struct sio_system *sys);
+/* The system's PASID space (softiommu/pasid.h): 20 bits, PASID 0 reserved;
+ * SVA takes its PASIDs from it.  The system holds a reference. */
+struct sio_pasid_space;
+SIO_API struct sio_pasid_space *sio_system_pasid_space(struct sio_system *sys);
 
 SIO_API const char *sio_iommu_name(const struct sio_iommu *iommu);
 SIO_API const struct sio_iommu_caps *sio_iommu_caps(const struct sio_iommu *iommu);

@@ -4,9 +4,10 @@
  * against softiommu.  2 KiB I/O pages, aperture [2^24, 2^31 - 1] for the
  * default page-table type, a blocking default domain, PASIDs of width 20 on
  * devices created with SIO_MOCK_DEV_PASID, dirty-tracking allocation
- * refused on SIO_MOCK_DEV_NO_DIRTY devices (the dirty ops themselves come
- * with the dirty-tracking issue), nested domains with a 4-entry IOTLB, and
- * the selftest hw_info.
+ * refused on SIO_MOCK_DEV_NO_DIRTY devices, dirty bits in the page table,
+ * nested domains with a 4-entry IOTLB that the selftest invalidation
+ * entries clear (their stage 1 is the identity over the parent), and the
+ * selftest hw_info.
  */
 #ifndef SOFTIOMMU_MOCK_H
 #define SOFTIOMMU_MOCK_H
@@ -59,6 +60,15 @@ struct sio_mock_hwpt_data {
 	uint32_t pagetable_type;
 };
 
+/* The selftest invalidation entry (struct iommu_hwpt_invalidate_selftest,
+ * data type IOMMU_HWPT_INVALIDATE_DATA_SELFTEST). */
+#define SIO_MOCK_INVALIDATE_DATA 0xdeadbeefu
+#define SIO_MOCK_INVALIDATE_FLAG_ALL (1u << 0)
+struct sio_mock_invalidate {
+	uint32_t flags;
+	uint32_t iotlb_id;
+};
+
 SIO_API int sio_mock_iommu_create(struct sio_system *sys, const char *name,
 				  struct sio_iommu **out);
 
@@ -67,6 +77,11 @@ SIO_API int sio_mock_iommu_create(struct sio_system *sys, const char *name,
 SIO_API int sio_mock_nested_iotlb(struct sio_domain *domain, unsigned int id,
 				  uint32_t *value);
 SIO_API bool sio_mock_domain_is_mock(const struct sio_domain *domain);
+/* Mark the leaf mapping iova dirty as a device write would (the selftest's
+ * IOMMU_TEST_OP_DIRTY): -EINVAL unless domain is a mock paging domain with
+ * tracking on, -ENOENT if iova is not mapped. */
+SIO_API int sio_mock_domain_set_dirty(struct sio_domain *domain,
+				      uint64_t iova);
 /* Entry id of a mock device's 4-entry device cache (DEV_CHECK_CACHE):
  * -EINVAL for another driver's device or id > 3, -ENODEV once removed. */
 SIO_API int sio_mock_dev_cache(struct sio_device *dev, unsigned int id,

@@ -13,8 +13,13 @@
 #include "softiommu/domain.h"
 #include "softiommu/attach.h"
 #include "softiommu/dma.h"
+#include "softiommu/iopf.h"
 #include "softiommu/mock.h"
 #include "softiommu/pgtable.h"
 #include "softiommu/soft.h"
+#include "softiommu/pasid.h"
+#include "softiommu/mm.h"
+#include "softiommu/sva.h"
+#include "softiommu/soft_sva.h"
 
 #endif

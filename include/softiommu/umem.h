@@ -10,6 +10,11 @@
  * Pinned pages are charged to RLIMIT_MEMLOCK in one of the modes of
  * iommufd's IOMMU_OPTION_RLIMIT_MODE.
  *
+ * A file can be pinned too (iommufd's IOMMU_IOAS_MAP_FILE): the pin goes
+ * through a reference to the file (sio_umem_file_get()), by file offset, so
+ * it does not depend on any mapping of the owner's; the rest of the pin
+ * interface is the same for both kinds.
+ *
  * The owner is opaque.  sio_umem_owner_self() makes one for the calling
  * process (in-process emulation); a server mode will make owners for other
  * processes behind the same calls, so nothing that uses this header may
@@ -31,6 +36,7 @@ extern "C" {
 
 struct sio_umem_owner;
 struct sio_umem_pin;
+struct sio_umem_file;
 
 /*
  * How pinned pages are charged to RLIMIT_MEMLOCK, as iommufd's account
@@ -193,6 +199,74 @@ SIO_API int sio_umem_charge(struct sio_umem_owner *owner,
 			    enum sio_umem_acct acct, size_t npages);
 SIO_API void sio_umem_uncharge(struct sio_umem_owner *owner,
 			       enum sio_umem_acct acct, size_t npages);
+
+/* ------------------------------------------------------------------ */
+/* Files                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A reference to the file open at the owner's descriptor fd (the kernel's
+ * fget()).  From here on the file is reached through the reference,
+ * whatever the owner does with fd afterwards (close it, dup2 over it), and
+ * the file stays alive until the last reference and pin are gone.  -EBADF
+ * if fd is not an open descriptor (O_PATH descriptors included, as fget()
+ * refuses them).  Nothing else is checked here: whether the file can be
+ * pinned is decided by sio_umem_pin_file(), as the kernel decides when it
+ * pins.
+ */
+SIO_API int sio_umem_file_get(struct sio_umem_owner *owner, int fd,
+			      struct sio_umem_file **out);
+
+/* The same for a descriptor the library opened itself (memory it exports
+ * to devices, e.g. a dmabuf's): fd is the library's, not the owner's, and
+ * the reference takes it over (it is closed with the last reference, and
+ * on failure). */
+SIO_API int sio_umem_file_adopt(struct sio_umem_owner *owner, int fd,
+				struct sio_umem_file **out);
+
+/* Take another reference; returns file. */
+SIO_API struct sio_umem_file *sio_umem_file_ref(struct sio_umem_file *file);
+
+/* Drop a reference.  Pins hold their own.  NULL is ignored. */
+SIO_API void sio_umem_file_put(struct sio_umem_file *file);
+
+/*
+ * Whether the owner's address uaddr is in a shared mapping of file, and at
+ * which byte offset of the file: 0, -ENOENT when uaddr maps something else
+ * (another file, private or anonymous memory), -EFAULT when it is not
+ * mapped.  How the selftest's MD_CHECK_REFS finds the file page behind a
+ * program's address.
+ */
+SIO_API int sio_umem_file_offset(struct sio_umem_file *file, uint64_t uaddr,
+				 uint64_t *offset);
+
+/*
+ * Pin the pages of file covering the bytes [offset, offset + len) and
+ * charge them in mode acct, as sio_umem_pin() does for an address range
+ * (flags and accounting are the same).  The pin is the library's own
+ * shared mapping of the file, so it does not depend on the owner ever
+ * having mapped it; like the kernel's memfd_pin_folios() it allocates
+ * pages in holes of the file.  Offsets given to sio_umem_pin_host() count
+ * from offset, and sio_umem_range.uaddr is a file offset.
+ *
+ * Errors, as memfd_pin_folios() and iommufd:
+ *   -EINVAL     len is 0, flags or acct unknown, offset + len beyond what a
+ *               file offset can hold; the file is not memory (shmem:
+ *               memfd, tmpfs, shared anonymous; or hugetlbfs), or the
+ *               pinned pages (whole CPU pages) pass the end of the file,
+ *               also when the owner shrinks it while the pin is made;
+ *   -EOVERFLOW  offset + len wraps;
+ *   -ENOMEM     the charge would exceed RLIMIT_MEMLOCK, or no memory (no
+ *               free huge pages for a hugetlbfs file);
+ *   -EBADF      the library's descriptor of the file was closed or
+ *               replaced behind its back (see docs/umem.md);
+ *   -EACCES, -EPERM  a write pin of a file the library can only open
+ *               read-only, or that is write-sealed (the kernel pins those
+ *               anyway; docs/pinning.md).
+ */
+SIO_API int sio_umem_pin_file(struct sio_umem_file *file, uint64_t offset,
+			      size_t len, unsigned int flags,
+			      enum sio_umem_acct acct, struct sio_umem_pin **out);
 
 /* Counters, in pages. */
 struct sio_umem_stats {

@@ -9,9 +9,11 @@
  * reads group->domain without a lock, so every change is published with
  * sio_rcu_assign() and followed by a grace period before the call returns:
  * after a detach or replace no device is still translating through the old
- * domain and no fault-path user of the old attach handle remains.
+ * domain and no fault-path user of the old attach handle remains; then the
+ * page requests still waiting on that handle are answered (iopf/hooks.h).
  */
 #include "core/core.h"
+#include "iopf/hooks.h"
 
 static int device_set_domain(struct sio_device *dev, struct sio_domain *new,
 			     struct sio_domain *old)
@@ -132,19 +134,25 @@ SIO_API int sio_replace_group(struct sio_group *group, struct sio_domain *domain
 		rc = set_domain_and_handle(group, domain, handle);
 	}
 	sio_group_unlock(group);
-	if (!rc)
+	if (!rc) {
 		sio_rcu_synchronize();
+		sio_iopf_handle_gone(group, old_handle);
+	}
 	return rc;
 }
 
 SIO_API void sio_detach_group(struct sio_group *group)
 {
+	struct sio_attach_handle *old_handle;
+
 	sio_group_lock(group);
 	if (sio_group_set_domain(group, sio_group_core_domain(group)))
 		sio_group_set_domain(group, group->iommu->blocked_domain);
+	old_handle = group->rid_handle;
 	sio_rcu_assign(group->rid_handle, NULL);
 	sio_group_unlock(group);
 	sio_rcu_synchronize();
+	sio_iopf_handle_gone(group, old_handle);
 }
 
 /* The group of dev, locked, if dev is its only device. */

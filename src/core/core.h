@@ -24,11 +24,14 @@
 #include "util/error.h"
 #include "util/rcu.h"
 
+struct sio_iopf_dev;
+
 struct sio_system {
 	pthread_mutex_t lock;		/* protects iommus */
 	struct cds_list_head iommus;	/* struct sio_iommu.node */
 	uint32_t next_group_id;		/* atomic */
 	uint32_t next_device_id;	/* atomic */
+	struct sio_pasid_space *pasids;	/* the system PASID space (pasid/) */
 };
 
 struct sio_iommu {
@@ -82,6 +85,8 @@ struct sio_device {
 	struct sio_group *group;	/* RCU; NULL once removed */
 	struct cds_list_head group_node;	/* under group->mutex */
 	uint32_t max_pasids;		/* set by the driver's probe */
+	struct sio_iopf_dev *iopf;	/* RCU: page-request state (src/iopf),
+					 * NULL unless the model enabled it */
 	bool removed;			/* atomic */
 
 	pthread_mutex_t resv_lock;	/* protects resv, nresv */

@@ -317,7 +317,7 @@ SIO_API int sio_domain_alloc_nested(struct sio_device *dev,
 	return rc;
 }
 
-SIO_API int sio_domain_alloc_sva(struct sio_device *dev, void *mm,
+SIO_API int sio_domain_alloc_sva(struct sio_device *dev, struct sio_mm *mm,
 				 struct sio_domain **out)
 {
 	struct sio_group *group;
@@ -334,10 +334,12 @@ SIO_API int sio_domain_alloc_sva(struct sio_device *dev, void *mm,
 	if (rc)
 		return rc;
 	rc = iommu->ops->domain_alloc_sva(dev, mm, &d);
-	if (rc)
+	if (rc) {
 		rc = sio_err(rc, "%s: SVA domain for %s", iommu->name, dev->name);
-	else
+	} else {
+		d->mm = mm;
 		rc = sio_domain_finish_alloc(iommu, d, SIO_DOMAIN_SVA, 0);
+	}
 	if (!rc)
 		*out = d;
 	unlock_group(group);
@@ -416,24 +418,4 @@ SIO_API struct sio_iommu *sio_domain_iommu(const struct sio_domain *domain)
 SIO_API unsigned int sio_domain_attach_count(const struct sio_domain *domain)
 {
 	return __atomic_load_n(&domain->attach_count, __ATOMIC_ACQUIRE);
-}
-
-SIO_API int sio_user_data_copy(void *dst, size_t dst_size, size_t min_len,
-			       const struct sio_user_data *ud, uint32_t type)
-{
-	const unsigned char *src;
-
-	if (!ud || ud->type != type)
-		return sio_err(-EINVAL, "user data: type %u, expected %u",
-			       ud ? ud->type : 0, type);
-	if (ud->len < min_len)
-		return sio_err(-EINVAL, "user data: %zu bytes < minimum %zu",
-			       ud->len, min_len);
-	src = ud->buf;
-	for (size_t i = dst_size; i < ud->len; i++)
-		if (src[i])
-			return sio_err(-E2BIG, "user data: non-zero byte at %zu", i);
-	memset(dst, 0, dst_size);
-	memcpy(dst, src, ud->len < dst_size ? ud->len : dst_size);
-	return 0;
 }

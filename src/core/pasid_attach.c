@@ -7,11 +7,13 @@
  * attachment.  The new entry becomes visible to the data path and the fault
  * path only once every device accepted it: a fault must never be queued to a
  * handle whose attach then fails.  Replace and detach wait for a grace
- * period before returning, so the old handle has no user left.
+ * period before returning, so the old handle has no user left, then have
+ * the page requests still waiting on it answered (iopf/hooks.h).
  */
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "iopf/hooks.h"
 
 static bool dev_has_pasid(const struct sio_device *dev)
 {
@@ -175,8 +177,10 @@ SIO_API int sio_replace_device_pasid(struct sio_domain *domain,
 		entry = cur;	/* retired below, after the grace period */
 	}
 	sio_group_unlock(group);
-	if (!rc)
+	if (!rc) {
 		sio_rcu_synchronize();
+		sio_iopf_handle_gone(group, entry->handle);
+	}
 	sio_group_put(group);
 	free(entry);
 	return rc;
@@ -206,6 +210,7 @@ SIO_API void sio_detach_device_pasid(struct sio_domain *domain,
 	sio_domain_attach_dec(domain);
 	sio_group_unlock(group);
 	sio_rcu_synchronize();
+	sio_iopf_handle_gone(group, cur->handle);
 	sio_group_put(group);
 	free(cur);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "softiommu/pasid.h"
 
 static struct sio_iommu *find_locked(struct sio_system *sys, const char *name)
 {
@@ -28,6 +29,10 @@ SIO_API int sio_system_create(struct sio_system **out)
 
 	if (!sys)
 		return sio_err(-ENOMEM, "system: out of memory");
+	if (sio_pasid_space_create(SIO_PASID_MAX_BITS, &sys->pasids)) {
+		free(sys);
+		return sio_err(-ENOMEM, "system: out of memory");
+	}
 	pthread_mutex_init(&sys->lock, NULL);
 	CDS_INIT_LIST_HEAD(&sys->iommus);
 	*out = sys;
@@ -70,8 +75,14 @@ SIO_API int sio_system_destroy(struct sio_system *sys)
 	cds_list_for_each_entry_safe(iommu, tmp, &sys->iommus, node)
 		sio_iommu_unregister(iommu);
 	pthread_mutex_destroy(&sys->lock);
+	sio_pasid_space_put(sys->pasids);
 	free(sys);
 	return 0;
+}
+
+SIO_API struct sio_pasid_space *sio_system_pasid_space(struct sio_system *sys)
+{
+	return sys->pasids;
 }
 
 SIO_API int sio_iommu_register(struct sio_system *sys, const char *name,

@@ -8,10 +8,16 @@
  * retiring anything.  sio_dma_read()/sio_dma_write() copy while still inside
  * the section, which is what lets sio_unmap() promise that no DMA reaches an
  * unmapped page once it returns.
+ *
+ * On a fault-capable domain (one with an I/O page-fault handler) a missing
+ * or insufficient mapping is not the end: the device sends a page request
+ * from inside the same section (iopf/hooks.h) and the DMA returns -EAGAIN,
+ * to be retried when the response says the page is there.
  */
 #include <string.h>
 
 #include "core/core.h"
+#include "iopf/hooks.h"
 #include "softiommu/dma.h"
 
 SIO_API const char *sio_fault_reason_name(enum sio_fault_reason reason)
@@ -60,6 +66,39 @@ static bool access_allowed(unsigned int prot, unsigned int access)
 	return true;
 }
 
+/*
+ * What the hardware does on a write with dirty tracking on: set the dirty
+ * bit of the leaf it went through.  Tracking is switched on the table the
+ * VMM migrates, which for a nested domain is its parent (stage 2); the
+ * nested domain's own set_dirty knows which stage-2 leaf the write used.
+ */
+static void mark_dirty(struct sio_domain *domain, uint64_t iova)
+{
+	const struct sio_domain *tracked = domain->type == SIO_DOMAIN_NESTED ?
+						   domain->parent : domain;
+
+	if (tracked &&
+	    __atomic_load_n(&tracked->dirty_tracking, __ATOMIC_ACQUIRE) &&
+	    domain->ops->set_dirty)
+		domain->ops->set_dirty(domain, iova);
+}
+
+/*
+ * A mapping that is missing or lacks the access: the one place where a
+ * translation may turn into a page request.  The fault still says why;
+ * -EAGAIN says a request went out and its response will come.
+ */
+static int page_fault(struct sio_device *dev, struct sio_domain *domain,
+		      struct sio_dma_fault *f, enum sio_fault_reason reason,
+		      uint64_t iova, sio_pasid_t pasid, unsigned int access,
+		      int err)
+{
+	fault(f, reason, iova, pasid, access, err);
+	if (domain->iopf_handler && !sio_iopf_dma_fault(dev, pasid, iova, access))
+		return -EAGAIN;
+	return err;
+}
+
 /* Must run inside an RCU read-side section. */
 static int translate_rcu(struct sio_device *dev, sio_pasid_t pasid,
 			 uint64_t iova, unsigned int access,
@@ -91,8 +130,21 @@ static int translate_rcu(struct sio_device *dev, sio_pasid_t pasid,
 		return 0;
 	case SIO_DOMAIN_PAGING:
 		break;
+	case SIO_DOMAIN_NESTED:
+		/* Through both stages, by the driver's lookup. */
+		if (domain->ops->lookup)
+			break;
+		return fault(f, SIO_FAULT_UNSUPPORTED, iova, pasid, access,
+			     -EOPNOTSUPP);
 	case SIO_DOMAIN_BLOCKED:
 		return fault(f, SIO_FAULT_BLOCKED, iova, pasid, access, -EPERM);
+	case SIO_DOMAIN_SVA:
+		/* The process's CPU page table (domain->mm), walked by the
+		 * driver through its IOTLB; a miss is a page request below. */
+		if (domain->ops->lookup)
+			break;
+		return fault(f, SIO_FAULT_UNSUPPORTED, iova, pasid, access,
+			     -EOPNOTSUPP);
 	default:
 		return fault(f, SIO_FAULT_UNSUPPORTED, iova, pasid, access,
 			     -EOPNOTSUPP);
@@ -102,9 +154,13 @@ static int translate_rcu(struct sio_device *dev, sio_pasid_t pasid,
 	     iova > domain->geometry.aperture_end))
 		return fault(f, SIO_FAULT_APERTURE, iova, pasid, access, -EFAULT);
 	if (domain->ops->lookup(domain, iova, &x))
-		return fault(f, SIO_FAULT_NOT_MAPPED, iova, pasid, access, -EFAULT);
+		return page_fault(dev, domain, f, SIO_FAULT_NOT_MAPPED, iova,
+				  pasid, access, -EFAULT);
 	if (!access_allowed(x.prot, access))
-		return fault(f, SIO_FAULT_PERMISSION, iova, pasid, access, -EACCES);
+		return page_fault(dev, domain, f, SIO_FAULT_PERMISSION, iova,
+				  pasid, access, -EACCES);
+	if (access & SIO_DMA_WRITE)
+		mark_dirty(domain, iova);
 	out->host = (void *)(uintptr_t)x.phys;
 	out->len = x.page_size - (iova & (x.page_size - 1));
 	out->prot = x.prot;

@@ -406,7 +406,11 @@ static int pages_rw(struct iopt_area *area, uint64_t start_byte, void *data,
 
 	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
 		return -EPERM;
-	if (flags & IOMMUFD_ACCESS_RW_SLOW_PATH)
+	if (pages->kind == IOPT_PAGES_DMABUF)
+		return -EINVAL;
+	/* Only the program's addresses have a view to copy through. */
+	if ((flags & IOMMUFD_ACCESS_RW_SLOW_PATH) ||
+	    pages->kind != IOPT_PAGES_USER)
 		return rw_slow(area, start_byte, data, length, flags);
 	/* The fast path copies through the program's own view, ignoring
 	 * pins, as the kernel's copy_to_user() shortcut does. */

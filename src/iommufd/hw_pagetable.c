@@ -5,7 +5,9 @@
  * HWPTs are the ones device attach made for an IOAS: they are reused by any
  * compatible device attached to that IOAS and destroyed with their last
  * attachment.  A nested HWPT is a stage-1 domain on a NEST_PARENT paging
- * parent, which it holds.
+ * parent, which it holds.  A HWPT allocated with a fault queue
+ * (IOMMU_HWPT_FAULT_ID_VALID) holds it, and its domain takes page faults
+ * through the queue's handler (fault.c).
  *
  * HWPT_ALLOC copies the driver data from the program with the fault-safe
  * copy and passes it to the driver as a struct sio_user_data; the driver
@@ -34,6 +36,8 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 	}
 	if (hwpt_paging->common.domain)
 		sio_domain_free(hwpt_paging->common.domain);
+	if (hwpt_paging->common.fault)
+		iommufd_obj_put(&hwpt_paging->common.fault->obj);
 	iommufd_obj_put(&hwpt_paging->ioas->obj);
 }
 
@@ -58,6 +62,8 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 
 	if (hwpt_nested->common.domain)
 		sio_domain_free(hwpt_nested->common.domain);
+	if (hwpt_nested->common.fault)
+		iommufd_obj_put(&hwpt_nested->common.fault->obj);
 	iommufd_obj_put(&hwpt_nested->parent->common.obj);
 }
 
@@ -78,8 +84,8 @@ void iommufd_hw_pagetable_put(struct sio_iommufd *ictx,
  */
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct sio_iommufd *ictx, struct iommufd_ioas *ioas,
-			  struct iommufd_device *idev, uint32_t flags,
-			  bool immediate_attach,
+			  struct iommufd_device *idev, sio_pasid_t pasid,
+			  uint32_t flags, bool immediate_attach,
 			  const struct sio_user_data *user_data, int *err)
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
@@ -111,6 +117,7 @@ iommufd_hwpt_paging_alloc(struct sio_iommufd *ictx, struct iommufd_ioas *ioas,
 	iommufd_obj_get(&ioas->obj);
 	hwpt_paging->ioas = ioas;
 	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	hwpt_paging->common.pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
 
 	rc = sio_domain_alloc_paging(idev->dev,
 				     flags & ~IOMMU_HWPT_FAULT_ID_VALID,
@@ -120,7 +127,8 @@ iommufd_hwpt_paging_alloc(struct sio_iommufd *ictx, struct iommufd_ioas *ioas,
 		goto out_abort;
 	}
 	if (immediate_attach) {
-		rc = iommufd_hw_pagetable_attach(&hwpt_paging->common, idev);
+		rc = iommufd_hw_pagetable_attach(&hwpt_paging->common, idev,
+						 pasid);
 		if (rc)
 			goto out_abort;
 	}
@@ -133,7 +141,7 @@ iommufd_hwpt_paging_alloc(struct sio_iommufd *ictx, struct iommufd_ioas *ioas,
 
 out_detach:
 	if (immediate_attach)
-		iommufd_hw_pagetable_detach(idev);
+		iommufd_hw_pagetable_detach(idev, pasid);
 out_abort:
 	iommufd_object_abort_and_destroy(ictx, obj);
 	*err = rc;
@@ -171,6 +179,7 @@ iommufd_hwpt_nested_alloc(struct sio_iommufd *ictx,
 				       common.obj);
 	iommufd_obj_get(&parent->common.obj);
 	hwpt_nested->parent = parent;
+	hwpt_nested->common.pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
 	rc = sio_domain_alloc_nested(idev->dev, parent->common.domain,
 				     flags & ~IOMMU_HWPT_FAULT_ID_VALID,
 				     user_data, &hwpt_nested->common.domain);
@@ -183,37 +192,22 @@ iommufd_hwpt_nested_alloc(struct sio_iommufd *ictx,
 	return hwpt_nested;
 }
 
-/* Copy the program's driver data; a tail beyond what we keep must be 0. */
-#define USER_DATA_MAX 4096u
-
+/* Copy the program's driver data: as much as any driver structure can
+ * hold; the copy rules refuse anything longer before reading it. */
 static int copy_user_data(struct sio_iommufd *ictx,
 			  const struct iommu_hwpt_alloc *cmd,
 			  struct sio_user_data *ud)
 {
-	size_t len = cmd->data_len < USER_DATA_MAX ? cmd->data_len
-						   : USER_DATA_MAX;
-	struct sio_umem_owner *owner = ictx->host->owner;
+	size_t len = cmd->data_len < SIO_USER_DATA_MAX ? cmd->data_len
+						       : SIO_USER_DATA_MAX;
 
 	ud->type = cmd->data_type;
-	ud->len = len;
+	ud->len = cmd->data_len;
 	ud->buf = calloc(1, len ? len : 1);
 	if (!ud->buf)
 		return -ENOMEM;
-	if (sio_umem_read(owner, ud->buf, cmd->data_uptr, len))
+	if (sio_umem_read(ictx->host->owner, ud->buf, cmd->data_uptr, len))
 		return -EFAULT;
-	for (uint64_t pos = USER_DATA_MAX; pos < cmd->data_len;) {
-		unsigned char chunk[256];
-		size_t n = cmd->data_len - pos < sizeof(chunk)
-				   ? cmd->data_len - pos
-				   : sizeof(chunk);
-
-		if (sio_umem_read(owner, chunk, cmd->data_uptr + pos, n))
-			return -EFAULT;
-		for (size_t i = 0; i < n; i++)
-			if (chunk[i])
-				return -E2BIG;
-		pos += n;
-	}
 	return 0;
 }
 
@@ -255,7 +249,7 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		ioas = to_ioas(pt_obj);
 		pthread_mutex_lock(&ioas->mutex);
 		hwpt_paging = iommufd_hwpt_paging_alloc(
-			ucmd->ictx, ioas, idev, cmd->flags, false,
+			ucmd->ictx, ioas, idev, SIO_NO_PASID, cmd->flags, false,
 			ud.len ? &ud : NULL, &rc);
 		if (!hwpt_paging)
 			goto out_unlock;
@@ -275,9 +269,20 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	}
 
 	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
-		/* Fault queues come with the I/O page fault issue. */
-		rc = -ENOENT;
-		goto out_hwpt;
+		struct iommufd_fault *fault;
+
+		fault = iommufd_get_fault(ucmd->ictx, cmd->fault_id, &rc);
+		if (!fault)
+			goto out_hwpt;
+		/* Not attached yet: the domain cannot refuse a handler. */
+		rc = sio_domain_set_iopf_handler(hwpt->domain, &fault->handler);
+		if (!rc) {
+			hwpt->fault = fault;
+			iommufd_obj_get(&fault->obj);
+		}
+		iommufd_put_object(ucmd->ictx, &fault->obj);
+		if (rc)
+			goto out_hwpt;
 	}
 	cmd->out_hwpt_id = hwpt->obj.id;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
@@ -296,5 +301,68 @@ out_put_pt:
 out_put_idev:
 	iommufd_put_object(ucmd->ictx, dev_obj);
 	free(ud.buf);
+	return rc;
+}
+
+/* The entries of an invalidation array are read from the program one at a
+ * time, as the driver asks for them. */
+static int read_user_array(void *ctx, uint64_t offset, void *dst, size_t len)
+{
+	struct iommufd_ucmd *ucmd = ctx;
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+
+	return sio_umem_read(ucmd->ictx->host->owner, dst,
+			     cmd->data_uptr + offset, len);
+}
+
+/* Bounds on one call, so that it cannot keep a CPU forever; entry_len (at
+ * most a CPU page) also bounds the scan of an entry's tail for non-zero
+ * bytes. */
+#define HWPT_INVALIDATE_ENTRY_NUM_MAX (1u << 19)
+
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct sio_user_data_array array = {
+		.type = cmd->data_type,
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+		.read = read_user_array,
+		.ctx = ucmd,
+	};
+	struct iommufd_object *pt_obj;
+	uint32_t done = 0;
+	int rc;
+
+	if (cmd->__reserved) {
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
+	if (cmd->entry_num &&
+	    (!cmd->data_uptr || !cmd->entry_len ||
+	     cmd->entry_len > ucmd->ictx->host->page_size ||
+	     cmd->entry_num > HWPT_INVALIDATE_ENTRY_NUM_MAX)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	pt_obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id, IOMMUFD_OBJ_ANY,
+				    &rc);
+	if (!pt_obj)
+		goto out;
+	if (pt_obj->type == IOMMUFD_OBJ_HWPT_NESTED) {
+		/* An empty array still checks the data type. */
+		rc = sio_domain_cache_invalidate_user(to_hwpt(pt_obj)->domain,
+						      &array);
+		done = array.entry_num;
+	} else {
+		/* vIOMMU invalidation comes with the vIOMMU objects. */
+		rc = -EINVAL;
+	}
+	iommufd_put_object(ucmd->ictx, pt_obj);
+out:
+	/* The count goes back even on failure: how far the driver got. */
+	cmd->entry_num = done;
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
+		return -EFAULT;
 	return rc;
 }

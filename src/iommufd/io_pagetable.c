@@ -18,6 +18,10 @@
  * area fails with -EADDRINUSE, one whose page size exceeds PAGE_SIZE with
  * -EINVAL.
  *
+ * VFIO type1 compatibility may cut an area in two (iopt_cut_iova) so
+ * that part of a mapping can be unmapped; the parts share the area's pages
+ * and domain pin.
+ *
  * One mutex (iopt->lock) protects the whole table; the kernel splits it
  * into iova_rwsem and domains_rwsem.  Unmapping an area that access objects
  * pin drops the lock to call their unmap callbacks and retries, as
@@ -124,8 +128,8 @@ static int area_pin_for_domains(struct iopt_area *area)
 
 	if (area->dom_pin)
 		return 0;
-	rc = iopt_pages_pin(area->pages, area_first_index(area),
-			    area_last_index(area), false, &area->dom_pin);
+	rc = iopt_pages_pin_domain(area->pages, area_first_index(area),
+				   area_last_index(area), &area->dom_pin);
 	if (rc)
 		return rc;
 	area->dom_pin_first = area_first_index(area);
@@ -136,12 +140,13 @@ static void area_unpin_for_domains(struct iopt_area *area)
 {
 	if (!area->dom_pin)
 		return;
-	iopt_pages_unpin(area->pages, area->dom_pin_first,
+	/* Not from dom_pin_first: after a cut the pin starts before us. */
+	iopt_pages_unpin(area->pages, area_first_index(area),
 			 area_last_index(area), area->dom_pin);
 	area->dom_pin = NULL;
 }
 
-static int area_fill_domain(struct iopt_area *area, struct sio_domain *domain)
+static int area_map_domain(struct iopt_area *area, struct sio_domain *domain)
 {
 	uint64_t ps = area->iopt->host->page_size;
 	uint64_t off = area->start_byte - area->dom_pin_first * ps;
@@ -173,10 +178,24 @@ err:
 	return rc;
 }
 
+static void area_unmap_domain(struct iopt_area *area,
+			      struct sio_domain *domain)
+{
+	sio_unmap(domain, area_iova(area), area_length(area));
+}
+
+/* Whether the pages go into the domain is theirs to say (a revoked dmabuf
+ * does not). */
+static int area_fill_domain(struct iopt_area *area, struct sio_domain *domain)
+{
+	return iopt_pages_fill_domain(area, domain, area_map_domain,
+				      area_unmap_domain);
+}
+
 static void area_unfill_domain(struct iopt_area *area,
 			       struct sio_domain *domain)
 {
-	sio_unmap(domain, area_iova(area), area_length(area));
+	iopt_pages_unfill_domain(area, domain, area_unmap_domain);
 }
 
 /* Map a new area into every domain; undo everything on failure. */
@@ -365,7 +384,8 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 	if (flags & IOPT_ALLOC_IOVA) {
 		/* The first slice's user address guides the alignment. */
 		rc = iopt_alloc_iova(iopt, dst_iova,
-				     elms[0].pages->uptr + elms[0].start_byte,
+				     iopt_pages_base(elms[0].pages) +
+					     elms[0].start_byte,
 				     length);
 		if (rc)
 			goto out_unlock;
@@ -418,6 +438,20 @@ out_free:
 	return rc;
 }
 
+/* Map one new iopt_pages (the caller's reference, consumed) as one area. */
+static int iopt_map_one(struct io_pagetable *iopt, struct pages_elm *elm,
+			uint64_t length, uint64_t *iova, unsigned int iommu_prot,
+			unsigned int flags)
+{
+	int rc;
+
+	elm->length = length;
+	rc = iopt_map_pages(iopt, elm, 1, length, iova, iommu_prot, flags);
+	if (elm->pages)
+		iopt_pages_put(elm->pages);
+	return rc;
+}
+
 int iopt_map_user_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 			uint64_t *iova, uint64_t uptr, uint64_t length,
 			unsigned int iommu_prot, unsigned int flags)
@@ -431,11 +465,41 @@ int iopt_map_user_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 	if (!elm.pages)
 		return rc;
 	elm.start_byte = uptr - elm.pages->uptr;
-	elm.length = length;
-	rc = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
-	if (elm.pages)
-		iopt_pages_put(elm.pages);
-	return rc;
+	return iopt_map_one(iopt, &elm, length, iova, iommu_prot, flags);
+}
+
+/*
+ * IOAS_MAP_FILE (the kernel's iopt_map_file_pages()): the fd is the
+ * program's; a dmabuf is mapped from its exporter's memory, any other file
+ * by offset through a reference to it, so the mapping holds whether or not
+ * the program ever mapped the file, and after it closes fd.
+ */
+int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
+			uint64_t *iova, int fd, uint64_t start, uint64_t length,
+			unsigned int iommu_prot, unsigned int flags)
+{
+	bool writable = iommu_prot & SIO_PROT_WRITE;
+	struct pages_elm elm = { 0 };
+	struct iommufd_dmabuf *dmabuf;
+	uint64_t last;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (__builtin_add_overflow(start, length - 1, &last))
+		return -EOVERFLOW;
+	dmabuf = iommufd_dmabuf_get(fd);
+	if (dmabuf)
+		elm.pages = iopt_alloc_dmabuf_pages(iopt->host, dmabuf, start,
+						    length, writable, &rc);
+	else
+		elm.pages = iopt_alloc_file_pages(iopt->host, fd, start, length,
+						  writable, ictx->account_mode,
+						  &rc);
+	if (!elm.pages)
+		return rc;
+	elm.start_byte = start - elm.pages->start;
+	return iopt_map_one(iopt, &elm, length, iova, iommu_prot, flags);
 }
 
 /* iopt_get_pages(): the slices of areas that contiguously cover a range. */
@@ -581,6 +645,80 @@ int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
 {
 	return iopt_unmap_iova_range(iopt, 0, UINT64_MAX, unmapped);
+}
+
+/*
+ * Split area so that iova becomes the last byte of its first part: VFIO
+ * type1 may unmap part of a mapping.  Both parts keep the area's pages and
+ * share its domain pin; the domains are not touched, which is only right
+ * when large pages are disabled (no IOPTE crosses the cut), as the kernel
+ * requires.  Accesses pinning the area block the cut.  iopt->lock held.
+ */
+static int area_split(struct io_pagetable *iopt, struct iopt_area *area,
+		      uint64_t iova)
+{
+	uint64_t ps = iopt->host->page_size, align = iopt->iova_alignment;
+	uint64_t new_start = iova + 1;
+	uint64_t rhs_byte = area->start_byte + (new_start - area_iova(area));
+	struct iopt_area *rhs;
+	int rc;
+
+	if (iova == area_iova(area) || iova == area_last(area))
+		return 0;
+	if (area->prevent_access)
+		return -EBUSY;
+	/* A dmabuf tracks (area, domain) pairs to revoke: never split. */
+	if (area->pages->kind == IOPT_PAGES_DMABUF)
+		return -EOPNOTSUPP;
+	if ((new_start & (align - 1)) || ((rhs_byte % ps) & (align - 1)))
+		return -EINVAL;
+	if (area->num_accesses)
+		return -EINVAL;
+	if (area->dom_pin && !iopt->disable_large_pages)
+		return -EINVAL;
+	rhs = calloc(1, sizeof(*rhs));
+	if (!rhs)
+		return -ENOMEM;
+	/* With a domain pin large pages are off: the cut is page aligned. */
+	if (area->dom_pin) {
+		rc = iopt_pages_split_pin(area->pages, area_first_index(area),
+					  area_last_index(area), rhs_byte / ps,
+					  area->dom_pin);
+		if (rc) {
+			free(rhs);
+			return rc;
+		}
+	}
+	sio_itree_remove(&iopt->area_itree, &area->node);
+	rhs->iopt = iopt;
+	rhs->pages = area->pages;
+	iopt_pages_get(rhs->pages);
+	rhs->start_byte = rhs_byte;
+	rhs->iommu_prot = area->iommu_prot;
+	rhs->dom_pin = area->dom_pin;
+	rhs->dom_pin_first = area->dom_pin_first;
+	rhs->node.start = new_start;
+	rhs->node.last = area->node.last;
+	area->node.last = iova;
+	sio_itree_insert(&iopt->area_itree, &area->node);
+	sio_itree_insert(&iopt->area_itree, &rhs->node);
+	return 0;
+}
+
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas,
+		  size_t num_iovas)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (size_t i = 0; i < num_iovas && !rc; i++) {
+		struct iopt_area *area = area_first(iopt, iovas[i], iovas[i]);
+
+		if (area)
+			rc = area_split(iopt, area, iovas[i]);
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /*
  * IOAS objects and their ioctls (the kernel's ioas.c): ALLOC, IOVA_RANGES,
- * ALLOW_IOVAS, MAP, COPY, UNMAP and the per-IOAS option HUGE_PAGES.
+ * ALLOW_IOVAS, MAP, MAP_FILE, COPY, UNMAP and the per-IOAS option
+ * HUGE_PAGES.
  *
  * An IOAS is an io_pagetable plus the list of its paging HWPTs (whose
  * domains the table keeps filled).  The handlers only check arguments in
@@ -201,34 +202,84 @@ static unsigned int conv_iommu_prot(uint32_t map_flags)
 #define MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | \
 		   IOMMU_IOAS_MAP_READABLE)
 
+/* The checks of MAP and MAP_FILE, in the kernel's order. */
+static int check_map_args(uint32_t flags, uint64_t iova, uint64_t length)
+{
+	if (flags & ~MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (iova >= UINT64_MAX || length >= UINT64_MAX)
+		return -EOVERFLOW;
+	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	return 0;
+}
+
+/* What MAP and MAP_FILE map: an address range or a file range. */
+struct map_source {
+	bool file;
+	uint64_t uptr;			/* MAP */
+	int fd;				/* MAP_FILE */
+	uint64_t start;			/* MAP_FILE */
+	uint64_t length;
+};
+
+/* MAP and MAP_FILE once their structs are read: *iova in, chosen out. */
+static int ioas_map_source(struct iommufd_ucmd *ucmd, uint32_t ioas_id,
+			   uint32_t map_flags, const struct map_source *src,
+			   uint64_t *iova)
+{
+	unsigned int prot = conv_iommu_prot(map_flags), flags = 0;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	rc = check_map_args(map_flags, *iova, src->length);
+	if (rc)
+		return rc;
+	ioas = iommufd_get_ioas(ucmd->ictx, ioas_id, &rc);
+	if (!ioas)
+		return rc;
+	if (!(map_flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+		flags = IOPT_ALLOC_IOVA;
+	if (src->file)
+		rc = iopt_map_file_pages(ucmd->ictx, &ioas->iopt, iova, src->fd,
+					 src->start, src->length, prot, flags);
+	else
+		rc = iopt_map_user_pages(ucmd->ictx, &ioas->iopt, iova,
+					 src->uptr, src->length, prot, flags);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
-	struct iommufd_ioas *ioas;
-	unsigned int flags = 0;
+	struct map_source src = { .uptr = cmd->user_va,
+				  .length = cmd->length };
 	uint64_t iova = cmd->iova;
 	int rc;
 
-	if ((cmd->flags & ~MAP_FLAGS) || cmd->__reserved)
+	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX)
-		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
-	if (!ioas)
-		return rc;
-	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
-		flags = IOPT_ALLOC_IOVA;
-	rc = iopt_map_user_pages(ucmd->ictx, &ioas->iopt, &iova, cmd->user_va,
-				 cmd->length, conv_iommu_prot(cmd->flags), flags);
+	rc = ioas_map_source(ucmd, cmd->ioas_id, cmd->flags, &src, &iova);
 	if (rc)
-		goto out_put;
+		return rc;
 	cmd->iova = iova;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-out_put:
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return rc;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map_file *cmd = ucmd->cmd;
+	struct map_source src = { .file = true, .fd = cmd->fd,
+				  .start = cmd->start, .length = cmd->length };
+	uint64_t iova = cmd->iova;
+	int rc;
+
+	rc = ioas_map_source(ucmd, cmd->ioas_id, cmd->flags, &src, &iova);
+	if (rc)
+		return rc;
+	cmd->iova = iova;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)

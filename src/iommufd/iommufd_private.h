@@ -9,8 +9,13 @@
  *   3. iopt->lock           an IOAS's areas, allowed/reserved ranges,
  *                           domains and accesses (io_pagetable.c)
  *   4. host->lock           the host's list of live iopt_pages
- *   5. pages->mutex         pin counts of one iopt_pages (pages.c)
+ *   4a. dmabuf->lock        a dmabuf's revoked flag and attachments
+ *                           (dmabuf.c); taken alone by a revocation
+ *   5. pages->mutex         pin counts of one iopt_pages (pages.c), a
+ *                           dmabuf's revoked state and domain tracks
  *   6. ictx->obj_lock       the object table (object.c); leaf
+ * fault->mutex (fault.c) is taken inside igroup->lock (a detach flushes
+ * the fault queue) and outside the I/O page-fault layer's device locks.
  * access->lock (access.c) is taken before iopt->lock, never inside it.
  * Unmap callbacks into access objects run with no iommufd lock held.
  */
@@ -25,6 +30,7 @@
 #include "softiommu/domain.h"
 #include "softiommu/driver.h"
 #include "softiommu/iommufd.h"
+#include "softiommu/iopf.h"
 #include "softiommu/umem.h"
 #include "softiommu/uapi/iommufd.h"
 #include "softiommu/uapi/iommufd_test.h"
@@ -57,6 +63,7 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_IOAS,
 	IOMMUFD_OBJ_ACCESS,
 	IOMMUFD_OBJ_SELFTEST,
+	IOMMUFD_OBJ_FAULT,
 	IOMMUFD_OBJ_MAX,
 };
 
@@ -88,6 +95,13 @@ struct sio_iommufd {
 	enum sio_umem_acct account_mode;	/* USER or MM; under obj_lock */
 	pthread_mutex_t groups_lock;	/* protects groups */
 	struct cds_list_head groups;	/* iommufd_group.node */
+	/* VFIO compatibility (vfio_compat.c), under obj_lock as the kernel
+	 * keeps them under its object xarray's lock: the IOAS the VFIO
+	 * container ioctls act on (no reference: destroying it clears
+	 * this, in iommufd_object_remove), and whether a no-IOMMU device
+	 * took the container, which then refuses the type1 IOMMUs. */
+	struct iommufd_ioas *vfio_ioas;
+	bool no_iommu_mode;
 };
 
 /* One ioctl in flight (struct iommufd_ucmd). */
@@ -183,9 +197,18 @@ struct iopt_reserved {
 	const void *owner;		/* a domain, a device or NULL */
 };
 
+/* What an iopt_pages is a range of (the kernel's IOPT_ADDRESS_*). */
+enum iopt_pages_kind {
+	IOPT_PAGES_USER,	/* the program's addresses from uptr (MAP) */
+	IOPT_PAGES_FILE,	/* a memory file from offset start (MAP_FILE) */
+	IOPT_PAGES_DMABUF,	/* a dmabuf's memory from start (dmabuf.c) */
+};
+
+struct iommufd_dmabuf;
+
 /*
  * A linear range of the program's memory (iopt_pages): shared by the areas
- * that map it (MAP makes one, COPY shares it).  Pages are pinned by users
+ * that map it (MAP and MAP_FILE make one, COPY shares it).  Pages are pinned by users
  * (an area's domain pin, an access pin), each holding its own umem pin;
  * per-page counts make each page charged and counted once however many
  * users pin it, as the kernel's npinned does.  The counts are kept as the
@@ -195,10 +218,22 @@ struct iopt_reserved {
 struct iopt_pages {
 	unsigned int refcount;		/* atomic: areas + list users */
 	struct sio_iommufd_host *host;
-	uint64_t uptr;			/* page aligned */
+	enum iopt_pages_kind kind;	/* constant */
+	uint64_t uptr;			/* USER: page aligned */
+	/* FILE: a reference to the program's file; DMABUF: to the dmabuf's
+	 * memory.  Pins go through it, never through a program's mapping. */
+	struct sio_umem_file *file;
+	uint64_t start;			/* FILE, DMABUF: offset of page 0 */
 	size_t npages;
 	bool writable;
 	enum sio_umem_acct acct;	/* effective mode, fixed at map */
+	/* DMABUF (dmabuf.c): the buffer (its file held by a reference), the
+	 * node in its attachments (under dmabuf->lock); revoked and the
+	 * (area, domain) tracks a revocation unmaps are under mutex. */
+	struct iommufd_dmabuf *dmabuf;
+	struct cds_list_head dmabuf_node;
+	bool revoked;
+	struct cds_list_head dmabuf_tracks;
 	pthread_mutex_t mutex;		/* protects npinned, pins */
 	size_t npinned;			/* pages some pin covers */
 	/* Live pins (struct pages_pin_rec) by page-index range: a page's
@@ -213,17 +248,69 @@ struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
 					 uint64_t uptr, uint64_t length,
 					 bool writable, enum sio_umem_acct acct,
 					 int *err);
+/* MAP_FILE of a file that is not a dmabuf: fd is the program's. */
+struct iopt_pages *iopt_alloc_file_pages(struct sio_iommufd_host *host, int fd,
+					 uint64_t start, uint64_t length,
+					 bool writable, enum sio_umem_acct acct,
+					 int *err);
 void iopt_pages_get(struct iopt_pages *pages);
 void iopt_pages_put(struct iopt_pages *pages);
-/* Pin pages [first, last] (indexes), charging newly pinned pages. */
+/* Where page 0 is (uptr or start): what guides IOVA alignment. */
+uint64_t iopt_pages_base(const struct iopt_pages *pages);
+/* Pin pages [first, last] (indexes), charging newly pinned pages, for an
+ * access object or a copy: -EINVAL for a dmabuf, as in the kernel. */
 int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 		   bool write, struct sio_umem_pin **out);
+/* The same for the pin whose alias an area maps into its domains. */
+int iopt_pages_pin_domain(struct iopt_pages *pages, size_t first, size_t last,
+			  struct sio_umem_pin **out);
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 		      struct sio_umem_pin *pin);
+/* Make pin of [first, last] two pins, [first, mid - 1] and [mid, last],
+ * sharing its alias (the VFIO type1 cut). */
+int iopt_pages_split_pin(struct iopt_pages *pages, size_t first, size_t last,
+			 size_t mid, struct sio_umem_pin *pin);
 /* How many live iopt_pages of the host pin the page at user address
- * uaddr (MD_CHECK_REFS). */
+ * uaddr (MD_CHECK_REFS); a file's pages count for the program's shared
+ * mappings of that file. */
 unsigned int iopt_host_page_refs(struct sio_iommufd_host *host,
 				 uint64_t uaddr);
+
+/*
+ * Putting an area's pages into one domain and taking them out: map/unmap
+ * do it (io_pagetable.c); the pages decide whether they run.  A dmabuf
+ * runs them under pages->mutex and remembers (area, domain, unmap) so that
+ * a revocation can unmap it; a revoked dmabuf maps nothing.
+ */
+typedef int (*iopt_area_map_fn)(struct iopt_area *area,
+				struct sio_domain *domain);
+typedef void (*iopt_area_unmap_fn)(struct iopt_area *area,
+				   struct sio_domain *domain);
+int iopt_pages_fill_domain(struct iopt_area *area, struct sio_domain *domain,
+			   iopt_area_map_fn map, iopt_area_unmap_fn unmap);
+void iopt_pages_unfill_domain(struct iopt_area *area,
+			      struct sio_domain *domain,
+			      iopt_area_unmap_fn unmap);
+
+/* dmabuf.c: the importer side (the exporter is the selftest's). */
+/* The dmabuf open at the program's fd, with a reference, or NULL. */
+struct iommufd_dmabuf *iommufd_dmabuf_get(int fd);
+/* The iopt_pages part of a dmabuf's pages (pages.c): not accounted. */
+struct iopt_pages *iopt_pages_alloc_dmabuf(struct sio_iommufd_host *host,
+					   uint64_t start, uint64_t length,
+					   bool writable, int *err);
+/* MAP_FILE of a dmabuf: consumes the reference of dmabuf. */
+struct iopt_pages *iopt_alloc_dmabuf_pages(struct sio_iommufd_host *host,
+					   struct iommufd_dmabuf *dmabuf,
+					   uint64_t start, uint64_t length,
+					   bool writable, int *err);
+/* Called once by iopt_pages_put(): detach and drop the reference. */
+void iopt_dmabuf_release_pages(struct iopt_pages *pages);
+int iopt_dmabuf_fill_domain(struct iopt_area *area, struct sio_domain *domain,
+			    iopt_area_map_fn map, iopt_area_unmap_fn unmap);
+void iopt_dmabuf_unfill_domain(struct iopt_area *area,
+			       struct sio_domain *domain,
+			       iopt_area_unmap_fn unmap);
 
 void iopt_init_table(struct io_pagetable *iopt, struct sio_iommufd_host *host);
 void iopt_destroy_table(struct io_pagetable *iopt);
@@ -233,6 +320,10 @@ void iopt_destroy_table(struct io_pagetable *iopt);
 int iopt_map_user_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 			uint64_t *iova, uint64_t uptr, uint64_t length,
 			unsigned int iommu_prot, unsigned int flags);
+/* MAP_FILE: fd is the program's; a dmabuf or a memory file. */
+int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
+			uint64_t *iova, int fd, uint64_t start, uint64_t length,
+			unsigned int iommu_prot, unsigned int flags);
 /* COPY: map [src_iova, +length) of src into dst. */
 int iopt_copy(struct io_pagetable *src, struct io_pagetable *dst,
 	      uint64_t src_iova, uint64_t length, uint64_t *dst_iova,
@@ -240,6 +331,9 @@ int iopt_copy(struct io_pagetable *src, struct io_pagetable *dst,
 int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		    uint64_t *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
+/* VFIO type1: split the areas holding each iova so that it ends one. */
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas,
+		  size_t num_iovas);
 /* Replace the allowed ranges with the given ones (already validated). */
 int iopt_set_allow_iova(struct io_pagetable *iopt,
 			const struct iommu_iova_range *ranges, uint32_t num);
@@ -287,9 +381,13 @@ struct iommufd_ioas {
 	struct cds_list_head hwpt_list;	/* iommufd_hwpt_paging.hwpt_item */
 };
 
+struct iommufd_fault;
+
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct sio_domain *domain;
+	bool pasid_compat;		/* made with IOMMU_HWPT_ALLOC_PASID */
+	struct iommufd_fault *fault;	/* FAULT_ID_VALID: a user reference */
 };
 
 struct iommufd_hwpt_paging {
@@ -312,11 +410,8 @@ struct iommufd_group {
 	struct cds_list_head node;	/* in ictx->groups */
 	struct sio_iommufd *ictx;
 	struct sio_group *group;	/* a reference */
-	pthread_mutex_t lock;		/* protects hwpt, devices, ndevices */
-	struct iommufd_hw_pagetable *hwpt;	/* RID attachment, or NULL */
-	struct cds_list_head devices;	/* attached iommufd_device.attach_node */
-	unsigned int ndevices;
-	struct sio_attach_handle *handle;	/* the group's RID handle */
+	pthread_mutex_t lock;		/* protects attaches and what they hold */
+	struct cds_list_head attaches;	/* struct iommufd_attach.node */
 };
 
 struct iommufd_device {
@@ -324,8 +419,34 @@ struct iommufd_device {
 	struct sio_iommufd *ictx;
 	struct sio_device *dev;		/* a reference */
 	struct iommufd_group *igroup;
-	bool attached;			/* under igroup->lock */
-	struct cds_list_head attach_node;
+};
+
+/*
+ * The attach handle iommufd gives the core for one attachment: the fault
+ * path gets from a page-fault group back to the device it reports (the
+ * device that made the attachment, as in the kernel).
+ */
+struct iommufd_attach_handle {
+	struct sio_attach_handle handle;
+	struct iommufd_device *idev;
+};
+
+/*
+ * A fault queue (fault.c): page-fault groups of the HWPTs allocated with
+ * it, read as iommu_hwpt_pgfault records from its fd and answered by
+ * writing iommu_hwpt_page_response records.  The fd holds a user
+ * reference and one on the context, as the kernel's file does.
+ */
+struct iommufd_fault {
+	struct iommufd_object obj;
+	struct sio_iommufd *ictx;
+	struct sio_iopf_handler handler;	/* its HWPTs' domains' handler */
+	pthread_mutex_t mutex;		/* protects everything below */
+	struct sio_file *file;		/* NULL once the fd is closed */
+	struct cds_list_head deliver;	/* records not read yet */
+	struct iommufd_fault_record **response;	/* read, by cookie; [0] unused */
+	uint32_t response_cap;
+	uint32_t response_hint;		/* no free cookie below it */
 };
 
 /*
@@ -396,6 +517,7 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
@@ -405,8 +527,8 @@ int iommufd_option_rlimit_mode(struct iommu_option *cmd,
 /* hw_pagetable.c */
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct sio_iommufd *ictx, struct iommufd_ioas *ioas,
-			  struct iommufd_device *idev, uint32_t flags,
-			  bool immediate_attach,
+			  struct iommufd_device *idev, sio_pasid_t pasid,
+			  uint32_t flags, bool immediate_attach,
 			  const struct sio_user_data *user_data, int *err);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 void iommufd_hwpt_paging_abort(struct iommufd_object *obj);
@@ -414,20 +536,48 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
 void iommufd_hw_pagetable_put(struct sio_iommufd *ictx,
 			      struct iommufd_hw_pagetable *hwpt);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 
-/* device.c */
+/* dirty.c */
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
+
+/* selftest_hwpt.c: test ops on HW page tables */
+int iommufd_test_dirty(struct iommufd_ucmd *ucmd);
+int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd);
+
+/* device.c: attachments are per (device, PASID); SIO_NO_PASID is the
+ * RID. */
 struct iommufd_device *iommufd_device_bind(struct sio_iommufd *ictx,
 					   struct sio_device *dev,
 					   uint32_t *id, int *err);
 void iommufd_device_unbind(struct iommufd_device *idev);
 void iommufd_device_destroy(struct iommufd_object *obj);
-int iommufd_device_attach(struct iommufd_device *idev, uint32_t *pt_id);
-int iommufd_device_replace(struct iommufd_device *idev, uint32_t *pt_id);
-void iommufd_device_detach(struct iommufd_device *idev);
+int iommufd_device_attach(struct iommufd_device *idev, sio_pasid_t pasid,
+			  uint32_t *pt_id);
+int iommufd_device_replace(struct iommufd_device *idev, sio_pasid_t pasid,
+			   uint32_t *pt_id);
+void iommufd_device_detach(struct iommufd_device *idev, sio_pasid_t pasid);
+/* Detach every PASID and then the RID of idev. */
+void iommufd_device_detach_all(struct iommufd_device *idev);
 int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
-				struct iommufd_device *idev);
+				struct iommufd_device *idev, sio_pasid_t pasid);
 struct iommufd_hw_pagetable *
-iommufd_hw_pagetable_detach(struct iommufd_device *idev);
+iommufd_hw_pagetable_detach(struct iommufd_device *idev, sio_pasid_t pasid);
+
+/* fault.c */
+int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+void iommufd_fault_destroy(struct iommufd_object *obj);
+/* The fault queue id with a lookup reference (iommufd_put_object). */
+struct iommufd_fault *iommufd_get_fault(struct sio_iommufd *ictx, uint32_t id,
+					int *err);
+
+/* selftest_pasid.c: PASID attachments and page faults of the test ABI,
+ * and the mock devices' page-request side (a device model that ignores
+ * responses, as the kernel's mock does). */
+int iommufd_test_pasid(struct iommufd_ucmd *ucmd);
+int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd);
+int iommufd_selftest_iopf_enable(struct sio_device *dev);
 
 /* hw_info.c */
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
@@ -437,10 +587,30 @@ void iommufd_access_destroy_object(struct iommufd_object *obj);
 
 /* selftest.c */
 int iommufd_test(struct iommufd_ucmd *ucmd);
+struct selftest_obj *iommufd_get_selftest_obj(struct sio_iommufd *ictx,
+					      uint32_t id, int *err);
+/* dmabuf.c: the selftest's dmabuf exporter */
+int iommufd_test_dmabuf_get(struct iommufd_ucmd *ucmd, unsigned int open_flags,
+			    size_t len);
+int iommufd_test_dmabuf_revoke(struct iommufd_ucmd *ucmd, int fd,
+			       bool revoked);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 
 /* option.c */
 int iommufd_option(struct iommufd_ucmd *ucmd);
+
+/* vfio_compat.c: the VFIO type1 container on the iommufd fd. */
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);	/* IOMMU_VFIO_IOAS */
+/* A VFIO container ioctl (a number outside the iommufd table). */
+long iommufd_vfio_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
+			unsigned long arg);
+/* For VFIO group/device emulation, as the kernel exports them to VFIO:
+ * the compat IOAS's ID (-ENODEV if none), make one if none (-EINVAL in
+ * no-IOMMU mode), enter no-IOMMU mode (-EINVAL once a compat IOAS is set). */
+int iommufd_vfio_compat_ioas_get_id(struct sio_iommufd *ictx,
+				    uint32_t *out_ioas_id);
+int iommufd_vfio_compat_ioas_create(struct sio_iommufd *ictx);
+int iommufd_vfio_compat_set_no_iommu(struct sio_iommufd *ictx);
 
 /* Capabilities of the calling thread (capget). */
 bool iommufd_capable(int cap);

@@ -6,8 +6,8 @@
  * size a caller may pass (the end of the last mandatory field, as the
  * kernel's IOCTL_OP).  The dispatcher applies the extension rules once for
  * all of them, in the kernel's order:
- *   1. a number outside the table: the VFIO compatibility path (-ENOTTY
- *      until it exists);
+ *   1. a number outside the table: the VFIO compatibility path
+ *      (vfio_compat.c);
  *   2. the __u32 size is read first: a bad pointer is -EFAULT;
  *   3. a command whose number is in range but is not the table's: -ENOTTY;
  *   4. size < minimum: -EINVAL;
@@ -226,7 +226,7 @@ struct iommufd_ioctl_op {
 
 static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
-	IOCTL_OP(IOMMU_FAULT_QUEUE_ALLOC, iommufd_not_yet,
+	IOCTL_OP(IOMMU_FAULT_QUEUE_ALLOC, iommufd_fault_alloc,
 		 struct iommu_fault_alloc, out_fault_fd),
 	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
 		 __reserved),
@@ -234,11 +234,11 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 struct iommu_hw_queue_alloc, length),
 	IOCTL_OP(IOMMU_HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
 		 __reserved),
-	IOCTL_OP(IOMMU_HWPT_GET_DIRTY_BITMAP, iommufd_not_yet,
+	IOCTL_OP(IOMMU_HWPT_GET_DIRTY_BITMAP, iommufd_hwpt_get_dirty_bitmap,
 		 struct iommu_hwpt_get_dirty_bitmap, data),
-	IOCTL_OP(IOMMU_HWPT_INVALIDATE, iommufd_not_yet,
+	IOCTL_OP(IOMMU_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
 		 struct iommu_hwpt_invalidate, __reserved),
-	IOCTL_OP(IOMMU_HWPT_SET_DIRTY_TRACKING, iommufd_not_yet,
+	IOCTL_OP(IOMMU_HWPT_SET_DIRTY_TRACKING, iommufd_hwpt_set_dirty_tracking,
 		 struct iommu_hwpt_set_dirty_tracking, __reserved),
 	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
 		 struct iommu_ioas_alloc, out_ioas_id),
@@ -251,7 +251,7 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
 		 struct iommu_ioas_iova_ranges, out_iova_alignment),
 	IOCTL_OP(IOMMU_IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map, iova),
-	IOCTL_OP(IOMMU_IOAS_MAP_FILE, iommufd_not_yet,
+	IOCTL_OP(IOMMU_IOAS_MAP_FILE, iommufd_ioas_map_file,
 		 struct iommu_ioas_map_file, iova),
 	IOCTL_OP(IOMMU_IOAS_NOIOMMU_GET_PA, iommufd_not_yet,
 		 struct iommu_ioas_noiommu_get_pa, out_phys),
@@ -262,7 +262,7 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 struct iommu_vdevice_alloc, virt_id),
 	IOCTL_OP(IOMMU_VEVENTQ_ALLOC, iommufd_not_yet,
 		 struct iommu_veventq_alloc, out_veventq_fd),
-	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_not_yet, struct iommu_vfio_ioas,
+	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
 		 __reserved),
 	IOCTL_OP(IOMMU_VIOMMU_ALLOC, iommufd_not_yet,
 		 struct iommu_viommu_alloc, out_viommu_id),
@@ -314,8 +314,7 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 		return -EBADF;
 	nr = _IOC_NR(cmd);
 	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= NR_OPS)
-		/* The VFIO compatibility ioctls will be routed here. */
-		return -ENOTTY;
+		return iommufd_vfio_ioctl(ictx, cmd, arg);
 
 	ucmd.ictx = ictx;
 	ucmd.ubuffer = arg;

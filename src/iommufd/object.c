@@ -33,6 +33,7 @@ static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy },
 	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
 	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
+	[IOMMUFD_OBJ_FAULT] = { .destroy = iommufd_fault_destroy },
 };
 
 /* IDs are 31 bits, as xa_limit_31b. */
@@ -186,6 +187,8 @@ int iommufd_object_remove(struct sio_iommufd *ictx,
 	}
 	obj->users = 0;
 	table_free_id(ictx, id);
+	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
+		ictx->vfio_ioas = NULL;
 	pthread_mutex_unlock(&ictx->obj_lock);
 
 	iommufd_object_ops[obj->type].destroy(obj);

@@ -1,19 +1,26 @@
 /*
- * iopt_pages: one linear range of the program's memory that IOAS areas map
- * (the kernel's pages.c, reduced to what in-process pinning needs).
+ * iopt_pages: one linear range of memory that IOAS areas map (the kernel's
+ * pages.c, reduced to what in-process pinning needs).  The range is of one
+ * of three kinds: the program's addresses (IOAS_MAP), a memory file by
+ * offset (IOAS_MAP_FILE: a memfd, shmem or hugetlbfs file, reached through
+ * a reference to the file, never through the program's mappings of it) or
+ * a dmabuf's memory (dmabuf.c).  Everything above pins through the same
+ * struct sio_umem_pin whatever the kind.
  *
  * Nothing is pinned when an area is made: like the kernel, pages are pinned
  * on demand, by the users that need them: an area while its IOAS has
  * domains (its pages' alias is what the domains map), and each access
  * object pin.  Every user holds its own umem pin of the pages it needs
- * (sio_umem_pin with SIO_UMEM_PIN_NOCHARGE); the aliases of two pins of
- * the same pages reach the same memory (docs/pinning.md).  A page that
- * several users pin counts once: it is charged to RLIMIT_MEMLOCK (in the
- * mode fixed when the range was mapped) when the first pin covers it and
- * uncharged when the last one goes, the kernel's npinned/last_npinned
- * accounting.  The live pins are kept in an interval tree by page index,
- * so the cost is per pin, never per page of the range: a range may be
- * huge (any length up to SIZE_MAX, as in the kernel) and pinned sparsely.
+ * (sio_umem_pin or sio_umem_pin_file with SIO_UMEM_PIN_NOCHARGE); the
+ * aliases of two pins of the same pages reach the same memory
+ * (docs/pinning.md).  A page that several users pin counts once: it is
+ * charged to RLIMIT_MEMLOCK (in the mode fixed when the range was mapped)
+ * when the first pin covers it and uncharged when the last one goes, the
+ * kernel's npinned/last_npinned accounting; file pages are charged like
+ * any others, a dmabuf's are not charged at all.  The live pins are kept
+ * in an interval tree by page index, so the cost is per pin, never per
+ * page of the range: a range may be huge (any length up to SIZE_MAX, as in
+ * the kernel) and pinned sparsely.
  *
  * The host keeps every live iopt_pages in a list so that MD_CHECK_REFS can
  * tell how many of them pin a page (the kernel reads the page's pin count).
@@ -22,18 +29,17 @@
 
 #include "iommufd/iommufd_private.h"
 
-struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
-					 uint64_t uptr, uint64_t length,
-					 bool writable, enum sio_umem_acct acct,
-					 int *err)
+/* iopt_alloc_pages(): the part every kind shares. */
+static struct iopt_pages *pages_alloc(struct sio_iommufd_host *host,
+				      enum iopt_pages_kind kind,
+				      uint64_t start_byte, uint64_t length,
+				      bool writable, enum sio_umem_acct acct,
+				      int *err)
 {
-	uint64_t ps = host->page_size, end, down = uptr & ~(ps - 1);
+	uint64_t ps = host->page_size;
 	struct iopt_pages *pages;
 
-	if (__builtin_add_overflow(uptr, length, &end)) {
-		*err = -EOVERFLOW;
-		return NULL;
-	}
+	/* The page count below must not overflow. */
 	if (length == 0 || length > SIZE_MAX - ps) {
 		*err = -EINVAL;
 		return NULL;
@@ -45,15 +51,86 @@ struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
 	}
 	pages->refcount = 1;
 	pages->host = host;
-	pages->uptr = down;
-	pages->npages = (length + (uptr - down) + ps - 1) / ps;
+	pages->kind = kind;
+	pages->npages = (length + start_byte + ps - 1) / ps;
 	pages->writable = writable;
 	pages->acct = sio_umem_acct_effective(host->owner, acct);
 	pthread_mutex_init(&pages->mutex, NULL);
+	CDS_INIT_LIST_HEAD(&pages->dmabuf_tracks);
 	pthread_mutex_lock(&host->lock);
 	cds_list_add_tail(&pages->host_node, &host->pages_list);
 	pthread_mutex_unlock(&host->lock);
 	return pages;
+}
+
+struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
+					 uint64_t uptr, uint64_t length,
+					 bool writable, enum sio_umem_acct acct,
+					 int *err)
+{
+	uint64_t down = uptr & ~(host->page_size - 1), end;
+	struct iopt_pages *pages;
+
+	if (__builtin_add_overflow(uptr, length, &end)) {
+		*err = -EOVERFLOW;
+		return NULL;
+	}
+	pages = pages_alloc(host, IOPT_PAGES_USER, uptr - down, length,
+			    writable, acct, err);
+	if (pages)
+		pages->uptr = down;
+	return pages;
+}
+
+/*
+ * iopt_alloc_file_pages(): the kernel takes a reference to the file and
+ * checks nothing else; whether it is a memory file and long enough is
+ * found when its pages are pinned (-EINVAL then).
+ */
+struct iopt_pages *iopt_alloc_file_pages(struct sio_iommufd_host *host, int fd,
+					 uint64_t start, uint64_t length,
+					 bool writable, enum sio_umem_acct acct,
+					 int *err)
+{
+	uint64_t start_byte = start % host->page_size;
+	struct sio_umem_file *file;
+	struct iopt_pages *pages;
+	int rc;
+
+	rc = sio_umem_file_get(host->owner, fd, &file);
+	if (rc) {
+		*err = rc;
+		return NULL;
+	}
+	pages = pages_alloc(host, IOPT_PAGES_FILE, start_byte, length,
+			    writable, acct, err);
+	if (!pages) {
+		sio_umem_file_put(file);
+		return NULL;
+	}
+	pages->file = file;
+	pages->start = start - start_byte;
+	return pages;
+}
+
+struct iopt_pages *iopt_pages_alloc_dmabuf(struct sio_iommufd_host *host,
+					   uint64_t start, uint64_t length,
+					   bool writable, int *err)
+{
+	uint64_t start_byte = start % host->page_size;
+	struct iopt_pages *pages;
+
+	/* dmabuf memory is not pinned-page accounted. */
+	pages = pages_alloc(host, IOPT_PAGES_DMABUF, start_byte, length,
+			    writable, SIO_UMEM_ACCT_NONE, err);
+	if (pages)
+		pages->start = start - start_byte;
+	return pages;
+}
+
+uint64_t iopt_pages_base(const struct iopt_pages *pages)
+{
+	return pages->kind == IOPT_PAGES_USER ? pages->uptr : pages->start;
 }
 
 void iopt_pages_get(struct iopt_pages *pages)
@@ -73,6 +150,9 @@ void iopt_pages_put(struct iopt_pages *pages)
 	if (pages->npinned)
 		sio_err(-EBUSY, "iommufd: pages freed with %zu pinned",
 			pages->npinned);
+	if (pages->dmabuf)
+		iopt_dmabuf_release_pages(pages);
+	sio_umem_file_put(pages->file);
 	pthread_mutex_destroy(&pages->mutex);
 	free(pages);
 }
@@ -80,6 +160,10 @@ void iopt_pages_put(struct iopt_pages *pages)
 struct pages_pin_rec {
 	struct sio_itree_node node;	/* [first, last] in pages->pins */
 	struct sio_umem_pin *pin;
+	size_t base;			/* page index where pin's alias starts */
+	/* NULL, or (after iopt_pages_split_pin) how many records share
+	 * pin: its alias goes with the last of them. */
+	unsigned int *sharers;
 };
 
 /* Pages of [first, last] that no live pin covers.  pages->mutex held. */
@@ -119,7 +203,7 @@ static uint64_t pin_source(struct iopt_pages *pages, size_t first, size_t last)
 		if (n->start > first || n->last < last)
 			continue;
 		rec = sio_container_of(n, struct pages_pin_rec, node);
-		host = sio_umem_pin_host(rec->pin, (first - n->start) * ps,
+		host = sio_umem_pin_host(rec->pin, (first - rec->base) * ps,
 					 &contig);
 		if (host && contig >= len)
 			return host;
@@ -127,8 +211,24 @@ static uint64_t pin_source(struct iopt_pages *pages, size_t first, size_t last)
 	return pages->uptr + first * ps;
 }
 
-int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
-		   bool write, struct sio_umem_pin **out)
+/* A new umem pin of pages [first, last].  pages->mutex held. */
+static int pages_umem_pin(struct iopt_pages *pages, size_t first, size_t last,
+			  unsigned int flags, struct sio_umem_pin **pin)
+{
+	struct sio_iommufd_host *host = pages->host;
+	uint64_t len = (last - first + 1) * host->page_size;
+
+	if (pages->kind == IOPT_PAGES_USER)
+		return sio_umem_pin(host->owner, pin_source(pages, first, last),
+				    len, flags, SIO_UMEM_ACCT_NONE, pin);
+	/* The file is the source: the pin never depends on a mapping. */
+	return sio_umem_pin_file(pages->file,
+				 pages->start + first * host->page_size, len,
+				 flags, SIO_UMEM_ACCT_NONE, pin);
+}
+
+static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
+		     bool write, struct sio_umem_pin **out)
 {
 	struct sio_iommufd_host *host = pages->host;
 	unsigned int flags = SIO_UMEM_PIN_NOCHARGE;
@@ -146,12 +246,12 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	if (!rec)
 		return -ENOMEM;
 	pthread_mutex_lock(&pages->mutex);
-	rc = sio_umem_pin(host->owner, pin_source(pages, first, last),
-			  (last - first + 1) * host->page_size, flags,
-			  SIO_UMEM_ACCT_NONE, &pin);
+	rc = pages_umem_pin(pages, first, last, flags, &pin);
 	if (rc)
 		goto err_unlock;
-	newly = pages_uncovered(pages, first, last);
+	/* A dmabuf is not pinned memory: nothing to count or charge. */
+	newly = pages->kind == IOPT_PAGES_DMABUF ?
+			0 : pages_uncovered(pages, first, last);
 	if (newly) {
 		rc = sio_umem_charge(host->owner, pages->acct, newly);
 		if (rc) {
@@ -163,6 +263,8 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	rec->node.start = first;
 	rec->node.last = last;
 	rec->pin = pin;
+	rec->base = first;
+	rec->sharers = NULL;
 	sio_itree_insert(&pages->pins, &rec->node);
 	pthread_mutex_unlock(&pages->mutex);
 	*out = pin;
@@ -174,11 +276,28 @@ err_unlock:
 	return rc;
 }
 
+int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
+		   bool write, struct sio_umem_pin **out)
+{
+	/* iopt_area_add_access(), iopt_pages_rw_access(): a dmabuf is only
+	 * for domains. */
+	if (pages->kind == IOPT_PAGES_DMABUF)
+		return -EINVAL;
+	return pages_pin(pages, first, last, write, out);
+}
+
+int iopt_pages_pin_domain(struct iopt_pages *pages, size_t first, size_t last,
+			  struct sio_umem_pin **out)
+{
+	return pages_pin(pages, first, last, false, out);
+}
+
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 		      struct sio_umem_pin *pin)
 {
 	struct pages_pin_rec *found = NULL;
 	struct sio_itree_node *n;
+	bool last_user = true;
 	size_t gone;
 
 	if (!pin)
@@ -193,18 +312,111 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 			break;
 		}
 	}
-	if (found)
+	if (found) {
 		sio_itree_remove(&pages->pins, &found->node);
-	gone = pages_uncovered(pages, first, last);
+		if (found->sharers && --*found->sharers)
+			last_user = false;
+		else
+			free(found->sharers);
+	}
+	gone = pages->kind == IOPT_PAGES_DMABUF ?
+		       0 : pages_uncovered(pages, first, last);
 	if (gone) {
 		sio_umem_uncharge(pages->host->owner, pages->acct, gone);
 		pages->npinned -= gone;
 	}
 	/* Unpinned under the mutex: a pin being made from this one's alias
 	 * must not see the alias go half-way. */
-	sio_umem_unpin(pin);
+	if (last_user)
+		sio_umem_unpin(pin);
 	pthread_mutex_unlock(&pages->mutex);
 	free(found);
+}
+
+/*
+ * The VFIO type1 cut (iopt_cut_iova): the pin of [first, last] becomes two
+ * pins, of [first, mid - 1] and [mid, last], that share its alias, because
+ * the domains keep mapping the alias addresses they were given.  Each part
+ * is then unpinned on its own: its pages are uncharged and no longer count
+ * as pinned (MD_CHECK_REFS) when it goes, as the kernel's split areas do,
+ * but the alias mapping stays until the last part is unpinned.
+ */
+int iopt_pages_split_pin(struct iopt_pages *pages, size_t first, size_t last,
+			 size_t mid, struct sio_umem_pin *pin)
+{
+	struct pages_pin_rec *rec = NULL, *rhs;
+	struct sio_itree_node *n;
+	int rc;
+
+	if (mid <= first || mid > last)
+		return -EINVAL;
+	rhs = malloc(sizeof(*rhs));
+	if (!rhs)
+		return -ENOMEM;
+	pthread_mutex_lock(&pages->mutex);
+	sio_itree_for_each(n, &pages->pins, first, last) {
+		struct pages_pin_rec *r =
+			sio_container_of(n, struct pages_pin_rec, node);
+
+		if (r->pin == pin && n->start == first && n->last == last) {
+			rec = r;
+			break;
+		}
+	}
+	if (!rec) {
+		rc = -ENOENT;
+		goto err_unlock;
+	}
+	if (!rec->sharers) {
+		rec->sharers = malloc(sizeof(*rec->sharers));
+		if (!rec->sharers) {
+			rc = -ENOMEM;
+			goto err_unlock;
+		}
+		*rec->sharers = 1;
+	}
+	(*rec->sharers)++;
+	sio_itree_remove(&pages->pins, &rec->node);
+	rec->node.last = mid - 1;
+	sio_itree_insert(&pages->pins, &rec->node);
+	rhs->node.start = mid;
+	rhs->node.last = last;
+	rhs->pin = pin;
+	rhs->base = rec->base;
+	rhs->sharers = rec->sharers;
+	sio_itree_insert(&pages->pins, &rhs->node);
+	pthread_mutex_unlock(&pages->mutex);
+	return 0;
+
+err_unlock:
+	pthread_mutex_unlock(&pages->mutex);
+	free(rhs);
+	return rc;
+}
+
+/* The index of the page of pages that the program's uaddr is, if any. */
+static bool page_index_of(struct iopt_pages *pages, uint64_t uaddr,
+			  uint64_t *idx)
+{
+	uint64_t ps = pages->host->page_size, off;
+
+	switch (pages->kind) {
+	case IOPT_PAGES_USER:
+		if (uaddr < pages->uptr)
+			return false;
+		*idx = (uaddr - pages->uptr) / ps;
+		break;
+	case IOPT_PAGES_FILE:
+		/* The same page if the program maps this file there. */
+		if (sio_umem_file_offset(pages->file, uaddr, &off) ||
+		    off < pages->start)
+			return false;
+		*idx = (off - pages->start) / ps;
+		break;
+	default:
+		return false;	/* a dmabuf is never the program's memory */
+	}
+	return *idx < pages->npages;
 }
 
 unsigned int iopt_host_page_refs(struct sio_iommufd_host *host, uint64_t uaddr)
@@ -216,10 +428,7 @@ unsigned int iopt_host_page_refs(struct sio_iommufd_host *host, uint64_t uaddr)
 	cds_list_for_each_entry(pages, &host->pages_list, host_node) {
 		uint64_t idx;
 
-		if (uaddr < pages->uptr)
-			continue;
-		idx = (uaddr - pages->uptr) / host->page_size;
-		if (idx >= pages->npages)
+		if (!page_index_of(pages, uaddr, &idx))
 			continue;
 		pthread_mutex_lock(&pages->mutex);
 		if (sio_itree_iter_first(&pages->pins, idx, idx))
@@ -228,4 +437,22 @@ unsigned int iopt_host_page_refs(struct sio_iommufd_host *host, uint64_t uaddr)
 	}
 	pthread_mutex_unlock(&host->lock);
 	return refs;
+}
+
+int iopt_pages_fill_domain(struct iopt_area *area, struct sio_domain *domain,
+			   iopt_area_map_fn map, iopt_area_unmap_fn unmap)
+{
+	if (area->pages->kind == IOPT_PAGES_DMABUF)
+		return iopt_dmabuf_fill_domain(area, domain, map, unmap);
+	return map(area, domain);
+}
+
+void iopt_pages_unfill_domain(struct iopt_area *area,
+			      struct sio_domain *domain,
+			      iopt_area_unmap_fn unmap)
+{
+	if (area->pages->kind == IOPT_PAGES_DMABUF)
+		iopt_dmabuf_unfill_domain(area, domain, unmap);
+	else
+		unmap(area, domain);
 }

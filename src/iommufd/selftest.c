@@ -24,8 +24,9 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 	struct selftest_obj *sobj = sio_container_of(obj, struct selftest_obj,
 						     obj);
 
-	iommufd_device_detach(sobj->idev);
+	iommufd_device_detach_all(sobj->idev);
 	iommufd_device_unbind(sobj->idev);
+	sio_iopf_device_disable(sobj->dev);
 	sio_device_remove(sobj->dev);
 	sio_device_put(sobj->dev);
 }
@@ -63,10 +64,13 @@ static int test_mock_domain(struct iommufd_ucmd *ucmd,
 	rc = sio_device_probe(host->mock, &desc, &sobj->dev);
 	if (rc)
 		goto out_sobj;
+	rc = iommufd_selftest_iopf_enable(sobj->dev);
+	if (rc)
+		goto out_mdev;
 	sobj->idev = iommufd_device_bind(ucmd->ictx, sobj->dev, &idev_id, &rc);
 	if (!sobj->idev)
 		goto out_mdev;
-	rc = iommufd_device_attach(sobj->idev, &pt_id);
+	rc = iommufd_device_attach(sobj->idev, SIO_NO_PASID, &pt_id);
 	if (rc)
 		goto out_unbind;
 
@@ -80,10 +84,11 @@ static int test_mock_domain(struct iommufd_ucmd *ucmd,
 	return 0;
 
 out_detach:
-	iommufd_device_detach(sobj->idev);
+	iommufd_device_detach(sobj->idev, SIO_NO_PASID);
 out_unbind:
 	iommufd_device_unbind(sobj->idev);
 out_mdev:
+	sio_iopf_device_disable(sobj->dev);
 	sio_device_remove(sobj->dev);
 	sio_device_put(sobj->dev);
 out_sobj:
@@ -91,8 +96,8 @@ out_sobj:
 	return rc;
 }
 
-static struct selftest_obj *get_selftest_obj(struct sio_iommufd *ictx,
-					     uint32_t id, int *err)
+struct selftest_obj *iommufd_get_selftest_obj(struct sio_iommufd *ictx,
+					      uint32_t id, int *err)
 {
 	struct iommufd_object *obj = iommufd_get_object(ictx, id,
 							IOMMUFD_OBJ_SELFTEST,
@@ -108,10 +113,10 @@ static int test_mock_domain_replace(struct iommufd_ucmd *ucmd,
 	struct selftest_obj *sobj;
 	int rc;
 
-	sobj = get_selftest_obj(ucmd->ictx, cmd->id, &rc);
+	sobj = iommufd_get_selftest_obj(ucmd->ictx, cmd->id, &rc);
 	if (!sobj)
 		return rc;
-	rc = iommufd_device_replace(sobj->idev, &pt_id);
+	rc = iommufd_device_replace(sobj->idev, SIO_NO_PASID, &pt_id);
 	if (!rc) {
 		cmd->mock_domain_replace.pt_id = pt_id;
 		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
@@ -255,9 +260,27 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_ACCESS_RW:
 	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
 		return iommufd_test_access_op(ucmd);
+	case IOMMU_TEST_OP_DIRTY:
+		return iommufd_test_dirty(ucmd);
+	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+		return iommufd_test_md_check_iotlb(ucmd);
+	case IOMMU_TEST_OP_DMABUF_GET:
+		return iommufd_test_dmabuf_get(ucmd, cmd->dmabuf_get.open_flags,
+					       cmd->dmabuf_get.length);
+	case IOMMU_TEST_OP_DMABUF_REVOKE:
+		return iommufd_test_dmabuf_revoke(ucmd,
+						  cmd->dmabuf_revoke.dmabuf_fd,
+						  cmd->dmabuf_revoke.revoked);
 	case IOMMU_TEST_OP_DEV_CHECK_CACHE:
 		return test_dev_check_cache(ucmd, cmd->id, cmd->check_dev_cache.id,
 					    cmd->check_dev_cache.cache);
+	case IOMMU_TEST_OP_PASID_ATTACH:
+	case IOMMU_TEST_OP_PASID_REPLACE:
+	case IOMMU_TEST_OP_PASID_DETACH:
+	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+		return iommufd_test_pasid(ucmd);
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return iommufd_test_trigger_iopf(ucmd);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		/* The kernel's pfn batches need room for one entry. */
 		if (cmd->memory_limit.limit < sizeof(unsigned long) + sizeof(uint32_t))

@@ -258,16 +258,14 @@ SIO_API uint64_t sio_umem_user_locked(uid_t uid)
 /* Pins                                                                 */
 /* ------------------------------------------------------------------ */
 
-SIO_API int sio_umem_pin(struct sio_umem_owner *owner, uint64_t uaddr,
-			 size_t len, unsigned int flags, enum sio_umem_acct acct,
-			 struct sio_umem_pin **out)
+int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
+			 size_t len, unsigned int flags,
+			 enum sio_umem_acct acct, struct sio_umem_pin **out)
 {
 	uint64_t pmask = owner->page_size - 1;
 	struct sio_umem_pin *pin;
 	uint64_t end;
-	int rc;
 
-	sio_err_clear();
 	if (flags & ~(SIO_UMEM_PIN_WRITE | SIO_UMEM_PIN_NOCHARGE))
 		return sio_err(-EINVAL, "umem: unknown pin flags 0x%x", flags);
 	if (acct != SIO_UMEM_ACCT_NONE && acct != SIO_UMEM_ACCT_USER &&
@@ -278,45 +276,70 @@ SIO_API int sio_umem_pin(struct sio_umem_owner *owner, uint64_t uaddr,
 	 * overflow, is EINVAL; a range that wraps is EOVERFLOW. */
 	if (!len || len > SIZE_MAX - owner->page_size)
 		return sio_err(-EINVAL, "umem: bad pin length 0x%zx", len);
-	if (__builtin_add_overflow(uaddr, (uint64_t)len, &end) ||
+	if (__builtin_add_overflow(addr, (uint64_t)len, &end) ||
 	    end > UINT64_MAX - pmask)
 		return sio_err(-EOVERFLOW, "umem: range 0x%llx+0x%zx wraps",
-			       (unsigned long long)uaddr, len);
+			       (unsigned long long)addr, len);
 
 	pin = calloc(1, sizeof(*pin));
 	if (!pin)
 		return sio_err(-ENOMEM, "umem: out of memory");
-	pin->uaddr = uaddr;
+	pin->owner = owner;
+	pin->uaddr = addr;
 	pin->len = len;
-	pin->start = uaddr & ~pmask;
+	pin->start = addr & ~pmask;
 	pin->npages = (size_t)(((end + pmask) & ~pmask) - pin->start) >>
 		      owner->page_shift;
 	pin->flags = flags;
-
-	/* Charge before aliasing: a pin over the limit then costs nothing. */
-	if (!(flags & SIO_UMEM_PIN_NOCHARGE)) {
-		pin->acct = sio_umem_acct_effective(owner, acct);
-		rc = sio_umem_charge(owner, pin->acct, pin->npages);
-		if (rc)
-			goto err_free;
-		pin->charged = true;
-	}
-
-	rc = owner->ops->pin(owner, pin->start,
-			     pin->npages << owner->page_shift, flags,
-			     &pin->chunks, &pin->nchunks);
-	if (rc)
-		goto err_uncharge;
-	pin->owner = sio_umem_owner_get(owner);
 	*out = pin;
 	return 0;
+}
 
-err_uncharge:
+int sio_umem_pin_charge(struct sio_umem_pin *pin, enum sio_umem_acct acct)
+{
+	int rc;
+
+	if (pin->flags & SIO_UMEM_PIN_NOCHARGE)
+		return 0;
+	pin->acct = sio_umem_acct_effective(pin->owner, acct);
+	rc = sio_umem_charge(pin->owner, pin->acct, pin->npages);
+	if (rc)
+		return rc;
+	pin->charged = true;
+	return 0;
+}
+
+void sio_umem_pin_discard(struct sio_umem_pin *pin)
+{
 	if (pin->charged)
-		sio_umem_uncharge(owner, pin->acct, pin->npages);
-err_free:
+		sio_umem_uncharge(pin->owner, pin->acct, pin->npages);
 	free(pin);
-	return rc;
+}
+
+SIO_API int sio_umem_pin(struct sio_umem_owner *owner, uint64_t uaddr,
+			 size_t len, unsigned int flags, enum sio_umem_acct acct,
+			 struct sio_umem_pin **out)
+{
+	struct sio_umem_pin *pin;
+	int rc;
+
+	sio_err_clear();
+	rc = sio_umem_pin_prepare(owner, uaddr, len, flags, acct, &pin);
+	if (rc)
+		return rc;
+	/* Charge before aliasing: a pin over the limit then costs nothing. */
+	rc = sio_umem_pin_charge(pin, acct);
+	if (!rc)
+		rc = owner->ops->pin(owner, pin->start,
+				     pin->npages << owner->page_shift, flags,
+				     &pin->chunks, &pin->nchunks);
+	if (rc) {
+		sio_umem_pin_discard(pin);
+		return rc;
+	}
+	sio_umem_owner_get(owner);
+	*out = pin;
+	return 0;
 }
 
 SIO_API void sio_umem_unpin(struct sio_umem_pin *pin)
@@ -326,7 +349,10 @@ SIO_API void sio_umem_unpin(struct sio_umem_pin *pin)
 	if (!pin)
 		return;
 	owner = pin->owner;
-	owner->ops->unpin(owner, pin->chunks, pin->nchunks);
+	if (pin->file)
+		sio_umem_file_unpin(pin);
+	else
+		owner->ops->unpin(owner, pin->chunks, pin->nchunks);
 	if (pin->charged)
 		sio_umem_uncharge(owner, pin->acct, pin->npages);
 	free(pin);

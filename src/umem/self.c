@@ -707,6 +707,78 @@ out_unlock:
 }
 
 /* ------------------------------------------------------------------ */
+/* Files                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Our own descriptor of the file at the program's fd.  A dup shares the
+ * open file description, so it has fd's mode; the kernel pins a file for
+ * writing whatever mode it was opened in, so a read-only descriptor is
+ * reopened read-write through /proc/self/fd when the file allows (a memfd
+ * always does), and kept as it is otherwise.  O_PATH is -EBADF, as fget()
+ * does not see such descriptors.
+ */
+static int self_file_get(struct sio_umem_owner *owner, int fd, int *out)
+{
+	int fl = fcntl(fd, F_GETFL);
+	struct stat st;
+	int nfd;
+
+	(void)owner;
+	if (fl < 0 || (fl & O_PATH))
+		return sio_err(-EBADF, "umem: %d is not an open file descriptor",
+			       fd);
+	/* Only regular files are reopened: opening a device or a FIFO again
+	 * could have effects of its own. */
+	if ((fl & O_ACCMODE) != O_RDWR && fstat(fd, &st) == 0 &&
+	    S_ISREG(st.st_mode)) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		nfd = open(path, O_RDWR | O_CLOEXEC);
+		if (nfd >= 0) {
+			*out = nfd;
+			return 0;
+		}
+	}
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (nfd < 0)
+		return sio_err(-errno, "umem: cannot duplicate descriptor %d", fd);
+	*out = nfd;
+	return 0;
+}
+
+static int self_backing(struct sio_umem_owner *owner, uint64_t uaddr,
+			dev_t *dev, uint64_t *ino, uint64_t *offset)
+{
+	struct sio_maps m;
+	struct sio_vma v;
+	size_t pos = 0;
+	int rc;
+
+	(void)owner;
+	rc = sio_maps_read("/proc/self/maps", &m);
+	if (rc)
+		return sio_err(rc, "umem: cannot read /proc/self/maps");
+	rc = -EFAULT;
+	while (sio_maps_next(&m, &pos, &v)) {
+		if (uaddr < v.start || uaddr >= v.end)
+			continue;
+		/* Shared and backed by an inode (ino 0: anonymous). */
+		rc = -ENOENT;
+		if (v.shared && v.ino) {
+			*dev = v.dev;
+			*ino = v.ino;
+			*offset = v.offset + (uaddr - v.start);
+			rc = 0;
+		}
+		break;
+	}
+	sio_maps_free(&m);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Owner                                                                */
 /* ------------------------------------------------------------------ */
 
@@ -723,6 +795,8 @@ static const struct sio_umem_owner_ops self_ops = {
 	.unpin = self_unpin,
 	.limits = self_limits,
 	.release = self_release,
+	.file_get = self_file_get,
+	.backing = self_backing,
 };
 
 SIO_API int sio_umem_owner_self(struct sio_umem_owner **out)

@@ -1,12 +1,15 @@
 /*
  * Private definitions of the user-memory layer: owners and their ops, pins
- * and the pieces they are made of, and the /proc/<pid>/maps reader the
- * in-process implementation uses.
+ * and the pieces they are made of, file references, and the
+ * /proc/<pid>/maps reader the in-process implementation uses.
  *
  * The common code (owner.c) owns reference counting, argument checks and
  * RLIMIT_MEMLOCK accounting; an implementation (self.c: the calling
  * process) only moves bytes and makes or drops aliases.  A server mode adds
- * another ops table and a constructor, nothing else.
+ * another ops table and a constructor, nothing else.  File pins (file_pin.c)
+ * are the library's own mappings of a file it holds a descriptor of, so
+ * the owner's ops only hand over that descriptor (a dup in-process;
+ * pidfd_getfd() would do for another process).
  *
  * Locks (none is held while calling into another layer):
  *   self_lock  (self.c)  the calling process's address space as seen by
@@ -61,6 +64,15 @@ struct sio_umem_owner_ops {
 		      struct sio_umem_limits *out);
 	/* Free implementation state when the last reference goes. */
 	void (*release)(struct sio_umem_owner *owner);
+	/* A descriptor of the library's (close-on-exec) for the file open at
+	 * the owner's fd: -EBADF if there is none.  Opened for reading and
+	 * writing when the file allows it, whatever fd's mode, since the
+	 * kernel pins a file without looking at the mode it was opened in. */
+	int (*file_get)(struct sio_umem_owner *owner, int fd, int *out);
+	/* The file mapped shared at the owner's uaddr and the byte offset
+	 * there: -ENOENT if uaddr is mapped otherwise, -EFAULT if not. */
+	int (*backing)(struct sio_umem_owner *owner, uint64_t uaddr,
+		       dev_t *dev, uint64_t *ino, uint64_t *offset);
 };
 
 struct sio_umem_user;
@@ -79,7 +91,9 @@ struct sio_umem_owner {
 
 struct sio_umem_pin {
 	struct sio_umem_owner *owner;	/* holds a reference */
-	uint64_t uaddr;			/* as asked */
+	struct sio_umem_file *file;	/* a file pin's file (a reference),
+					 * NULL for an address range */
+	uint64_t uaddr;			/* as asked (a file offset for a file) */
 	size_t len;
 	uint64_t start;			/* uaddr rounded down to a page */
 	size_t npages;
@@ -94,6 +108,22 @@ struct sio_umem_pin {
 int sio_umem_owner_init(struct sio_umem_owner *owner,
 			const struct sio_umem_owner_ops *ops, uid_t uid,
 			size_t page_size);
+
+/*
+ * The steps every kind of pin shares (owner.c).  prepare checks the
+ * arguments as iopt_alloc_pages() does and makes a pin of the pages
+ * covering [addr, addr + len), not yet charged nor mapped; charge charges
+ * it unless flags say SIO_UMEM_PIN_NOCHARGE; discard uncharges and frees a
+ * pin whose chunks were never made.
+ */
+int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
+			 size_t len, unsigned int flags,
+			 enum sio_umem_acct acct, struct sio_umem_pin **out);
+int sio_umem_pin_charge(struct sio_umem_pin *pin, enum sio_umem_acct acct);
+void sio_umem_pin_discard(struct sio_umem_pin *pin);
+
+/* Drop the mappings of a file pin and its file reference (file_pin.c). */
+void sio_umem_file_unpin(struct sio_umem_pin *pin);
 
 /* ------------------------------------------------------------------ */
 /* /proc/<pid>/maps                                                     */

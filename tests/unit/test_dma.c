@@ -349,14 +349,17 @@ static void test_large_leaf(void **state)
 	free(out);
 }
 
-/* Domain types without a data path say so. */
-static void test_nested_unsupported(void **state)
+/* A nested domain translates through both stages; the mock's stage 1 is
+ * the identity, so the device reaches what the parent maps and nothing
+ * else. */
+static void test_nested_through_parent(void **state)
 {
 	struct fix *f = *state;
 	struct sio_mock_hwpt_data data = { .iotlb = 0 };
 	struct sio_user_data ud = { .type = SIO_MOCK_HWPT_DATA, .buf = &data,
 				    .len = sizeof(data) };
 	struct sio_domain *parent = t_paging(f->dev, SIO_DOMAIN_ALLOC_NEST_PARENT);
+	char *buf = t_buf(T_PG, T_PG);
 	struct sio_domain *n = NULL;
 	struct sio_dma_fault flt;
 	struct sio_dma_xlate x;
@@ -364,11 +367,20 @@ static void test_nested_unsupported(void **state)
 	assert_int_equal(sio_domain_alloc_nested(f->dev, parent, 0, &ud, &n), 0);
 	assert_int_equal(sio_replace_group(f->group, n, NULL), 0);
 	assert_int_equal(sio_dma_translate(f->dev, SIO_NO_PASID, T_IOVA, SIO_DMA_READ,
-					   &x, &flt), -EOPNOTSUPP);
-	assert_fault(&flt, SIO_FAULT_UNSUPPORTED, T_IOVA, SIO_NO_PASID, SIO_DMA_READ);
+					   &x, &flt), -EFAULT);
+	assert_fault(&flt, SIO_FAULT_NOT_MAPPED, T_IOVA, SIO_NO_PASID, SIO_DMA_READ);
+	assert_int_equal(sio_map(parent, T_IOVA, t_pa(buf), T_PG, SIO_PROT_READ), 0);
+	assert_int_equal(sio_dma_translate(f->dev, SIO_NO_PASID, T_IOVA + 4,
+					   SIO_DMA_READ, &x, &flt), 0);
+	assert_ptr_equal(x.host, buf + 4);
+	assert_int_equal(sio_dma_write(f->dev, SIO_NO_PASID, T_IOVA, "x", 1, &flt),
+			 -EACCES);
 	assert_int_equal(sio_replace_group(f->group, f->dom, NULL), 0);
+	assert_int_equal(sio_domain_free(parent), -EBUSY);
 	assert_int_equal(sio_domain_free(n), 0);
+	assert_int_equal(sio_unmap(parent, T_IOVA, T_PG), (ssize_t)T_PG);
 	assert_int_equal(sio_domain_free(parent), 0);
+	free(buf);
 }
 
 /* A removed device's DMA fails, whatever is attached. */
@@ -410,7 +422,7 @@ int main(void)
 		T(test_pasid_not_attached),
 		T(test_multi_page),
 		T(test_large_leaf),
-		T(test_nested_unsupported),
+		T(test_nested_through_parent),
 		T(test_removed_device),
 	};
 #undef T

@@ -279,6 +279,99 @@ static void alias_group(void **state)
 	env_down(&e);
 }
 
+struct dirty_log {
+	uint64_t iova[8];
+	uint64_t len[8];
+	unsigned int n;
+};
+
+static void log_dirty(void *arg, uint64_t iova, uint64_t len)
+{
+	struct dirty_log *l = arg;
+
+	if (l->n < 8) {
+		l->iova[l->n] = iova;
+		l->len[l->n] = len;
+	}
+	l->n++;
+}
+
+/* Dirty tracking in every format's own dirty bits: device writes while
+ * tracking is on are reported leaf by leaf, reads are not, a read clears
+ * them, and domains allocated without DIRTY_TRACKING refuse it. */
+static void dirty_tracking(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NCASES; i++) {
+		struct soft_case c = cases[i];
+		struct sio_domain *d, *plain;
+		struct dirty_log log = { 0 };
+		struct env e;
+		size_t len;
+		char *buf, out[4];
+
+		c.cfg.dirty = true;
+		env_up(&c, &e, 0);
+		len = (size_t)e.min_page * 4;
+		buf = page_buf(len, e.min_page);
+		assert_int_equal(sio_domain_alloc_paging(e.dev, 0, NULL, &plain), 0);
+		assert_int_equal(sio_domain_set_dirty_tracking(plain, true),
+				 -EOPNOTSUPP);
+		assert_false(sio_domain_can_track_dirty(plain));
+		assert_int_equal(sio_domain_free(plain), 0);
+
+		assert_int_equal(sio_domain_alloc_paging(
+					 e.dev, SIO_DOMAIN_ALLOC_DIRTY_TRACKING,
+					 NULL, &d), 0);
+		assert_int_equal(sio_attach_device(d, e.dev), 0);
+		assert_int_equal(sio_map(d, IOVA_BASE, (uintptr_t)buf, len,
+					 SIO_PROT_READ | SIO_PROT_WRITE), 0);
+		/* Writes before tracking starts are not in the snapshot. */
+		assert_int_equal(sio_dma_write(e.dev, SIO_NO_PASID, IOVA_BASE,
+					       "a", 1, NULL), 0);
+		assert_int_equal(sio_domain_set_dirty_tracking(d, true), 0);
+		assert_true(sio_domain_dirty_tracking(d));
+		assert_int_equal(sio_dma_read(e.dev, SIO_NO_PASID, IOVA_BASE,
+					      out, 4, NULL), 0);
+		assert_int_equal(sio_dma_write(e.dev, SIO_NO_PASID,
+					       IOVA_BASE + 2 * e.min_page + 9,
+					       "b", 1, NULL), 0);
+		if (sio_domain_read_and_clear_dirty(d, IOVA_BASE, len,
+						    SIO_DIRTY_NO_CLEAR,
+						    log_dirty, &log))
+			fail_msg("%s: %s", c.name, sio_last_error());
+		if (log.n != 1)
+			fail_msg("%s: %u dirty leaves", c.name, log.n);
+		/* The leaf holding the write, whole (it may be larger than
+		 * the minimum page when the map used a large page). */
+		assert_true(log.iova[0] <= IOVA_BASE + 2 * e.min_page + 9);
+		assert_true(log.iova[0] + log.len[0] > IOVA_BASE + 2 * e.min_page + 9);
+		log.n = 0;
+		assert_int_equal(sio_domain_read_and_clear_dirty(
+					 d, IOVA_BASE, len, 0, log_dirty, &log), 0);
+		assert_int_equal(log.n, 1);
+		log.n = 0;
+		assert_int_equal(sio_domain_read_and_clear_dirty(
+					 d, IOVA_BASE, len, 0, log_dirty, &log), 0);
+		assert_int_equal(log.n, 0);
+		assert_int_equal(sio_domain_read_and_clear_dirty(
+					 d, IOVA_BASE, len, 4, log_dirty, &log),
+				 -EINVAL);
+		/* Off: writes leave no trace. */
+		assert_int_equal(sio_domain_set_dirty_tracking(d, false), 0);
+		assert_int_equal(sio_dma_write(e.dev, SIO_NO_PASID, IOVA_BASE,
+					       "c", 1, NULL), 0);
+		assert_int_equal(sio_domain_read_and_clear_dirty(
+					 d, IOVA_BASE, len, 0, log_dirty, &log), 0);
+		assert_int_equal(log.n, 0);
+
+		sio_detach_device(e.dev);
+		assert_int_equal(sio_domain_free(d), 0);
+		free(buf);
+		env_down(&e);
+	}
+}
+
 static void bad_config(void **state)
 {
 	struct sio_soft_config cfg = { .format = SIO_PT_ARM_LPAE_S1, .granule_lg2 = 13 };
@@ -302,6 +395,7 @@ int main(void)
 		cmocka_unit_test(large_pages),
 		cmocka_unit_test(pasid_and_identity),
 		cmocka_unit_test(alias_group),
+		cmocka_unit_test(dirty_tracking),
 		cmocka_unit_test(bad_config),
 	};
 

@@ -1,6 +1,7 @@
 /*
  * The user-memory layer: fault-safe copies, pins whose alias survives what
- * the program does to its own view, RLIMIT_MEMLOCK accounting and fork.
+ * the program does to its own view, RLIMIT_MEMLOCK accounting, fork, and
+ * pins of a file by offset through a reference to it.
  *
  * Every test checks that it leaves no file descriptor and no charge
  * behind.  Huge-page cases run only when the machine has free 2 MiB pages.
@@ -821,6 +822,250 @@ static void test_pin_fresh_hole(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* File pins                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A memfd of len bytes filled by write(2), never mapped. */
+static int memfd_filled(size_t len, unsigned int seed, unsigned int mflags)
+{
+	unsigned char *tmp = malloc(len);
+	int fd = memfd_create("test-umem-file", MFD_CLOEXEC | mflags);
+
+	assert_true(fd >= 0);
+	assert_non_null(tmp);
+	fill(tmp, len, seed);
+	assert_int_equal(pwrite(fd, tmp, len, 0), (ssize_t)len);
+	free(tmp);
+	return fd;
+}
+
+/*
+ * A memfd the owner never maps, pinned by offset through a reference: the
+ * pin reaches the file's pages (reads and writes both ways), survives the
+ * owner closing its descriptor, and is charged like an address pin.
+ */
+static void test_pin_file_memfd(void **state)
+{
+	struct fixture *f = *state;
+	int fd = memfd_filled(8 * PG, 21, 0), check = dup(fd);
+	struct sio_umem_file *file;
+	struct sio_umem_pin *pin;
+	struct sio_umem_range r;
+	struct sio_umem_stats st;
+	unsigned char *a, b;
+
+	assert_int_equal(sio_umem_file_get(f->owner, fd, &file), 0);
+	assert_int_equal(close(fd), 0);
+	/* Unaligned: the pin covers pages 1..3 of the file. */
+	assert_int_equal(sio_umem_pin_file(file, PG + 100, 2 * PG, 0,
+					   SIO_UMEM_ACCT_USER, &pin), 0);
+	assert_int_equal(sio_umem_pin_npages(pin), 3);
+	assert_int_equal(sio_umem_pin_nr_ranges(pin), 1);
+	assert_int_equal(sio_umem_pin_range(pin, 0, &r), 0);
+	assert_int_equal(r.uaddr, PG);
+	assert_int_equal(r.len, 3 * PG);
+	assert_int_equal(sio_umem_pin_range(pin, 1, &r), -ENOENT);
+	assert_int_equal(sio_umem_pin_host(pin, 2 * PG, NULL), 0);
+	sio_umem_owner_stats(f->owner, &st);
+	assert_int_equal(st.pinned, 3);
+	assert_int_equal(sio_umem_user_locked(getuid()),
+			 cap_ipc_lock(false, false) ? 0 : 3);
+	a = alias_of(pin, 2 * PG);
+	{
+		unsigned char *want = malloc(3 * PG);
+
+		assert_non_null(want);
+		assert_int_equal(pread(check, want, 3 * PG, (off_t)PG),
+				 (ssize_t)(3 * PG));
+		assert_memory_equal(a - 100, want, 3 * PG);
+		free(want);
+	}
+	sio_umem_unpin(pin);
+
+	/* A writable pin: the alias and the file are the same pages. */
+	assert_int_equal(sio_umem_pin_file(file, 0, 8 * PG, SIO_UMEM_PIN_WRITE,
+					   SIO_UMEM_ACCT_NONE, &pin), 0);
+	a = alias_of(pin, 8 * PG);
+	a[5 * PG] = 0xab;
+	assert_int_equal(pread(check, &b, 1, (off_t)(5 * PG)), 1);
+	assert_int_equal(b, 0xab);
+	b = 0xcd;
+	assert_int_equal(pwrite(check, &b, 1, 7), 1);
+	assert_int_equal(a[7], 0xcd);
+	sio_umem_unpin(pin);
+	sio_umem_file_put(file);
+	assert_int_equal(close(check), 0);
+}
+
+/* What memfd_pin_folios() refuses, and bad descriptors. */
+static void test_pin_file_errors(void **state)
+{
+	struct fixture *f = *state;
+	int fd = memfd_filled(4 * PG + 1, 3, 0), pfd[2], opath, exe;
+	struct sio_umem_pin *pin = NULL;
+	struct sio_umem_file *file;
+
+	assert_int_equal(sio_umem_file_get(f->owner, -1, &file), -EBADF);
+	assert_int_equal(sio_umem_file_get(f->owner, 1000000, &file), -EBADF);
+	opath = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	assert_true(opath >= 0);
+	assert_int_equal(sio_umem_file_get(f->owner, opath, &file), -EBADF);
+	close(opath);
+
+	assert_int_equal(sio_umem_file_get(f->owner, fd, &file), 0);
+	assert_int_equal(sio_umem_pin_file(file, 0, 0, 0, SIO_UMEM_ACCT_NONE,
+					   &pin), -EINVAL);
+	assert_int_equal(sio_umem_pin_file(file, UINT64_MAX - 10, 100, 0,
+					   SIO_UMEM_ACCT_NONE, &pin), -EOVERFLOW);
+	assert_int_equal(sio_umem_pin_file(file, 1ull << 63, PG, 0,
+					   SIO_UMEM_ACCT_NONE, &pin), -EINVAL);
+	assert_int_equal(sio_umem_pin_file(file, 0, PG, 0x80,
+					   SIO_UMEM_ACCT_NONE, &pin), -EINVAL);
+	/* The whole last page must be inside the file: 4 pages + 1 byte
+	 * holds 4 whole pages. */
+	assert_int_equal(sio_umem_pin_file(file, 0, 4 * PG, 0,
+					   SIO_UMEM_ACCT_NONE, &pin), 0);
+	sio_umem_unpin(pin);
+	pin = NULL;
+	assert_int_equal(sio_umem_pin_file(file, 0, 4 * PG + 1, 0,
+					   SIO_UMEM_ACCT_NONE, &pin), -EINVAL);
+	assert_int_equal(sio_umem_pin_file(file, 8 * PG, 1, 0,
+					   SIO_UMEM_ACCT_NONE, &pin), -EINVAL);
+	/* Truncated: nothing is left to pin. */
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(sio_umem_pin_file(file, 0, PG, 0,
+					   SIO_UMEM_ACCT_NONE, &pin), -EINVAL);
+	sio_umem_file_put(file);
+
+	/* The library's descriptor replaced behind its back (it is the lowest
+	 * free number, as dup gives): the pin never reaches the other file. */
+	{
+		int probe = dup(fd), other = memfd_filled(PG, 1, 0);
+
+		assert_int_equal(ftruncate(fd, 4 * PG), 0);
+		assert_int_equal(close(probe), 0);
+		assert_int_equal(sio_umem_file_get(f->owner, fd, &file), 0);
+		assert_int_equal(dup3(other, probe, O_CLOEXEC), probe);
+		assert_int_equal(sio_umem_pin_file(file, 0, PG, 0,
+						   SIO_UMEM_ACCT_NONE, &pin),
+				 -EBADF);
+		sio_umem_file_put(file);	/* closes probe */
+		close(other);
+	}
+	close(fd);
+
+	/* Not memory: a pipe, a file on a disk file system. */
+	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+	assert_int_equal(sio_umem_file_get(f->owner, pfd[0], &file), 0);
+	assert_int_equal(sio_umem_pin_file(file, 0, PG, 0, SIO_UMEM_ACCT_NONE,
+					   &pin), -EINVAL);
+	sio_umem_file_put(file);
+	close(pfd[0]);
+	close(pfd[1]);
+	exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	assert_true(exe >= 0);
+	assert_int_equal(sio_umem_file_get(f->owner, exe, &file), 0);
+	assert_int_equal(sio_umem_pin_file(file, 0, PG, 0, SIO_UMEM_ACCT_NONE,
+					   &pin), -EINVAL);
+	sio_umem_file_put(file);
+	close(exe);
+	assert_null(pin);
+}
+
+/*
+ * A read-only descriptor of a memfd still gives a writable pin (the kernel
+ * pins a file whatever mode it was opened in); the owner's shared mapping
+ * of the file says where a file page is; the RLIMIT applies.
+ */
+static void test_pin_file_ro_fd_and_offset(void **state)
+{
+	struct fixture *f = *state;
+	int fd = memfd_filled(4 * PG, 5, 0), ro;
+	struct sio_umem_file *file;
+	struct sio_umem_pin *pin;
+	unsigned char *view, *priv, *a;
+	struct rlimit old, rl;
+	char path[64];
+	uint64_t off;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(ro >= 0);
+	assert_int_equal(sio_umem_file_get(f->owner, ro, &file), 0);
+	close(ro);
+	assert_int_equal(sio_umem_pin_file(file, 0, PG, SIO_UMEM_PIN_WRITE,
+					   SIO_UMEM_ACCT_NONE, &pin), 0);
+	a = alias_of(pin, PG);
+	a[1] = 0x42;
+
+	view = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, fd, (off_t)(2 * PG));
+	assert_ptr_not_equal(view, MAP_FAILED);
+	priv = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 0);
+	assert_ptr_not_equal(priv, MAP_FAILED);
+	assert_int_equal(sio_umem_file_offset(file, ua(view + PG + 9), &off), 0);
+	assert_int_equal(off, 3 * PG + 9);
+	assert_int_equal(sio_umem_file_offset(file, ua(priv), &off), -ENOENT);
+	assert_int_equal(sio_umem_file_offset(file, ua(&off), &off), -ENOENT);
+	assert_int_equal(priv[1], 0x42);
+	assert_int_equal(munmap(priv, PG), 0);
+	assert_int_equal(munmap(view, 2 * PG), 0);
+	assert_int_equal(sio_umem_file_offset(file, ua(view), &off), -EFAULT);
+	sio_umem_unpin(pin);
+
+	assert_int_equal(getrlimit(RLIMIT_MEMLOCK, &old), 0);
+	rl = old;
+	rl.rlim_cur = 2 * PG;
+	assert_int_equal(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	if (!cap_ipc_lock(false, false))
+		assert_int_equal(sio_umem_pin_file(file, 0, 3 * PG, 0,
+						   SIO_UMEM_ACCT_MM, &pin),
+				 -ENOMEM);
+	assert_int_equal(setrlimit(RLIMIT_MEMLOCK, &old), 0);
+	sio_umem_file_put(file);
+	close(fd);
+}
+
+/* A hugetlbfs memfd is mapped in whole huge pages, counted in CPU pages. */
+static void test_pin_file_hugetlb(void **state)
+{
+	struct fixture *f = *state;
+	size_t hs = 2ul << 20;
+	struct sio_umem_file *file;
+	struct sio_umem_pin *pin;
+	unsigned char *a, b;
+	int fd;
+
+	if (free_huge_2m() < 2) {
+		skip();
+		return;
+	}
+	fd = memfd_create("test-umem-huge", MFD_CLOEXEC | MFD_HUGETLB);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)(2 * hs)), 0);
+	assert_int_equal(sio_umem_file_get(f->owner, fd, &file), 0);
+	assert_int_equal(sio_umem_pin_file(file, hs + PG + 3, PG,
+					   SIO_UMEM_PIN_WRITE,
+					   SIO_UMEM_ACCT_NONE, &pin), 0);
+	assert_int_equal(sio_umem_pin_npages(pin), 2);
+	a = alias_of(pin, PG);
+	a[0] = 0x77;
+	{
+		unsigned char *view = mmap(NULL, 2 * hs, PROT_READ, MAP_SHARED,
+					   fd, 0);
+
+		assert_ptr_not_equal(view, MAP_FAILED);
+		b = view[hs + PG + 3];
+		assert_int_equal(munmap(view, 2 * hs), 0);
+	}
+	assert_int_equal(b, 0x77);
+	sio_umem_unpin(pin);
+	assert_int_equal(sio_umem_pin_file(file, hs, hs + 1, 0,
+					   SIO_UMEM_ACCT_NONE, &pin), -EINVAL);
+	sio_umem_file_put(file);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +1083,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_hugetlb, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_file_memfd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_file_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_file_ro_fd_and_offset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_file_hugetlb, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,15 +23,21 @@
  * Semantics on an iommufd (as the kernel implements them):
  *  - SIO_VFIO_GET_API_VERSION returns SIO_VFIO_API_VERSION.
  *  - SIO_VFIO_CHECK_EXTENSION(ext) returns 1 for TYPE1_IOMMU, TYPE1v2_IOMMU
- *    and UNMAP_ALL; DMA_CC_IOMMU reports whether every domain of the compat
- *    IOAS enforces cache coherency; everything else (UPDATE_VADDR, the
+ *    and UNMAP_ALL (0 in no-IOMMU mode), 1 for NOIOMMU_IOMMU (a kernel
+ *    built with CONFIG_VFIO_NOIOMMU, as Debian's is); DMA_CC_IOMMU reports
+ *    whether every domain of the compat IOAS enforces cache coherency
+ *    (ENODEV without a compat IOAS); everything else (UPDATE_VADDR, the
  *    reserved nesting type, ...) returns 0.
  *  - SIO_VFIO_SET_IOMMU(type) accepts TYPE1_IOMMU (which disables large
- *    IOPTEs so any sub-range can be unmapped) and TYPE1v2_IOMMU; EINVAL else.
+ *    IOPTEs so any sub-range can be unmapped) and TYPE1v2_IOMMU, ENODEV
+ *    without a compat IOAS; NOIOMMU_IOMMU only in no-IOMMU mode (EPERM
+ *    without CAP_SYS_RAWIO); EINVAL else.
  *  - SIO_VFIO_IOMMU_GET_INFO, SIO_VFIO_IOMMU_MAP_DMA (flags READ|WRITE only)
  *    and SIO_VFIO_IOMMU_UNMAP_DMA (flag ALL only) act on the compatibility
- *    IOAS (see IOMMU_VFIO_IOAS in iommufd.h).
- *  - SIO_VFIO_IOMMU_DIRTY_PAGES and all other numbers give ENOTTY.
+ *    IOAS (see IOMMU_VFIO_IOAS in iommufd.h); ENODEV without one.
+ *  - SIO_VFIO_IOMMU_ENABLE/DISABLE (SPAPR), SIO_VFIO_IOMMU_DIRTY_PAGES and
+ *    all other numbers give ENOTTY.
+ * docs/vfio-compat.md has the details.
  * The argument is the extension/type number itself (not a pointer) for
  * CHECK_EXTENSION and SET_IOMMU.
  */

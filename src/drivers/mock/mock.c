@@ -16,6 +16,7 @@
 #include "softiommu/driver.h"
 #include "softiommu/mock.h"
 #include "util/error.h"
+#include "util/rcu.h"
 
 #define MOCK_PAGING_FLAGS                                                    \
 	(SIO_DOMAIN_ALLOC_DIRTY_TRACKING | SIO_DOMAIN_ALLOC_NEST_PARENT |     \
@@ -57,6 +58,11 @@ static struct mock_dev *to_mock_dev(struct sio_device *dev)
 static struct mock_domain *to_mock_domain(struct sio_domain *d)
 {
 	return sio_container_of(d, struct mock_domain, domain);
+}
+
+static struct mock_nested *to_mock_nested(struct sio_domain *d)
+{
+	return sio_container_of(d, struct mock_nested, domain);
 }
 
 static int mock_attach_dev(struct sio_domain *domain, struct sio_device *dev,
@@ -138,12 +144,38 @@ static void mock_paging_free(struct sio_domain *d)
 	free(md);
 }
 
+/* Dirty tracking (the selftest's mock_domain_set_dirty_tracking and the
+ * page table's dirty bits): the core refuses domains allocated without
+ * DIRTY_TRACKING before it gets here. */
+static int mock_set_dirty_tracking(struct sio_domain *d, bool enable)
+{
+	if (enable && !(d->alloc_flags & SIO_DOMAIN_ALLOC_DIRTY_TRACKING))
+		return -EINVAL;
+	return 0;
+}
+
+static int mock_read_and_clear_dirty(struct sio_domain *d, uint64_t iova,
+				     uint64_t size, unsigned int flags,
+				     sio_dirty_record_fn record, void *arg)
+{
+	return sio_pt_read_and_clear_dirty(to_mock_domain(d)->pt, iova, size,
+					   flags, record, arg);
+}
+
+static int mock_set_dirty(struct sio_domain *d, uint64_t iova)
+{
+	return sio_pt_set_dirty(to_mock_domain(d)->pt, iova);
+}
+
 static const struct sio_domain_ops mock_paging_ops = {
 	.attach_dev = mock_attach_dev,
 	.set_dev_pasid = mock_set_dev_pasid,
 	.map_pages = mock_map_pages,
 	.unmap_pages = mock_unmap_pages,
 	.lookup = mock_lookup,
+	.set_dirty_tracking = mock_set_dirty_tracking,
+	.read_and_clear_dirty = mock_read_and_clear_dirty,
+	.set_dirty = mock_set_dirty,
 	.free = mock_paging_free,
 };
 
@@ -212,12 +244,69 @@ static int mock_nested_set_dev_pasid(struct sio_domain *domain,
 
 static void mock_nested_free(struct sio_domain *d)
 {
-	free(sio_container_of(d, struct mock_nested, domain));
+	free(to_mock_nested(d));
+}
+
+/* The mock's stage 1 is the identity: a nested domain translates what its
+ * parent maps, so a device attached to it still reaches guest memory. */
+static int mock_nested_lookup(struct sio_domain *d, uint64_t iova,
+			      struct sio_xlate *out)
+{
+	return mock_lookup(d->parent, iova, out);
+}
+
+static int mock_nested_set_dirty(struct sio_domain *d, uint64_t iova)
+{
+	return mock_set_dirty(d->parent, iova);
+}
+
+/* The selftest's invalidation: each entry zeroes one mock IOTLB entry, or
+ * all of them with IOMMU_TEST_INVALIDATE_FLAG_ALL; the first bad entry
+ * stops the walk and the count says how many went before it. */
+static int mock_nested_cache_invalidate(struct sio_domain *d,
+					struct sio_user_data_array *array)
+{
+	struct mock_nested *mn = to_mock_nested(d);
+	struct sio_mock_invalidate inv;
+	uint32_t done = 0;
+	int rc = 0;
+
+	if (array->type != SIO_MOCK_INVALIDATE_DATA) {
+		rc = -EINVAL;
+		goto out;
+	}
+	for (uint32_t i = 0; i < array->entry_num; i++) {
+		rc = sio_user_data_array_copy(&inv, sizeof(inv), sizeof(inv),
+					      array,
+					      SIO_MOCK_INVALIDATE_DATA, i);
+		if (rc)
+			break;
+		if (inv.flags & ~SIO_MOCK_INVALIDATE_FLAG_ALL) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		if (inv.iotlb_id > SIO_MOCK_NESTED_IOTLB_ID_MAX) {
+			rc = -EINVAL;
+			break;
+		}
+		for (int j = 0; j < SIO_MOCK_NESTED_IOTLB_NUM; j++)
+			if ((inv.flags & SIO_MOCK_INVALIDATE_FLAG_ALL) ||
+			    (uint32_t)j == inv.iotlb_id)
+				__atomic_store_n(&mn->iotlb[j], 0,
+						 __ATOMIC_RELAXED);
+		done++;
+	}
+out:
+	array->entry_num = done;
+	return rc;
 }
 
 static const struct sio_domain_ops mock_nested_ops = {
 	.attach_dev = mock_attach_dev,
 	.set_dev_pasid = mock_nested_set_dev_pasid,
+	.lookup = mock_nested_lookup,
+	.set_dirty = mock_nested_set_dirty,
+	.cache_invalidate_user = mock_nested_cache_invalidate,
 	.free = mock_nested_free,
 };
 
@@ -323,8 +412,8 @@ SIO_API int sio_mock_iommu_create(struct sio_system *sys, const char *name,
 {
 	struct sio_iommu_caps caps = {
 		.pasid_bits = SIO_MOCK_PASID_WIDTH,
-		/* Dirty tracking and page faults come with their issues. */
-		.features = SIO_FEAT_PASID | SIO_FEAT_NESTING,
+		.features = SIO_FEAT_PASID | SIO_FEAT_NESTING | SIO_FEAT_DIRTY |
+			    SIO_FEAT_IOPF | SIO_FEAT_USER_PASID_TABLE,
 		.default_domain_type = SIO_DOMAIN_BLOCKED,
 	};
 	struct sio_pt_cfg ptcfg = { .format = SIO_PT_MOCK, .ias = MOCK_IAS,
@@ -374,6 +463,23 @@ SIO_API int sio_mock_nested_iotlb(struct sio_domain *domain, unsigned int id,
 	if (id > SIO_MOCK_NESTED_IOTLB_ID_MAX)
 		return sio_err(-EINVAL, "mock: IOTLB id %u > %u", id,
 			       SIO_MOCK_NESTED_IOTLB_ID_MAX);
-	*value = sio_container_of(domain, struct mock_nested, domain)->iotlb[id];
+	*value = __atomic_load_n(&to_mock_nested(domain)->iotlb[id],
+				 __ATOMIC_RELAXED);
 	return 0;
+}
+
+SIO_API int sio_mock_domain_set_dirty(struct sio_domain *domain,
+				      uint64_t iova)
+{
+	int rc;
+
+	if (!domain || domain->ops != &mock_paging_ops)
+		return sio_err(-EINVAL, "mock: not a mock paging domain");
+	if (!sio_domain_dirty_tracking(domain))
+		return sio_err(-EINVAL, "mock: dirty tracking is off");
+	/* As the data path does: the table may be unmapped concurrently. */
+	sio_rcu_read_lock();
+	rc = mock_set_dirty(domain, iova);
+	sio_rcu_read_unlock();
+	return rc;
 }

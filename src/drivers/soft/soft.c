@@ -13,6 +13,7 @@
 
 #include "softiommu/driver.h"
 #include "softiommu/soft.h"
+#include "drivers/soft/soft_sva.h"
 #include "util/error.h"
 
 struct soft_iommu {
@@ -59,6 +60,7 @@ static int soft_nop_attach(struct sio_domain *d, struct sio_device *dev,
 static int soft_nop_set_pasid(struct sio_domain *d, struct sio_device *dev,
 			      sio_pasid_t pasid, struct sio_domain *old)
 {
+	soft_sva_leave(old, dev, pasid);	/* an SVA entry is replaced */
 	return 0;
 }
 
@@ -123,12 +125,37 @@ static void soft_paging_free(struct sio_domain *d)
 	free(sd);
 }
 
+/* Dirty tracking: the page table's dirty bits are the state; nothing
+ * else needs programming to turn it on or off. */
+static int soft_set_dirty_tracking(struct sio_domain *d, bool enable)
+{
+	(void)d;
+	(void)enable;
+	return 0;
+}
+
+static int soft_read_and_clear_dirty(struct sio_domain *d, uint64_t iova,
+				     uint64_t size, unsigned int flags,
+				     sio_dirty_record_fn record, void *arg)
+{
+	return sio_pt_read_and_clear_dirty(to_soft_domain(d)->pt, iova, size,
+					   flags, record, arg);
+}
+
+static int soft_set_dirty(struct sio_domain *d, uint64_t iova)
+{
+	return sio_pt_set_dirty(to_soft_domain(d)->pt, iova);
+}
+
 static const struct sio_domain_ops soft_paging_ops = {
 	.attach_dev = soft_nop_attach,
 	.set_dev_pasid = soft_nop_set_pasid,
 	.map_pages = soft_map_pages,
 	.unmap_pages = soft_unmap_pages,
 	.lookup = soft_lookup,
+	.set_dirty_tracking = soft_set_dirty_tracking,
+	.read_and_clear_dirty = soft_read_and_clear_dirty,
+	.set_dirty = soft_set_dirty,
 	.free = soft_paging_free,
 };
 
@@ -189,6 +216,7 @@ static const struct sio_iommu_ops soft_iommu_ops = {
 	.name = "soft",
 	.device_group = sio_alias_device_group,
 	.domain_alloc_paging = soft_alloc_paging,
+	.domain_alloc_sva = soft_sva_domain_alloc,
 	.domain_alloc_blocked = soft_alloc_blocked,
 	.domain_alloc_identity = soft_alloc_identity,
 	.capable = soft_capable,
@@ -219,7 +247,7 @@ SIO_API int sio_soft_iommu_create(struct sio_system *sys, const char *name,
 	sio_pt_destroy(pt);
 
 	caps.pasid_bits = cfg->pasid_bits;
-	caps.features = (cfg->pasid_bits ? SIO_FEAT_PASID : 0) |
+	caps.features = (cfg->pasid_bits ? SIO_FEAT_PASID | SIO_FEAT_SVA : 0) |
 			(cfg->dirty ? SIO_FEAT_DIRTY : 0);
 	caps.default_domain_type = cfg->default_domain_type ?
 					   cfg->default_domain_type :

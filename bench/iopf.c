@@ -1,0 +1,376 @@
+/*
+ * bench/iopf: I/O page faults end to end, for two handlers.
+ *
+ *  fault-fd  a user-space handler (a VMM thread) on an iommufd fault queue:
+ *            poll() the fault fd, read() the iommu_hwpt_pgfault records,
+ *            write() SUCCESS responses; the device is a mock device on a
+ *            fault-capable nested HWPT.
+ *  sva       the library's SVA handler: each request faults a page of the
+ *            mm in through the mm's fault handler on the handler's thread.
+ *
+ * Round trip, one request at a time: the device's DMA misses, it sends a
+ * page request, the handler answers, the device model's page_response
+ * wakes it, and it retries the DMA, which must now succeed (for fault-fd
+ * the page is mapped in the IOAS beforehand, as after a VMM's fix-up; for
+ * sva the handler makes it present).  Median of the per-run medians.
+ * Throughput: up to WINDOW requests outstanding, groups answered per
+ * second, median over runs.  The device waits by spinning with yields.
+ *
+ * Usage: bench_iopf [runs]   (default 7)
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "bench_util.h"
+#include "softiommu/file.h"
+#include "softiommu/iommufd.h"
+#include "softiommu/mm.h"
+#include "softiommu/softiommu.h"
+#include "softiommu/uapi/iommufd.h"
+#include "softiommu/uapi/iommufd_test.h"
+
+#define ITERS 2000		/* round trips per run */
+#define TPUT 10000		/* groups per throughput run */
+#define WINDOW 64		/* outstanding groups in a throughput run */
+#define MAXRUNS 64
+#define IOVA 0x1000000ull	/* in the mock aperture */
+#define PG 4096ull
+
+/* The device model: counts the responses it got. */
+struct devmodel {
+	unsigned long answered;		/* atomic */
+	unsigned long failed;		/* atomic: not SUCCESS */
+};
+
+static void on_response(struct sio_device *dev, void *arg,
+			const struct sio_page_response *resp)
+{
+	struct devmodel *m = arg;
+
+	(void)dev;
+	if (resp->code != SIO_PAGE_RESP_SUCCESS)
+		__atomic_add_fetch(&m->failed, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&m->answered, 1, __ATOMIC_RELEASE);
+}
+
+static const struct sio_iopf_device_ops model_ops = {
+	.page_response = on_response,
+};
+
+static void wait_answered(struct devmodel *m, unsigned long n)
+{
+	while (__atomic_load_n(&m->answered, __ATOMIC_ACQUIRE) < n)
+		sched_yield();
+}
+
+struct target {
+	const char *name;
+	struct sio_device *dev;
+	sio_pasid_t pasid;
+	struct devmodel model;
+	bool premapped;			/* the page is there before asking */
+	/* The address of request i of a run's round trips (phase 0) or
+	 * throughput (phase 1); reset() prepares the next run. */
+	uint64_t (*addr)(struct target *t, int phase, long i);
+	void (*reset)(struct target *t);
+	uint64_t base;
+	struct sio_mm *mm;
+};
+
+/* Round trips: median ns of one run. */
+static double round_trips(struct target *t)
+{
+	static double lat[ITERS];
+	struct sio_page_request req = { .pasid = t->pasid, .flags = SIO_PRQ_LAST,
+					.perm = SIO_DMA_READ };
+	char byte;
+
+	for (long i = 0; i < ITERS; i++) {
+		unsigned long before = t->model.answered;
+		double t0 = bench_now_ns();
+
+		req.addr = t->addr(t, 0, i);
+		req.grpid = (uint32_t)i & 0x1ff;
+		if (sio_dma_read(t->dev, t->pasid, req.addr, &byte, 1, NULL) == 0 &&
+		    !t->premapped) {
+			fprintf(stderr, "bench_iopf: %s: page present before the request\n",
+				t->name);
+			exit(1);
+		}
+		if (sio_iopf_report(t->dev, &req)) {
+			fprintf(stderr, "bench_iopf: %s: report: %s\n", t->name,
+				sio_last_error());
+			exit(1);
+		}
+		wait_answered(&t->model, before + 1);
+		if (sio_dma_read(t->dev, t->pasid, req.addr, &byte, 1, NULL)) {
+			fprintf(stderr, "bench_iopf: %s: DMA still fails after the response\n",
+				t->name);
+			exit(1);
+		}
+		lat[i] = bench_now_ns() - t0;
+	}
+	return bench_median(lat, ITERS);
+}
+
+/* Throughput: groups per second with WINDOW outstanding. */
+static double throughput(struct target *t)
+{
+	unsigned long start = t->model.answered;
+	struct sio_page_request req = { .pasid = t->pasid, .flags = SIO_PRQ_LAST,
+					.perm = SIO_DMA_READ };
+	double t0 = bench_now_ns();
+
+	for (long sent = 0; sent < TPUT; sent++) {
+		while (sent - (long)(__atomic_load_n(&t->model.answered,
+						     __ATOMIC_ACQUIRE) - start) >=
+		       WINDOW)
+			sched_yield();
+		req.addr = t->addr(t, 1, sent);
+		req.grpid = (uint32_t)sent & 0x1ff;
+		if (sio_iopf_report(t->dev, &req)) {
+			fprintf(stderr, "bench_iopf: %s: report: %s\n", t->name,
+				sio_last_error());
+			exit(1);
+		}
+	}
+	wait_answered(&t->model, start + TPUT);
+	return TPUT / ((bench_now_ns() - t0) / 1e9);
+}
+
+static void run_target(struct target *t, int runs)
+{
+	double lat[MAXRUNS], tput[MAXRUNS];
+
+	for (int r = 0; r < runs; r++) {
+		if (t->reset)
+			t->reset(t);
+		lat[r] = round_trips(t);
+		tput[r] = throughput(t);
+	}
+	if (__atomic_load_n(&t->model.failed, __ATOMIC_RELAXED)) {
+		fprintf(stderr, "bench_iopf: %s: %lu responses were not SUCCESS\n",
+			t->name, t->model.failed);
+		exit(1);
+	}
+	printf("%-9s round trip %8.2f us   throughput %10.0f groups/s"
+	       "   (%d runs, median)\n", t->name, bench_median(lat, runs) / 1e3,
+	       bench_median(tput, runs), runs);
+}
+
+/* ------------------------------------------------------------------ */
+/* fault-fd: a VMM thread on the fault fd                              */
+/* ------------------------------------------------------------------ */
+
+struct vmm {
+	int fd;
+	struct sio_file *file;
+	bool stop;			/* atomic */
+};
+
+static void *vmm_thread(void *arg)
+{
+	struct vmm *v = arg;
+	struct iommu_hwpt_pgfault rec[WINDOW];
+	struct iommu_hwpt_page_response resp[WINDOW];
+
+	while (!__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd p = { .fd = v->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 50) != 1)
+			continue;
+		n = sio_file_read(v->file, rec, sizeof(rec));
+		if (n < 0) {
+			fprintf(stderr, "bench_iopf: read: %zd\n", n);
+			exit(1);
+		}
+		n /= (ssize_t)sizeof(rec[0]);
+		for (ssize_t i = 0; i < n; i++)
+			resp[i] = (struct iommu_hwpt_page_response){
+				.cookie = rec[i].cookie,
+				.code = IOMMUFD_PAGE_RESP_SUCCESS };
+		if (n && sio_file_write(v->file, resp, n * sizeof(resp[0])) !=
+				 n * (ssize_t)sizeof(resp[0])) {
+			fprintf(stderr, "bench_iopf: write failed\n");
+			exit(1);
+		}
+	}
+	return NULL;
+}
+
+static uint64_t mapped_addr(struct target *t, int phase, long i)
+{
+	(void)phase;
+	return t->base + (uint64_t)(i % 256) * PG;
+}
+
+static long ioc(struct sio_iommufd *ictx, unsigned int cmd, void *arg)
+{
+	long rc = sio_iommufd_ioctl(ictx, cmd, (unsigned long)arg);
+
+	if (rc < 0) {
+		fprintf(stderr, "bench_iopf: ioctl %#x: %ld %s\n", cmd, rc,
+			sio_last_error());
+		exit(1);
+	}
+	return rc;
+}
+
+static void bench_fault_fd(int runs)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct sio_iommufd_host *host;
+	struct sio_iommufd *ictx;
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct iommu_test_cmd md = { .size = sizeof(md),
+				     .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct iommu_hwpt_alloc parent = { .size = sizeof(parent),
+					   .flags = IOMMU_HWPT_ALLOC_NEST_PARENT };
+	struct iommu_hwpt_alloc nested = {
+		.size = sizeof(nested), .flags = IOMMU_HWPT_FAULT_ID_VALID,
+		.data_type = IOMMU_HWPT_DATA_SELFTEST, .data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+	struct iommu_test_cmd rep = { .size = sizeof(rep),
+				      .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.length = 256 * PG, .iova = IOVA,
+	};
+	struct target t = { .name = "fault-fd", .pasid = SIO_NO_PASID,
+			    .premapped = true, .addr = mapped_addr, .base = IOVA };
+	struct vmm v = { 0 };
+	pthread_t thr;
+	void *mem = mmap(NULL, 256 * PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED || sio_iommufd_host_create(&host) ||
+	    sio_iommufd_open(host, &ictx)) {
+		fprintf(stderr, "bench_iopf: setup: %s\n", sio_last_error());
+		exit(1);
+	}
+	memset(mem, 1, 256 * PG);
+	ioc(ictx, IOMMU_IOAS_ALLOC, &ioas);
+	md.id = ioas.out_ioas_id;
+	ioc(ictx, IOMMU_TEST_CMD, &md);
+	ioc(ictx, IOMMU_FAULT_QUEUE_ALLOC, &fa);
+	parent.dev_id = nested.dev_id = md.mock_domain.out_idev_id;
+	parent.pt_id = ioas.out_ioas_id;
+	ioc(ictx, IOMMU_HWPT_ALLOC, &parent);
+	nested.pt_id = parent.out_hwpt_id;
+	nested.fault_id = fa.out_fault_id;
+	ioc(ictx, IOMMU_HWPT_ALLOC, &nested);
+	rep.id = md.mock_domain.out_stdev_id;
+	rep.mock_domain_replace.pt_id = nested.out_hwpt_id;
+	ioc(ictx, IOMMU_TEST_CMD, &rep);
+	map.ioas_id = ioas.out_ioas_id;
+	map.user_va = (uintptr_t)mem;
+	ioc(ictx, IOMMU_IOAS_MAP, &map);
+
+	/* The bench is the device model: it takes the responses. */
+	if (sio_iommufd_device_get(ictx, md.mock_domain.out_idev_id, &t.dev)) {
+		fprintf(stderr, "bench_iopf: device: %s\n", sio_last_error());
+		exit(1);
+	}
+	sio_iopf_device_disable(t.dev);
+	if (sio_iopf_device_enable(t.dev, &model_ops, &t.model, NULL)) {
+		fprintf(stderr, "bench_iopf: enable: %s\n", sio_last_error());
+		exit(1);
+	}
+	v.fd = (int)fa.out_fault_fd;
+	v.file = sio_file_lookup(v.fd);
+	pthread_create(&thr, NULL, vmm_thread, &v);
+	run_target(&t, runs);
+	__atomic_store_n(&v.stop, true, __ATOMIC_RELEASE);
+	pthread_join(thr, NULL);
+
+	sio_iopf_device_disable(t.dev);
+	sio_device_put(t.dev);
+	sio_file_put(v.file);
+	sio_file_close(v.fd);
+	sio_iommufd_release(ictx);
+	sio_iommufd_host_destroy(host);
+	munmap(mem, 256 * PG);
+}
+
+/* ------------------------------------------------------------------ */
+/* sva: the library's handler through the mm                           */
+/* ------------------------------------------------------------------ */
+
+#define SVA_PAGES ((uint64_t)ITERS + TPUT)
+
+/* A page never asked for in this run. */
+static uint64_t fresh_addr(struct target *t, int phase, long i)
+{
+	return t->base + ((phase ? ITERS : 0) + (uint64_t)i) * PG;
+}
+
+/* Map the range again, empty: its pages were freed with the old one. */
+static void sva_reset(struct target *t)
+{
+	if (sio_mm_munmap(t->mm, t->base, SVA_PAGES * PG) ||
+	    sio_mm_mmap(t->mm, t->base, SVA_PAGES * PG,
+			SIO_PROT_READ | SIO_PROT_WRITE, SIO_MM_MAP_FIXED,
+			&t->base)) {
+		fprintf(stderr, "bench_iopf: sva: remap: %s\n", sio_last_error());
+		exit(1);
+	}
+}
+
+static void bench_sva(int runs)
+{
+	struct sio_soft_config cfg = { .format = SIO_PT_X86_64, .pasid_bits = 20 };
+	struct sio_device_desc desc = { .name = "sva-dev", .pasid_bits = 20 };
+	struct sio_attach_handle h = { 0 };
+	struct target t = { .name = "sva", .pasid = 5, .addr = fresh_addr,
+			    .reset = sva_reset };
+	struct sio_system *sys;
+	struct sio_iommu *iommu;
+	struct sio_domain *sva;
+	struct sio_iopf_sva *q;
+	struct sio_mm *mm;
+
+	if (sio_system_create(&sys) ||
+	    sio_soft_iommu_create(sys, "soft", &cfg, &iommu) ||
+	    sio_device_probe(iommu, &desc, &t.dev) || sio_mm_create(&mm) ||
+	    sio_mm_mmap(mm, 0, SVA_PAGES * PG, SIO_PROT_READ | SIO_PROT_WRITE,
+			0, &t.base) ||
+	    sio_iopf_sva_create(1, &q) ||
+	    sio_domain_alloc_sva(t.dev, mm, &sva) ||
+	    sio_domain_set_iopf_handler(sva, sio_iopf_sva_handler(q)) ||
+	    sio_attach_device_pasid(sva, t.dev, t.pasid, &h) ||
+	    sio_iopf_device_enable(t.dev, &model_ops, &t.model, NULL)) {
+		fprintf(stderr, "bench_iopf: sva setup: %s\n", sio_last_error());
+		exit(1);
+	}
+	t.mm = mm;
+	run_target(&t, runs);
+	sio_detach_device_pasid(sva, t.dev, t.pasid);
+	sio_iopf_device_disable(t.dev);
+	sio_domain_free(sva);
+	sio_iopf_sva_destroy(q);
+	sio_mm_put(mm);
+	sio_device_remove(t.dev);
+	sio_device_put(t.dev);
+	sio_system_destroy(sys);
+}
+
+int main(int argc, char **argv)
+{
+	int runs = argc > 1 ? atoi(argv[1]) : 7;
+
+	if (runs < 1 || runs > MAXRUNS)
+		runs = 7;
+	bench_fault_fd(runs);
+	bench_sva(runs);
+	return 0;
+}

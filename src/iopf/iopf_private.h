@@ -1,0 +1,89 @@
+/*
+ * Private to the I/O page-fault layer: the per-device fault state, the
+ * group object, and the hooks the layers around it call.
+ *
+ * Lifetimes.  A device's fault state (struct sio_iopf_dev) is published in
+ * dev->iopf (RCU) while page requests are enabled; reports find it under
+ * RCU and every group holds a reference on it, so a response that comes
+ * after disable still has somewhere to look (and finds its group answered).
+ * A group holds two kinds of references: one while it is unanswered (it is
+ * then on its device's list of outstanding groups, where auto-response
+ * finds it) and one for the handler between handle() and its respond().
+ *
+ * Locking.  dev_state->lock protects everything in the device's state; the
+ * device model's page_response runs under it, which keeps the answer and
+ * the "answered" mark of a group one atomic step (exactly one response).
+ * Order: group->mutex (core) > dev_state->lock > a handler's own locks are
+ * never taken inside it: handlers are called with no iopf lock held.
+ */
+#ifndef SIO_IOPF_PRIVATE_H
+#define SIO_IOPF_PRIVATE_H
+
+#include <pthread.h>
+#include <urcu/list.h>
+
+#include "core/core.h"
+#include "iopf/hooks.h"
+#include "softiommu/iopf.h"
+
+#define SIO_IOPF_DEFAULT_MAX_GROUPS 256u
+#define SIO_IOPF_DEFAULT_MAX_PARTIAL 1024u
+/* Group IDs the data path gives its own requests: PCIe's 9-bit PRG index. */
+#define SIO_IOPF_AUTO_GRPID_MASK 0x1ffu
+
+struct sio_iopf_dev {
+	struct sio_device *dev;		/* no reference: the model disables
+					 * before it drops its own */
+	const struct sio_iopf_device_ops *ops;
+	void *arg;
+	struct sio_iopf_limits limits;
+	unsigned int refs;		/* atomic: 1 while enabled + 1 per group */
+	uint32_t next_grpid;		/* atomic: for the data path's requests */
+
+	pthread_mutex_t lock;		/* protects everything below */
+	bool enabled;			/* false once disable started */
+	struct cds_list_head partial;	/* struct iopf_partial.node */
+	struct cds_list_head groups;	/* unanswered sio_iopf_group.node */
+	struct sio_iopf_stats stats;	/* outstanding, partial included */
+};
+
+/* A request waiting for the last of its group. */
+struct iopf_partial {
+	struct cds_list_head node;
+	struct sio_page_request req;
+};
+
+struct sio_iopf_group {
+	struct sio_iopf_dev *state;	/* a reference */
+	struct sio_attach_handle *handle;	/* where it was dispatched */
+	struct sio_domain *domain;	/* handle->domain then */
+	unsigned int refs;		/* atomic: unanswered + handler */
+	bool answered;			/* under state->lock */
+	struct cds_list_head node;	/* in state->groups while unanswered,
+					 * then on a local list of its answerer */
+	size_t count;
+	struct sio_page_request reqs[];	/* the last one last */
+};
+
+/* device.c */
+void sio_iopf_dev_put(struct sio_iopf_dev *st);
+/* The state of dev with a reference, or NULL if not enabled. */
+struct sio_iopf_dev *sio_iopf_dev_get(struct sio_device *dev);
+
+/* response.c */
+/* Answer a group under st->lock: the device model hears it unless it was
+ * answered already (-EALREADY).  On 0 the caller owes the group's
+ * unanswered reference a sio_iopf_group_put() after unlocking. */
+int sio_iopf_answer_locked(struct sio_iopf_dev *st, struct sio_iopf_group *g,
+			   enum sio_page_response_code code);
+/* Deliver a response for requests that never became a dispatched group. */
+void sio_iopf_deliver_locked(struct sio_iopf_dev *st,
+			     const struct sio_page_request *last,
+			     enum sio_page_response_code code);
+void sio_iopf_group_put(struct sio_iopf_group *g);
+/* Answer INVALID every unanswered group of st (handle NULL: all of them)
+ * and put them. */
+void sio_iopf_answer_all(struct sio_iopf_dev *st,
+			 const struct sio_attach_handle *handle);
+
+#endif

@@ -1,0 +1,232 @@
+/*
+ * The SVA page-fault handler: a device asked for a page of a process
+ * address space (an SVA domain shares the mm, domain->mm); the mm's own
+ * fault handler (sio_mm_fault) makes it present with the mapping's rights,
+ * and the group is answered SUCCESS, or INVALID when the mm refuses (no
+ * mapping there, rights missing, the mm exited).
+ *
+ * Like the kernel's iopf workqueue, the work runs on the handler's own
+ * threads: handle() is called inside the data path's read-side section,
+ * where waiting on the mm (whose lock an munmap holds while it flushes the
+ * IOMMU) is not allowed.  flush() is flush_workqueue for one attach handle:
+ * queued groups of it are answered INVALID at once and one being resolved
+ * is waited for, so the SVA layer may free the bond when unbind returns.
+ *
+ * Locking: q->lock protects the queue, the busy slots and stop; workers
+ * drop it while they fault and answer.  A detach (flush) waits on q->idle.
+ */
+#include <stdlib.h>
+
+#include "iopf/iopf_private.h"
+#include "softiommu/dma.h"
+#include "softiommu/mm.h"
+#include "softiommu/sva.h"
+
+struct sva_work {
+	struct cds_list_head node;
+	struct sio_iopf_group *group;
+};
+
+struct sio_iopf_sva {
+	struct sio_iopf_handler handler;
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* queue non-empty or stop */
+	pthread_cond_t idle;		/* a worker finished a group */
+	struct cds_list_head queue;
+	bool stop;
+	unsigned int nthreads;
+	/* Per worker: the handle of the group it is resolving, or NULL. */
+	struct sio_attach_handle **busy;
+	pthread_t *threads;
+};
+
+struct sva_worker {
+	struct sio_iopf_sva *q;
+	unsigned int slot;
+};
+
+static struct sio_iopf_sva *to_sva(struct sio_iopf_handler *h)
+{
+	return sio_container_of(h, struct sio_iopf_sva, handler);
+}
+
+/* Fault in every page of the group; SUCCESS only if all of them came. */
+static enum sio_page_response_code resolve(struct sio_iopf_group *g)
+{
+	struct sio_mm *mm = sio_iopf_group_domain(g)->mm;
+	const struct sio_page_request *reqs;
+	size_t n;
+
+	if (!mm)
+		return SIO_PAGE_RESP_INVALID;
+	reqs = sio_iopf_group_requests(g, &n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned int access = 0;
+
+		if (reqs[i].perm & SIO_DMA_READ)
+			access |= SIO_PROT_READ;
+		if (reqs[i].perm & SIO_DMA_WRITE)
+			access |= SIO_PROT_WRITE;
+		if (sio_mm_fault(mm, reqs[i].addr, access))
+			return SIO_PAGE_RESP_INVALID;
+	}
+	return SIO_PAGE_RESP_SUCCESS;
+}
+
+static void *sva_worker(void *arg)
+{
+	struct sva_worker *w = arg;
+	struct sio_iopf_sva *q = w->q;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		struct sva_work *work;
+		struct sio_iopf_group *g;
+
+		while (cds_list_empty(&q->queue) && !q->stop)
+			pthread_cond_wait(&q->work, &q->lock);
+		if (cds_list_empty(&q->queue))
+			break;
+		work = cds_list_first_entry(&q->queue, struct sva_work, node);
+		cds_list_del(&work->node);
+		g = work->group;
+		free(work);
+		q->busy[w->slot] = sio_iopf_group_handle(g);
+		pthread_mutex_unlock(&q->lock);
+
+		sio_iopf_group_respond(g, resolve(g));
+
+		pthread_mutex_lock(&q->lock);
+		q->busy[w->slot] = NULL;
+		pthread_cond_broadcast(&q->idle);
+	}
+	pthread_mutex_unlock(&q->lock);
+	free(w);
+	return NULL;
+}
+
+static int sva_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group)
+{
+	struct sio_iopf_sva *q = to_sva(h);
+	struct sva_work *work = malloc(sizeof(*work));
+
+	if (!work)
+		return -ENOMEM;
+	work->group = group;
+	pthread_mutex_lock(&q->lock);
+	cds_list_add_tail(&work->node, &q->queue);
+	pthread_cond_signal(&q->work);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+static bool busy_with(struct sio_iopf_sva *q, struct sio_attach_handle *handle)
+{
+	for (unsigned int i = 0; i < q->nthreads; i++)
+		if (q->busy[i] == handle)
+			return true;
+	return false;
+}
+
+static void sva_flush(struct sio_iopf_handler *h, struct sio_attach_handle *handle)
+{
+	struct sio_iopf_sva *q = to_sva(h);
+	struct sva_work *work, *tmp;
+	struct cds_list_head mine;
+
+	CDS_INIT_LIST_HEAD(&mine);
+	pthread_mutex_lock(&q->lock);
+	cds_list_for_each_entry_safe(work, tmp, &q->queue, node)
+		if (sio_iopf_group_handle(work->group) == handle)
+			cds_list_move(&work->node, &mine);
+	while (busy_with(q, handle))
+		pthread_cond_wait(&q->idle, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+	cds_list_for_each_entry_safe(work, tmp, &mine, node) {
+		sio_iopf_group_respond(work->group, SIO_PAGE_RESP_INVALID);
+		free(work);
+	}
+}
+
+static const struct sio_iopf_handler_ops sva_ops = {
+	.handle = sva_handle,
+	.flush = sva_flush,
+};
+
+SIO_API int sio_iopf_sva_create(unsigned int nthreads,
+				struct sio_iopf_sva **out)
+{
+	struct sio_iopf_sva *q;
+
+	if (!out || !nthreads || nthreads > 64)
+		return sio_err(-EINVAL, "iopf: SVA handler needs 1..64 threads");
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return sio_err(-ENOMEM, "iopf: out of memory");
+	q->busy = calloc(nthreads, sizeof(*q->busy));
+	q->threads = calloc(nthreads, sizeof(*q->threads));
+	if (!q->busy || !q->threads) {
+		free(q->busy);
+		free(q->threads);
+		free(q);
+		return sio_err(-ENOMEM, "iopf: out of memory");
+	}
+	q->handler.ops = &sva_ops;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->work, NULL);
+	pthread_cond_init(&q->idle, NULL);
+	CDS_INIT_LIST_HEAD(&q->queue);
+	for (; q->nthreads < nthreads; q->nthreads++) {
+		struct sva_worker *w = malloc(sizeof(*w));
+
+		if (!w)
+			break;
+		w->q = q;
+		w->slot = q->nthreads;
+		if (pthread_create(&q->threads[q->nthreads], NULL, sva_worker, w)) {
+			free(w);
+			break;
+		}
+	}
+	if (q->nthreads < nthreads) {
+		sio_iopf_sva_destroy(q);
+		return sio_err(-ENOMEM, "iopf: cannot start SVA fault threads");
+	}
+	*out = q;
+	return 0;
+}
+
+SIO_API void sio_iopf_sva_destroy(struct sio_iopf_sva *q)
+{
+	if (!q)
+		return;
+	/* Workers drain what is queued, then stop. */
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_cond_broadcast(&q->work);
+	pthread_mutex_unlock(&q->lock);
+	for (unsigned int i = 0; i < q->nthreads; i++)
+		pthread_join(q->threads[i], NULL);
+	pthread_cond_destroy(&q->idle);
+	pthread_cond_destroy(&q->work);
+	pthread_mutex_destroy(&q->lock);
+	free(q->threads);
+	free(q->busy);
+	free(q);
+}
+
+SIO_API struct sio_iopf_handler *sio_iopf_sva_handler(struct sio_iopf_sva *q)
+{
+	return &q->handler;
+}
+
+static int sva_domain_init(void *arg, struct sio_domain *domain)
+{
+	return sio_domain_set_iopf_handler(domain,
+					   sio_iopf_sva_handler(arg));
+}
+
+SIO_API void sio_iopf_sva_install(struct sio_iopf_sva *q)
+{
+	sio_sva_set_domain_init(q ? sva_domain_init : NULL, q);
+}
