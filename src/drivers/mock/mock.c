@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "softiommu/driver.h"
-#include "softiommu/mock.h"
+#include "drivers/mock/mock_private.h"
+#include "softiommu/viommu.h"
 #include "util/error.h"
 #include "util/rcu.h"
 
@@ -29,31 +29,13 @@
 #define MOCK_OAS 51	/* hw_max_oasz_lg2 */
 #define CPU_PAGE_SIZE 4096u
 
-struct mock_dev {
-	uint32_t flags;
-	/* The device-side cache a vIOMMU invalidates (MOCK_DEV_CACHE_NUM
-	 * entries, IOMMU_TEST_DEV_CACHE_DEFAULT until invalidated). */
-	uint32_t cache[SIO_MOCK_DEV_CACHE_NUM];
-	int pasid_1024_fake_error;	/* atomic: the next attach fails */
-};
-
 struct mock_domain {
 	struct sio_domain domain;
 	struct sio_pt *pt;
 };
 
-struct mock_nested {
-	struct sio_domain domain;
-	uint32_t iotlb[SIO_MOCK_NESTED_IOTLB_NUM];
-};
-
 static const struct sio_domain_ops mock_paging_ops;
 static const struct sio_domain_ops mock_nested_ops;
-
-static struct mock_dev *to_mock_dev(struct sio_device *dev)
-{
-	return sio_device_driver_priv(dev);
-}
 
 static struct mock_domain *to_mock_domain(struct sio_domain *d)
 {
@@ -68,9 +50,27 @@ static struct mock_nested *to_mock_nested(struct sio_domain *d)
 static int mock_attach_dev(struct sio_domain *domain, struct sio_device *dev,
 			   struct sio_domain *old)
 {
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct sio_viommu *viommu = NULL;
+	uint64_t vdev_id = 0;
+
+	if (!mdev)
+		return 0;	/* removed: only the blocked domain comes now */
 	if ((domain->alloc_flags & SIO_DOMAIN_ALLOC_DIRTY_TRACKING) &&
-	    (to_mock_dev(dev)->flags & SIO_MOCK_DEV_NO_DIRTY))
+	    (mdev->flags & SIO_MOCK_DEV_NO_DIRTY))
 		return -EINVAL;
+	/* A nested domain of a vIOMMU is the VM's: the device needs its
+	 * virtual ID there first (-ENOENT), as the selftest mock says. */
+	if (domain->type == SIO_DOMAIN_NESTED) {
+		viommu = sio_container_of(domain, struct mock_nested,
+					  domain)->viommu;
+		if (viommu && sio_viommu_get_vdev_id(viommu, dev, &vdev_id))
+			return -ENOENT;
+	}
+	pthread_rwlock_wrlock(&mdev->viommu_lock);
+	mdev->viommu = viommu;
+	mdev->vdev_id = vdev_id;
+	pthread_rwlock_unlock(&mdev->viommu_lock);
 	return 0;
 }
 
@@ -314,7 +314,6 @@ static int mock_alloc_nested(struct sio_device *dev, struct sio_domain *parent,
 			     uint32_t flags, const struct sio_user_data *ud,
 			     struct sio_domain **out)
 {
-	struct sio_mock_hwpt_data cfg;
 	struct mock_nested *mn;
 	int rc;
 
@@ -323,6 +322,19 @@ static int mock_alloc_nested(struct sio_device *dev, struct sio_domain *parent,
 	if (!parent || parent->type != SIO_DOMAIN_PAGING ||
 	    parent->ops != &mock_paging_ops)
 		return -EINVAL;
+	rc = mock_nested_new(ud, &mn);
+	if (rc)
+		return rc;
+	*out = &mn->domain;
+	return 0;
+}
+
+int mock_nested_new(const struct sio_user_data *ud, struct mock_nested **out)
+{
+	struct sio_mock_hwpt_data cfg;
+	struct mock_nested *mn;
+	int rc;
+
 	if (!ud || ud->type != SIO_MOCK_HWPT_DATA)
 		return -EOPNOTSUPP;
 	rc = sio_user_data_copy(&cfg, sizeof(cfg), sizeof(cfg.iotlb), ud,
@@ -335,7 +347,7 @@ static int mock_alloc_nested(struct sio_device *dev, struct sio_domain *parent,
 	sio_domain_init(&mn->domain, SIO_DOMAIN_NESTED, &mock_nested_ops);
 	for (int i = 0; i < SIO_MOCK_NESTED_IOTLB_NUM; i++)
 		mn->iotlb[i] = cfg.iotlb;
-	*out = &mn->domain;
+	*out = mn;
 	return 0;
 }
 
@@ -350,6 +362,7 @@ static int mock_probe_device(struct sio_iommu *iommu, struct sio_device *dev)
 	if (!mdev)
 		return -ENOMEM;
 	mdev->flags = flags;
+	pthread_rwlock_init(&mdev->viommu_lock, NULL);
 	for (int i = 0; i < SIO_MOCK_DEV_CACHE_NUM; i++)
 		mdev->cache[i] = SIO_MOCK_DEV_CACHE_DEFAULT;
 	sio_device_set_driver_priv(dev, mdev);
@@ -360,7 +373,10 @@ static int mock_probe_device(struct sio_iommu *iommu, struct sio_device *dev)
 
 static void mock_release_device(struct sio_device *dev)
 {
-	free(sio_device_driver_priv(dev));
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	pthread_rwlock_destroy(&mdev->viommu_lock);
+	free(mdev);
 	sio_device_set_driver_priv(dev, NULL);
 }
 
@@ -405,6 +421,8 @@ static const struct sio_iommu_ops mock_iommu_ops = {
 	.domain_alloc_blocked = mock_alloc_blocked,
 	.capable = mock_capable,
 	.hw_info = mock_hw_info,
+	.get_viommu_size = mock_get_viommu_size,
+	.viommu_init = mock_viommu_init,
 };
 
 SIO_API int sio_mock_iommu_create(struct sio_system *sys, const char *name,
