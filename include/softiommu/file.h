@@ -48,6 +48,11 @@ struct sio_file_ops {
 	/* Map len bytes at file offset off; *addr in: hint, out: address. */
 	int (*mmap)(struct sio_file *file, void **addr, size_t len, int prot,
 		    int flags, off_t off);
+	/* Optional: a mapping the mmap op made is all unmapped now; addr,
+	 * len and off are the mmap's.  With it, each mapping holds a
+	 * reference on the file (as a VMA holds its file) until then. */
+	void (*munmap)(struct sio_file *file, void *addr, size_t len,
+		       off_t off);
 	/* The last reference went away; the file is recycled on return. */
 	void (*release)(struct sio_file *file);
 };
@@ -99,6 +104,11 @@ SIO_API int sio_file_mmap(struct sio_file *file, void **addr, size_t len,
  */
 #define SIO_FILE_DUP_EXACT 0x1
 SIO_API int sio_file_dup(int oldfd, int newfd, int flags);
+/* The shim's hook for munmap(2) and for mmap(2) with MAP_FIXED: the
+ * program's [addr, addr + len) is no longer what it was.  Mappings of
+ * emulated files inside it end there (their munmap op runs when none of
+ * their pages is left).  Cheap when no emulated file is mapped. */
+SIO_API void sio_file_munmap(void *addr, size_t len);
 /* Close an emulated descriptor: 0, or -EBADF when fd is not emulated (the
  * caller closes it itself).  The library closes descriptors of its files
  * with this, never with close(2), so that the table stays right. */

@@ -18,6 +18,8 @@
 #ifndef SOFTIOMMU_IOMMUFD_H
 #define SOFTIOMMU_IOMMUFD_H
 
+#include <sys/types.h>
+
 #include "softiommu/common.h"
 
 #ifdef __cplusplus
@@ -49,6 +51,21 @@ SIO_API void sio_iommufd_release(struct sio_iommufd *ictx);
  * bad pointers, and each command's own errors. */
 SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 			       unsigned long arg);
+
+/*
+ * mmap() of the /dev/iommu fd: len bytes at offset off, with mmap(2)'s
+ * prot and flags; *addr in: the hint (or MAP_FIXED address), out: the
+ * mapping.  Only a region a driver offered, exactly (its offset and
+ * length, e.g. a vIOMMU's out_mmap_offset/out_mmap_length): -ENXIO
+ * otherwise; -EINVAL unless MAP_SHARED; -EPERM with PROT_EXEC.  The
+ * mapping keeps its owner object from being destroyed (-EBUSY) until
+ * sio_iommufd_munmap() says that the whole mapping (addr, len, off as
+ * mapped) is gone; the caller does the munmap(2) itself.
+ */
+SIO_API int sio_iommufd_mmap(struct sio_iommufd *ictx, void **addr,
+			     size_t len, int prot, int flags, off_t off);
+SIO_API void sio_iommufd_munmap(struct sio_iommufd *ictx, void *addr,
+				size_t len, off_t off);
 
 /* The core device bound to ctx as device object dev_id (an idev ID, e.g.
  * the out_idev_id of the selftest's MOCK_DOMAIN), with a reference taken:

@@ -6,8 +6,11 @@
  * devices created with SIO_MOCK_DEV_PASID, dirty-tracking allocation
  * refused on SIO_MOCK_DEV_NO_DIRTY devices, dirty bits in the page table,
  * nested domains with a 4-entry IOTLB that the selftest invalidation
- * entries clear (their stage 1 is the identity over the parent), and the
- * selftest hw_info.
+ * entries clear (their stage 1 is the identity over the parent), the
+ * selftest hw_info, and the selftest vIOMMU (softiommu/viommu.h): an
+ * in/out data echo with a two-page region to mmap, nested domains that
+ * need the device's vDEVICE to attach, invalidation of the per-device
+ * 4-entry cache by virtual ID, one event type, two dependent HW queues.
  */
 #ifndef SOFTIOMMU_MOCK_H
 #define SOFTIOMMU_MOCK_H
@@ -69,6 +72,41 @@ struct sio_mock_invalidate {
 	uint32_t iotlb_id;
 };
 
+/* The selftest vIOMMU (IOMMU_VIOMMU_TYPE_SELFTEST) and its data (struct
+ * iommu_viommu_selftest): out_data echoes in_data, which is also the first
+ * 32-bit word of the out_mmap_length-byte region to mmap at
+ * out_mmap_offset. */
+#define SIO_MOCK_VIOMMU_TYPE 0xdeadbeefu
+struct sio_mock_viommu_data {
+	uint32_t in_data;
+	uint32_t out_data;
+	uint64_t out_mmap_offset;
+	uint64_t out_mmap_length;
+};
+
+/* vIOMMU invalidation (IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, struct
+ * iommu_viommu_invalidate_selftest): reset entry cache_id, or all with
+ * SIO_MOCK_INVALIDATE_FLAG_ALL, of the device whose virtual ID is
+ * vdev_id. */
+#define SIO_MOCK_VIOMMU_INVALIDATE_DATA 0xdeadbeefu
+#define SIO_MOCK_DEV_CACHE_ID_MAX 3
+struct sio_mock_viommu_invalidate {
+	uint32_t flags;
+	uint32_t vdev_id;
+	uint32_t cache_id;
+};
+
+/* The event type (IOMMU_VEVENTQ_TYPE_SELFTEST) and its record. */
+#define SIO_MOCK_VEVENTQ_TYPE 0xbeefbeefu
+struct sio_mock_vevent {
+	uint32_t virt_id;
+};
+
+/* HW queues (IOMMU_HW_QUEUE_TYPE_SELFTEST): indexes 0 and 1, each needing
+ * the one below it. */
+#define SIO_MOCK_HW_QUEUE_TYPE 0xdeadbeefu
+#define SIO_MOCK_HW_QUEUE_MAX 2
+
 SIO_API int sio_mock_iommu_create(struct sio_system *sys, const char *name,
 				  struct sio_iommu **out);
 
@@ -86,6 +124,11 @@ SIO_API int sio_mock_domain_set_dirty(struct sio_domain *domain,
  * -EINVAL for another driver's device or id > 3, -ENODEV once removed. */
 SIO_API int sio_mock_dev_cache(struct sio_device *dev, unsigned int id,
 			       uint32_t *value);
+/* Report a selftest event naming dev's virtual ID on the vIOMMU whose
+ * nested domain dev is attached to (TRIGGER_VEVENT): -ENOENT when it is
+ * attached to none or has no virtual ID there, -EOPNOTSUPP when nobody
+ * listens for the event type. */
+SIO_API int sio_mock_dev_trigger_vevent(struct sio_device *dev);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <urcu/list.h>
 
 #include "softiommu/file.h"
@@ -492,8 +493,24 @@ SIO_API int sio_file_mmap(struct sio_file *file, void **addr, size_t len,
 	sio_file_gate_enter();
 	if (file->ops->mmap)
 		rc = file->ops->mmap(file, addr, len, prot, flags, off);
+	/* What a MAP_FIXED mapping replaced is gone. */
+	if (!rc && (flags & MAP_FIXED))
+		sio_file_munmap(*addr, len);
+	/* The new one is followed until it is unmapped (mapping.c). */
+	if (!rc && file->ops->munmap) {
+		rc = sio_file_map_add(file, *addr, len, off);
+		if (rc) {
+			munmap(*addr, len);
+			file->ops->munmap(file, *addr, len, off);
+		}
+	}
 	sio_file_gate_exit();
 	return rc;
+}
+
+void sio_file_hold(struct sio_file *file)
+{
+	__atomic_add_fetch(&file->refs, 1, __ATOMIC_RELAXED);
 }
 
 SIO_API int sio_file_close(int fd)

@@ -19,10 +19,19 @@
 #define SIO_FILE_FILE_H
 
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <unistd.h>
+
+struct sio_file;
 
 void sio_file_gate_enter(void);
 void sio_file_gate_exit(void);
+
+/* Another reference on a file (a mapping's, mapping.c). */
+void sio_file_hold(struct sio_file *file);
+/* Record a mapping made by the file's mmap op, which has a munmap op
+ * (mapping.c): it holds a reference until it is all unmapped. */
+int sio_file_map_add(struct sio_file *file, void *addr, size_t len, off_t off);
 
 /* Close every emulated descriptor in [first, last] (close_range and
  * closefrom, before the real call closes the rest). */

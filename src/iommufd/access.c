@@ -14,6 +14,8 @@
  *    area (io_pagetable.c), which must unpin before it returns;
  *  - destroying an access after its device is closed never calls back:
  *    the destroy path only removes the access from its IOAS.
+ * Internal accesses (a HW queue's, hw_queue.c) have no device to ask:
+ * their pins lock the areas they cover, so UNMAP of those is -EBUSY.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,10 @@ struct iommufd_access *iommufd_access_create(struct sio_iommufd *ictx,
 	}
 	access = sio_container_of(obj, struct iommufd_access, obj);
 	access->ictx = ictx;
-	iommufd_ctx_get(ictx);	/* until iommufd_access_destroy() */
+	/* Until iommufd_access_destroy(); an internal access belongs to an
+	 * object of the context, which must not keep it alive. */
+	if (!ops->internal)
+		iommufd_ctx_get(ictx);
 	access->ops = ops;
 	access->data = data;
 	access->iova_alignment = ops->needs_pin_pages ? ictx->host->page_size
@@ -121,6 +126,8 @@ static void release_pin(struct iommufd_access *access, struct access_pin *p)
 		iopt_pages_unpin(p->pieces[i].area->pages, p->pieces[i].first,
 				 p->pieces[i].last, p->pieces[i].pin);
 		p->pieces[i].area->num_accesses--;
+		if (access->ops->internal)
+			p->pieces[i].area->num_locks--;
 	}
 	pthread_mutex_unlock(&iopt->lock);
 	cds_list_del(&p->node);
@@ -161,6 +168,25 @@ void iommufd_access_destroy(struct iommufd_access *access)
 	iommufd_object_remove(ictx, &access->obj, access->obj.id);
 	/* The context was kept for the access: its release may run now. */
 	iommufd_ctx_put(ictx);
+}
+
+static const struct iommufd_access_ops internal_access_ops = {
+	.needs_pin_pages = true,
+	.internal = true,
+};
+
+struct iommufd_access *iommufd_access_create_internal(struct sio_iommufd *ictx,
+						      int *err)
+{
+	uint32_t id;
+
+	return iommufd_access_create(ictx, &internal_access_ops, NULL, &id,
+				     err);
+}
+
+void iommufd_access_destroy_internal(struct iommufd_access *access)
+{
+	iommufd_object_remove(access->ictx, &access->obj, access->obj.id);
 }
 
 int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id)
@@ -308,6 +334,8 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 		if (rc)
 			break;
 		area->num_accesses++;
+		if (access->ops->internal)
+			area->num_locks++;
 		p->npieces++;
 		if (end == last)
 			break;
@@ -319,6 +347,8 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 					 p->pieces[i].first, p->pieces[i].last,
 					 p->pieces[i].pin);
 			p->pieces[i].area->num_accesses--;
+			if (access->ops->internal)
+				p->pieces[i].area->num_locks--;
 		}
 		free(p);
 	} else {
@@ -346,6 +376,38 @@ void iommufd_access_unpin_pages(struct iommufd_access *access, uint64_t iova,
 		}
 	}
 	pthread_mutex_unlock(&access->ioas_lock);
+}
+
+uint64_t iommufd_access_pinned_host(struct iommufd_access *access,
+				    uint64_t iova, size_t *contig)
+{
+	uint64_t ps = access->ictx->host->page_size, host = 0;
+	struct access_pin *p;
+
+	*contig = 0;
+	pthread_mutex_lock(&access->ioas_lock);
+	cds_list_for_each_entry(p, &access->pins, node) {
+		uint64_t off = iova - p->iova;
+
+		if (iova < p->iova || off >= p->length)
+			continue;
+		/* The piece holding iova, then the byte within its pin. */
+		for (size_t i = 0; i < p->npieces && !host; i++) {
+			const struct access_piece *pc = &p->pieces[i];
+			struct iopt_area *area = pc->area;
+			uint64_t first = area->node.start +
+					 pc->first * ps - area->start_byte;
+			uint64_t last = first +
+					(pc->last - pc->first + 1) * ps - 1;
+
+			if (iova >= first && iova <= last)
+				host = sio_umem_pin_host(pc->pin, iova - first,
+							 contig);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&access->ioas_lock);
+	return host;
 }
 
 /* Copy length bytes at byte off of pin's alias, in the direction flags say. */

@@ -144,6 +144,8 @@ err:
 
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
+	/* Its vDEVICE holds it and goes first, leaving a tombstone. */
+	iommufd_device_remove_vdev(idev);
 	iommufd_object_remove(idev->ictx, &idev->obj, idev->obj.id);
 }
 

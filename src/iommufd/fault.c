@@ -19,9 +19,12 @@
  * closing the fd answers everything the queue holds and makes it answer
  * new groups INVALID at once, since no one can read them any more.
  *
- * Locking: fault->mutex protects the lists, the table and the file
- * pointer; it is taken inside an igroup->lock (detach flushes), and the
- * page-fault layer's device locks are taken inside it when it answers.
+ * The fd, its readiness and its references are the event queue's
+ * (eventq.c); this file adds the response table and the answers.
+ *
+ * Locking: the event queue's mutex protects the lists, the table and the
+ * file pointer; it is taken inside an igroup->lock (detach flushes), and
+ * the page-fault layer's device locks are taken inside it when it answers.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,13 +41,6 @@ struct iommufd_fault_record {
 static struct iommufd_fault *to_fault(struct sio_iopf_handler *h)
 {
 	return sio_container_of(h, struct iommufd_fault, handler);
-}
-
-static void update_readable(struct iommufd_fault *fault)
-{
-	if (fault->file)
-		sio_file_set_readable(fault->file,
-				      !cds_list_empty(&fault->deliver));
 }
 
 /* A cookie for rec: the lowest free one from 1, as the kernel's xarray. */
@@ -99,14 +95,14 @@ static void record_answer(struct iommufd_fault_record *rec,
 	free(rec);
 }
 
-/* Answer INVALID every record under fault->mutex whose group went to
+/* Answer INVALID every record under fault->common.mutex whose group went to
  * handle (all of them if handle is NULL). */
 static void answer_held_locked(struct iommufd_fault *fault,
 			       const struct sio_attach_handle *handle)
 {
 	struct iommufd_fault_record *rec, *tmp;
 
-	cds_list_for_each_entry_safe(rec, tmp, &fault->deliver, node) {
+	cds_list_for_each_entry_safe(rec, tmp, &fault->common.deliver, node) {
 		if (handle && sio_iopf_group_handle(rec->group) != handle)
 			continue;
 		cds_list_del(&rec->node);
@@ -118,7 +114,7 @@ static void answer_held_locked(struct iommufd_fault *fault,
 			continue;
 		record_answer(response_take(fault, id), SIO_PAGE_RESP_INVALID);
 	}
-	update_readable(fault);
+	iommufd_eventq_update_readable(&fault->common);
 }
 
 /* The page-fault layer's handler: queue for the reader. */
@@ -131,13 +127,13 @@ static int fault_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group
 	if (!rec)
 		return -ENOMEM;
 	rec->group = group;
-	pthread_mutex_lock(&fault->mutex);
-	closed = !fault->file;
+	pthread_mutex_lock(&fault->common.mutex);
+	closed = !fault->common.file;
 	if (!closed) {
-		cds_list_add_tail(&rec->node, &fault->deliver);
-		update_readable(fault);
+		cds_list_add_tail(&rec->node, &fault->common.deliver);
+		iommufd_eventq_update_readable(&fault->common);
 	}
-	pthread_mutex_unlock(&fault->mutex);
+	pthread_mutex_unlock(&fault->common.mutex);
 	if (closed)
 		record_answer(rec, SIO_PAGE_RESP_INVALID);
 	return 0;
@@ -148,9 +144,9 @@ static void fault_flush(struct sio_iopf_handler *h,
 {
 	struct iommufd_fault *fault = to_fault(h);
 
-	pthread_mutex_lock(&fault->mutex);
+	pthread_mutex_lock(&fault->common.mutex);
 	answer_held_locked(fault, handle);
-	pthread_mutex_unlock(&fault->mutex);
+	pthread_mutex_unlock(&fault->common.mutex);
 }
 
 static const struct sio_iopf_handler_ops fault_handler_ops = {
@@ -190,16 +186,22 @@ static int copy_group(struct iommufd_fault *fault,
 		struct iommu_hwpt_pgfault out;
 
 		compose(&reqs[i], h, rec->cookie, &out);
-		if (sio_umem_write(fault->ictx->host->owner,
+		if (sio_umem_write(fault->common.ictx->host->owner,
 				   ubuf + i * sizeof(out), &out, sizeof(out)))
 			return -EFAULT;
 	}
 	return 0;
 }
 
+static struct iommufd_fault *file_to_fault(struct sio_file *file)
+{
+	return sio_container_of(sio_file_priv(file), struct iommufd_fault,
+				common);
+}
+
 static ssize_t fault_read(struct sio_file *file, void *buf, size_t len)
 {
-	struct iommufd_fault *fault = sio_file_priv(file);
+	struct iommufd_fault *fault = file_to_fault(file);
 	const size_t rec_size = sizeof(struct iommu_hwpt_pgfault);
 	uint64_t ubuf = (uint64_t)(uintptr_t)buf;
 	size_t done = 0;
@@ -207,10 +209,10 @@ static ssize_t fault_read(struct sio_file *file, void *buf, size_t len)
 
 	if (len % rec_size)
 		return -ESPIPE;
-	pthread_mutex_lock(&fault->mutex);
-	while (!cds_list_empty(&fault->deliver)) {
+	pthread_mutex_lock(&fault->common.mutex);
+	while (!cds_list_empty(&fault->common.deliver)) {
 		struct iommufd_fault_record *rec = cds_list_first_entry(
-			&fault->deliver, struct iommufd_fault_record, node);
+			&fault->common.deliver, struct iommufd_fault_record, node);
 		size_t n;
 
 		sio_iopf_group_requests(rec->group, &n);
@@ -231,14 +233,14 @@ static ssize_t fault_read(struct sio_file *file, void *buf, size_t len)
 		cds_list_del(&rec->node);
 		done += n * rec_size;
 	}
-	update_readable(fault);
-	pthread_mutex_unlock(&fault->mutex);
+	iommufd_eventq_update_readable(&fault->common);
+	pthread_mutex_unlock(&fault->common.mutex);
 	return done ? (ssize_t)done : rc;
 }
 
 static ssize_t fault_write(struct sio_file *file, const void *buf, size_t len)
 {
-	struct iommufd_fault *fault = sio_file_priv(file);
+	struct iommufd_fault *fault = file_to_fault(file);
 	const size_t resp_size = sizeof(struct iommu_hwpt_page_response);
 	uint64_t ubuf = (uint64_t)(uintptr_t)buf;
 	size_t done = 0;
@@ -246,12 +248,12 @@ static ssize_t fault_write(struct sio_file *file, const void *buf, size_t len)
 
 	if (len % resp_size)
 		return -ESPIPE;
-	pthread_mutex_lock(&fault->mutex);
+	pthread_mutex_lock(&fault->common.mutex);
 	while (done < len) {
 		struct iommu_hwpt_page_response resp;
 		struct iommufd_fault_record *rec;
 
-		if (sio_umem_read(fault->ictx->host->owner, &resp, ubuf + done,
+		if (sio_umem_read(fault->common.ictx->host->owner, &resp, ubuf + done,
 				  resp_size)) {
 			rc = -EFAULT;
 			break;
@@ -270,42 +272,35 @@ static ssize_t fault_write(struct sio_file *file, const void *buf, size_t len)
 		record_answer(rec, (enum sio_page_response_code)resp.code);
 		done += resp_size;
 	}
-	pthread_mutex_unlock(&fault->mutex);
+	pthread_mutex_unlock(&fault->common.mutex);
 	return done ? (ssize_t)done : rc;
 }
 
 /* The last close of the fd: nobody can read or answer any more. */
-static void fault_release(struct sio_file *file)
+static void fault_closed(struct iommufd_eventq *eventq)
 {
-	struct iommufd_fault *fault = sio_file_priv(file);
-	struct sio_iommufd *ictx = fault->ictx;
-
-	pthread_mutex_lock(&fault->mutex);
-	fault->file = NULL;
-	answer_held_locked(fault, NULL);
-	pthread_mutex_unlock(&fault->mutex);
-	iommufd_obj_put(&fault->obj);
-	iommufd_ctx_put(ictx);
+	answer_held_locked(sio_container_of(eventq, struct iommufd_fault,
+					    common), NULL);
 }
 
 static const struct sio_file_ops fault_fops = {
 	.name = "iommufd-pgfault",
 	.read = fault_read,
 	.write = fault_write,
-	.release = fault_release,
+	.release = iommufd_eventq_release,
 };
 
 void iommufd_fault_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_fault *fault = sio_container_of(obj, struct iommufd_fault,
-						       obj);
+						       common.obj);
 
 	/* The fd is closed (it held a user), so nothing is held any more. */
-	pthread_mutex_lock(&fault->mutex);
+	pthread_mutex_lock(&fault->common.mutex);
 	answer_held_locked(fault, NULL);
-	pthread_mutex_unlock(&fault->mutex);
+	pthread_mutex_unlock(&fault->common.mutex);
 	free(fault->response);
-	pthread_mutex_destroy(&fault->mutex);
+	iommufd_eventq_destroy(&fault->common);
 }
 
 struct iommufd_fault *iommufd_get_fault(struct sio_iommufd *ictx, uint32_t id,
@@ -314,7 +309,8 @@ struct iommufd_fault *iommufd_get_fault(struct sio_iommufd *ictx, uint32_t id,
 	struct iommufd_object *obj = iommufd_get_object(ictx, id,
 							IOMMUFD_OBJ_FAULT, err);
 
-	return obj ? sio_container_of(obj, struct iommufd_fault, obj) : NULL;
+	return obj ? sio_container_of(obj, struct iommufd_fault, common.obj)
+		   : NULL;
 }
 
 int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
@@ -329,24 +325,14 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*fault), IOMMUFD_OBJ_FAULT);
 	if (!obj)
 		return -ENOMEM;
-	fault = sio_container_of(obj, struct iommufd_fault, obj);
-	fault->ictx = ucmd->ictx;
+	fault = sio_container_of(obj, struct iommufd_fault, common.obj);
 	fault->handler.ops = &fault_handler_ops;
 	fault->response_hint = 1;
-	pthread_mutex_init(&fault->mutex, NULL);
-	CDS_INIT_LIST_HEAD(&fault->deliver);
-
-	rc = sio_file_create(&fault_fops, fault, true, &fault->file, &fd);
+	fault->common.closed = fault_closed;
+	rc = iommufd_eventq_init(&fault->common, ucmd->ictx, &fault_fops, &fd);
 	if (rc)
 		return rc;
-	/* The fd's references, dropped by its release. */
-	iommufd_obj_get(obj);
-	iommufd_ctx_get(ucmd->ictx);
-
 	cmd->out_fault_id = obj->id;
 	cmd->out_fault_fd = fd;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		sio_file_close(fd);
-	return rc;
+	return iommufd_eventq_respond(ucmd, sizeof(*cmd), fd);
 }

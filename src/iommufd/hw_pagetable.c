@@ -5,9 +5,10 @@
  * HWPTs are the ones device attach made for an IOAS: they are reused by any
  * compatible device attached to that IOAS and destroyed with their last
  * attachment.  A nested HWPT is a stage-1 domain on a NEST_PARENT paging
- * parent, which it holds.  A HWPT allocated with a fault queue
- * (IOMMU_HWPT_FAULT_ID_VALID) holds it, and its domain takes page faults
- * through the queue's handler (fault.c).
+ * parent, which it holds; one allocated on a vIOMMU (pt_id a vIOMMU) is
+ * the vIOMMU driver's and holds the vIOMMU too.  A HWPT allocated with a
+ * fault queue (IOMMU_HWPT_FAULT_ID_VALID) holds it, and its domain takes
+ * page faults through the queue's handler (fault.c).
  *
  * HWPT_ALLOC copies the driver data from the program with the fault-safe
  * copy and passes it to the driver as a struct sio_user_data; the driver
@@ -37,7 +38,7 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 	if (hwpt_paging->common.domain)
 		sio_domain_free(hwpt_paging->common.domain);
 	if (hwpt_paging->common.fault)
-		iommufd_obj_put(&hwpt_paging->common.fault->obj);
+		iommufd_obj_put(&hwpt_paging->common.fault->common.obj);
 	iommufd_obj_put(&hwpt_paging->ioas->obj);
 }
 
@@ -63,7 +64,9 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 	if (hwpt_nested->common.domain)
 		sio_domain_free(hwpt_nested->common.domain);
 	if (hwpt_nested->common.fault)
-		iommufd_obj_put(&hwpt_nested->common.fault->obj);
+		iommufd_obj_put(&hwpt_nested->common.fault->common.obj);
+	if (hwpt_nested->viommu)
+		iommufd_obj_put(&hwpt_nested->viommu->obj);
 	iommufd_obj_put(&hwpt_nested->parent->common.obj);
 }
 
@@ -148,27 +151,26 @@ out_abort:
 	return NULL;
 }
 
+#define HWPT_VALID_NESTED_FLAGS                                              \
+	(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)
+
+/*
+ * A nested HWPT on parent: its domain comes from the vIOMMU's driver when
+ * viommu is set (iommufd_viommu_alloc_hwpt_nested), else from idev's
+ * driver (iommufd_hwpt_nested_alloc).  The callers checked the flags and
+ * that parent and device go together.
+ */
 static struct iommufd_hwpt_nested *
-iommufd_hwpt_nested_alloc(struct sio_iommufd *ictx,
-			  struct iommufd_hwpt_paging *parent,
-			  struct iommufd_device *idev, uint32_t flags,
-			  const struct sio_user_data *user_data, int *err)
+hwpt_nested_create(struct sio_iommufd *ictx, struct iommufd_hwpt_paging *parent,
+		   struct iommufd_viommu *viommu, struct iommufd_device *idev,
+		   uint32_t flags, const struct sio_user_data *user_data,
+		   int *err)
 {
 	struct iommufd_hwpt_nested *hwpt_nested;
+	struct sio_domain **domain;
 	struct iommufd_object *obj;
 	int rc;
 
-	if ((flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) ||
-	    !user_data->len) {
-		*err = -EOPNOTSUPP;
-		return NULL;
-	}
-	if (parent->auto_domain || !parent->nest_parent ||
-	    sio_domain_iommu(parent->common.domain) !=
-		    sio_device_iommu(idev->dev)) {
-		*err = -EINVAL;
-		return NULL;
-	}
 	obj = iommufd_object_alloc(ictx, sizeof(*hwpt_nested),
 				   IOMMUFD_OBJ_HWPT_NESTED);
 	if (!obj) {
@@ -179,12 +181,20 @@ iommufd_hwpt_nested_alloc(struct sio_iommufd *ictx,
 				       common.obj);
 	iommufd_obj_get(&parent->common.obj);
 	hwpt_nested->parent = parent;
+	if (viommu)
+		iommufd_obj_get(&viommu->obj);
+	hwpt_nested->viommu = viommu;
 	hwpt_nested->common.pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
-	rc = sio_domain_alloc_nested(idev->dev, parent->common.domain,
-				     flags & ~IOMMU_HWPT_FAULT_ID_VALID,
-				     user_data, &hwpt_nested->common.domain);
+	flags &= ~IOMMU_HWPT_FAULT_ID_VALID;
+	domain = &hwpt_nested->common.domain;
+	if (viommu)
+		rc = sio_viommu_alloc_domain_nested(viommu->core, flags,
+						    user_data, domain);
+	else
+		rc = sio_domain_alloc_nested(idev->dev, parent->common.domain,
+					     flags, user_data, domain);
 	if (rc) {
-		hwpt_nested->common.domain = NULL;
+		*domain = NULL;
 		iommufd_object_abort_and_destroy(ictx, obj);
 		*err = rc;
 		return NULL;
@@ -192,21 +202,61 @@ iommufd_hwpt_nested_alloc(struct sio_iommufd *ictx,
 	return hwpt_nested;
 }
 
+static struct iommufd_hwpt_nested *
+iommufd_hwpt_nested_alloc(struct sio_iommufd *ictx,
+			  struct iommufd_hwpt_paging *parent,
+			  struct iommufd_device *idev, uint32_t flags,
+			  const struct sio_user_data *user_data, int *err)
+{
+	if ((flags & ~HWPT_VALID_NESTED_FLAGS) || !user_data->len) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	if (parent->auto_domain || !parent->nest_parent ||
+	    sio_domain_iommu(parent->common.domain) !=
+		    sio_device_iommu(idev->dev)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	return hwpt_nested_create(ictx, parent, NULL, idev, flags, user_data,
+				  err);
+}
+
+/* A nested HWPT on a vIOMMU: the vIOMMU's driver makes its domain on the
+ * vIOMMU's parent. */
+static struct iommufd_hwpt_nested *
+iommufd_viommu_alloc_hwpt_nested(struct sio_iommufd *ictx,
+				 struct iommufd_viommu *viommu,
+				 struct iommufd_device *idev, uint32_t flags,
+				 const struct sio_user_data *user_data,
+				 int *err)
+{
+	if (sio_device_iommu(idev->dev) != viommu->core->iommu) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if ((flags & ~HWPT_VALID_NESTED_FLAGS) || !user_data->len) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	return hwpt_nested_create(ictx, viommu->hwpt, viommu, idev, flags,
+				  user_data, err);
+}
+
 /* Copy the program's driver data: as much as any driver structure can
  * hold; the copy rules refuse anything longer before reading it. */
-static int copy_user_data(struct sio_iommufd *ictx,
-			  const struct iommu_hwpt_alloc *cmd,
-			  struct sio_user_data *ud)
+int iommufd_copy_user_data(struct sio_iommufd *ictx, uint32_t type,
+			   uint64_t uptr, uint32_t len,
+			   struct sio_user_data *ud)
 {
-	size_t len = cmd->data_len < SIO_USER_DATA_MAX ? cmd->data_len
-						       : SIO_USER_DATA_MAX;
+	size_t n = len < SIO_USER_DATA_MAX ? len : SIO_USER_DATA_MAX;
 
-	ud->type = cmd->data_type;
-	ud->len = cmd->data_len;
-	ud->buf = calloc(1, len ? len : 1);
+	ud->type = type;
+	ud->len = len;
+	ud->buf = calloc(1, n ? n : 1);
 	if (!ud->buf)
 		return -ENOMEM;
-	if (sio_umem_read(ictx->host->owner, ud->buf, cmd->data_uptr, len))
+	if (sio_umem_read(ictx->host->owner, ud->buf, uptr, n))
 		return -EFAULT;
 	return 0;
 }
@@ -238,7 +288,8 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		goto out_put_idev;
 	}
 	if (cmd->data_len) {
-		rc = copy_user_data(ucmd->ictx, cmd, &ud);
+		rc = iommufd_copy_user_data(ucmd->ictx, cmd->data_type,
+					    cmd->data_uptr, cmd->data_len, &ud);
 		if (rc)
 			goto out_put_pt;
 	}
@@ -263,6 +314,16 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		if (!hwpt_nested)
 			goto out_unlock;
 		hwpt = &hwpt_nested->common;
+	} else if (pt_obj->type == IOMMUFD_OBJ_VIOMMU) {
+		struct iommufd_hwpt_nested *hwpt_nested;
+
+		hwpt_nested = iommufd_viommu_alloc_hwpt_nested(
+			ucmd->ictx,
+			sio_container_of(pt_obj, struct iommufd_viommu, obj),
+			idev, cmd->flags, &ud, &rc);
+		if (!hwpt_nested)
+			goto out_unlock;
+		hwpt = &hwpt_nested->common;
 	} else {
 		rc = -EINVAL;
 		goto out_put_pt;
@@ -278,9 +339,9 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		rc = sio_domain_set_iopf_handler(hwpt->domain, &fault->handler);
 		if (!rc) {
 			hwpt->fault = fault;
-			iommufd_obj_get(&fault->obj);
+			iommufd_obj_get(&fault->common.obj);
 		}
-		iommufd_put_object(ucmd->ictx, &fault->obj);
+		iommufd_put_object(ucmd->ictx, &fault->common.obj);
 		if (rc)
 			goto out_hwpt;
 	}
@@ -354,8 +415,14 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 		rc = sio_domain_cache_invalidate_user(to_hwpt(pt_obj)->domain,
 						      &array);
 		done = array.entry_num;
+	} else if (pt_obj->type == IOMMUFD_OBJ_VIOMMU) {
+		/* Caches named by virtual IDs, the vIOMMU's driver's. */
+		rc = sio_viommu_cache_invalidate(
+			sio_container_of(pt_obj, struct iommufd_viommu,
+					 obj)->core,
+			&array);
+		done = array.entry_num;
 	} else {
-		/* vIOMMU invalidation comes with the vIOMMU objects. */
 		rc = -EINVAL;
 	}
 	iommufd_put_object(ucmd->ictx, pt_obj);

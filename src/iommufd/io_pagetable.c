@@ -596,6 +596,11 @@ again:
 	while ((area = area_first(iopt, start, last))) {
 		uint64_t a_first = area_iova(area), a_last = area_last(area);
 
+		/* Locked by an object that is not destroyed (a HW queue). */
+		if (area->num_locks) {
+			rc = -EBUSY;
+			break;
+		}
 		/* Unmap never splits an area. */
 		if (a_first < start || a_last > last) {
 			rc = -ENOENT;

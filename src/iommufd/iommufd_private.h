@@ -14,8 +14,13 @@
  *   5. pages->mutex         pin counts of one iopt_pages (pages.c), a
  *                           dmabuf's revoked state and domain tracks
  *   6. ictx->obj_lock       the object table (object.c); leaf
- * fault->mutex (fault.c) is taken inside igroup->lock (a detach flushes
- * the fault queue) and outside the I/O page-fault layer's device locks.
+ * An event queue's mutex (eventq.c: fault queues, vEVENTQs) is taken
+ * inside igroup->lock (a detach flushes the fault queue), inside a
+ * vIOMMU's veventqs_lock (reporting an event) and outside the I/O
+ * page-fault layer's device locks.  ictx->mmap_lock (mmap.c) is taken
+ * outside ictx->obj_lock only.
+ * A vIOMMU's core vdevs_lock is taken inside igroup->lock (attach checks
+ * the vDEVICE).
  * access->lock (access.c) is taken before iopt->lock, never inside it.
  * Unmap callbacks into access objects run with no iommufd lock held.
  */
@@ -34,10 +39,13 @@
 #include "softiommu/umem.h"
 #include "softiommu/uapi/iommufd.h"
 #include "softiommu/uapi/iommufd_test.h"
+#include "softiommu/viommu.h"
 #include "util/error.h"
 #include "util/interval_tree.h"
 
 struct iopt_pages;
+struct sio_file;
+struct sio_file_ops;
 
 /* ------------------------------------------------------------------ */
 /* Host and context                                                     */
@@ -64,6 +72,10 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_ACCESS,
 	IOMMUFD_OBJ_SELFTEST,
 	IOMMUFD_OBJ_FAULT,
+	IOMMUFD_OBJ_VIOMMU,
+	IOMMUFD_OBJ_VDEVICE,
+	IOMMUFD_OBJ_VEVENTQ,
+	IOMMUFD_OBJ_HW_QUEUE,
 	IOMMUFD_OBJ_MAX,
 };
 
@@ -102,6 +114,10 @@ struct sio_iommufd {
 	 * took the container, which then refuses the type1 IOMMUs. */
 	struct iommufd_ioas *vfio_ioas;
 	bool no_iommu_mode;
+	/* Regions of driver memory the program may mmap() from this fd
+	 * (mmap.c), by offset. */
+	pthread_mutex_t mmap_lock;	/* protects mmaps */
+	struct cds_list_head mmaps;	/* struct iommufd_mmap.node */
 };
 
 /* One ioctl in flight (struct iommufd_ucmd). */
@@ -151,6 +167,11 @@ static inline void iommufd_obj_put(struct iommufd_object *obj)
  * If held is set the caller's reference is dropped first. */
 int iommufd_object_remove(struct sio_iommufd *ictx,
 			  struct iommufd_object *held, uint32_t id);
+/* Destroy the object published as id if it is obj and only the table
+ * holds it, leaving id taken until the context closes (the kernel's
+ * tombstone): 0, -ENOENT if id is not obj any more, -EBUSY if held. */
+int iommufd_object_tombstone(struct sio_iommufd *ictx,
+			     const struct iommufd_object *obj, uint32_t id);
 /* Drop a reference and destroy the object if that was the last user. */
 void iommufd_object_put_and_try_destroy(struct sio_iommufd *ictx,
 					struct iommufd_object *obj);
@@ -185,6 +206,9 @@ struct iopt_area {
 	struct sio_umem_pin *dom_pin;
 	uint64_t dom_pin_first;		/* page index of dom_pin's start */
 	unsigned int num_accesses;	/* access pins inside; under iopt->lock */
+	/* Pins of internal accesses (HW queues) inside: UNMAP is -EBUSY
+	 * rather than a request to let go.  Under iopt->lock. */
+	unsigned int num_locks;
 	bool prevent_access;		/* an unmap is waiting for accesses */
 };
 
@@ -399,9 +423,12 @@ struct iommufd_hwpt_paging {
 	struct cds_list_head hwpt_item;	/* under ioas->mutex */
 };
 
+struct iommufd_viommu;
+
 struct iommufd_hwpt_nested {
 	struct iommufd_hw_pagetable common;
-	struct iommufd_hwpt_paging *parent;
+	struct iommufd_hwpt_paging *parent;	/* a user reference */
+	struct iommufd_viommu *viommu;	/* made on a vIOMMU: a reference */
 };
 
 /* What one context knows of a core group its devices belong to. */
@@ -414,11 +441,18 @@ struct iommufd_group {
 	struct cds_list_head attaches;	/* struct iommufd_attach.node */
 };
 
+struct iommufd_vdevice;
+
 struct iommufd_device {
 	struct iommufd_object obj;
 	struct sio_iommufd *ictx;
 	struct sio_device *dev;		/* a reference */
 	struct iommufd_group *igroup;
+	/* Under igroup->lock: the device's vDEVICE (it holds a user
+	 * reference on the device), and whether the device is going, after
+	 * which it gets none. */
+	struct iommufd_vdevice *vdev;
+	bool destroying;
 };
 
 /*
@@ -432,21 +466,60 @@ struct iommufd_attach_handle {
 };
 
 /*
- * A fault queue (fault.c): page-fault groups of the HWPTs allocated with
- * it, read as iommu_hwpt_pgfault records from its fd and answered by
- * writing iommu_hwpt_page_response records.  The fd holds a user
- * reference and one on the context, as the kernel's file does.
+ * An event queue on an emulated fd (eventq.c; the kernel's struct
+ * iommufd_eventq): the part fault queues and vEVENTQs share.  Records wait
+ * on deliver until read; the fd is readable while there are any.  The fd
+ * holds a user reference on the object and one on the context, as the
+ * kernel's file does; its last close drops them (iommufd_eventq_release).
  */
-struct iommufd_fault {
+struct iommufd_eventq {
 	struct iommufd_object obj;
 	struct sio_iommufd *ictx;
-	struct sio_iopf_handler handler;	/* its HWPTs' domains' handler */
-	pthread_mutex_t mutex;		/* protects everything below */
+	/* mutex protects file, deliver and the state of the queue that
+	 * embeds this one (fault.c, veventq.c). */
+	pthread_mutex_t mutex;
 	struct sio_file *file;		/* NULL once the fd is closed */
 	struct cds_list_head deliver;	/* records not read yet */
+	/* Optional: the fd was closed; runs under mutex. */
+	void (*closed)(struct iommufd_eventq *eventq);
+};
+
+/*
+ * A fault queue (fault.c): page-fault groups of the HWPTs allocated with
+ * it, read as iommu_hwpt_pgfault records from its fd and answered by
+ * writing iommu_hwpt_page_response records.
+ */
+struct iommufd_fault {
+	struct iommufd_eventq common;
+	struct sio_iopf_handler handler;	/* its HWPTs' domains' handler */
+	/* Under common.mutex: */
 	struct iommufd_fault_record **response;	/* read, by cookie; [0] unused */
 	uint32_t response_cap;
 	uint32_t response_hint;		/* no free cookie below it */
+};
+
+/*
+ * A vIOMMU (viommu.c): the core's struct sio_viommu as an object, on a
+ * nesting-parent HWPT it holds.  vDEVICEs, vEVENTQs, HW queues and nested
+ * HWPTs made on it hold it.
+ */
+struct iommufd_viommu {
+	struct iommufd_object obj;
+	struct sio_iommufd *ictx;
+	struct iommufd_hwpt_paging *hwpt;	/* a user reference */
+	struct sio_viommu *core;
+	/* veventqs_lock protects veventqs (one per type): read while an
+	 * event is reported, written by vEVENTQ alloc and destroy. */
+	pthread_rwlock_t veventqs_lock;
+	struct cds_list_head veventqs;	/* struct iommufd_veventq.node */
+};
+
+/* A virtual device ID (viommu.c): holds its vIOMMU and its device. */
+struct iommufd_vdevice {
+	struct iommufd_object obj;
+	struct iommufd_viommu *viommu;	/* a user reference */
+	struct iommufd_device *idev;	/* a user reference */
+	struct sio_vdevice *core;
 };
 
 /*
@@ -455,6 +528,10 @@ struct iommufd_fault {
  */
 struct iommufd_access_ops {
 	bool needs_pin_pages;
+	/* An access of the library's own (a HW queue's): its pins lock
+	 * their areas, UNMAP is -EBUSY, and it holds no context
+	 * reference.  Made by iommufd_access_create_internal(). */
+	bool internal;
 	/* The IOAS is unmapping [iova, iova + length): drop every pin in it
 	 * (by iommufd_access_unpin_pages) before returning. */
 	void (*unmap)(void *data, uint64_t iova, uint64_t length);
@@ -477,6 +554,13 @@ struct iommufd_access *iommufd_access_create(struct sio_iommufd *ictx,
 					     const struct iommufd_access_ops *ops,
 					     void *data, uint32_t *id, int *err);
 void iommufd_access_destroy(struct iommufd_access *access);
+struct iommufd_access *iommufd_access_create_internal(struct sio_iommufd *ictx,
+						      int *err);
+void iommufd_access_destroy_internal(struct iommufd_access *access);
+/* The host address of iova inside a live pin of the access, and how many
+ * bytes from it are contiguous there (0: not pinned). */
+uint64_t iommufd_access_pinned_host(struct iommufd_access *access,
+				    uint64_t iova, size_t *contig);
 int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id);
 int iommufd_access_replace(struct iommufd_access *access, uint32_t ioas_id);
 int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
@@ -525,6 +609,10 @@ int iommufd_option_rlimit_mode(struct iommu_option *cmd,
 			       struct sio_iommufd *ictx);
 
 /* hw_pagetable.c */
+/* Copy the program's driver data (data_len bytes at uptr) into ud. */
+int iommufd_copy_user_data(struct sio_iommufd *ictx, uint32_t type,
+			   uint64_t uptr, uint32_t len,
+			   struct sio_user_data *ud);
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct sio_iommufd *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, sio_pasid_t pasid,
@@ -565,6 +653,19 @@ int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_detach(struct iommufd_device *idev, sio_pasid_t pasid);
 
+/* eventq.c */
+/* Create the queue's fd (its references are taken); *fd is the program's. */
+int iommufd_eventq_init(struct iommufd_eventq *eventq,
+			struct sio_iommufd *ictx,
+			const struct sio_file_ops *fops, int *fd);
+/* The fops' release op of every event queue. */
+void iommufd_eventq_release(struct sio_file *file);
+/* Readiness follows deliver; mutex held. */
+void iommufd_eventq_update_readable(struct iommufd_eventq *eventq);
+void iommufd_eventq_destroy(struct iommufd_eventq *eventq);
+/* The answer of an ALLOC that made fd: respond, or close fd. */
+int iommufd_eventq_respond(struct iommufd_ucmd *ucmd, size_t cmd_len, int fd);
+
 /* fault.c */
 int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
 void iommufd_fault_destroy(struct iommufd_object *obj);
@@ -578,6 +679,39 @@ struct iommufd_fault *iommufd_get_fault(struct sio_iommufd *ictx, uint32_t id,
 int iommufd_test_pasid(struct iommufd_ucmd *ucmd);
 int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd);
 int iommufd_selftest_iopf_enable(struct sio_device *dev);
+
+/* viommu.c */
+int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd);
+void iommufd_viommu_destroy(struct iommufd_object *obj);
+struct iommufd_viommu *iommufd_get_viommu(struct sio_iommufd *ictx,
+					  uint32_t id, int *err);
+int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd);
+void iommufd_vdevice_destroy(struct iommufd_object *obj);
+void iommufd_vdevice_abort(struct iommufd_object *obj);
+/* Before a device is unbound: its vDEVICE goes, and its ID stays taken
+ * (a tombstone) until the context is closed. */
+void iommufd_device_remove_vdev(struct iommufd_device *idev);
+
+/* veventq.c */
+int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd);
+void iommufd_veventq_destroy(struct iommufd_object *obj);
+void iommufd_veventq_abort(struct iommufd_object *obj);
+int iommufd_viommu_report_event(struct iommufd_viommu *viommu, uint32_t type,
+				const void *data, size_t len);
+
+/* hw_queue.c */
+int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd);
+void iommufd_hw_queue_destroy(struct iommufd_object *obj);
+
+/* mmap.c: regions of the fd offered by an owner object. */
+int iommufd_mmap_alloc(struct sio_iommufd *ictx, struct iommufd_object *owner,
+		       int fd, uint64_t fd_offset, size_t length,
+		       uint64_t *offset);
+void iommufd_mmap_destroy(struct sio_iommufd *ictx,
+			  struct iommufd_object *owner, uint64_t offset);
+
+/* selftest_viommu.c */
+int iommufd_test_trigger_vevent(struct iommufd_ucmd *ucmd);
 
 /* hw_info.c */
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);

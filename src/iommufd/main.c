@@ -107,6 +107,8 @@ SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
 	pthread_mutex_init(&ictx->obj_lock, NULL);
 	pthread_mutex_init(&ictx->groups_lock, NULL);
 	CDS_INIT_LIST_HEAD(&ictx->groups);
+	pthread_mutex_init(&ictx->mmap_lock, NULL);
+	CDS_INIT_LIST_HEAD(&ictx->mmaps);
 	ictx->free_hint = 1;
 	ictx->account_mode = SIO_UMEM_ACCT_USER;
 	*out = ictx;
@@ -126,6 +128,7 @@ void iommufd_ctx_put(struct sio_iommufd *ictx)
 	free(ictx->objs);
 	pthread_mutex_destroy(&ictx->obj_lock);
 	pthread_mutex_destroy(&ictx->groups_lock);
+	pthread_mutex_destroy(&ictx->mmap_lock);
 	free(ictx);
 }
 
@@ -230,7 +233,7 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 struct iommu_fault_alloc, out_fault_fd),
 	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
 		 __reserved),
-	IOCTL_OP(IOMMU_HW_QUEUE_ALLOC, iommufd_not_yet,
+	IOCTL_OP(IOMMU_HW_QUEUE_ALLOC, iommufd_hw_queue_alloc_ioctl,
 		 struct iommu_hw_queue_alloc, length),
 	IOCTL_OP(IOMMU_HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
 		 __reserved),
@@ -258,13 +261,13 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
 		 length),
 	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),
-	IOCTL_OP(IOMMU_VDEVICE_ALLOC, iommufd_not_yet,
+	IOCTL_OP(IOMMU_VDEVICE_ALLOC, iommufd_vdevice_alloc_ioctl,
 		 struct iommu_vdevice_alloc, virt_id),
-	IOCTL_OP(IOMMU_VEVENTQ_ALLOC, iommufd_not_yet,
+	IOCTL_OP(IOMMU_VEVENTQ_ALLOC, iommufd_veventq_alloc,
 		 struct iommu_veventq_alloc, out_veventq_fd),
 	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
 		 __reserved),
-	IOCTL_OP(IOMMU_VIOMMU_ALLOC, iommufd_not_yet,
+	IOCTL_OP(IOMMU_VIOMMU_ALLOC, iommufd_viommu_alloc_ioctl,
 		 struct iommu_viommu_alloc, out_viommu_id),
 	IOCTL_OP(IOMMU_TEST_CMD, iommufd_test, struct iommu_test_cmd, last),
 };

@@ -12,7 +12,9 @@
  * per holder (an ioctl working on it, a child object such as a HWPT on its
  * IOAS).  DESTROY removes an object only when the table's is the only
  * reference (-EBUSY otherwise) and takes it out of the table before its
- * destroy op runs, which cannot fail: destroy never fails half-way.
+ * destroy op runs, which cannot fail: destroy never fails half-way.  A
+ * tombstone is an object destroyed for another's sake (a vDEVICE whose
+ * device went) whose ID stays reserved until the context is closed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,12 @@ static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
 	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
 	[IOMMUFD_OBJ_FAULT] = { .destroy = iommufd_fault_destroy },
+	[IOMMUFD_OBJ_VIOMMU] = { .destroy = iommufd_viommu_destroy },
+	[IOMMUFD_OBJ_VDEVICE] = { .destroy = iommufd_vdevice_destroy,
+				  .abort = iommufd_vdevice_abort },
+	[IOMMUFD_OBJ_VEVENTQ] = { .destroy = iommufd_veventq_destroy,
+				  .abort = iommufd_veventq_abort },
+	[IOMMUFD_OBJ_HW_QUEUE] = { .destroy = iommufd_hw_queue_destroy },
 };
 
 /* IDs are 31 bits, as xa_limit_31b. */
@@ -193,6 +201,32 @@ int iommufd_object_remove(struct sio_iommufd *ictx,
 
 	iommufd_object_ops[obj->type].destroy(obj);
 	free(obj);
+	return 0;
+}
+
+int iommufd_object_tombstone(struct sio_iommufd *ictx,
+			     const struct iommufd_object *obj, uint32_t id)
+{
+	struct iommufd_object *cur;
+
+	pthread_mutex_lock(&ictx->obj_lock);
+	cur = id < ictx->cap ? ictx->objs[id] : NULL;
+	if (cur != obj) {
+		pthread_mutex_unlock(&ictx->obj_lock);
+		return -ENOENT;
+	}
+	if (__atomic_load_n(&cur->users, __ATOMIC_ACQUIRE) != 1) {
+		pthread_mutex_unlock(&ictx->obj_lock);
+		return -EBUSY;
+	}
+	cur->users = 0;
+	/* The ID stays counted and invisible: DESTROY of it is -ENOENT and
+	 * no new object gets it before the context is closed. */
+	ictx->objs[id] = IOMMUFD_OBJ_RESERVED;
+	pthread_mutex_unlock(&ictx->obj_lock);
+
+	iommufd_object_ops[cur->type].destroy(cur);
+	free(cur);
 	return 0;
 }
 

@@ -281,6 +281,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_pasid(ucmd);
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
 		return iommufd_test_trigger_iopf(ucmd);
+	case IOMMU_TEST_OP_TRIGGER_VEVENT:
+		return iommufd_test_trigger_vevent(ucmd);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		/* The kernel's pfn batches need room for one entry. */
 		if (cmd->memory_limit.limit < sizeof(unsigned long) + sizeof(uint32_t))

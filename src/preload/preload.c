@@ -8,7 +8,8 @@
  * first use, wrapped in an emulated file (softiommu/file.h).  From then on
  * the calls that a program makes on a descriptor are routed by the file
  * table: ioctl, read/write and their vector, positioned and fortified
- * forms, mmap, close, close_range/closefrom, dup/dup2/dup3 and
+ * forms, mmap (and munmap of what it mapped), close,
+ * close_range/closefrom, dup/dup2/dup3 and
  * fcntl(F_DUPFD[_CLOEXEC]) of an emulated descriptor go to the file layer;
  * everything else, and every call on any other descriptor, goes to the next
  * definition (dlsym(RTLD_NEXT)), untouched.  poll/select/epoll, fstat and
@@ -104,9 +105,26 @@ static void iommufd_file_release(struct sio_file *file)
 	sio_iommufd_release(sio_file_priv(file));
 }
 
+/* Regions drivers offer on the fd (a vIOMMU's page): the file layer
+ * follows each mapping and says when it is gone. */
+static int iommufd_file_mmap(struct sio_file *file, void **addr, size_t len,
+			     int prot, int flags, off_t off)
+{
+	return sio_iommufd_mmap(sio_file_priv(file), addr, len, prot, flags,
+				off);
+}
+
+static void iommufd_file_munmap(struct sio_file *file, void *addr, size_t len,
+				off_t off)
+{
+	sio_iommufd_munmap(sio_file_priv(file), addr, len, off);
+}
+
 static const struct sio_file_ops iommufd_file_ops = {
 	.name = "iommufd",
 	.ioctl = iommufd_file_ioctl,
+	.mmap = iommufd_file_mmap,
+	.munmap = iommufd_file_munmap,
 	.release = iommufd_file_release,
 };
 
@@ -283,6 +301,15 @@ static void *file_mmap(struct sio_file *file, void *addr, size_t len,
 	return addr;
 }
 
+/* A MAP_FIXED mapping replaces what was there: the file layer forgets
+ * mappings of emulated files in that range. */
+static void *fixed_mapped(void *p, size_t len, int flags)
+{
+	if (p != MAP_FAILED && (flags & MAP_FIXED))
+		sio_file_munmap(p, len);
+	return p;
+}
+
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t off)
 {
@@ -290,7 +317,8 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 
 	if (!(flags & MAP_ANONYMOUS) && (file = sio_file_lookup(fd)))
 		return file_mmap(file, addr, len, prot, flags, off);
-	return REAL(mmap)(addr, len, prot, flags, fd, off);
+	return fixed_mapped(REAL(mmap)(addr, len, prot, flags, fd, off), len,
+			    flags);
 }
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
@@ -300,7 +328,18 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 
 	if (!(flags & MAP_ANONYMOUS) && (file = sio_file_lookup(fd)))
 		return file_mmap(file, addr, len, prot, flags, off);
-	return REAL(mmap64)(addr, len, prot, flags, fd, off);
+	return fixed_mapped(REAL(mmap64)(addr, len, prot, flags, fd, off), len,
+			    flags);
+}
+
+/* A mapping of an emulated file ends when all of it is unmapped. */
+EXPORT int munmap(void *addr, size_t len)
+{
+	int rc = REAL(munmap)(addr, len);
+
+	if (!rc)
+		sio_file_munmap(addr, len);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */

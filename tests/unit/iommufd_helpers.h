@@ -8,6 +8,7 @@
 #define SIO_TEST_IOMMUFD_HELPERS_H
 
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "softiommu/softiommu.h"
+#include "softiommu/file.h"
 #include "softiommu/iommufd.h"
 #include "softiommu/uapi/iommufd.h"
 #include "softiommu/uapi/iommufd_test.h"
@@ -119,6 +121,38 @@ static inline long mock_domain(struct fx *f, uint32_t pt, uint32_t *stdev,
 	if (idev)
 		*idev = c.mock_domain.out_idev_id;
 	return rc;
+}
+
+/* MOCK_DOMAIN_REPLACE: the mock device stdev's RID to pt. */
+static inline long replace(struct fx *f, uint32_t stdev, uint32_t pt)
+{
+	struct iommu_test_cmd c = {
+		.size = sizeof(c), .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev, .mock_domain_replace = { .pt_id = pt },
+	};
+
+	return io(f, IOMMU_TEST_CMD, &c);
+}
+
+/* read() of an emulated fd (an event queue's): without the shim it goes
+ * through the file layer. */
+static inline ssize_t fd_read(int fd, void *buf, size_t len)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t n;
+
+	assert_non_null(file);
+	n = sio_file_read(file, buf, len);
+	sio_file_put(file);
+	return n;
+}
+
+/* Whether poll() finds the fd readable now. */
+static inline bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 static inline long check_refs(struct fx *f, void *p, uint64_t len,

@@ -62,16 +62,6 @@ static long mock_domain_flags(struct fx *f, uint32_t pt, uint32_t flags,
 	return rc;
 }
 
-static long replace(struct fx *f, uint32_t stdev, uint32_t pt)
-{
-	struct iommu_test_cmd c = {
-		.size = sizeof(c), .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
-		.id = stdev, .mock_domain_replace = { .pt_id = pt },
-	};
-
-	return io(f, IOMMU_TEST_CMD, &c);
-}
-
 static long trigger(struct fx *f, uint32_t idev, uint32_t pasid, uint32_t grpid)
 {
 	struct iommu_test_cmd c = {
@@ -101,17 +91,6 @@ static long pasid_op(struct fx *f, uint32_t op, uint32_t stdev, uint32_t pasid,
 #define pasid_detach(f, s, p) pasid_op(f, IOMMU_TEST_OP_PASID_DETACH, s, p, 0)
 #define pasid_check(f, s, p, pt) pasid_op(f, IOMMU_TEST_OP_PASID_CHECK_HWPT, s, p, pt)
 
-static ssize_t fd_read(int fd, void *buf, size_t len)
-{
-	struct sio_file *file = sio_file_lookup(fd);
-	ssize_t n;
-
-	assert_non_null(file);
-	n = sio_file_read(file, buf, len);
-	sio_file_put(file);
-	return n;
-}
-
 static ssize_t fd_write(int fd, const void *buf, size_t len)
 {
 	struct sio_file *file = sio_file_lookup(fd);
@@ -121,13 +100,6 @@ static ssize_t fd_write(int fd, const void *buf, size_t len)
 	n = sio_file_write(file, buf, len);
 	sio_file_put(file);
 	return n;
-}
-
-static bool readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 static ssize_t respond(int fd, uint32_t cookie, uint32_t code)

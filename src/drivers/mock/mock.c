@@ -9,6 +9,8 @@
  * 1 MiB and 4 KiB pages.  The default domain is the blocked domain.  PASID
  * 1024 (IOMMU_TEST_PASID_RESERVED) fails every second non-blocking
  * set_dev_pasid, which is how the selftest makes a replace fail on purpose.
+ * The mock's vIOMMUs are in mock_viommu.c; attaching a device to a nested
+ * domain of a vIOMMU needs the device's vDEVICE there.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -375,7 +377,8 @@ static void mock_release_device(struct sio_device *dev)
 {
 	struct mock_dev *mdev = to_mock_dev(dev);
 
-	pthread_rwlock_destroy(&mdev->viommu_lock);
+	if (mdev)
+		pthread_rwlock_destroy(&mdev->viommu_lock);
 	free(mdev);
 	sio_device_set_driver_priv(dev, NULL);
 }
@@ -455,12 +458,17 @@ SIO_API bool sio_mock_domain_is_mock(const struct sio_domain *domain)
 			  domain->ops == &mock_nested_ops);
 }
 
+bool mock_dev_is_mock(struct sio_device *dev)
+{
+	return dev && sio_iommu_ops(sio_device_iommu(dev)) == &mock_iommu_ops;
+}
+
 SIO_API int sio_mock_dev_cache(struct sio_device *dev, unsigned int id,
 			       uint32_t *value)
 {
 	struct mock_dev *mdev;
 
-	if (!dev || sio_iommu_ops(sio_device_iommu(dev)) != &mock_iommu_ops)
+	if (!mock_dev_is_mock(dev))
 		return sio_err(-EINVAL, "mock: not a mock device");
 	if (id >= SIO_MOCK_DEV_CACHE_NUM)
 		return sio_err(-EINVAL, "mock: device cache id %u > %u", id,
@@ -469,7 +477,7 @@ SIO_API int sio_mock_dev_cache(struct sio_device *dev, unsigned int id,
 	if (!mdev)
 		return sio_err(-ENODEV, "mock: device %s was removed",
 			       sio_device_name(dev));
-	*value = mdev->cache[id];
+	*value = __atomic_load_n(&mdev->cache[id], __ATOMIC_RELAXED);
 	return 0;
 }
 

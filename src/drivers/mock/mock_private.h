@@ -39,6 +39,8 @@ static inline struct mock_dev *to_mock_dev(struct sio_device *dev)
 	return sio_device_driver_priv(dev);
 }
 
+/* mock.c: whether dev is behind a mock IOMMU. */
+bool mock_dev_is_mock(struct sio_device *dev);
 /* mock.c: a nested domain with the selftest data (the flags are the
  * caller's to check). */
 int mock_nested_new(const struct sio_user_data *ud, struct mock_nested **out);
