@@ -58,8 +58,8 @@ struct sio_domain_ops {
 
 	/* Dirty tracking, on paging domains allocated with
 	 * SIO_DOMAIN_ALLOC_DIRTY_TRACKING (the kernel's iommu_dirty_ops).
-	 * set_dirty_tracking programs the hardware; the core keeps the on/off
-	 * state.  read_and_clear_dirty reports each dirty leaf intersecting
+	 * set_dirty_tracking (optional) programs the hardware; the core keeps
+	 * the on/off state.  read_and_clear_dirty reports each dirty leaf intersecting
 	 * [iova, iova + size) whole to record() and clears it unless flags
 	 * has SIO_DIRTY_NO_CLEAR; it runs under the domain's map lock.
 	 * set_dirty is the hardware side: a device wrote through iova while

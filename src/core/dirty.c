@@ -6,7 +6,7 @@
  * The on/off state is the core's (domain->dirty_tracking), written under
  * the domain's map lock and read without a lock by the data path, which
  * marks a leaf dirty on every device write while it is on.  The driver's
- * set_dirty_tracking op only programs the hardware.  Reading runs under
+ * set_dirty_tracking op, optional, only programs hardware.  Reading runs under
  * the map lock too, so it never walks a table an unmap is freeing and two
  * readers never clear the same bits at once.
  */
@@ -16,7 +16,6 @@ SIO_API bool sio_domain_can_track_dirty(const struct sio_domain *domain)
 {
 	return domain && domain->type == SIO_DOMAIN_PAGING &&
 	       (domain->alloc_flags & SIO_DOMAIN_ALLOC_DIRTY_TRACKING) &&
-	       domain->ops->set_dirty_tracking &&
 	       domain->ops->read_and_clear_dirty;
 }
 
@@ -44,7 +43,7 @@ SIO_API int sio_domain_set_dirty_tracking(struct sio_domain *domain,
 	if (enable)
 		rc = domain->ops->read_and_clear_dirty(domain, 0, UINT64_MAX,
 						       0, discard, NULL);
-	if (!rc)
+	if (!rc && domain->ops->set_dirty_tracking)
 		rc = domain->ops->set_dirty_tracking(domain, enable);
 	if (!rc)
 		__atomic_store_n(&domain->dirty_tracking, enable,

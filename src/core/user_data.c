@@ -9,7 +9,6 @@
  * structure the driver knows, is -EINVAL; a shorter one is zero-extended,
  * which is how an older program talks to a newer driver.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -71,31 +70,22 @@ SIO_API int sio_user_data_array_copy(void *dst, size_t dst_size,
 				     const struct sio_user_data_array *array,
 				     uint32_t type, uint32_t index)
 {
-	unsigned char stack[256], *buf = stack;
 	int rc;
 
 	if (!array || index >= array->entry_num || !array->read)
 		return sio_err(-EINVAL, "user data array: no entry %u", index);
-	/* Check before reading anything, as the kernel does. */
+	/* Check before reading anything, as the kernel does; an entry that
+	 * passes fits in dst, so it is read there directly. */
 	rc = copy_checked(dst, dst_size, min_len, NULL, array->entry_len,
 			  array->type, type);
 	if (rc)
 		return rc;
-	if (array->entry_len > sizeof(stack)) {
-		buf = malloc(array->entry_len);
-		if (!buf)
-			return sio_err(-ENOMEM, "user data array: entry buffer");
-	}
-	if (array->read(array->ctx, (uint64_t)index * array->entry_len, buf,
+	memset(dst, 0, dst_size);
+	if (array->read(array->ctx, (uint64_t)index * array->entry_len, dst,
 			array->entry_len))
-		rc = sio_err(-EFAULT, "user data array: entry %u unreadable",
-			     index);
-	else
-		rc = copy_checked(dst, dst_size, min_len, buf, array->entry_len,
-				  array->type, type);
-	if (buf != stack)
-		free(buf);
-	return rc;
+		return sio_err(-EFAULT, "user data array: entry %u unreadable",
+			       index);
+	return 0;
 }
 
 static int read_buf(void *ctx, uint64_t offset, void *dst, size_t len)

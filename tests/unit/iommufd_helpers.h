@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -85,6 +86,29 @@ static inline long map(struct fx *f, uint32_t ioas, void *p, uint64_t len,
 	long rc = io(f, IOMMU_IOAS_MAP, &c);
 
 	*iova = c.iova;
+	return rc;
+}
+
+/* HWPT_ALLOC with the selftest's nested data (IOTLB default) when nested,
+ * none otherwise; fault_id is used with IOMMU_HWPT_FAULT_ID_VALID. */
+static inline long hwpt_alloc(struct fx *f, uint32_t dev, uint32_t pt,
+			      uint32_t flags, uint32_t fault_id,
+			      bool nested, uint32_t *out)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_alloc c = {
+		.size = sizeof(c), .flags = flags, .dev_id = dev, .pt_id = pt,
+		.fault_id = fault_id,
+	};
+	long rc;
+
+	if (nested) {
+		c.data_type = IOMMU_HWPT_DATA_SELFTEST;
+		c.data_len = sizeof(data);
+		c.data_uptr = (uintptr_t)&data;
+	}
+	rc = io(f, IOMMU_HWPT_ALLOC, &c);
+	*out = c.out_hwpt_id;
 	return rc;
 }
 

@@ -28,26 +28,6 @@ static long fault_alloc(struct fx *f, uint32_t flags, uint32_t *id, int *fd)
 	return rc;
 }
 
-static long hwpt_alloc(struct fx *f, uint32_t dev, uint32_t pt, uint32_t flags,
-		       uint32_t fault_id, bool nested, uint32_t *out)
-{
-	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
-	struct iommu_hwpt_alloc c = {
-		.size = sizeof(c), .flags = flags, .dev_id = dev, .pt_id = pt,
-		.fault_id = fault_id,
-	};
-	long rc;
-
-	if (nested) {
-		c.data_type = IOMMU_HWPT_DATA_SELFTEST;
-		c.data_len = sizeof(data);
-		c.data_uptr = (uintptr_t)&data;
-	}
-	rc = io(f, IOMMU_HWPT_ALLOC, &c);
-	*out = c.out_hwpt_id;
-	return rc;
-}
-
 static long mock_domain_flags(struct fx *f, uint32_t pt, uint32_t flags,
 			      uint32_t *stdev, uint32_t *idev)
 {

@@ -10,9 +10,10 @@
 
 #include "iommufd_helpers.h"
 
-static long hwpt_alloc(struct fx *f, uint32_t idev, uint32_t pt,
-		       uint32_t flags, uint32_t type, void *data, uint32_t len,
-		       uint32_t *out)
+/* HWPT_ALLOC with any data type and length, for the error cases. */
+static long hwpt_alloc_data(struct fx *f, uint32_t idev, uint32_t pt,
+			    uint32_t flags, uint32_t type, void *data,
+			    uint32_t len, uint32_t *out)
 {
 	struct iommu_hwpt_alloc c = {
 		.size = sizeof(c), .flags = flags, .dev_id = idev, .pt_id = pt,
@@ -79,8 +80,8 @@ static void dirty_env(struct fx *f, struct dirty_env *e, uint32_t extra)
 	assert_int_equal(mock_domain(f, e->ioas, &e->stdev, &dev_hwpt,
 				     &e->idev), 0);
 	assert_int_equal(hwpt_alloc(f, e->idev, e->ioas,
-				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING | extra,
-				    0, NULL, 0, &e->hwpt), 0);
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING | extra, 0,
+				    false, &e->hwpt), 0);
 	assert_int_equal(sio_iommufd_device_get(f->ictx, e->idev, &e->dev), 0);
 	{
 		struct iommu_test_cmd c = {
@@ -106,11 +107,11 @@ static void test_dirty_alloc_rules(void **state)
 	assert_int_equal(io(f, IOMMU_TEST_CMD, &c), 0);
 	/* A device that cannot track dirty pages gets no such HWPT. */
 	assert_int_equal(hwpt_alloc(f, c.mock_domain.out_idev_id, ioas,
-				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0, NULL,
-				    0, &hwpt), -EOPNOTSUPP);
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0, false,
+				    &hwpt), -EOPNOTSUPP);
 	/* A plain HWPT cannot switch tracking on (or off). */
 	assert_int_equal(hwpt_alloc(f, c.mock_domain.out_idev_id, ioas, 0, 0,
-				    NULL, 0, &plain), 0);
+				    false, &plain), 0);
 	assert_int_equal(set_tracking(f, plain, IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
 			 -EOPNOTSUPP);
 	assert_int_equal(set_tracking(f, plain, 0), -EOPNOTSUPP);
@@ -293,8 +294,8 @@ static void nested_env(struct fx *f, struct nested_env *e, uint32_t pflags)
 	assert_int_equal(mock_domain(f, e->ioas, &e->stdev, &hwpt, &e->idev), 0);
 	assert_int_equal(hwpt_alloc(f, e->idev, e->ioas,
 				    IOMMU_HWPT_ALLOC_NEST_PARENT | pflags, 0,
-				    NULL, 0, &e->parent), 0);
-	assert_int_equal(hwpt_alloc(f, e->idev, e->ioas, 0, 0, NULL, 0,
+				    false, &e->parent), 0);
+	assert_int_equal(hwpt_alloc(f, e->idev, e->ioas, 0, 0, false,
 				    &e->plain), 0);
 }
 
@@ -303,7 +304,7 @@ static long nested_alloc(struct fx *f, struct nested_env *e, uint32_t pt,
 {
 	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
 
-	return hwpt_alloc(f, e->idev, pt, 0, type, &data, len, out);
+	return hwpt_alloc_data(f, e->idev, pt, 0, type, &data, len, out);
 }
 
 static long invalidate(struct fx *f, uint32_t hwpt, void *reqs,
@@ -345,11 +346,11 @@ static void test_nested_alloc_rules(void **state)
 	assert_int_equal(nested_alloc(f, &e, e.parent, T + 1, sizeof(data), &x),
 			 -EOPNOTSUPP);
 	assert_int_equal(nested_alloc(f, &e, e.parent, T, 3, &x), -EINVAL);
-	assert_int_equal(hwpt_alloc(f, e.idev, e.parent, 0, T, NULL,
-				    sizeof(data), &x), -EFAULT);
-	assert_int_equal(hwpt_alloc(f, e.idev, e.parent,
-				    IOMMU_HWPT_ALLOC_NEST_PARENT, T, &data,
-				    sizeof(data), &x), -EOPNOTSUPP);
+	assert_int_equal(hwpt_alloc_data(f, e.idev, e.parent, 0, T, NULL,
+					 sizeof(data), &x), -EFAULT);
+	assert_int_equal(hwpt_alloc_data(f, e.idev, e.parent,
+					 IOMMU_HWPT_ALLOC_NEST_PARENT, T, &data,
+					 sizeof(data), &x), -EOPNOTSUPP);
 	/* Not a nesting parent; not a paging table at all. */
 	assert_int_equal(nested_alloc(f, &e, e.plain, T, sizeof(data), &x),
 			 -EINVAL);

@@ -27,24 +27,6 @@ struct vfx {
 	uint32_t ioas, stdev, idev, parent, viommu, nested;
 };
 
-static long hwpt_alloc(struct fx *f, uint32_t dev, uint32_t pt, uint32_t flags,
-		       bool data, uint32_t *out)
-{
-	struct iommu_hwpt_selftest d = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
-	struct iommu_hwpt_alloc c = { .size = sizeof(c), .flags = flags,
-				      .dev_id = dev, .pt_id = pt };
-	long rc;
-
-	if (data) {
-		c.data_type = IOMMU_HWPT_DATA_SELFTEST;
-		c.data_len = sizeof(d);
-		c.data_uptr = (uintptr_t)&d;
-	}
-	rc = io(f, IOMMU_HWPT_ALLOC, &c);
-	*out = c.out_hwpt_id;
-	return rc;
-}
-
 static long viommu_alloc(struct fx *f, uint32_t dev, uint32_t hwpt,
 			 uint32_t type, void *data, uint32_t len, uint32_t *out)
 {
@@ -145,12 +127,12 @@ static int vsetup(void **state)
 	v->ioas = ioas_alloc(v->f);
 	assert_int_equal(mock_domain(v->f, v->ioas, &v->stdev, NULL, &v->idev), 0);
 	assert_int_equal(hwpt_alloc(v->f, v->idev, v->ioas,
-				    IOMMU_HWPT_ALLOC_NEST_PARENT, false,
+				    IOMMU_HWPT_ALLOC_NEST_PARENT, 0, false,
 				    &v->parent), 0);
 	assert_int_equal(viommu_alloc(v->f, v->idev, v->parent,
 				      IOMMU_VIOMMU_TYPE_SELFTEST, NULL, 0,
 				      &v->viommu), 0);
-	assert_int_equal(hwpt_alloc(v->f, v->idev, v->viommu, 0, true,
+	assert_int_equal(hwpt_alloc(v->f, v->idev, v->viommu, 0, 0, true,
 				    &v->nested), 0);
 	*state = v;
 	return 0;
@@ -187,7 +169,7 @@ static void test_viommu_alloc_errors(void **state)
 	assert_int_equal(viommu_alloc(f, v->idev, 0, IOMMU_VIOMMU_TYPE_SELFTEST,
 				      NULL, 0, NULL), -ENOENT);
 	/* A HWPT that is not a nesting parent; an IOAS is no HWPT. */
-	assert_int_equal(hwpt_alloc(f, v->idev, v->ioas, 0, false, &plain), 0);
+	assert_int_equal(hwpt_alloc(f, v->idev, v->ioas, 0, 0, false, &plain), 0);
 	assert_int_equal(viommu_alloc(f, v->idev, plain,
 				      IOMMU_VIOMMU_TYPE_SELFTEST, NULL, 0, NULL),
 			 -EINVAL);
@@ -272,12 +254,12 @@ static void test_nested_on_viommu(void **state)
 	uint32_t hwpt, vdev, num = 0;
 
 	/* Flags and data as for any nested HWPT. */
-	assert_int_equal(hwpt_alloc(f, v->idev, v->viommu, 1u << 31, true,
+	assert_int_equal(hwpt_alloc(f, v->idev, v->viommu, 1u << 31, 0, true,
 				    &hwpt), -EOPNOTSUPP);
-	assert_int_equal(hwpt_alloc(f, v->idev, v->viommu, 0, false, &hwpt),
+	assert_int_equal(hwpt_alloc(f, v->idev, v->viommu, 0, 0, false, &hwpt),
 			 -EOPNOTSUPP);
 	assert_int_equal(hwpt_alloc(f, v->idev, v->viommu,
-				    IOMMU_HWPT_ALLOC_PASID, true, &hwpt), 0);
+				    IOMMU_HWPT_ALLOC_PASID, 0, true, &hwpt), 0);
 	assert_int_equal(destroy(f, hwpt), 0);
 	/* Its own invalidation is the nested domain's IOTLB. */
 	assert_int_equal(invalidate(f, v->nested, f->buf,

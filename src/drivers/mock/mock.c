@@ -146,16 +146,9 @@ static void mock_paging_free(struct sio_domain *d)
 	free(md);
 }
 
-/* Dirty tracking (the selftest's mock_domain_set_dirty_tracking and the
- * page table's dirty bits): the core refuses domains allocated without
- * DIRTY_TRACKING before it gets here. */
-static int mock_set_dirty_tracking(struct sio_domain *d, bool enable)
-{
-	if (enable && !(d->alloc_flags & SIO_DOMAIN_ALLOC_DIRTY_TRACKING))
-		return -EINVAL;
-	return 0;
-}
-
+/* Dirty tracking: the page table's dirty bits.  The selftest's
+ * mock_domain_set_dirty_tracking only flips a flag, which is the core's
+ * domain->dirty_tracking here, so there is no set_dirty_tracking op. */
 static int mock_read_and_clear_dirty(struct sio_domain *d, uint64_t iova,
 				     uint64_t size, unsigned int flags,
 				     sio_dirty_record_fn record, void *arg)
@@ -175,7 +168,6 @@ static const struct sio_domain_ops mock_paging_ops = {
 	.map_pages = mock_map_pages,
 	.unmap_pages = mock_unmap_pages,
 	.lookup = mock_lookup,
-	.set_dirty_tracking = mock_set_dirty_tracking,
 	.read_and_clear_dirty = mock_read_and_clear_dirty,
 	.set_dirty = mock_set_dirty,
 	.free = mock_paging_free,

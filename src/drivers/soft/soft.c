@@ -126,14 +126,7 @@ static void soft_paging_free(struct sio_domain *d)
 }
 
 /* Dirty tracking: the page table's dirty bits are the state; nothing
- * else needs programming to turn it on or off. */
-static int soft_set_dirty_tracking(struct sio_domain *d, bool enable)
-{
-	(void)d;
-	(void)enable;
-	return 0;
-}
-
+ * needs programming to turn it on or off, so no set_dirty_tracking op. */
 static int soft_read_and_clear_dirty(struct sio_domain *d, uint64_t iova,
 				     uint64_t size, unsigned int flags,
 				     sio_dirty_record_fn record, void *arg)
@@ -153,7 +146,6 @@ static const struct sio_domain_ops soft_paging_ops = {
 	.map_pages = soft_map_pages,
 	.unmap_pages = soft_unmap_pages,
 	.lookup = soft_lookup,
-	.set_dirty_tracking = soft_set_dirty_tracking,
 	.read_and_clear_dirty = soft_read_and_clear_dirty,
 	.set_dirty = soft_set_dirty,
 	.free = soft_paging_free,
