@@ -34,6 +34,10 @@ struct sio_umem_owner;
  * the owner of user memory. */
 SIO_API int sio_iommufd_host_create(struct sio_iommufd_host **out);
 SIO_API void sio_iommufd_host_destroy(struct sio_iommufd_host *host);
+/* The system the host's contexts bind devices from: where the VFIO layer,
+ * or a VMM, registers IOMMUs and probes the devices iommufd can bind. */
+SIO_API struct sio_system *sio_iommufd_host_system(
+	struct sio_iommufd_host *host);
 
 /* One open of /dev/iommu. */
 SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
@@ -43,6 +47,12 @@ SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
  * made on the context (its own fd, which may outlive this one) holds the
  * context until it is destroyed. */
 SIO_API void sio_iommufd_release(struct sio_iommufd *ictx);
+
+/* Open /dev/iommu as a descriptor: an emulated file (softiommu/file.h)
+ * whose ops are this context's ioctl and mmap.  flags are open(2)'s
+ * (O_CLOEXEC and O_NONBLOCK are honoured).  Returns the new descriptor or
+ * a negative errno.  This is what the shim does for open("/dev/iommu"). */
+SIO_API int sio_iommufd_open_fd(struct sio_iommufd_host *host, int flags);
 
 /* An ioctl on the /dev/iommu fd.  arg is the program's pointer (or integer)
  * exactly as passed to ioctl(2).  Returns >= 0 on success (0 for every

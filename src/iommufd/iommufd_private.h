@@ -134,6 +134,9 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
 /* main.c: a reference on the context (struct sio_iommufd.refs). */
 void iommufd_ctx_get(struct sio_iommufd *ictx);
 void iommufd_ctx_put(struct sio_iommufd *ictx);
+/* The context behind an iommufd descriptor, with a reference taken
+ * (iommufd_ctx_put), or NULL when fd is not an iommufd (fd.c). */
+struct sio_iommufd *iommufd_ctx_from_fd(int fd);
 
 /* object.c */
 struct iommufd_object *iommufd_object_alloc(struct sio_iommufd *ictx,

@@ -74,6 +74,12 @@ err_free:
 	return rc;
 }
 
+SIO_API struct sio_system *sio_iommufd_host_system(
+	struct sio_iommufd_host *host)
+{
+	return host->sys;
+}
+
 SIO_API void sio_iommufd_host_destroy(struct sio_iommufd_host *host)
 {
 	if (!host)

@@ -94,40 +94,6 @@ static long fail(long err)
 static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sio_iommufd_host *host;
 
-static long iommufd_file_ioctl(struct sio_file *file, unsigned int cmd,
-			       unsigned long arg)
-{
-	return sio_iommufd_ioctl(sio_file_priv(file), cmd, arg);
-}
-
-static void iommufd_file_release(struct sio_file *file)
-{
-	sio_iommufd_release(sio_file_priv(file));
-}
-
-/* Regions drivers offer on the fd (a vIOMMU's page): the file layer
- * follows each mapping and says when it is gone. */
-static int iommufd_file_mmap(struct sio_file *file, void **addr, size_t len,
-			     int prot, int flags, off_t off)
-{
-	return sio_iommufd_mmap(sio_file_priv(file), addr, len, prot, flags,
-				off);
-}
-
-static void iommufd_file_munmap(struct sio_file *file, void *addr, size_t len,
-				off_t off)
-{
-	sio_iommufd_munmap(sio_file_priv(file), addr, len, off);
-}
-
-static const struct sio_file_ops iommufd_file_ops = {
-	.name = "iommufd",
-	.ioctl = iommufd_file_ioctl,
-	.mmap = iommufd_file_mmap,
-	.munmap = iommufd_file_munmap,
-	.release = iommufd_file_release,
-};
-
 static bool is_dev_iommu(const char *path, int flags)
 {
 	/* O_PATH opens no device: let the filesystem answer. */
@@ -136,34 +102,16 @@ static bool is_dev_iommu(const char *path, int flags)
 
 static int iommu_open(int flags)
 {
-	struct sio_iommufd *ictx;
-	struct sio_file *file;
-	int fd, rc;
+	int rc;
 
-	if (flags & O_DIRECTORY)
-		return (int)fail(-ENOTDIR);
 	sio_file_gate_enter();
 	pthread_mutex_lock(&host_lock);
 	rc = host ? 0 : sio_iommufd_host_create(&host);
 	pthread_mutex_unlock(&host_lock);
-	if (rc)
-		goto out;
-	rc = sio_iommufd_open(host, &ictx);
-	if (rc)
-		goto out;
-	rc = sio_file_create(&iommufd_file_ops, ictx, flags & O_CLOEXEC, &file, &fd);
-	if (rc) {
-		sio_iommufd_release(ictx);
-		goto out;
-	}
-	/* The kernel's /dev/iommu has no poll op, so it always polls readable
-	 * and writable (DEFAULT_POLLMASK). */
-	sio_file_set_readable(file, true);
-	if (flags & O_NONBLOCK)
-		sio_sys_fcntl(fd, F_SETFL, O_NONBLOCK);
-out:
+	if (!rc)
+		rc = sio_iommufd_open_fd(host, flags);
 	sio_file_gate_exit();
-	return rc ? (int)fail(rc) : fd;
+	return rc < 0 ? (int)fail(rc) : rc;
 }
 
 static mode_t open_mode(int flags, va_list ap)

@@ -1,0 +1,73 @@
+/*
+ * MMIO by plain loads and stores: memory that traps every access to a
+ * device model.
+ *
+ * A userspace driver programs a device through its mmap'd BAR with plain
+ * instructions (readl/writeq, MOV to and from memory).  sio_mmio_map()
+ * gives such a mapping: pages with no access rights, registered in a
+ * lock-free table.  A load or store there raises SIGSEGV; the library's
+ * handler finds the region, decodes the faulting x86-64 instruction,
+ * performs the access through the region's ops (a read returns the
+ * register's current value, a store reaches the model at once, so a
+ * doorbell is seen before the next instruction) and resumes after it.
+ * docs/mmio.md says why this mechanism was chosen and what it costs.
+ *
+ * Faults anywhere else go to the program's own handler, or to the default
+ * action: the library keeps its handler first and chains.  Under
+ * `softiommu run` the shim forwards the program's sigaction()/signal()
+ * calls for SIGSEGV and SIGBUS to sio_trap_sigaction(), so a program that
+ * installs handlers later keeps them working without displacing ours.
+ *
+ * The ops run inside the signal handler, on the thread that made the
+ * access, with SIGSEGV blocked: they must not fault themselves.
+ */
+#ifndef SOFTIOMMU_MMIO_H
+#define SOFTIOMMU_MMIO_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "softiommu/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sio_mmio_region;
+
+struct sio_mmio_ops {
+	/* off is from the region's start; size 1, 2, 4 or 8 (a wider access,
+	 * e.g. a 16- or 64-byte store, is split into 8-byte ones in order). */
+	uint64_t (*read)(void *opaque, uint64_t off, unsigned int size);
+	void (*write)(void *opaque, uint64_t off, unsigned int size,
+		      uint64_t val);
+};
+
+/*
+ * Map len bytes (a multiple of the page size) that trap to ops.  *addr in:
+ * a hint, or with MAP_FIXED in flags the address to replace; out: the
+ * mapping.  The caller unmaps it with munmap(2) and then calls
+ * sio_mmio_unregister() (or the other way round: an access in between
+ * faults as on any unmapped page).
+ */
+SIO_API int sio_mmio_map(void **addr, size_t len, int flags,
+			 const struct sio_mmio_ops *ops, void *opaque,
+			 struct sio_mmio_region **out);
+/* Stop trapping the region and free it; returns after no handler uses
+ * it any more.  Does not unmap. */
+SIO_API void sio_mmio_unregister(struct sio_mmio_region *region);
+
+/* Install the library's SIGSEGV/SIGBUS handler (idempotent; done by
+ * sio_mmio_map). */
+SIO_API int sio_trap_install(void);
+/* The program's sigaction(2) for SIGSEGV or SIGBUS: records act as the
+ * handler to chain to and returns the previous one in oldact, as the
+ * kernel would, without displacing the library's.  Other signals:
+ * -EINVAL (the caller passes them to the kernel). */
+SIO_API int sio_trap_sigaction(int sig, const struct sigaction *act,
+			       struct sigaction *oldact);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
