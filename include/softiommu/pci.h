@@ -205,6 +205,11 @@ SIO_API int sio_pci_dma_read(struct sio_pci_dev *pdev, sio_pasid_t pasid,
 SIO_API int sio_pci_dma_write(struct sio_pci_dev *pdev, sio_pasid_t pasid,
 			      uint64_t iova, const void *buf, size_t len,
 			      struct sio_dma_fault *fault);
+/* How many DMAs of the function failed (translation faults, Bus Master
+ * off) and, in *last (may be NULL), the last one's fault.  Host side:
+ * takes the function's lock. */
+SIO_API uint64_t sio_pci_dev_dma_faults(struct sio_pci_dev *pdev,
+					struct sio_dma_fault *last);
 
 #ifdef __cplusplus
 }
