@@ -1,28 +1,40 @@
 #!/usr/bin/env bash
-# Conformance: run the kernel's own iommufd selftest program
-# (tools/testing/selftests/iommu/iommufd of Linux 7.3) against softiommu.
+# Conformance: run the kernel's own selftest programs against softiommu.
+#
+#   --suite iommu (default): tools/testing/selftests/iommu/iommufd (or
+#                            iommufd_fail_nth with --prog) of Linux 7.3;
+#   --suite vfio:            the VFIO selftests of Linux 7.3
+#                            (tools/testing/selftests/vfio: vfio_pci_device_test,
+#                            vfio_iommufd_setup_test, vfio_dma_mapping_test, ...),
+#                            every program, or one with --prog, each given the
+#                            emulated device's BDF (--bdf, default the one
+#                            `softiommu run` shows by default) in
+#                            VFIO_SELFTESTS_BDF.
 #
 #  1. fetches Debian's linux-source-7.3 and linux-libc-dev 7.3
 #     (scripts/fetch-kernel.sh, cached under .cache/kernel);
-#  2. builds the selftest with the kernel's own Makefile (lib.mk), with
+#  2. builds the programs with the kernel's own Makefiles (lib.mk), with
 #     KHDR_INCLUDES pointing at the 7.3 uAPI headers of linux-libc-dev instead
-#     of the system's older ones; the binary is cached under .cache/conformance;
+#     of the system's older ones; the binaries are cached under
+#     .cache/conformance;
 #  3. reserves 2 MiB hugepages for the MAP_HUGETLB variants (best effort;
 #     the previous reservation is restored at exit);
-#  4. runs it under "$SOFTIOMMU run --" (default build/softiommu), or directly
-#     with --direct (to test this script on a machine with a real /dev/iommu,
-#     or none);
-#  5. reads the kselftest harness's TAP output and prints a table per fixture
-#     and a last line "N passed, M failed, K skipped".
+#  4. runs each program under "$SOFTIOMMU run --" (default build/softiommu),
+#     or directly with --direct (to test this script on a machine with a
+#     real /dev/iommu, or none);
+#  5. reads the kselftest harness's TAP output and prints a table per
+#     program and fixture and a last line "N passed, M failed, K skipped".
 #
 # Every test case runs in a child process forked by the harness, which
 # reports a crashing case as "not ok".  If the harness itself dies or the run
 # times out, the cases that were running or had not run yet count as failed:
 # the script knows every case to expect from the program's own list (-l),
-# filtered as the harness filters.
+# filtered as the harness filters.  A program that cannot even list its
+# cases (the VFIO ones that open the device before the harness starts) is
+# judged by its TAP plan, or counts as one failure when it prints none.
 #
 # Exit status: 0, or 1 if fewer than --floor cases passed, or 2 if the
-# program could not be built or started.
+# programs could not be built or started.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +57,12 @@ Usage: scripts/conformance.sh [options] [harness filters]
                       (default 3600; with --isolate, 300 per case)
   --isolate           start the program once per case (-r NAME) so that a
                       crash of the harness loses only that case
-  --prog NAME         iommufd (default) or iommufd_fail_nth
+  --suite NAME        iommu (default) or vfio
+  --prog NAME         one program: iommufd (default) or iommufd_fail_nth for
+                      the iommu suite; a VFIO selftest name for the vfio
+                      suite (default: all of them)
+  --bdf BDF           the device the VFIO selftests drive (default
+                      0100:00:01.0, the default device of softiommu run)
   --hugepages N       2 MiB hugepages to reserve (default 300, 0: leave alone)
   --keep-hugepages    do not restore the previous reservation at exit
   --rebuild           rebuild the selftest program
@@ -66,7 +83,8 @@ EOF
 die() { echo "conformance: $*" >&2; exit 2; }
 note() { echo "conformance: $*" >&2; }
 
-direct=0 floor="" timeout="" isolate=0 prog=iommufd hugepages=300
+direct=0 floor="" timeout="" isolate=0 prog="" suite=iommu hugepages=300
+bdf=0100:00:01.0
 keep_hugepages=0 rebuild=0 build_only=0 list_only=0 parse_log="" verbose=0
 filters=()   # harness filter options, in order: "-f" "name" ...
 
@@ -97,6 +115,10 @@ while [ $# -gt 0 ]; do
 	--isolate) isolate=1 ;;
 	--prog) prog=${2:?--prog needs a name}; shift ;;
 	--prog=*) prog=${1#*=} ;;
+	--suite) suite=${2:?--suite needs a name}; shift ;;
+	--suite=*) suite=${1#*=} ;;
+	--bdf) bdf=${2:?--bdf needs a BDF}; shift ;;
+	--bdf=*) bdf=${1#*=} ;;
 	--hugepages) hugepages=${2:?--hugepages needs a number}; shift ;;
 	--hugepages=*) hugepages=${1#*=} ;;
 	--keep-hugepages) keep_hugepages=1 ;;
@@ -112,7 +134,24 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-case "$prog" in iommufd | iommufd_fail_nth) ;; *) die "--prog must be iommufd or iommufd_fail_nth" ;; esac
+vfio_progs=(vfio_pci_device_test vfio_iommufd_setup_test vfio_dma_mapping_test
+	vfio_dma_mapping_mmio_test vfio_pci_driver_test vfio_pci_device_init_perf_test
+	vfio_pci_sriov_uapi_test)
+case "$suite" in
+iommu)
+	prog=${prog:-iommufd}
+	case "$prog" in iommufd | iommufd_fail_nth) ;; *) die "--prog must be iommufd or iommufd_fail_nth" ;; esac
+	progs=("$prog") sdir=iommu ;;
+vfio)
+	if [ -n "$prog" ]; then
+		[[ " ${vfio_progs[*]} " == *" $prog "* ]] || die "--prog: no VFIO selftest '$prog' (${vfio_progs[*]})"
+		progs=("$prog")
+	else
+		progs=("${vfio_progs[@]}")
+	fi
+	sdir=vfio ;;
+*) die "--suite must be iommu or vfio" ;;
+esac
 for n in ${floor:+"$floor"} ${timeout:+"$timeout"} "$hugepages"; do
 	[[ "$n" =~ ^[0-9]+$ ]] || die "'$n' is not a number"
 done
@@ -120,6 +159,17 @@ done
 
 # --------------------------------------------------------------------------
 # Build
+
+ensure_libuuid() {
+	local cc=${CC:-gcc}
+	if printf '#include <uuid/uuid.h>\n' | "$cc" -E -x c - >/dev/null 2>&1; then
+		return 0
+	fi
+	[ "$(id -u)" = 0 ] || die "uuid-dev is missing: run 'sudo apt-get install -y uuid-dev'"
+	note "installing uuid-dev (needed by the VFIO selftests)"
+	apt-get install -y uuid-dev >&2 || { apt-get update >&2 && apt-get install -y uuid-dev >&2; } ||
+		die "could not install uuid-dev"
+}
 
 ensure_libcap() {
 	local cc=${CC:-gcc}
@@ -132,16 +182,20 @@ ensure_libcap() {
 		die "could not install libcap-dev"
 }
 
-bin="$cache/bin/$prog"
+bindir="$cache/bin-$suite"
 
 build() {
-	local kcache ksrc khdr cc multiarch khdr_includes stamp want
+	local kcache ksrc khdr cc multiarch khdr_includes stamp want p targets=()
 	kcache=$("$here/scripts/fetch-kernel.sh") || die "scripts/fetch-kernel.sh failed"
 	ksrc="$kcache/linux-source-7.3"
 	khdr="$kcache/root/usr/include"
-	[ -f "$ksrc/tools/testing/selftests/iommu/$prog.c" ] || die "no selftest source in $ksrc"
+	for p in "${progs[@]}"; do
+		[ -f "$ksrc/tools/testing/selftests/$sdir/$p.c" ] || die "no selftest source $p.c in $ksrc"
+		targets+=("$bindir/$p")
+	done
 	[ -f "$khdr/linux/iommufd.h" ] || die "no linux-libc-dev 7.3 headers in $khdr"
 	ensure_libcap
+	[ "$suite" = vfio ] && ensure_libuuid
 	cc=${CC:-gcc}
 	# lib.mk compiles with KHDR_INCLUDES (normally "-isystem usr/include" of a
 	# "make headers" tree): use linux-libc-dev 7.3 instead, with its
@@ -154,18 +208,20 @@ build() {
 	if [ -n "$multiarch" ] && [ -d "$khdr/$multiarch/asm" ]; then
 		khdr_includes+=" -isystem $khdr/$multiarch"
 	fi
-	mkdir -p "$cache/bin"
-	stamp="$cache/bin/.$prog.flags"
+	mkdir -p "$bindir"
+	stamp="$bindir/.flags"
 	want="CC=$cc KHDR_INCLUDES=$khdr_includes SRC=$ksrc"
 	if [ $rebuild = 1 ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-		rm -f "$bin"
+		rm -f "${targets[@]}"
 	fi
-	note "building $prog (the kernel's tools/testing/selftests/iommu/Makefile)"
-	make -C "$ksrc/tools/testing/selftests/iommu" --no-print-directory V=1 \
-		OUTPUT="$cache/bin" CC="$cc" KHDR_INCLUDES="$khdr_includes" "$bin" >&2 ||
-		die "building $prog failed"
+	note "building ${progs[*]} (the kernel's tools/testing/selftests/$sdir/Makefile)"
+	make -C "$ksrc/tools/testing/selftests/$sdir" --no-print-directory V=1 \
+		OUTPUT="$bindir" CC="$cc" KHDR_INCLUDES="$khdr_includes" "${targets[@]}" >&2 ||
+		die "building ${progs[*]} failed"
 	echo "$want" >"$stamp"
-	[ -x "$bin" ] || die "build did not produce $bin"
+	for p in "${targets[@]}"; do
+		[ -x "$p" ] || die "build did not produce $p"
+	done
 }
 
 # --------------------------------------------------------------------------
@@ -174,7 +230,13 @@ build() {
 
 expected_cases() {
 	local listing
-	listing=$("$bin" -l 2>&1 >/dev/null) || true
+	local launcher=()
+	# The VFIO programs open the device before they can list: list them
+	# where they run.
+	[ "$suite" = iommu ] || [ $direct = 1 ] || launcher=("$SOFTIOMMU" run --)
+	listing=$(timeout 60 "${launcher[@]}" "$bin" -l 2>&1 >/dev/null </dev/null) || true
+	# A program that failed before listing printed no separator line.
+	printf '%s\n' "$listing" | grep -q '^-----' || return 0
 	printf '%s\n' "$listing" | awk -v filters="$(printf '%s\n' "${filters[@]}")" '
 	function trim(s) { sub(/^ +/, "", s); sub(/ +$/, "", s); return s }
 	function flush(   i, j, k, nvv) {
@@ -309,11 +371,14 @@ run_program() { # log, expected-cases file
 #   not ok N name [#  reason]                  failed (also: crashed, timed out)
 # Writes "STATUS<TAB>fixture<TAB>case<TAB>detail" lines, in expected order.
 
-classify() { # expected-cases file, log
-	awk -F'\n' '
-	function fixture(n) { sub(/\..*/, "", n); return n }
+classify() { # expected-cases file, log [, prefix for the fixture column]
+	awk -F'\n' -v prefix="${3:-}" -v casesfile="$1" '
+	function fixture(n) { sub(/\..*/, "", n); return prefix n }
 	function emit(st, n, d) { printf "%s\t%s\t%s\t%s\n", st, fixture(n), n, d }
-	FNR == NR { if ($0 != "") { want[++ne] = $0; iswant[$0] = 1 } next }
+	# The expected cases are read here, not as a first input file: an
+	# empty one would make FNR == NR true for the log.
+	BEGIN { while ((getline c < casesfile) > 0) if (c != "") { want[++ne] = c; iswant[c] = 1 } }
+	/^1\.\.0 # SKIP/ { skipall = $0; sub(/^1\.\.0 # SKIP */, "", skipall); next }
 	/^1\.\.[0-9]+/ { plan += substr($0, 4) + 0; next }
 	/^# +RUN +[^ ]+ \.\.\.$/ { split($0, w, / +/); inflight = w[3]; started[w[3]] = 1; next }
 	/^(not )?ok [0-9]+ [^ ]+/ {
@@ -341,7 +406,9 @@ classify() { # expected-cases file, log
 			}
 			for (i = 1; i <= missing; i++)
 				emit("NOTRUN", "(not run)", "no result: the harness stopped before it")
-			if (plan == 0 && nr == 0)
+			if (plan == 0 && nr == 0 && skipall != "")
+				emit("SKIP", "(all)", skipall)
+			else if (plan == 0 && nr == 0)
 				emit("NOTRUN", "(harness)", "no TAP output at all")
 			exit
 		}
@@ -353,7 +420,7 @@ classify() { # expected-cases file, log
 		}
 		for (i = 1; i <= nr; i++)
 			if (!(order[i] in iswant)) emit(res[order[i]], order[i], det[order[i]] " (unexpected case)")
-	}' "$1" "$2"
+	}' "$2"
 }
 
 report() { # results file
@@ -395,42 +462,50 @@ totals() { # results file -> "passed failed skipped"
 mkdir -p "$cache"
 if [ -n "$parse_log" ]; then
 	[ -r "$parse_log" ] || die "cannot read $parse_log"
+	[ ${#progs[@]} = 1 ] || die "--parse needs --prog"
 fi
 build
 if [ $build_only = 1 ]; then
-	echo "$bin"
+	for p in "${progs[@]}"; do echo "$bindir/$p"; done
 	exit 0
 fi
-
-cases="$cache/expected-cases.txt"
-expected_cases >"$cases"
-ncases=$(grep -c . "$cases" || true)
-if [ $list_only = 1 ]; then
-	cat "$cases"
-	exit 0
+if [ -z "$parse_log" ] && [ $list_only = 0 ] && [ $direct = 0 ] &&
+	{ [ ! -f "$SOFTIOMMU" ] || [ ! -x "$SOFTIOMMU" ]; }; then
+	die "launcher $SOFTIOMMU not found: build softiommu, set SOFTIOMMU=..., or use --direct"
 fi
-[ "$ncases" -gt 0 ] || note "warning: could not list the cases; relying on the TAP plan"
+[ "$suite" = vfio ] && export VFIO_SELFTESTS_BDF="$bdf"
+[ -n "$parse_log" ] || [ $list_only = 1 ] || reserve_hugepages
 
-log="$cache/last-run.log"
-if [ -n "$parse_log" ]; then
-	log=$parse_log
-else
-	if [ $direct = 0 ] && { [ ! -f "$SOFTIOMMU" ] || [ ! -x "$SOFTIOMMU" ]; }; then
-		die "launcher $SOFTIOMMU not found: build softiommu, set SOFTIOMMU=..., or use --direct"
+results="$cache/last-results-$suite.txt"
+: >"$results"
+for p in "${progs[@]}"; do
+	bin="$bindir/$p"
+	cases="$cache/expected-cases-$p.txt"
+	expected_cases >"$cases"
+	ncases=$(grep -c . "$cases" || true)
+	if [ $list_only = 1 ]; then
+		cat "$cases"
+		continue
 	fi
-	reserve_hugepages
-	mode=$([ $direct = 1 ] && echo "directly" || echo "under $SOFTIOMMU run")
-	note "running $ncases cases of $prog $mode (log: $log)"
-	run_program "$log" "$cases"
-fi
+	[ "$ncases" -gt 0 ] || note "$p: could not list the cases; relying on the TAP plan"
+	log="$cache/last-run-$p.log"
+	if [ -n "$parse_log" ]; then
+		log=$parse_log
+	else
+		mode=$([ $direct = 1 ] && echo "directly" || echo "under $SOFTIOMMU run")
+		note "running $ncases cases of $p $mode (log: $log)"
+		run_program "$log" "$cases"
+	fi
+	if ! grep -q '^1\.\.[0-9]' "$log"; then
+		note "$p printed no TAP plan; the log begins:"
+		head -n 5 "$log" | sed 's/^/    /' >&2
+	fi
+	prefix=""
+	[ "$suite" = iommu ] || prefix="$p: "
+	classify "$cases" "$log" "$prefix" >>"$results"
+done
+[ $list_only = 0 ] || exit 0
 
-if ! grep -q '^1\.\.[0-9]' "$log"; then
-	note "the program printed no TAP plan; the log begins:"
-	head -n 5 "$log" | sed 's/^/    /' >&2
-fi
-
-results="$cache/last-results.txt"
-classify "$cases" "$log" >"$results"
 report "$results"
 read -r npass nfail nskip < <(totals "$results")
 
