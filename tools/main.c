@@ -15,7 +15,7 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{ "demo", cmd_demo, "a VMM using /dev/iommu, step by step (--core: the C API)" },
+	{ "demo", cmd_demo, "a VMM using /dev/iommu, step by step (--vfio: a VFIO driver; --core: the C API)" },
 	{ "info", cmd_info, "list the IOMMU drivers and their capabilities" },
 	{ "run", cmd_run, "run a program with an emulated /dev/iommu" },
 };
