@@ -512,6 +512,7 @@ static void completion_writeback(void **state)
 	struct env *e = *state;
 	uint64_t *compl = (uint64_t *)(e->mem + COMPL_OFF);
 	uint8_t *src = e->mem + SRC_OFF, *dst = e->mem + DST_OFF;
+	uint64_t faults;
 
 	for (unsigned int i = 0; i < 4; i++)
 		desc_at(e, i)->next = desc_iova((i + 1) % 4);
@@ -571,6 +572,7 @@ static void completion_writeback(void **state)
 	/* A completion address that does not translate: the descriptor's
 	 * data moved, the channel halts with COMPLETION_ADDR_ERR. */
 	sel_reset(e);
+	faults = stats(e).faults;
 	wr(e, R_CHANCTRL, 2, CTRL_RUN);
 	wr(e, R_CHANCMP, 8, UNMAPPED);
 	wr(e, R_CHAINADDR, 8, desc_iova(1));
@@ -578,6 +580,8 @@ static void completion_writeback(void **state)
 	assert_int_equal(rd(e, R_CHANSTS, 8), desc_iova(1) | ST_HALTED);
 	assert_int_equal(rd(e, R_CHANERR, 4), ERR_COMPL_ADDR);
 	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), ERR_COMPL_ADDR);
+	/* One failed write, not retried for the error completion. */
+	assert_int_equal(stats(e).faults, faults + 1);
 }
 
 static void interrupts(void **state)
