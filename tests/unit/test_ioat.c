@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -954,6 +956,39 @@ static void commands_and_flr(void **state)
 	assert_int_equal(cfg_rd(e, PCI_VENDOR_ID, 2), 0x8086);
 }
 
+/* No thread behind the model: a forked child (as test harnesses fork
+ * per case) drives the function on its own copy of everything. */
+static void survives_fork(void **state)
+{
+	struct env *e = *state;
+	uint8_t *src = e->mem + SRC_OFF, *dst = e->mem + DST_OFF;
+	int wstatus;
+	pid_t pid;
+
+	fill(src, 8192, 8);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int ok;
+
+		sel_start(e, IOVA + SRC_OFF, IOVA + DST_OFF, 8192, 1, true);
+		ok = status(e) == ST_DONE && !memcmp(dst, src, 8192) &&
+		     e->irqs[0] == 1;
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+	/* The parent's function and memory are untouched. */
+	assert_int_equal(status(e), ST_HALTED);
+	assert_int_equal(dst[0], 0);
+	assert_int_equal(e->irqs[0], 0);
+	sel_start(e, IOVA + SRC_OFF, IOVA + DST_OFF, 8192, 1, true);
+	assert_int_equal(sel_wait(e), 0);
+	assert_memory_equal(dst, src, 8192);
+	assert_int_equal(e->irqs[0], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -977,6 +1012,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unknown_opcode, setup_init,
 						teardown),
 		cmocka_unit_test_setup_teardown(commands_and_flr, setup_init,
+						teardown),
+		cmocka_unit_test_setup_teardown(survives_fork, setup_init,
 						teardown),
 	};
 
