@@ -258,24 +258,14 @@ static const struct sio_pci_model_ops ioat_ops = {
 	.release = ioat_release,
 };
 
-static int declare_config(struct sio_pci_dev *pdev)
-{
-	int rc;
-
-	rc = sio_pci_model_config_reg(pdev, IOAT_CFG_DMACTRL, 4, 0,
-				      IOAT_DMACTRL_DMA_EN |
-					      IOAT_DMACTRL_MSI_EN, 0);
-	if (!rc)
-		rc = sio_pci_model_config_reg(pdev, IOAT_CFG_DMAUNCERRSTS, 4,
-					      0, 0, ~0u);
-	if (!rc)
-		rc = sio_pci_model_config_reg(pdev, IOAT_CFG_CHANERR_INT, 4,
-					      0, 0, IOAT_CHANERR_ALL);
-	if (!rc)
-		rc = sio_pci_model_config_reg(pdev, IOAT_CFG_CHANERRMSK_INT, 4,
-					      0, IOAT_CHANERR_ALL, 0);
-	return rc;
-}
+/* The device-specific config registers; part of the power-on image, so
+ * a function-level reset restores them too. */
+static const struct sio_pci_config_reg ioat_config_regs[] = {
+	{ IOAT_CFG_DMACTRL, 4, 0, IOAT_DMACTRL_DMA_EN | IOAT_DMACTRL_MSI_EN, 0 },
+	{ IOAT_CFG_DMAUNCERRSTS, 4, 0, 0, ~0u },
+	{ IOAT_CFG_CHANERR_INT, 4, 0, 0, IOAT_CHANERR_ALL },
+	{ IOAT_CFG_CHANERRMSK_INT, 4, 0, IOAT_CHANERR_ALL, 0 },
+};
 
 SIO_API int sio_ioat_create(struct sio_iommu *iommu, uint32_t bdf,
 			    struct sio_pci_dev **out)
@@ -297,6 +287,9 @@ SIO_API int sio_ioat_create(struct sio_iommu *iommu, uint32_t bdf,
 		.msix_pba_offset = IOAT_MSIX_PBA,
 		.pcie = true,
 		.intx = true,
+		.config_regs = ioat_config_regs,
+		.nconfig_regs = sizeof(ioat_config_regs) /
+				sizeof(ioat_config_regs[0]),
 		.ops = &ioat_ops,
 	};
 	struct sio_pci_dev *pdev;
@@ -312,16 +305,6 @@ SIO_API int sio_ioat_create(struct sio_iommu *iommu, uint32_t bdf,
 	rc = sio_pci_dev_create(iommu, &desc, &pdev);
 	if (rc) {
 		free(s);
-		return rc;
-	}
-	/* The registers become part of the power-on image, so a
-	 * function-level reset restores them too. */
-	sio_pci_model_lock(pdev);
-	rc = declare_config(pdev);
-	ioat_reset(pdev);
-	sio_pci_model_unlock(pdev);
-	if (rc) {
-		sio_pci_dev_destroy(pdev);	/* frees s through release */
 		return rc;
 	}
 	*out = pdev;
