@@ -26,6 +26,7 @@
 #include "drivers/mock/mock_private.h"
 #include "softiommu/viommu.h"
 #include "util/error.h"
+#include "util/sys.h"
 
 #define MOCK_REGION_PAGES 2
 
@@ -54,9 +55,9 @@ static struct mock_viommu *to_mock_viommu(struct sio_viommu *viommu)
 static void region_free(struct mock_viommu *mv)
 {
 	if (mv->region)
-		munmap(mv->region, mv->region_len);
+		sio_sys_munmap(mv->region, mv->region_len);
 	if (mv->region_fd >= 0)
-		close(mv->region_fd);
+		sio_sys_close(mv->region_fd);
 	mv->region = NULL;
 	mv->region_fd = -1;
 }
@@ -73,8 +74,8 @@ static int region_alloc(struct mock_viommu *mv)
 		region_free(mv);
 		return rc;
 	}
-	mv->region = mmap(NULL, mv->region_len, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, mv->region_fd, 0);
+	mv->region = sio_sys_mmap(NULL, mv->region_len, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, mv->region_fd, 0);
 	if (mv->region == MAP_FAILED) {
 		mv->region = NULL;
 		region_free(mv);
