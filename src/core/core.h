@@ -26,12 +26,35 @@
 
 struct sio_iopf_dev;
 
+/*
+ * What becomes of the page requests still waiting on an attach handle that
+ * a detach or replace retired.  The page-fault layer, which sits above the
+ * core, registers it on the system the first time one of the system's
+ * devices enables page requests (sio_iopf_device_enable), so before any
+ * request can be dispatched to a handle of that system.  The core calls it
+ * at the end of every detach and replace that retired a handle, after the
+ * grace period and with no lock held, and returns only when it returned:
+ * that is the core's promise that no fault of the old handle is left.
+ */
+typedef void (*sio_handle_retire_fn)(struct sio_group *group,
+				     struct sio_attach_handle *handle);
+
+/* The SVA layer's hook for every SVA domain it makes (sva/sva.c,
+ * sio_sva_set_domain_init); the core only keeps it for that layer. */
+struct sio_sva_hook {
+	pthread_mutex_t lock;		/* protects fn, arg; held during fn */
+	int (*fn)(void *arg, struct sio_domain *domain);
+	void *arg;
+};
+
 struct sio_system {
 	pthread_mutex_t lock;		/* protects iommus */
 	struct cds_list_head iommus;	/* struct sio_iommu.node */
 	uint32_t next_group_id;		/* atomic */
 	uint32_t next_device_id;	/* atomic */
 	struct sio_pasid_space *pasids;	/* the system PASID space (pasid/) */
+	sio_handle_retire_fn handle_retire;	/* atomic; NULL: none yet */
+	struct sio_sva_hook sva_hook;
 };
 
 struct sio_iommu {
@@ -93,6 +116,14 @@ struct sio_device {
 	struct sio_resv_region *resv;
 	size_t nresv;
 };
+
+/* Register the page-fault layer's handle retirement on sys (idempotent). */
+void sio_system_set_handle_retire(struct sio_system *sys,
+				  sio_handle_retire_fn fn);
+/* After a detach or replace retired handle (grace period over, no lock
+ * held): have its outstanding page requests answered.  NULL: nothing. */
+void sio_group_retire_handle(struct sio_group *group,
+			     struct sio_attach_handle *handle);
 
 /* Group mutex, recording the holder for sio_device_group_locked(). */
 void sio_group_lock(struct sio_group *group);

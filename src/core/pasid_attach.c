@@ -8,12 +8,11 @@
  * path only once every device accepted it: a fault must never be queued to a
  * handle whose attach then fails.  Replace and detach wait for a grace
  * period before returning, so the old handle has no user left, then have
- * the page requests still waiting on it answered (iopf/hooks.h).
+ * the page requests still waiting on it answered (sio_group_retire_handle).
  */
 #include <stdlib.h>
 
 #include "core/core.h"
-#include "iopf/hooks.h"
 
 static bool dev_has_pasid(const struct sio_device *dev)
 {
@@ -179,7 +178,7 @@ SIO_API int sio_replace_device_pasid(struct sio_domain *domain,
 	sio_group_unlock(group);
 	if (!rc) {
 		sio_rcu_synchronize();
-		sio_iopf_handle_gone(group, entry->handle);
+		sio_group_retire_handle(group, entry->handle);
 	}
 	sio_group_put(group);
 	free(entry);
@@ -210,7 +209,7 @@ SIO_API void sio_detach_device_pasid(struct sio_domain *domain,
 	sio_domain_attach_dec(domain);
 	sio_group_unlock(group);
 	sio_rcu_synchronize();
-	sio_iopf_handle_gone(group, cur->handle);
+	sio_group_retire_handle(group, cur->handle);
 	sio_group_put(group);
 	free(cur);
 }

@@ -34,9 +34,31 @@ SIO_API int sio_system_create(struct sio_system **out)
 		return sio_err(-ENOMEM, "system: out of memory");
 	}
 	pthread_mutex_init(&sys->lock, NULL);
+	pthread_mutex_init(&sys->sva_hook.lock, NULL);
 	CDS_INIT_LIST_HEAD(&sys->iommus);
 	*out = sys;
 	return 0;
+}
+
+void sio_system_set_handle_retire(struct sio_system *sys,
+				  sio_handle_retire_fn fn)
+{
+	/* Release: a detach that sees a request dispatched after this store
+	 * (through the device's published fault state) also sees fn. */
+	__atomic_store_n(&sys->handle_retire, fn, __ATOMIC_RELEASE);
+}
+
+void sio_group_retire_handle(struct sio_group *group,
+			     struct sio_attach_handle *handle)
+{
+	sio_handle_retire_fn fn;
+
+	if (!handle)
+		return;
+	fn = __atomic_load_n(&group->iommu->sys->handle_retire,
+			     __ATOMIC_ACQUIRE);
+	if (fn)
+		fn(group, handle);
 }
 
 /*
@@ -74,6 +96,7 @@ SIO_API int sio_system_destroy(struct sio_system *sys)
 	pthread_mutex_unlock(&sys->lock);
 	cds_list_for_each_entry_safe(iommu, tmp, &sys->iommus, node)
 		sio_iommu_unregister(iommu);
+	pthread_mutex_destroy(&sys->sva_hook.lock);
 	pthread_mutex_destroy(&sys->lock);
 	sio_pasid_space_put(sys->pasids);
 	free(sys);

@@ -1,6 +1,6 @@
 /*
  * Private to the I/O page-fault layer: the per-device fault state, the
- * group object, and the hooks the layers around it call.
+ * group object, and what its files share.
  *
  * Lifetimes.  A device's fault state (struct sio_iopf_dev) is published in
  * dev->iopf (RCU) while page requests are enabled; reports find it under
@@ -23,7 +23,7 @@
 #include <urcu/list.h>
 
 #include "core/core.h"
-#include "iopf/hooks.h"
+#include "iopf/dma_fault.h"
 #include "softiommu/iopf.h"
 
 #define SIO_IOPF_DEFAULT_MAX_GROUPS 256u
@@ -85,5 +85,9 @@ void sio_iopf_group_put(struct sio_iopf_group *g);
  * and put them. */
 void sio_iopf_answer_all(struct sio_iopf_dev *st,
 			 const struct sio_attach_handle *handle);
+/* What the core calls after a detach or replace retired handle (the
+ * layer registers it on the system, sio_system_set_handle_retire). */
+void sio_iopf_handle_gone(struct sio_group *group,
+			  struct sio_attach_handle *handle);
 
 #endif

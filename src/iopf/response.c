@@ -8,8 +8,8 @@
  * leaves its device's list of outstanding groups at once, so retiring a
  * handle only ever sees groups still waiting.
  *
- * Retiring an attach handle (sio_iopf_handle_gone, from the core's detach
- * and replace): first the handler of its domain flushes what it holds for
+ * Retiring an attach handle (sio_iopf_handle_gone, which the core calls
+ * after a detach or replace through the system's registration): first the handler of its domain flushes what it holds for
  * that handle, answering it itself (iommufd drops its queued records,
  * SVA waits for its work); then whatever is still unanswered for that
  * handle on any device of the group is answered INVALID here.  Groups of

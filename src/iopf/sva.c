@@ -226,7 +226,8 @@ static int sva_domain_init(void *arg, struct sio_domain *domain)
 					   sio_iopf_sva_handler(arg));
 }
 
-SIO_API void sio_iopf_sva_install(struct sio_iopf_sva *q)
+SIO_API void sio_iopf_sva_install(struct sio_system *sys,
+				  struct sio_iopf_sva *q)
 {
-	sio_sva_set_domain_init(q ? sva_domain_init : NULL, q);
+	sio_sva_set_domain_init(sys, q ? sva_domain_init : NULL, q);
 }

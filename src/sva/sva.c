@@ -33,6 +33,7 @@
 #include "softiommu/mm.h"
 #include "softiommu/pasid.h"
 #include "softiommu/sva.h"
+#include "core/core.h"
 #include "mm/mm_iommu.h"
 #include "util/error.h"
 
@@ -147,28 +148,29 @@ static int existing_bond(struct sva_mm *smm, struct sio_device *dev,
 	return 0;
 }
 
-/* The hook of sio_sva_set_domain_init(): hook_lock protects fn and arg,
- * which are read together whenever a domain is made. */
-static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
-static sio_sva_domain_init_fn hook_fn;
-static void *hook_arg;
-
-SIO_API void sio_sva_set_domain_init(sio_sva_domain_init_fn fn, void *arg)
+/* The hook of sio_sva_set_domain_init() lives in the system (core/core.h):
+ * its lock protects fn and arg, which are read together whenever a domain
+ * is made, and is held while fn runs, so that once a new hook is set no
+ * call of the old one is still going on. */
+SIO_API void sio_sva_set_domain_init(struct sio_system *sys,
+				     sio_sva_domain_init_fn fn, void *arg)
 {
-	pthread_mutex_lock(&hook_lock);
-	hook_fn = fn;
-	hook_arg = fn ? arg : NULL;
-	pthread_mutex_unlock(&hook_lock);
+	if (!sys)
+		return;
+	pthread_mutex_lock(&sys->sva_hook.lock);
+	sys->sva_hook.fn = fn;
+	sys->sva_hook.arg = fn ? arg : NULL;
+	pthread_mutex_unlock(&sys->sva_hook.lock);
 }
 
-static int domain_init(struct sio_domain *d)
+static int domain_init(struct sio_system *sys, struct sio_domain *d)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&hook_lock);
-	if (hook_fn)
-		rc = hook_fn(hook_arg, d);
-	pthread_mutex_unlock(&hook_lock);
+	pthread_mutex_lock(&sys->sva_hook.lock);
+	if (sys->sva_hook.fn)
+		rc = sys->sva_hook.fn(sys->sva_hook.arg, d);
+	pthread_mutex_unlock(&sys->sva_hook.lock);
 	return rc;
 }
 
@@ -198,7 +200,7 @@ static int attach_bond(struct sva_mm *smm, struct sio_sva *bond)
 	sio_mm_grab(smm->mm);
 	rc = sio_domain_alloc_sva(bond->dev, smm->mm, &d);
 	if (!rc) {
-		rc = domain_init(d);
+		rc = domain_init(sio_iommu_system(iommu), d);
 		if (!rc)
 			rc = sio_attach_device_pasid(d, bond->dev, smm->pasid,
 						     &bond->handle);
