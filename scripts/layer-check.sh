@@ -53,7 +53,7 @@ if [[ $# -gt 1 || ! -d "$objroot" ]]; then
 fi
 
 # The libc names the shim interposes are libc's, whoever else defines them.
-libc=$(${CC:-cc} -print-file-name=libc.so.6)
+libc=$(${CC:-cc} -print-file-name=libc.so.6 2>/dev/null || true)
 libc_syms=$(mktemp)
 trap 'rm -f "$libc_syms"' EXIT
 if [[ -f "$libc" ]]; then
