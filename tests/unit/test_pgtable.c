@@ -1148,7 +1148,7 @@ static void t_fast_paths(const struct cfgdef *d)
 	 * leaves of every size and permission. */
 	for (unsigned int l = 1; l < levels; l++) {
 		uint64_t oa = old_oa_encode(pt, (uint64_t)1 << 30);
-		uint64_t e = pt->fmt->mk_table(pt, l, oa);
+		uint64_t e = pt_mk_table(pt, l, oa);
 
 		assert_true(sio_pt_test_is_table(pt, l, e, true));
 		assert_true(sio_pt_test_is_table(pt, l, e, false));
