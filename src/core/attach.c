@@ -29,6 +29,7 @@ int sio_group_set_domain(struct sio_group *group, struct sio_domain *domain)
 	struct sio_device *dev, *failed;
 	int rc = 0;
 
+	SIO_ASSERT_HELD(&group->mutex);
 	if (old == domain)
 		return 0;
 	cds_list_for_each_entry(dev, &group->devices, group_node) {

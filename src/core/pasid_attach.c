@@ -278,6 +278,7 @@ struct sio_pasid_entry *sio_group_retire_pasids(struct sio_group *group)
 {
 	struct retire_arg ra = { group, NULL };
 
+	SIO_ASSERT_HELD(&group->mutex);
 	sio_pasid_table_for_each(&group->pasids, retire_one, &ra);
 	return ra.list;
 }

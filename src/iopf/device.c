@@ -100,9 +100,9 @@ SIO_API void sio_iopf_device_disable(struct sio_device *dev)
 	/* Reports that found st have dispatched what they will. */
 	sio_rcu_synchronize();
 	sio_iopf_answer_all(st, NULL);
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	st->enabled = false;
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	sio_iopf_dev_put(st);
 }
 
@@ -117,9 +117,9 @@ SIO_API int sio_iopf_device_stats(struct sio_device *dev,
 	if (!st)
 		return sio_err(-ENODEV, "iopf: page requests not enabled on %s",
 			       dev->name);
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	*out = st->stats;
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	sio_iopf_dev_put(st);
 	return 0;
 }

@@ -10,10 +10,11 @@
  * device finds it (seed 002 returned -EEXIST there; the kernel later made
  * it a reference, as here).
  *
- * Locking: sva_mm->lock serializes binds and unbinds of one mm and
- * protects its fields.  Order: sva_mm->lock, then group mutexes (PASID
- * attach/detach), then mm->lock (the driver's notifier registration), then
- * driver locks; the PASID space lock nests inside sva_mm->lock.  Nothing
+ * Locking (the library's order is the table in docs/locking.md):
+ * sva_mm->lock (SIO_LOCK_SVA_MM) serializes binds and unbinds of one mm and
+ * protects its fields.  Under it come group mutexes (PASID attach/detach),
+ * then mm->lock (the driver's notifier registration), then driver locks;
+ * the PASID space lock and the system's SVA hook lock too.  Nothing
  * here runs in the data path, which finds the domain through the core's
  * PASID table and the mm through domain->mm.
  *
@@ -40,7 +41,7 @@
 struct sva_mm {
 	struct sio_mm_iommu iommu;	/* in the mm's slot */
 	struct sio_mm *mm;		/* no reference: the mm owns us */
-	pthread_mutex_t lock;		/* see above */
+	pthread_mutex_t lock;		/* SIO_LOCK_SVA_MM; see above */
 	sio_pasid_t pasid;		/* atomic reads; SIO_PASID_INVALID */
 	struct sio_pasid_space *space;	/* a reference, with the PASID */
 	struct sio_pasid_set *set;
@@ -104,6 +105,7 @@ static int mm_pasid(struct sva_mm *smm, struct sio_device *dev,
 	sio_pasid_t pasid;
 	int rc;
 
+	SIO_ASSERT_HELD(&smm->lock);
 	if (smm->pasid != SIO_PASID_INVALID) {
 		if (smm->space != space)
 			return sio_err(-EINVAL, "SVA: the mm's PASID is of another system");
@@ -157,20 +159,20 @@ SIO_API void sio_sva_set_domain_init(struct sio_system *sys,
 {
 	if (!sys)
 		return;
-	pthread_mutex_lock(&sys->sva_hook.lock);
+	sio_mutex_lock(&sys->sva_hook.lock, SIO_LOCK_SVA_HOOK);
 	sys->sva_hook.fn = fn;
 	sys->sva_hook.arg = fn ? arg : NULL;
-	pthread_mutex_unlock(&sys->sva_hook.lock);
+	sio_mutex_unlock(&sys->sva_hook.lock);
 }
 
 static int domain_init(struct sio_system *sys, struct sio_domain *d)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&sys->sva_hook.lock);
+	sio_mutex_lock(&sys->sva_hook.lock, SIO_LOCK_SVA_HOOK);
 	if (sys->sva_hook.fn)
 		rc = sys->sva_hook.fn(sys->sva_hook.arg, d);
-	pthread_mutex_unlock(&sys->sva_hook.lock);
+	sio_mutex_unlock(&sys->sva_hook.lock);
 	return rc;
 }
 
@@ -183,6 +185,7 @@ static int attach_bond(struct sva_mm *smm, struct sio_sva *bond)
 	struct sio_domain *d;
 	int rc;
 
+	SIO_ASSERT_HELD(&smm->lock);
 	cds_list_for_each_entry(sd, &smm->domains, node) {
 		if (sio_domain_iommu(sd->domain) != iommu)
 			continue;
@@ -223,6 +226,7 @@ static int attach_bond(struct sva_mm *smm, struct sio_sva *bond)
 /* The last bond through sd is gone (smm->lock held). */
 static void put_domain(struct sva_mm *smm, struct sva_domain *sd)
 {
+	SIO_ASSERT_HELD(&smm->lock);
 	if (--sd->users)
 		return;
 	cds_list_del(&sd->node);
@@ -238,7 +242,10 @@ static int bind_locked(struct sva_mm *smm, struct sio_device *dev,
 		       struct sio_pasid_space *space, struct sio_sva **out)
 {
 	struct sio_sva *bond = NULL;
-	int rc = mm_pasid(smm, dev, space);
+	int rc;
+
+	SIO_ASSERT_HELD(&smm->lock);
+	rc = mm_pasid(smm, dev, space);
 
 	if (!rc)
 		rc = existing_bond(smm, dev, &bond);
@@ -291,9 +298,9 @@ SIO_API int sio_sva_bind_device(struct sio_device *dev, struct sio_mm *mm,
 	smm = sva_mm_of(mm);
 	if (!smm)
 		return sio_err(-ENOMEM, "SVA bind: out of memory");
-	pthread_mutex_lock(&smm->lock);
+	sio_mutex_lock(&smm->lock, SIO_LOCK_SVA_MM);
 	rc = bind_locked(smm, dev, space, out);
-	pthread_mutex_unlock(&smm->lock);
+	sio_mutex_unlock(&smm->lock);
 	return rc;
 }
 
@@ -311,16 +318,16 @@ SIO_API void sio_sva_unbind_device(struct sio_sva *bond)
 	/* The last domain's count may be the mm's last: hold one more so
 	 * that smm outlives its own lock. */
 	sio_mm_grab(mm);
-	pthread_mutex_lock(&smm->lock);
+	sio_mutex_lock(&smm->lock, SIO_LOCK_SVA_MM);
 	if (--bond->users) {
-		pthread_mutex_unlock(&smm->lock);
+		sio_mutex_unlock(&smm->lock);
 		sio_mm_drop(mm);
 		return;
 	}
 	sio_detach_device_pasid(bond->sd->domain, dev, smm->pasid);
 	sio_pasid_unbind(smm->space, smm->pasid, dev);
 	put_domain(smm, bond->sd);
-	pthread_mutex_unlock(&smm->lock);
+	sio_mutex_unlock(&smm->lock);
 	sio_device_put(dev);
 	free(bond);
 	sio_mm_drop(mm);
@@ -345,9 +352,9 @@ SIO_API unsigned int sio_sva_users(const struct sio_sva *bond)
 {
 	unsigned int n;
 
-	pthread_mutex_lock(&bond->smm->lock);
+	sio_mutex_lock(&bond->smm->lock, SIO_LOCK_SVA_MM);
 	n = bond->users;
-	pthread_mutex_unlock(&bond->smm->lock);
+	sio_mutex_unlock(&bond->smm->lock);
 	return n;
 }
 
@@ -370,8 +377,8 @@ SIO_API unsigned int sio_sva_mm_domains(struct sio_mm *mm)
 	if (!data)
 		return 0;
 	smm = sio_container_of(data, struct sva_mm, iommu);
-	pthread_mutex_lock(&smm->lock);
+	sio_mutex_lock(&smm->lock, SIO_LOCK_SVA_MM);
 	n = smm->ndomains;
-	pthread_mutex_unlock(&smm->lock);
+	sio_mutex_unlock(&smm->lock);
 	return n;
 }
