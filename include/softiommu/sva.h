@@ -2,8 +2,8 @@
  * Shared Virtual Addressing: devices using a process address space (an mm,
  * softiommu/mm.h) through a PASID.
  *
- * This follows the Linux kernel's iommu-sva.c after its later refinements
- * of seed 002's io_mm design:
+ * This follows the Linux kernel's iommu-sva.c, which refined the io_mm
+ * design of the first SVA proposals:
  *  - one PASID per mm, shared by every device bound to it and kept for the
  *    mm's whole life (freed with the mm structure); it comes from the
  *    system's PASID space, in a set whose token is the mm (so PASID

@@ -1,6 +1,6 @@
 /*
- * PASID sets: opaque containers with a quota and an owner token (seed 001:
- * "we don't have to let users fill the content").
+ * PASID sets: opaque containers with a quota and an owner token (the
+ * ioasid set review: "we don't have to let users fill the content").
  *
  * A set promises its whole quota at creation, so allocation inside it
  * fails only on its own quota or a range with no free value.  The token is

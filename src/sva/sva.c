@@ -7,8 +7,8 @@
  * per IOMMU, each with a count of the bonds attached through it.  A bond
  * (struct sio_sva, the kernel's iommu_sva) embeds the attach handle the
  * core stores at (group, PASID): that is how a second bind of the same
- * device finds it (seed 002 returned -EEXIST there; the kernel later made
- * it a reference, as here).
+ * device finds it (the first io_mm proposal returned -EEXIST there; the
+ * kernel later made it a reference, as here).
  *
  * Locking (the library's order is the table in docs/locking.md):
  * sva_mm->lock (SIO_LOCK_SVA_MM) serializes binds and unbinds of one mm and

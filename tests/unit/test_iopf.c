@@ -293,8 +293,9 @@ static void test_group_collect(void **state)
 }
 
 /*
- * Seed 000's question: detaching the RID answers the RID's groups only,
- * detaching a PASID only that PASID's, each before the detach returns.
+ * The attach-handle design's open question: detaching the RID answers the
+ * RID's groups only, detaching a PASID only that PASID's, each before the
+ * detach returns.
  */
 static void test_detach_answers_its_handle_only(void **state)
 {

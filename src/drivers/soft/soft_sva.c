@@ -5,8 +5,8 @@
  * Hardware model.  A PASID-table entry points at the mm's page table; the
  * devices of one group share a PASID table, so when the core installs a
  * PASID on each device of a group only the first writes the entry and the
- * others just flush, and only the last one out clears it (seed 002's
- * attach_domain/detach_domain).  Translation goes through an IOTLB of
+ * others just flush, and only the last one out clears it (the io_mm
+ * proposal's attach_domain/detach_domain).  Translation goes through an IOTLB of
  * SVA_IOTLB_SIZE entries in front of the walk.  Each attached device has a
  * device-side cache (ATC) that the driver must invalidate, which it counts.
  *
