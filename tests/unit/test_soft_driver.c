@@ -317,7 +317,7 @@ static void dirty_tracking(void **state)
 		 * every leaf is a smallest page whatever the allocator
 		 * returns (AMD v1 would otherwise make 8K leaves of an 8K
 		 * aligned buffer). */
-		mem = page_buf(len + e.min_page, 2 * e.min_page);
+		mem = page_buf(len + 2 * e.min_page, 2 * e.min_page);
 		buf = mem + e.min_page;
 		assert_int_equal(sio_domain_alloc_paging(e.dev, 0, NULL, &plain), 0);
 		assert_int_equal(sio_domain_set_dirty_tracking(plain, true),
