@@ -231,6 +231,7 @@ void sio_group_remove_dev_pasids(struct sio_group *group, struct sio_device *dev
 {
 	struct remove_arg ra = { dev, group->iommu->blocked_domain };
 
+	SIO_ASSERT_HELD(&group->mutex);
 	if (dev_has_pasid(dev) && ra.blocked->ops->set_dev_pasid)
 		sio_pasid_table_for_each(&group->pasids, remove_one, &ra);
 }
