@@ -322,8 +322,8 @@ static uint64_t segment_base(uint8_t seg)
 	unsigned long base = 0;
 
 	if (seg)
-		syscall(SYS_arch_prctl, seg == 0x64 ? ARCH_GET_FS : ARCH_GET_GS,
-			&base);
+		syscall(SYS_arch_prctl,
+			(long)(seg == 0x64 ? ARCH_GET_FS : ARCH_GET_GS), &base);
 	return base;
 }
 
@@ -403,10 +403,10 @@ static bool copy_plain(bool to_plain, uintptr_t plain, void *buf, size_t len)
 	pid_t self = (pid_t)syscall(SYS_getpid);
 	ssize_t n;
 
-	n = to_plain ? syscall(SYS_process_vm_writev, self, &local, 1, &remote,
-			       1, 0)
-		     : syscall(SYS_process_vm_readv, self, &local, 1, &remote,
-			       1, 0);
+	n = to_plain ? syscall(SYS_process_vm_writev, (long)self, &local, 1L,
+			       &remote, 1L, 0L)
+		     : syscall(SYS_process_vm_readv, (long)self, &local, 1L,
+			       &remote, 1L, 0L);
 	return n == (ssize_t)len;
 }
 

@@ -108,6 +108,9 @@ void sio_mmio_emulate_init(void);
 /* Raw system calls                                                     */
 /* ------------------------------------------------------------------ */
 
+/* Raw system calls pass every argument as a long: syscall() reads whole
+ * words, and the upper half of an int argument is undefined. */
+
 /* The kernel's struct sigaction on x86-64 (not glibc's). */
 struct sio_ksigaction {
 	void *handler;
@@ -123,14 +126,15 @@ struct sio_ksigaction {
 static inline int sio_sys_rt_sigaction(int sig, const struct sio_ksigaction *act,
 				       struct sio_ksigaction *old)
 {
-	return (int)syscall(SYS_rt_sigaction, sig, act, old, sizeof(uint64_t));
+	return (int)syscall(SYS_rt_sigaction, (long)sig, act, old,
+			    (long)sizeof(uint64_t));
 }
 
 static inline int sio_sys_sigprocmask(int how, const uint64_t *set,
 				      uint64_t *old)
 {
-	return (int)syscall(SYS_rt_sigprocmask, how, set, old,
-			    sizeof(uint64_t));
+	return (int)syscall(SYS_rt_sigprocmask, (long)how, set, old,
+			    (long)sizeof(uint64_t));
 }
 
 #endif

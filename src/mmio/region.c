@@ -410,8 +410,8 @@ int sio_mmio_map(void **addr, size_t len, int flags,
 	pthread_mutex_lock(&reg_lock);
 	/* The raw system call: under the preload shim mmap() is an
 	 * interposer of the library's own files. */
-	p = syscall(SYS_mmap, *addr, len, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+	p = syscall(SYS_mmap, *addr, len, (long)PROT_NONE,
+		    (long)(MAP_PRIVATE | MAP_ANONYMOUS | flags), -1L, 0L);
 	if (p < 0) {
 		rc = -errno;
 		pthread_mutex_unlock(&reg_lock);

@@ -350,7 +350,7 @@ void sio_trap_say(const char *msg)
 		{ (void *)"\n", 1 },
 	};
 
-	syscall(SYS_writev, 2, v, 2);
+	syscall(SYS_writev, 2L, v, 2L);
 }
 
 /* The default action, so that returning re-raises the fault into it. */
@@ -368,7 +368,7 @@ static void restore_default(int sig, siginfo_t *si)
 	 * itself: queue it again; it arrives when the handler returns. */
 	if (si->si_code <= 0)
 		syscall(SYS_rt_tgsigqueueinfo, syscall(SYS_getpid),
-			syscall(SYS_gettid), sig, si);
+			syscall(SYS_gettid), (long)sig, si);
 }
 
 /* SA_RESETHAND: the kernel resets the action as it delivers the signal. */
