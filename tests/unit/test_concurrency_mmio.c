@@ -24,7 +24,7 @@
 #include "softiommu/mmio.h"
 
 #define PG 4096
-#define SLOTS (PG / 8)
+#define SLOTS (3 * PG / 8)	/* the largest region churn() maps */
 #define COUNTER_SLOT 500	/* reads of it count up */
 
 struct dev {
