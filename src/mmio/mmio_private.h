@@ -26,6 +26,10 @@
 
 #include "mmio/decode.h"
 
+#if !defined(__x86_64__)
+#error "the MMIO trap decodes and emulates x86-64 instructions only"
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Trap clients (trap.c)                                                */
 /* ------------------------------------------------------------------ */
