@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "util/fail.h"
 
 void sio_group_lock(struct sio_group *group)
 {
@@ -35,7 +36,7 @@ SIO_API bool sio_device_group_locked(const struct sio_device *dev)
 static int group_create(struct sio_iommu *iommu, uint32_t alias,
 			struct sio_group **out)
 {
-	struct sio_group *group = calloc(1, sizeof(*group));
+	struct sio_group *group = sio_calloc(1, sizeof(*group));
 
 	if (!group)
 		return sio_err(-ENOMEM, "group: out of memory");

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "util/fail.h"
 
 static bool dev_has_pasid(const struct sio_device *dev)
 {
@@ -59,7 +60,7 @@ static int prepare_entry(struct sio_device *dev, struct sio_domain *domain,
 
 	if (rc)
 		return rc;
-	*entry = malloc(sizeof(**entry));
+	*entry = sio_malloc(sizeof(**entry));
 	if (!*entry) {
 		sio_group_put(*group);
 		return sio_err(-ENOMEM, "PASID attach: out of memory");

@@ -12,6 +12,7 @@
 
 #include "core/core.h"
 #include "softiommu/pasid.h"
+#include "util/fail.h"
 
 static struct sio_iommu *find_locked(struct sio_system *sys, const char *name)
 {
@@ -26,7 +27,7 @@ static struct sio_iommu *find_locked(struct sio_system *sys, const char *name)
 
 SIO_API int sio_system_create(struct sio_system **out)
 {
-	struct sio_system *sys = calloc(1, sizeof(*sys));
+	struct sio_system *sys = sio_calloc(1, sizeof(*sys));
 
 	if (!sys)
 		return sio_err(-ENOMEM, "system: out of memory");
@@ -126,7 +127,7 @@ SIO_API int sio_iommu_register(struct sio_system *sys, const char *name,
 	if (!ops->device_group)
 		return sio_err(-EINVAL, "iommu register: no device_group op");
 
-	iommu = calloc(1, sizeof(*iommu));
+	iommu = sio_calloc(1, sizeof(*iommu));
 	if (!iommu)
 		return sio_err(-ENOMEM, "iommu register: out of memory");
 	snprintf(iommu->name, sizeof(iommu->name), "%s", name);

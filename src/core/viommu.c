@@ -15,6 +15,7 @@
 
 #include "core/core.h"
 #include "softiommu/viommu.h"
+#include "util/fail.h"
 
 SIO_API bool sio_viommu_type_supported(struct sio_device *dev, uint32_t type)
 {
@@ -48,7 +49,7 @@ SIO_API int sio_viommu_alloc(struct sio_device *dev, struct sio_domain *parent,
 	if (!sio_domain_compatible(iommu, parent))
 		return sio_err(-EINVAL, "viommu alloc: parent of another IOMMU");
 
-	viommu = calloc(1, iommu->ops->get_viommu_size(dev, type));
+	viommu = sio_calloc(1, iommu->ops->get_viommu_size(dev, type));
 	if (!viommu)
 		return sio_err(-ENOMEM, "viommu alloc");
 	viommu->iommu = iommu;
@@ -159,7 +160,7 @@ static int vdev_reserve(struct sio_viommu *viommu, struct sio_vdevice *vdev)
 		rc = -EEXIST;
 	} else if (viommu->nvdevs == viommu->vdevs_cap) {
 		size_t ncap = viommu->vdevs_cap ? viommu->vdevs_cap * 2 : 4;
-		struct sio_vdevice **n = realloc(viommu->vdevs,
+		struct sio_vdevice **n = sio_realloc(viommu->vdevs,
 						 ncap * sizeof(*n));
 
 		if (!n)
@@ -205,7 +206,7 @@ SIO_API int sio_vdevice_alloc(struct sio_viommu *viommu, struct sio_device *dev,
 				       viommu->iommu->name);
 		size = viommu->ops->vdevice_size;
 	}
-	vdev = calloc(1, size);
+	vdev = sio_calloc(1, size);
 	if (!vdev)
 		return sio_err(-ENOMEM, "vdevice alloc");
 	vdev->viommu = viommu;
@@ -316,7 +317,7 @@ SIO_API int sio_hw_queue_alloc(struct sio_viommu *viommu, uint32_t type,
 	if (!sio_viommu_hw_queue_supported(viommu, type))
 		return sio_err(-EOPNOTSUPP, "%s: no HW queue of type %#x",
 			       viommu->iommu->name, type);
-	q = calloc(1, hw_queue_size(viommu, type));
+	q = sio_calloc(1, hw_queue_size(viommu, type));
 	if (!q)
 		return sio_err(-ENOMEM, "hw queue alloc");
 	q->viommu = viommu;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "iopf/iopf_private.h"
+#include "util/fail.h"
 
 static void state_free(struct sio_iopf_dev *st)
 {
@@ -58,7 +59,7 @@ SIO_API int sio_iopf_device_enable(struct sio_device *dev,
 		return sio_err(-EINVAL, "iopf: enable needs a device and a page_response op");
 	if (sio_device_is_removed(dev))
 		return sio_err(-ENODEV, "iopf: %s was removed", dev->name);
-	st = calloc(1, sizeof(*st));
+	st = sio_calloc(1, sizeof(*st));
 	if (!st)
 		return sio_err(-ENOMEM, "iopf: out of memory");
 	st->dev = dev;

@@ -25,6 +25,7 @@
 
 #include "iopf/iopf_private.h"
 #include "softiommu/dma.h"
+#include "util/fail.h"
 
 static bool same_group(const struct sio_page_request *a,
 		       const struct sio_page_request *b)
@@ -92,7 +93,7 @@ static struct sio_iopf_group *collect_locked(struct sio_iopf_dev *st,
 	SIO_ASSERT_HELD(&st->lock);
 	cds_list_for_each_entry(p, &st->partial, node)
 		n += same_group(&p->req, last);
-	g = malloc(sizeof(*g) + (n + 1) * sizeof(g->reqs[0]));
+	g = sio_malloc(sizeof(*g) + (n + 1) * sizeof(g->reqs[0]));
 	if (!g)
 		return NULL;
 	g->count = 0;
@@ -111,7 +112,7 @@ static struct sio_iopf_group *collect_locked(struct sio_iopf_dev *st,
 static int keep_partial(struct sio_iopf_dev *st,
 			const struct sio_page_request *req)
 {
-	struct iopf_partial *p = malloc(sizeof(*p));
+	struct iopf_partial *p = sio_malloc(sizeof(*p));
 	int rc = 0;
 
 	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);

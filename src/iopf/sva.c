@@ -21,6 +21,7 @@
 #include "softiommu/dma.h"
 #include "softiommu/mm.h"
 #include "softiommu/sva.h"
+#include "util/fail.h"
 
 struct sva_work {
 	struct cds_list_head node;
@@ -108,7 +109,7 @@ static void *sva_worker(void *arg)
 static int sva_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group)
 {
 	struct sio_iopf_sva *q = to_sva(h);
-	struct sva_work *work = malloc(sizeof(*work));
+	struct sva_work *work = sio_malloc(sizeof(*work));
 
 	if (!work)
 		return -ENOMEM;
@@ -160,11 +161,11 @@ SIO_API int sio_iopf_sva_create(unsigned int nthreads,
 
 	if (!out || !nthreads || nthreads > 64)
 		return sio_err(-EINVAL, "iopf: SVA handler needs 1..64 threads");
-	q = calloc(1, sizeof(*q));
+	q = sio_calloc(1, sizeof(*q));
 	if (!q)
 		return sio_err(-ENOMEM, "iopf: out of memory");
-	q->busy = calloc(nthreads, sizeof(*q->busy));
-	q->threads = calloc(nthreads, sizeof(*q->threads));
+	q->busy = sio_calloc(nthreads, sizeof(*q->busy));
+	q->threads = sio_calloc(nthreads, sizeof(*q->threads));
 	if (!q->busy || !q->threads) {
 		free(q->busy);
 		free(q->threads);
@@ -177,7 +178,7 @@ SIO_API int sio_iopf_sva_create(unsigned int nthreads,
 	pthread_cond_init(&q->idle, NULL);
 	CDS_INIT_LIST_HEAD(&q->queue);
 	for (; q->nthreads < nthreads; q->nthreads++) {
-		struct sva_worker *w = malloc(sizeof(*w));
+		struct sva_worker *w = sio_malloc(sizeof(*w));
 
 		if (!w)
 			break;

@@ -55,6 +55,7 @@
 #include "softiommu/mmio.h"
 #include "mmio/mmio_private.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 struct sio_mmio_region {
 	uintptr_t start;
@@ -347,7 +348,7 @@ static struct mmio_table *rebuild(const struct mmio_table *old,
 	struct mmio_table *t;
 
 	/* Each old entry gives at most two pieces. */
-	t = malloc(sizeof(*t) + (2 * n_old + 1) * sizeof(t->e[0]));
+	t = sio_malloc(sizeof(*t) + (2 * n_old + 1) * sizeof(t->e[0]));
 	if (!t)
 		return NULL;
 	for (size_t i = 0; i < n_old; i++) {
@@ -420,7 +421,7 @@ int sio_mmio_map(void **addr, size_t len, int flags,
 		return rc;
 	pthread_once(&atfork_once, atfork_init);
 
-	r = calloc(1, sizeof(*r));
+	r = sio_calloc(1, sizeof(*r));
 	if (!r)
 		return sio_err(-ENOMEM, "sio_mmio_map: out of memory");
 	r->len = len;

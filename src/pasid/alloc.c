@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "pasid/pasid_private.h"
+#include "util/fail.h"
 
 static struct pasid_entry *entry_locked(struct sio_pasid_space *space,
 					sio_pasid_t pasid)
@@ -114,7 +115,7 @@ SIO_API int sio_pasid_alloc(struct sio_pasid_space *space,
 			       set ? "beyond 20 bits" : "without a set");
 	if (!min)
 		min = 1;
-	e = calloc(1, sizeof(*e));
+	e = sio_calloc(1, sizeof(*e));
 	if (!e)
 		return sio_err(-ENOMEM, "PASID alloc: out of memory");
 

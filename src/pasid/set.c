@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "pasid/pasid_private.h"
+#include "util/fail.h"
 
 SIO_API int sio_pasid_set_alloc(struct sio_pasid_space *space, uint32_t quota,
 				const void *token, struct sio_pasid_set **out)
@@ -22,7 +23,7 @@ SIO_API int sio_pasid_set_alloc(struct sio_pasid_space *space, uint32_t quota,
 	if (!space || !out || !quota)
 		return sio_err(-EINVAL, "PASID set: %s", quota ? "missing argument" :
 			       "quota 0");
-	set = calloc(1, sizeof(*set));
+	set = sio_calloc(1, sizeof(*set));
 	if (!set)
 		return sio_err(-ENOMEM, "PASID set: out of memory");
 	set->token = token;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "pasid/pasid_private.h"
+#include "util/fail.h"
 
 SIO_API int sio_pasid_space_create(unsigned int bits,
 				   struct sio_pasid_space **out)
@@ -20,7 +21,7 @@ SIO_API int sio_pasid_space_create(unsigned int bits,
 	if (!out || bits < 1 || bits > SIO_PASID_MAX_BITS)
 		return sio_err(-EINVAL, "PASID space: %u bits (1..%u)", bits,
 			       SIO_PASID_MAX_BITS);
-	s = calloc(1, sizeof(*s));
+	s = sio_calloc(1, sizeof(*s));
 	if (!s || idalloc_init(&s->ids)) {
 		free(s);
 		return sio_err(-ENOMEM, "PASID space: out of memory");

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "pasid/pasid_private.h"
+#include "util/fail.h"
 
 struct sio_pasid_xlate {
 	struct sio_pasid_notifier nb;
@@ -77,7 +78,7 @@ SIO_API int sio_pasid_xlate_create(struct sio_pasid_space *space,
 
 	if (!space || !vm_token || !out)
 		return sio_err(-EINVAL, "PASID table: missing argument");
-	xl = calloc(1, sizeof(*xl));
+	xl = sio_calloc(1, sizeof(*xl));
 	if (!xl)
 		return sio_err(-ENOMEM, "PASID table: out of memory");
 	idmap_init(&xl->guest_to_host);

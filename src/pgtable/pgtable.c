@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/fail.h"
 
 static const struct pt_fmt *pt_fmt_of(enum sio_pt_format f)
 {
@@ -133,7 +134,7 @@ SIO_API int sio_pt_create(const struct sio_pt_cfg *cfg, struct sio_pt **out)
 		return sio_err(-EINVAL, "sio_pt_create: unknown features %#x",
 			       cfg->features);
 
-	pt = calloc(1, sizeof(*pt));
+	pt = sio_calloc(1, sizeof(*pt));
 	if (!pt)
 		return sio_err(-ENOMEM, "sio_pt_create: out of memory");
 	pt->cfg = *cfg;

@@ -37,6 +37,7 @@
 #include "core/core.h"
 #include "mm/mm_iommu.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 struct sva_mm {
 	struct sio_mm_iommu iommu;	/* in the mm's slot */
@@ -81,7 +82,7 @@ static struct sva_mm *sva_mm_of(struct sio_mm *mm)
 
 	if (cur)
 		return sio_container_of(cur, struct sva_mm, iommu);
-	smm = calloc(1, sizeof(*smm));
+	smm = sio_calloc(1, sizeof(*smm));
 	if (!smm)
 		return NULL;
 	smm->iommu.release = sva_mm_release;
@@ -197,7 +198,7 @@ static int attach_bond(struct sva_mm *smm, struct sio_sva *bond)
 		bond->sd = sd;
 		return 0;
 	}
-	sd = calloc(1, sizeof(*sd));
+	sd = sio_calloc(1, sizeof(*sd));
 	if (!sd)
 		return sio_err(-ENOMEM, "SVA: out of memory");
 	sio_mm_grab(smm->mm);
@@ -256,7 +257,7 @@ static int bind_locked(struct sva_mm *smm, struct sio_device *dev,
 		*out = bond;
 		return 0;
 	}
-	bond = calloc(1, sizeof(*bond));
+	bond = sio_calloc(1, sizeof(*bond));
 	if (!bond)
 		return sio_err(-ENOMEM, "SVA: out of memory");
 	bond->dev = sio_device_get(dev);

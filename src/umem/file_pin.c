@@ -35,6 +35,7 @@
 
 #include "umem/umem.h"
 #include "util/sys.h"
+#include "util/fail.h"
 
 enum file_kind {
 	FILE_OTHER,		/* not pinnable: -EINVAL at pin time */
@@ -66,7 +67,7 @@ static int file_wrap(struct sio_umem_owner *owner, int fd,
 		sio_sys_close(fd);
 		return sio_err(rc, "umem: cannot look at a file to pin");
 	}
-	file = calloc(1, sizeof(*file));
+	file = sio_calloc(1, sizeof(*file));
 	if (!file) {
 		sio_sys_close(fd);
 		return sio_err(-ENOMEM, "umem: out of memory");
@@ -185,7 +186,7 @@ static int file_map(struct sio_umem_file *file, struct sio_umem_pin *pin)
 		rstart &= ~(uint64_t)(file->hsize - 1);
 		rend = (rend + file->hsize - 1) & ~(uint64_t)(file->hsize - 1);
 	}
-	c = calloc(1, sizeof(*c));
+	c = sio_calloc(1, sizeof(*c));
 	if (!c)
 		return sio_err(-ENOMEM, "umem: out of memory");
 	base = sio_sys_mmap(NULL, (size_t)(rend - rstart), prot,
@@ -227,6 +228,8 @@ SIO_API int sio_umem_pin_file(struct sio_umem_file *file, uint64_t offset,
 	int rc;
 
 	sio_err_clear();
+	if (sio_should_fail(SIO_FAIL_PAGE))
+		return sio_err(-ENOMEM, "umem: file pin failed (injected)");
 	rc = sio_umem_pin_prepare(owner, offset, len, flags, acct, &pin);
 	if (rc)
 		return rc;

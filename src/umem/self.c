@@ -45,6 +45,7 @@
 
 #include "umem/umem.h"
 #include "util/sys.h"
+#include "util/fail.h"
 
 #ifndef MFD_HUGE_SHIFT
 #define MFD_HUGE_SHIFT 26
@@ -445,7 +446,7 @@ static long plan_pieces(const struct sio_maps *m, uint64_t start, uint64_t end,
 			struct piece *np;
 
 			cap = cap ? cap * 2 : 4;
-			np = realloc(pieces, cap * sizeof(*np));
+			np = sio_realloc(pieces, cap * sizeof(*np));
 			if (!np) {
 				rc = sio_err(-ENOMEM, "umem: out of memory");
 				goto err;
@@ -568,7 +569,7 @@ static int alias_unshare(const struct piece *p, void **base)
 	void *a, *view;
 	int fd, rc;
 
-	w = calloc(1, sizeof(*w));
+	w = sio_calloc(1, sizeof(*w));
 	if (!w)
 		return sio_err(-ENOMEM, "umem: out of memory");
 	if (p->hsize)
@@ -663,7 +664,7 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		rc = (int)n;
 		goto out_maps;
 	}
-	chunks = calloc((size_t)n, sizeof(*chunks));
+	chunks = sio_calloc((size_t)n, sizeof(*chunks));
 	if (!chunks) {
 		rc = sio_err(-ENOMEM, "umem: out of memory");
 		goto out_pieces;
@@ -808,7 +809,7 @@ SIO_API int sio_umem_owner_self(struct sio_umem_owner **out)
 
 	sio_err_clear();
 	pthread_once(&self_once, self_setup);
-	owner = calloc(1, sizeof(*owner));
+	owner = sio_calloc(1, sizeof(*owner));
 	if (!owner)
 		return sio_err(-ENOMEM, "umem: out of memory");
 	rc = sio_umem_owner_init(owner, &self_ops, getuid(),

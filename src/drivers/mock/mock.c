@@ -20,6 +20,7 @@
 #include "softiommu/viommu.h"
 #include "util/error.h"
 #include "util/rcu.h"
+#include "util/fail.h"
 
 #define MOCK_PAGING_FLAGS                                                    \
 	(SIO_DOMAIN_ALLOC_DIRTY_TRACKING | SIO_DOMAIN_ALLOC_NEST_PARENT |     \
@@ -98,7 +99,7 @@ static const struct sio_domain_ops mock_blocked_ops = {
 
 static int mock_alloc_blocked(struct sio_iommu *iommu, struct sio_domain **out)
 {
-	struct sio_domain *d = malloc(sizeof(*d));
+	struct sio_domain *d = sio_malloc(sizeof(*d));
 
 	if (!d)
 		return -ENOMEM;
@@ -146,7 +147,7 @@ static int mock_alloc_paging(struct sio_device *dev, uint32_t flags,
 	    cfg.pagetable_type != SIO_MOCK_PT_HUGE)
 		return -EOPNOTSUPP;
 
-	md = calloc(1, sizeof(*md));
+	md = sio_calloc(1, sizeof(*md));
 	if (!md)
 		return -ENOMEM;
 	ptcfg.format = SIO_PT_MOCK;
@@ -276,7 +277,7 @@ int mock_nested_new(const struct sio_user_data *ud, struct mock_nested **out)
 				SIO_MOCK_HWPT_DATA);
 	if (rc)
 		return rc;
-	mn = calloc(1, sizeof(*mn));
+	mn = sio_calloc(1, sizeof(*mn));
 	if (!mn)
 		return -ENOMEM;
 	sio_domain_init(&mn->domain, SIO_DOMAIN_NESTED, &mock_nested_ops);
@@ -293,7 +294,7 @@ static int mock_probe_device(struct sio_iommu *iommu, struct sio_device *dev)
 
 	if (flags & ~MOCK_VALID_DEV_FLAGS)
 		return -EINVAL;
-	mdev = calloc(1, sizeof(*mdev));
+	mdev = sio_calloc(1, sizeof(*mdev));
 	if (!mdev)
 		return -ENOMEM;
 	mdev->flags = flags;
@@ -337,7 +338,7 @@ static int mock_hw_info(struct sio_device *dev, uint32_t *type, void **data,
 
 	if (*type != 0 && *type != SIO_MOCK_HW_INFO_TYPE)
 		return -EOPNOTSUPP;
-	info = calloc(1, sizeof(*info));
+	info = sio_calloc(1, sizeof(*info));
 	if (!info)
 		return -ENOMEM;
 	info->test_reg = SIO_MOCK_HW_INFO_REGVAL;

@@ -28,6 +28,7 @@
 #include "softiommu/viommu.h"
 #include "util/error.h"
 #include "util/sys.h"
+#include "util/fail.h"
 
 #define MOCK_REGION_PAGES 2
 
@@ -151,7 +152,7 @@ static int mock_viommu_cache_invalidate(struct sio_viommu *viommu,
 		return array->type == SIO_MOCK_VIOMMU_INVALIDATE_DATA ? 0
 								   : -EINVAL;
 	}
-	cmds = calloc(n, sizeof(*cmds));
+	cmds = sio_calloc(n, sizeof(*cmds));
 	if (!cmds) {
 		array->entry_num = 0;
 		return -ENOMEM;

@@ -16,6 +16,7 @@
 #include "drivers/pt_domain.h"
 #include "drivers/soft/soft_sva.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 struct soft_iommu {
 	struct sio_soft_config cfg;
@@ -68,7 +69,7 @@ static const struct sio_domain_ops soft_static_ops = {
 
 static int soft_alloc_static(enum sio_domain_type type, struct sio_domain **out)
 {
-	struct sio_domain *d = malloc(sizeof(*d));
+	struct sio_domain *d = sio_malloc(sizeof(*d));
 
 	if (!d)
 		return -ENOMEM;
@@ -116,7 +117,7 @@ static int soft_alloc_paging(struct sio_device *dev, uint32_t flags,
 		return -EOPNOTSUPP;
 	if (ud)
 		return -EOPNOTSUPP;	/* no driver-specific data */
-	sd = calloc(1, sizeof(*sd));
+	sd = sio_calloc(1, sizeof(*sd));
 	if (!sd)
 		return -ENOMEM;
 	soft_pt_config(&si->cfg, dirty, &ptcfg);
@@ -186,7 +187,7 @@ SIO_API int sio_soft_iommu_create(struct sio_system *sys, const char *name,
 	caps.default_domain_type = cfg->default_domain_type ?
 					   cfg->default_domain_type :
 					   SIO_DOMAIN_IDENTITY;
-	si = malloc(sizeof(*si));
+	si = sio_malloc(sizeof(*si));
 	if (!si)
 		return sio_err(-ENOMEM, "soft: out of memory");
 	si->cfg = *cfg;

@@ -38,6 +38,7 @@
 #include "drivers/soft/soft_sva.h"
 #include "util/error.h"
 #include "util/lock.h"
+#include "util/fail.h"
 
 #define SVA_PAGE 4096ull
 #define SVA_IOTLB_SIZE 64
@@ -229,7 +230,7 @@ static int soft_sva_set_dev_pasid(struct sio_domain *d, struct sio_device *dev,
 		return rc;
 	/* The group is only a name for its PASID table here. */
 	sio_group_put(group);
-	a = calloc(1, sizeof(*a));
+	a = sio_calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	sio_mutex_lock(&sd->lock, SIO_LOCK_SOFT_SVA);
@@ -237,7 +238,7 @@ static int soft_sva_set_dev_pasid(struct sio_domain *d, struct sio_device *dev,
 	if (slot) {
 		sd->stats.entry_shared++;
 	} else {
-		slot = calloc(1, sizeof(*slot));
+		slot = sio_calloc(1, sizeof(*slot));
 		if (!slot) {
 			sio_mutex_unlock(&sd->lock);
 			free(a);
@@ -320,7 +321,7 @@ int soft_sva_domain_alloc(struct sio_device *dev, struct sio_mm *mm,
 
 	if (!sio_device_max_pasids(dev))
 		return -EOPNOTSUPP;
-	sd = calloc(1, sizeof(*sd));
+	sd = sio_calloc(1, sizeof(*sd));
 	if (!sd)
 		return -ENOMEM;
 	sio_domain_init(&sd->domain, SIO_DOMAIN_SVA, &soft_sva_ops);
