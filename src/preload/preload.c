@@ -357,13 +357,20 @@ EXPORT ssize_t write(int fd, const void *buf, size_t len)
 	return REAL(write)(fd, buf, len);
 }
 
-/* Emulated files are streams: a position other than 0 is -ESPIPE. */
+/* A file with positioned ops gets them; the others are streams: a
+ * position other than 0 is -ESPIPE. */
 EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (!file)
 		return REAL(pread)(fd, buf, len, off);
+	if (sio_file_ops(file)->pread) {
+		rc = sio_file_pread(file, buf, len, off);
+		sio_file_put(file);
+		return rc < 0 ? fail(rc) : rc;
+	}
 	if (off) {
 		sio_file_put(file);
 		return fail(-ESPIPE);
@@ -374,9 +381,15 @@ EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (!file)
 		return REAL(pread64)(fd, buf, len, off);
+	if (sio_file_ops(file)->pread) {
+		rc = sio_file_pread(file, buf, len, off);
+		sio_file_put(file);
+		return rc < 0 ? fail(rc) : rc;
+	}
 	if (off) {
 		sio_file_put(file);
 		return fail(-ESPIPE);
@@ -387,9 +400,15 @@ EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (!file)
 		return REAL(pwrite)(fd, buf, len, off);
+	if (sio_file_ops(file)->pwrite) {
+		rc = sio_file_pwrite(file, buf, len, off);
+		sio_file_put(file);
+		return rc < 0 ? fail(rc) : rc;
+	}
 	if (off) {
 		sio_file_put(file);
 		return fail(-ESPIPE);
@@ -400,9 +419,15 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (!file)
 		return REAL(pwrite64)(fd, buf, len, off);
+	if (sio_file_ops(file)->pwrite) {
+		rc = sio_file_pwrite(file, buf, len, off);
+		sio_file_put(file);
+		return rc < 0 ? fail(rc) : rc;
+	}
 	if (off) {
 		sio_file_put(file);
 		return fail(-ESPIPE);
