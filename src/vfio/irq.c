@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,6 +50,20 @@
 /* ------------------------------------------------------------------ */
 /* Eventfds                                                             */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Where the library's duplicates go: high in the descriptor table, out of
+ * the way of a program that expects the lowest free numbers for its own
+ * files (the kernel holds an eventfd without any number at all).
+ */
+static int dup_floor(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < 128)
+		return 3;
+	return rl.rlim_cur > 65536 ? 32768 : (int)(rl.rlim_cur / 2);
+}
 
 /* The library's own duplicate of the program's eventfd fd (the kernel's
  * eventfd_ctx_fdget): -EBADF for a closed fd, -EINVAL for one that is not
@@ -67,9 +82,11 @@ static int eventfd_get(int fd)
 		sio_file_put(file);
 		return -EINVAL;
 	}
-	dup = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	dup = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, dup_floor());
+	if (dup < 0 && errno != EBADF)
+		dup = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (dup < 0)
-		return errno == EBADF ? -EBADF : -errno;
+		return -errno;
 	/* The raw call: the shim may give /proc paths of its own. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", dup);
 	n = syscall(SYS_readlinkat, AT_FDCWD, path, target, sizeof(target));
