@@ -125,6 +125,18 @@ SIO_API int sio_pci_dev_create(struct sio_iommu *iommu,
 	pdev->desc = *desc;
 	pdev->cfg_size = desc->pcie ? SIO_PCIE_CONFIG_SIZE : SIO_PCI_CONFIG_SIZE;
 	pci_config_build(pdev);
+	for (unsigned int i = 0; i < desc->nconfig_regs; i++) {
+		const struct sio_pci_config_reg *r = &desc->config_regs[i];
+
+		rc = sio_pci_model_config_reg(pdev, r->offset, r->size, r->init,
+					      r->wmask, r->w1c);
+		if (rc) {
+			pdev_free(pdev);
+			return rc;
+		}
+	}
+	pdev->desc.config_regs = NULL;	/* the caller's array may go */
+	pdev->desc.nconfig_regs = 0;
 	pci_irq_reset(pdev);
 	rc = sio_device_probe(iommu, &(struct sio_device_desc){
 		.name = sio_pci_bdf_format(desc->bdf, name, sizeof(name)),
