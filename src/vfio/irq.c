@@ -13,8 +13,8 @@
  * Indexes, as vfio-pci reports them:
  *   INTx   count 1 if the function has an interrupt pin, else 0;
  *          EVENTFD | MASKABLE | AUTOMASKED: each interrupt masks the line
- *          until the program unmasks it; one that comes while masked is
- *          delivered at the unmask
+ *          until the program unmasks it; if the function still asserts
+ *          it then (or raised it meanwhile), the next interrupt follows
  *   MSI    the capability's vector count; EVENTFD | NORESIZE
  *   MSI-X  the table size; EVENTFD (x86's MSI-X can add vectors while
  *          enabled, so no NORESIZE)
@@ -278,13 +278,18 @@ static void intx_mask(struct vfio_device *vdev)
 	pthread_mutex_unlock(&vdev->trig_lock);
 }
 
-/* An interrupt that came while masked is delivered now (the line is
- * still asserted), which masks again. */
+/* The line is level-triggered: while the function still asserts it (the
+ * status register's interrupt bit), the unmask is followed by the next
+ * interrupt, which masks again.  One that came while masked counts too, in
+ * case the status was read before it. */
 static void intx_unmask(struct vfio_device *vdev)
 {
+	uint32_t status = 0;
+
+	sio_pci_config_read(vdev->pdev, PCI_STATUS, 2, &status);
 	pthread_mutex_lock(&vdev->trig_lock);
 	vdev->intx_masked = false;
-	if (vdev->intx_pending) {
+	if (vdev->intx_pending || (status & PCI_STATUS_INTERRUPT)) {
 		vdev->intx_pending = false;
 		vdev->intx_masked = true;
 		eventfd_signal(vdev->intx_trig);

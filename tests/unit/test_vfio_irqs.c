@@ -372,42 +372,48 @@ static void intx(void **state)
 	struct ifx *x = *state;
 	uint8_t yes = 1, no = 0;
 	int32_t none = -1;
+	uint32_t unmask = SIO_VFIO_IRQ_SET_ACTION_UNMASK;
+	uint32_t mask = SIO_VFIO_IRQ_SET_ACTION_MASK;
 
 	/* Masking before INTx is enabled is EINVAL. */
-	assert_int_equal(set_irqs(x->dfd[0], INTX, SIO_VFIO_IRQ_SET_ACTION_MASK,
-				  0, 1, NULL), -EINVAL);
+	assert_int_equal(set_irqs(x->dfd[0], INTX, mask, 0, 1, NULL), -EINVAL);
 	assert_int_equal(set_irqs(x->dfd[0], INTX, TRIG, 0, 1, x->efd), 0);
 	assert_int_equal(sio_pci_irq_mode(x->f->pdev[0], NULL), SIO_PCI_IRQ_INTX);
 	raise_vec(x, 0, 0);
 	assert_int_equal(efd_take(x->efd[0]), 1);
-	/* Automasked: the next one waits for the unmask. */
+	/* Automasked: the next one waits for the unmask ... */
 	raise_vec(x, 0, 0);
 	assert_int_equal(efd_take(x->efd[0]), 0);
-	assert_int_equal(set_irqs(x->dfd[0], INTX,
-				  SIO_VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, NULL), 0);
+	assert_int_equal(set_irqs(x->dfd[0], INTX, unmask, 0, 1, NULL), 0);
 	assert_int_equal(efd_take(x->efd[0]), 1);
-	/* Unmask with nothing pending; mask by BOOL; a false BOOL does
-	 * nothing. */
-	assert_int_equal(set_bool(x->dfd[0], INTX, SIO_VFIO_IRQ_SET_ACTION_UNMASK,
-				  0, 1, &yes), 0);
-	assert_int_equal(set_bool(x->dfd[0], INTX, SIO_VFIO_IRQ_SET_ACTION_MASK,
-				  0, 1, &no), 0);
+	/* ... and a line the function let go of stays quiet at the unmask. */
+	bar_wr(x->dfd[0], 0, T_REG_INTX_ACK, 1);
+	assert_int_equal(set_bool(x->dfd[0], INTX, unmask, 0, 1, &yes), 0);
+	assert_int_equal(efd_take(x->efd[0]), 0);
+	/* A false BOOL masks nothing. */
+	assert_int_equal(set_bool(x->dfd[0], INTX, mask, 0, 1, &no), 0);
 	raise_vec(x, 0, 0);
 	assert_int_equal(efd_take(x->efd[0]), 1);
-	assert_int_equal(set_bool(x->dfd[0], INTX, SIO_VFIO_IRQ_SET_ACTION_UNMASK,
-				  0, 1, &yes), 0);
-	assert_int_equal(set_bool(x->dfd[0], INTX, SIO_VFIO_IRQ_SET_ACTION_MASK,
-				  0, 1, &yes), 0);
+	bar_wr(x->dfd[0], 0, T_REG_INTX_ACK, 1);
+	assert_int_equal(set_bool(x->dfd[0], INTX, unmask, 0, 1, &no), 0);
 	raise_vec(x, 0, 0);
 	assert_int_equal(efd_take(x->efd[0]), 0);
+	assert_int_equal(set_irqs(x->dfd[0], INTX, unmask, 0, 1, NULL), 0);
+	assert_int_equal(efd_take(x->efd[0]), 1);
+	/* Masked by the program: still asserted at the unmask, it fires. */
+	bar_wr(x->dfd[0], 0, T_REG_INTX_ACK, 1);
+	assert_int_equal(set_irqs(x->dfd[0], INTX, unmask, 0, 1, NULL), 0);
+	assert_int_equal(set_bool(x->dfd[0], INTX, mask, 0, 1, &yes), 0);
+	raise_vec(x, 0, 0);
+	assert_int_equal(efd_take(x->efd[0]), 0);
+	assert_int_equal(set_irqs(x->dfd[0], INTX, unmask, 0, 1, NULL), 0);
+	assert_int_equal(efd_take(x->efd[0]), 1);
 	/* Masking by eventfd is ENOTTY, as in the kernel; so is an unmask
 	 * eventfd here; removing none is fine. */
-	assert_int_equal(set_irqs(x->dfd[0], INTX, SIO_VFIO_IRQ_SET_ACTION_MASK,
-				  0, 1, x->efd), -ENOTTY);
-	assert_int_equal(set_irqs(x->dfd[0], INTX, SIO_VFIO_IRQ_SET_ACTION_UNMASK,
-				  0, 1, x->efd), -ENOTTY);
-	assert_int_equal(set_irqs(x->dfd[0], INTX, SIO_VFIO_IRQ_SET_ACTION_UNMASK,
-				  0, 1, &none), 0);
+	assert_int_equal(set_irqs(x->dfd[0], INTX, mask, 0, 1, x->efd), -ENOTTY);
+	assert_int_equal(set_irqs(x->dfd[0], INTX, unmask, 0, 1, x->efd),
+			 -ENOTTY);
+	assert_int_equal(set_irqs(x->dfd[0], INTX, unmask, 0, 1, &none), 0);
 	/* Loopback fires the eventfd; a new eventfd replaces the old. */
 	assert_int_equal(set_irqs(x->dfd[0], INTX, TRIG, 0, 1, NULL), 0);
 	assert_int_equal(efd_take(x->efd[0]), 1);

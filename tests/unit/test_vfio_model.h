@@ -8,8 +8,8 @@
  *
  * The model: BAR0 (16 KiB, 64-bit) has a scratch register at 0x0, a
  * read-only ID at 0x8, a doorbell at 0x10 that copies 64 bytes from the
- * IOVA in 0x18 to the IOVA in 0x20 and then raises the vector in 0x28,
- * and its MSI-X table (4 vectors) at 0x2000 with the PBA at 0x3000.  BAR2
+ * IOVA in 0x18 to the IOVA in 0x20 and then raises the vector in 0x28, a
+ * register at 0x30 whose write deasserts INTx, and its MSI-X table (4 vectors) at 0x2000 with the PBA at 0x3000.  BAR2
  * is 4 KiB of 32-bit memory, BAR4 32 bytes of I/O space.  MSI has 4
  * vectors; function 0 has an INTx pin, function 1 none.
  */
@@ -51,6 +51,7 @@
 #define T_REG_SRC 0x18
 #define T_REG_DST 0x20
 #define T_REG_VECTOR 0x28
+#define T_REG_INTX_ACK 0x30
 #define T_ID 0x5a5a
 #define T_MSIX_TABLE 0x2000
 #define T_MSIX_PBA 0x3000
@@ -110,6 +111,9 @@ static inline void tm_bar_write(struct sio_pci_dev *pdev, int bar, uint64_t off,
 		break;
 	case T_REG_VECTOR:
 		m->vector = val;
+		break;
+	case T_REG_INTX_ACK:
+		sio_pci_model_intx_deassert(pdev);
 		break;
 	case T_REG_DOORBELL:
 		m->dma_rc = sio_pci_dma_read(pdev, SIO_NO_PASID, m->src, buf,
