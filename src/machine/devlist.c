@@ -64,7 +64,7 @@ static int parse_option(struct tok opt, unsigned int item,
 		spec->force = true;
 		return 0;
 	}
-	if (opt.len > 4 && !memcmp(opt.s, "bdf=", 4)) {
+	if (opt.len >= 4 && !memcmp(opt.s, "bdf=", 4)) {
 		struct tok v = trim(opt.s + 4, opt.len - 4);
 
 		if (spec->bdf_given)
