@@ -408,8 +408,9 @@ static void check_host(const char *bdf)
 		found += !strcmp(list[i]->d_name, bdf);
 		check(!i || strcmp(list[i - 1]->d_name, list[i]->d_name) < 0,
 		      "scandir sorted");
-		free(list[i]);
 	}
+	for (int i = 0; i < m; i++)
+		free(list[i]);
 	if (m >= 0)
 		free(list);
 	check(found == 1, "scandir lists %s", bdf);
@@ -490,8 +491,8 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[1], "--exec-child")) {
 		char p[PATH_MAX];
 
-		pathf(p, "/sys/bus/pci/devices/%s/vendor", argv[2]);
-		return strcmp(read_line(p), "0x8086\n") ? 1 : 0;
+		pathf(p, "/sys/bus/pci/devices/%s/device", argv[2]);
+		return strcmp(read_line(p), "0x2021\n") ? 1 : 0;
 	}
 	run_checks(nbdf, bdfs);
 
