@@ -242,6 +242,31 @@ static void config_space(void **state)
 	assert_int_equal(cfg_rd(r->dfd, pos + PCI_EXP_DEVCTL, 2),
 			 devctl ^ PCI_EXP_DEVCTL_RELAX_EN);
 
+	/* The rest of the capability is read-only to the program. */
+	{
+		uint32_t lnk = cfg_rd(r->dfd, pos + PCI_EXP_LNKCTL, 2);
+
+		cfg_wr(r->dfd, pos + PCI_EXP_LNKCTL, 2, ~lnk & 0xffff);
+		assert_int_equal(cfg_rd(r->dfd, pos + PCI_EXP_LNKCTL, 2), lnk);
+	}
+	/* So are extended capabilities: function 0's PASID. */
+	{
+		uint32_t h = cfg_rd(r->dfd, 0x100, 4), ctl;
+
+		assert_int_equal(h & 0xffff, PCI_EXT_CAP_ID_PASID);
+		ctl = cfg_rd(r->dfd, 0x100 + PCI_PASID_CTRL, 2);
+		cfg_wr(r->dfd, 0x100 + PCI_PASID_CTRL, 2,
+		       ctl | PCI_PASID_CTRL_ENABLE);
+		assert_int_equal(cfg_rd(r->dfd, 0x100 + PCI_PASID_CTRL, 2), ctl);
+		/* The function itself takes the write: VFIO held it back. */
+		assert_int_equal(sio_pci_config_write(r->f->pdev[0],
+						      0x100 + PCI_PASID_CTRL, 2,
+						      ctl | PCI_PASID_CTRL_ENABLE),
+				 0);
+		assert_true(cfg_rd(r->dfd, 0x100 + PCI_PASID_CTRL, 2) &
+			    PCI_PASID_CTRL_ENABLE);
+	}
+
 	/* Odd sizes and alignments are cut in pieces. */
 	memset(big, 0, sizeof(big));
 	assert_int_equal(vpread(r->dfd, big, 7, T_CFG + 1), 7);
