@@ -473,6 +473,48 @@ static void unsupported(void **state)
 	assert_int_equal(vio(r->dfd, SIO_VFIO_DEVICE_IOEVENTFD, &ev), -EINVAL);
 }
 
+/* Random arguments to every VFIO number, on the device, group and cdev
+ * fds: errors, never a crash. */
+static void garbage(void **state)
+{
+	struct rfx *r = *state;
+	uint32_t buf[64];
+	unsigned int seed = 12345;
+	int grp = sio_vfio_open_group(r->f->vfio, 1, O_RDWR);
+	int cdev = sio_vfio_open_cdev(r->f->vfio, 1, O_RDWR);
+	const int fds[] = { r->dfd, grp, cdev };
+
+	assert_true(grp >= 0 && cdev >= 0);
+	for (int round = 0; round < 200; round++) {
+		for (unsigned int i = 0; i < 64; i++)
+			buf[i] = (uint32_t)rand_r(&seed);
+		/* Small sizes and indexes now and then, to get further in. */
+		if (round % 2) {
+			buf[0] = 8 + buf[0] % 64;
+			buf[2] %= 12;
+			buf[3] %= 8;
+			buf[4] %= 8;
+		}
+		for (unsigned int n = 0; n <= 25; n++) {
+			unsigned int cmd = _IO(SIO_VFIO_TYPE, SIO_VFIO_BASE + n);
+
+			for (unsigned int k = 0; k < 3; k++) {
+				long rc = vio(fds[k], cmd, buf);
+
+				/* A group may hand out a device fd. */
+				if (rc > 0 && n == 6)
+					vclose((int)rc);
+				vio(fds[k], cmd, (void *)8);
+				vio_n(fds[k], cmd, buf[1]);
+			}
+		}
+	}
+	vclose(grp);
+	vclose(cdev);
+	/* The device is still usable. */
+	assert_int_equal(bar_rd(r->dfd, 0, T_REG_ID), T_ID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +531,7 @@ int main(void)
 						rfx_teardown),
 		cmocka_unit_test_setup_teardown(unsupported, rfx_setup,
 						rfx_teardown),
+		cmocka_unit_test_setup_teardown(garbage, rfx_setup, rfx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
