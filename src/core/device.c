@@ -259,15 +259,15 @@ SIO_API int sio_device_add_resv_region(struct sio_device *dev,
 
 	if (!region || region->last < region->start)
 		return sio_err(-EINVAL, "reserved region: empty or inverted");
-	pthread_mutex_lock(&dev->resv_lock);
+	sio_mutex_lock(&dev->resv_lock, SIO_LOCK_DEV_RESV);
 	r = realloc(dev->resv, (dev->nresv + 1) * sizeof(*r));
 	if (!r) {
-		pthread_mutex_unlock(&dev->resv_lock);
+		sio_mutex_unlock(&dev->resv_lock);
 		return sio_err(-ENOMEM, "reserved region: out of memory");
 	}
 	r[dev->nresv++] = *region;
 	dev->resv = r;
-	pthread_mutex_unlock(&dev->resv_lock);
+	sio_mutex_unlock(&dev->resv_lock);
 	return 0;
 }
 
@@ -277,10 +277,10 @@ SIO_API int sio_device_for_each_resv_region(
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&dev->resv_lock);
+	sio_mutex_lock(&dev->resv_lock, SIO_LOCK_DEV_RESV);
 	for (size_t i = 0; i < dev->nresv && !rc; i++)
 		rc = fn(&dev->resv[i], arg);
-	pthread_mutex_unlock(&dev->resv_lock);
+	sio_mutex_unlock(&dev->resv_lock);
 	return rc;
 }
 

@@ -226,6 +226,7 @@ static int alloc_paging_locked(struct sio_device *dev, uint32_t flags,
 	struct sio_domain *d = NULL;
 	int rc;
 
+	SIO_ASSERT_HELD(&dev->group->mutex);
 	if (!iommu->ops->domain_alloc_paging)
 		return sio_err(-EOPNOTSUPP, "%s: no paging domains", iommu->name);
 	rc = iommu->ops->domain_alloc_paging(dev, flags, ud, &d);

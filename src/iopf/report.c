@@ -69,6 +69,7 @@ static void refuse_locked(struct sio_iopf_dev *st,
 {
 	struct iopf_partial *p, *tmp;
 
+	SIO_ASSERT_HELD(&st->lock);
 	cds_list_for_each_entry_safe(p, tmp, &st->partial, node) {
 		if (!same_group(&p->req, last))
 			continue;
@@ -88,6 +89,7 @@ static struct sio_iopf_group *collect_locked(struct sio_iopf_dev *st,
 	struct sio_iopf_group *g;
 	size_t n = 0;
 
+	SIO_ASSERT_HELD(&st->lock);
 	cds_list_for_each_entry(p, &st->partial, node)
 		n += same_group(&p->req, last);
 	g = malloc(sizeof(*g) + (n + 1) * sizeof(g->reqs[0]));
@@ -112,7 +114,7 @@ static int keep_partial(struct sio_iopf_dev *st,
 	struct iopf_partial *p = malloc(sizeof(*p));
 	int rc = 0;
 
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	if (!p || st->stats.partial >= st->limits.max_partial) {
 		st->stats.dropped++;
 		rc = p ? -ENOSPC : -ENOMEM;
@@ -123,7 +125,7 @@ static int keep_partial(struct sio_iopf_dev *st,
 		st->stats.requests++;
 		p = NULL;
 	}
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	free(p);
 	return rc;
 }
@@ -137,7 +139,7 @@ static int dispatch(struct sio_iopf_dev *st, struct sio_device *dev,
 	struct sio_iopf_group *g = NULL;
 	int rc = 0;
 
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	st->stats.requests++;
 	if (!handle) {
 		refuse_locked(st, last, SIO_PAGE_RESP_INVALID);
@@ -159,7 +161,7 @@ static int dispatch(struct sio_iopf_dev *st, struct sio_device *dev,
 		st->stats.outstanding++;
 		st->stats.groups++;
 	}
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	if (rc)
 		return rc;
 

@@ -78,7 +78,7 @@ static void *sva_worker(void *arg)
 	struct sva_worker *w = arg;
 	struct sio_iopf_sva *q = w->q;
 
-	pthread_mutex_lock(&q->lock);
+	sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 	for (;;) {
 		struct sva_work *work;
 		struct sio_iopf_group *g;
@@ -92,15 +92,15 @@ static void *sva_worker(void *arg)
 		g = work->group;
 		free(work);
 		q->busy[w->slot] = sio_iopf_group_handle(g);
-		pthread_mutex_unlock(&q->lock);
+		sio_mutex_unlock(&q->lock);
 
 		sio_iopf_group_respond(g, resolve(g));
 
-		pthread_mutex_lock(&q->lock);
+		sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 		q->busy[w->slot] = NULL;
 		pthread_cond_broadcast(&q->idle);
 	}
-	pthread_mutex_unlock(&q->lock);
+	sio_mutex_unlock(&q->lock);
 	free(w);
 	return NULL;
 }
@@ -113,10 +113,10 @@ static int sva_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group)
 	if (!work)
 		return -ENOMEM;
 	work->group = group;
-	pthread_mutex_lock(&q->lock);
+	sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 	cds_list_add_tail(&work->node, &q->queue);
 	pthread_cond_signal(&q->work);
-	pthread_mutex_unlock(&q->lock);
+	sio_mutex_unlock(&q->lock);
 	return 0;
 }
 
@@ -135,13 +135,13 @@ static void sva_flush(struct sio_iopf_handler *h, struct sio_attach_handle *hand
 	struct cds_list_head mine;
 
 	CDS_INIT_LIST_HEAD(&mine);
-	pthread_mutex_lock(&q->lock);
+	sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 	cds_list_for_each_entry_safe(work, tmp, &q->queue, node)
 		if (sio_iopf_group_handle(work->group) == handle)
 			cds_list_move(&work->node, &mine);
 	while (busy_with(q, handle))
 		pthread_cond_wait(&q->idle, &q->lock);
-	pthread_mutex_unlock(&q->lock);
+	sio_mutex_unlock(&q->lock);
 	cds_list_for_each_entry_safe(work, tmp, &mine, node) {
 		sio_iopf_group_respond(work->group, SIO_PAGE_RESP_INVALID);
 		free(work);
@@ -201,10 +201,10 @@ SIO_API void sio_iopf_sva_destroy(struct sio_iopf_sva *q)
 	if (!q)
 		return;
 	/* Workers drain what is queued, then stop. */
-	pthread_mutex_lock(&q->lock);
+	sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 	q->stop = true;
 	pthread_cond_broadcast(&q->work);
-	pthread_mutex_unlock(&q->lock);
+	sio_mutex_unlock(&q->lock);
 	for (unsigned int i = 0; i < q->nthreads; i++)
 		pthread_join(q->threads[i], NULL);
 	pthread_cond_destroy(&q->idle);
@@ -226,7 +226,8 @@ static int sva_domain_init(void *arg, struct sio_domain *domain)
 					   sio_iopf_sva_handler(arg));
 }
 
-SIO_API void sio_iopf_sva_install(struct sio_iopf_sva *q)
+SIO_API void sio_iopf_sva_install(struct sio_system *sys,
+				  struct sio_iopf_sva *q)
 {
-	sio_sva_set_domain_init(q ? sva_domain_init : NULL, q);
+	sio_sva_set_domain_init(sys, q ? sva_domain_init : NULL, q);
 }

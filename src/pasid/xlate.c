@@ -1,8 +1,9 @@
 /*
  * An example PASID subscriber: a VM's guest PASID -> host PASID table, the
  * way KVM keeps the PASID translation table the CPU consults when a guest
- * issues ENQCMD (seed 001: "when kvm receives a notification about a new
- * guest-host PASID mapping, it needs to know which vm it belongs to").
+ * issues ENQCMD (the ioasid set review: "when kvm receives a notification
+ * about a new guest-host PASID mapping, it needs to know which vm it
+ * belongs to").
  *
  * The VMM allocates the host PASIDs of a guest in a set whose token is the
  * VM, with the guest PASID as private ID.  The table listens by token, so it

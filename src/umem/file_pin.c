@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "umem/umem.h"
+#include "util/sys.h"
 
 enum file_kind {
 	FILE_OTHER,		/* not pinnable: -EINVAL at pin time */
@@ -62,12 +63,12 @@ static int file_wrap(struct sio_umem_owner *owner, int fd,
 	if (fstat(fd, &st) || fstatfs(fd, &sfs)) {
 		int rc = -errno;
 
-		close(fd);
+		sio_sys_close(fd);
 		return sio_err(rc, "umem: cannot look at a file to pin");
 	}
 	file = calloc(1, sizeof(*file));
 	if (!file) {
-		close(fd);
+		sio_sys_close(fd);
 		return sio_err(-ENOMEM, "umem: out of memory");
 	}
 	file->refcount = 1;
@@ -121,7 +122,7 @@ SIO_API void sio_umem_file_put(struct sio_umem_file *file)
 {
 	if (!file || __atomic_sub_fetch(&file->refcount, 1, __ATOMIC_ACQ_REL))
 		return;
-	close(file->fd);
+	sio_sys_close(file->fd);
 	sio_umem_owner_put(file->owner);
 	free(file);
 }
@@ -187,8 +188,8 @@ static int file_map(struct sio_umem_file *file, struct sio_umem_pin *pin)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return sio_err(-ENOMEM, "umem: out of memory");
-	base = mmap(NULL, (size_t)(rend - rstart), prot,
-		    MAP_SHARED | MAP_POPULATE, file->fd, (off_t)rstart);
+	base = sio_sys_mmap(NULL, (size_t)(rend - rstart), prot,
+			    MAP_SHARED | MAP_POPULATE, file->fd, (off_t)rstart);
 	if (base == MAP_FAILED) {
 		rc = -errno;
 		free(c);
@@ -209,7 +210,7 @@ static int file_map(struct sio_umem_file *file, struct sio_umem_pin *pin)
 	 * the end are not pinned, they fault.  Refuse rather than pin them. */
 	rc = file_check(file, pin->start, pin->start + len);
 	if (rc) {
-		munmap(base, c->map_len);
+		sio_sys_munmap(base, c->map_len);
 		free(c);
 		pin->chunks = NULL;
 		pin->nchunks = 0;
@@ -257,7 +258,7 @@ err:
 
 void sio_umem_file_unpin(struct sio_umem_pin *pin)
 {
-	munmap(pin->chunks[0].map_base, pin->chunks[0].map_len);
+	sio_sys_munmap(pin->chunks[0].map_base, pin->chunks[0].map_len);
 	free(pin->chunks);
 	sio_umem_file_put(pin->file);
 }
