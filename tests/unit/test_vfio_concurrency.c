@@ -49,7 +49,8 @@ static long set_eventfds(int dfd, uint32_t count, const int *fds)
 			    SIO_VFIO_IRQ_SET_DATA_NONE);
 	s->index = SIO_VFIO_PCI_MSIX_IRQ_INDEX;
 	s->count = count;
-	memcpy(s->data, fds, count * sizeof(int32_t));
+	if (count)
+		memcpy(s->data, fds, count * sizeof(int32_t));
 	return vio(dfd, SIO_VFIO_DEVICE_SET_IRQS, s);
 }
 
