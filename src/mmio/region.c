@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "softiommu/mmio.h"
@@ -72,10 +73,13 @@ struct mmio_table {
 	struct mmio_entry e[];
 };
 
+/* reg_lock serialises writers: it protects updates of table, epoch and
+ * the regions' entries.  First in the MMIO trap's lock order (before
+ * trap.c's trap_lock); never taken in the handler. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mmio_table *table;	/* published; NULL when empty */
-static unsigned int epoch;
-static unsigned long readers[2];
+static unsigned int epoch;		/* written under reg_lock */
+static unsigned long readers[2];	/* handlers inside, by epoch parity */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* ------------------------------------------------------------------ */
@@ -233,20 +237,37 @@ static char *str(char *p, const char *s)
 	return p;
 }
 
-/* The one line that says why a trapped access was not emulated. */
-static void refuse(const char *why, uintptr_t addr, ucontext_t *uc,
-		   const uint8_t *code, unsigned int len)
+/* Up to n code bytes at rip, read without faulting: beyond what the
+ * decoder read, the instruction's bytes are not known to be mapped. */
+static unsigned int code_bytes(const uint8_t *rip, uint8_t *buf, unsigned int n)
 {
-	char line[256], *p = line;
+	struct iovec local = { buf, n }, remote = { (void *)rip, n };
+	long got = syscall(SYS_process_vm_readv, syscall(SYS_getpid), &local,
+			   1L, &remote, 1L, 0L);
 
+	return got > 0 ? (unsigned int)got : 0;
+}
+
+/* The one line that says why a trapped access was not emulated: the
+ * bytes the decoder read and a few more. */
+static void refuse(const char *why, uintptr_t addr, ucontext_t *uc,
+		   unsigned int len)
+{
+	const uint8_t *rip = (const uint8_t *)uc->uc_mcontext.gregs[REG_RIP];
+	uint8_t code[SIO_INSN_MAX_LEN];
+	char line[256], *p = line;
+	unsigned int n;
+
+	n = code_bytes(rip, code, len + 4 < SIO_INSN_MAX_LEN ?
+				  len + 4 : SIO_INSN_MAX_LEN);
 	p = str(p, "softiommu: MMIO access at 0x");
 	p = hex(p, addr, 1);
 	p = str(p, " not emulated (");
 	p = str(p, why);
 	p = str(p, "): rip 0x");
-	p = hex(p, (uint64_t)uc->uc_mcontext.gregs[REG_RIP], 1);
+	p = hex(p, (uint64_t)(uintptr_t)rip, 1);
 	p = str(p, " bytes");
-	for (unsigned int i = 0; i < len; i++) {
+	for (unsigned int i = 0; i < n; i++) {
 		*p++ = ' ';
 		p = hex(p, code[i], 2);
 	}
@@ -289,18 +310,17 @@ static enum sio_trap_verdict mmio_fault(int sig, siginfo_t *si,
 	case SIO_EMU_RETRY:
 		break;
 	case SIO_EMU_UNDECODED:
-		refuse("instruction not decoded", addr, uc, code,
-		       insn.len + (insn.len < SIO_INSN_MAX_LEN));
+		refuse("instruction not decoded", addr, uc, insn.len);
 		verdict = SIO_TRAP_CHAIN;
 		break;
 	case SIO_EMU_OPERAND:
-		refuse("operand not wholly inside one region", addr, uc, code,
+		refuse("operand not wholly inside one region", addr, uc,
 		       insn.len);
 		verdict = SIO_TRAP_CHAIN;
 		break;
 	case SIO_EMU_NOSTATE:
 		refuse("no vector register state in the signal frame", addr,
-		       uc, code, insn.len);
+		       uc, insn.len);
 		verdict = SIO_TRAP_CHAIN;
 		break;
 	}

@@ -38,8 +38,8 @@
  * every signal blocked: a thread never spins on a lock it holds itself,
  * and nothing inside touches the program's memory, which could fault.
  *
- * Locks: trap_lock protects the records' writes, installed[], the client
- * table's additions and the kernel's dispositions of SIGSEGV and SIGBUS.
+ * Locks: trap_lock protects the records' writes, the client table's
+ * additions and the kernel's dispositions of SIGSEGV and SIGBUS.
  * It is last in the MMIO trap's order (after region.c's reg_lock) and is a
  * leaf: nothing is taken while it is held.
  *
@@ -91,8 +91,11 @@ struct record {
 };
 
 static struct record records[NSIGS];
-static bool installed[NSIGS];
 static const struct sio_trap_client *clients[MAX_CLIENTS];
+/* trap_lock, a spinlock taken with every signal blocked, protects the
+ * records' writes, the client table's additions and the kernel's SIGSEGV
+ * and SIGBUS dispositions.  Last in the MMIO trap's lock order (after
+ * region.c's reg_lock); a leaf. */
 static int trap_lock;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static uint64_t fork_mask;	/* the forking thread's mask, under trap_lock */
@@ -246,13 +249,11 @@ static int install_locked(int i)
 	}
 	ours(i, &want);
 	if (cur.handler == want.handler && cur.flags == want.flags &&
-	    cur.restorer == want.restorer && cur.mask == (want.mask & ~KERNEL_ONLY_SIGS)) {
-		installed[i] = true;
+	    cur.restorer == want.restorer &&
+	    cur.mask == (want.mask & ~KERNEL_ONLY_SIGS))
 		return 0;
-	}
 	if (sio_sys_rt_sigaction(sig, &want, NULL))
 		return -errno;
-	installed[i] = true;
 	return 0;
 }
 
@@ -357,12 +358,12 @@ void sio_trap_say(const char *msg)
 static void restore_default(int sig, siginfo_t *si)
 {
 	struct sio_ksigaction dfl = { .handler = SIG_DFL };
-	int i = sig_index(sig);
 	uint64_t saved;
 
+	/* (The next sio_trap_install puts ours back, should the process
+	 * survive.) */
 	lock(&saved);
 	sio_sys_rt_sigaction(sig, &dfl, NULL);
-	installed[i] = false;
 	unlock(&saved);
 	/* A signal that was sent, not a fault, would not come back by
 	 * itself: queue it again; it arrives when the handler returns. */

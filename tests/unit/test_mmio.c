@@ -777,6 +777,17 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	siglongjmp(jb, 1);
 }
 
+/* Where the handler's stack was. */
+static void *volatile caught_sp;
+
+static void on_fault_sp(int sig, siginfo_t *si, void *uc)
+{
+	int local;
+
+	caught_sp = &local;
+	on_fault(sig, si, uc);
+}
+
 static void on_fault_plain(int sig)
 {
 	caught_sig = sig;
@@ -872,6 +883,26 @@ static void test_handler_flags(void **state)
 	assert_int_equal(touch((uint32_t *)page), 1);
 	assert_true(caught_plain);
 	assert_true(caught_mask & bit(SIGSEGV));
+
+	/* SA_ONSTACK: the alternate stack, for the program's handler and
+	 * so for the library's. */
+	{
+		stack_t ss = { .ss_size = 1 << 16 }, none = { .ss_flags = SS_DISABLE };
+		char *alt = malloc(ss.ss_size);
+
+		ss.ss_sp = alt;
+		assert_int_equal(sigaltstack(&ss, NULL), 0);
+		set_handler(on_fault_sp, SA_ONSTACK, NULL);
+		assert_int_equal(touch((uint32_t *)page), 1);
+		assert_true((char *)caught_sp > alt &&
+			    (char *)caught_sp < alt + ss.ss_size);
+		set_handler(on_fault_sp, 0, NULL);
+		assert_int_equal(touch((uint32_t *)page), 1);
+		assert_false((char *)caught_sp > alt &&
+			     (char *)caught_sp < alt + ss.ss_size);
+		assert_int_equal(sigaltstack(&none, NULL), 0);
+		free(alt);
+	}
 
 	/* SA_RESETHAND: the next query says SIG_DFL. */
 	set_handler(on_fault, SA_RESETHAND, NULL);
@@ -1137,7 +1168,7 @@ static void test_undecoded(void **state)
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGSEGV);
 	assert_non_null(strstr(buf, "not emulated (instruction not decoded)"));
-	assert_non_null(strstr(buf, "bytes dd 07"));
+	assert_non_null(strstr(buf, "bytes dd 07 dd d8 c3"));	/* fldl; fstp; ret */
 	{
 		char want[64];
 
