@@ -16,6 +16,7 @@
 
 #include "pci/pci_private.h"
 #include "softiommu/device.h"
+#include "util/fail.h"
 
 SIO_API char *sio_pci_bdf_format(uint32_t bdf, char *buf, size_t len)
 {
@@ -108,13 +109,13 @@ SIO_API int sio_pci_dev_create(struct sio_iommu *iommu,
 	rc = check_desc(desc);
 	if (rc)
 		return rc;
-	pdev = calloc(1, sizeof(*pdev));
+	pdev = sio_calloc(1, sizeof(*pdev));
 	if (!pdev)
 		return sio_err(-ENOMEM, "pci: create");
 	n = desc->msix_vectors;
 	if (n) {
-		pdev->msix_table = calloc(n, 16);
-		pdev->msix_pba = calloc((n + 63) / 64, 8);
+		pdev->msix_table = sio_calloc(n, 16);
+		pdev->msix_pba = sio_calloc((n + 63) / 64, 8);
 		if (!pdev->msix_table || !pdev->msix_pba) {
 			pdev_free(pdev);
 			return sio_err(-ENOMEM, "pci: create: MSI-X table");

@@ -24,6 +24,7 @@
 
 #include "models/ioat/ioat_private.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 struct ioat_reg {
 	uint8_t off;
@@ -298,7 +299,7 @@ SIO_API int sio_ioat_create(struct sio_iommu *iommu, uint32_t bdf,
 
 	if (!iommu || !out)
 		return sio_err(-EINVAL, "ioat: create: missing argument");
-	s = calloc(1, sizeof(*s));
+	s = sio_calloc(1, sizeof(*s));
 	if (!s)
 		return sio_err(-ENOMEM, "ioat: create");
 	desc.priv = s;
