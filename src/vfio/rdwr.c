@@ -18,7 +18,8 @@
  *    enables MSI-X), the MSI enable bit follows SET_IRQS (a program's
  *    write of it is ignored), the PCI Express Function Level Reset bit
  *    resets the function as VFIO_DEVICE_RESET does (config saved and
- *    restored), and extended capabilities are read-only.
+ *    restored); the rest of the PCI Express capability and the extended
+ *    capabilities are read-only.
  *  - ROM: none; a write EINVAL.  VGA: EINVAL.  Index >= 9: EINVAL.
  * The program's buffer is reached through fault-safe copies, a bounce
  * buffer at a time (EFAULT).
@@ -75,25 +76,34 @@ static uint16_t field_of(uint32_t off, unsigned int size, uint32_t val,
 	return r;
 }
 
+/*
+ * Whether the program may write config byte at (the kernel's permission
+ * tables, where they differ from the function's own write masks): not the
+ * MSI-X capability, of the PCI Express capability only Device Control and
+ * Device Control 2, not the extended capabilities.
+ */
+static bool user_writable(struct vfio_device *vdev, uint32_t at)
+{
+	if (vdev->msix_cap && overlaps(at, 1, vdev->msix_cap,
+				       PCI_CAP_MSIX_SIZEOF))
+		return false;
+	if (vdev->pcie_cap && overlaps(at, 1, vdev->pcie_cap,
+				       PCI_CAP_EXP_ENDPOINT_SIZEOF_V2))
+		return overlaps(at, 1, vdev->pcie_cap + PCI_EXP_DEVCTL, 2) ||
+		       overlaps(at, 1, vdev->pcie_cap + PCI_EXP_DEVCTL2, 2);
+	for (unsigned int i = 0; i < vdev->necaps; i++)
+		if (at >= vdev->ecaps[i].start && at < vdev->ecaps[i].end)
+			return false;
+	return true;
+}
+
 /* One piece of a config write, under igate. */
 static void config_write_locked(struct vfio_device *vdev, uint32_t off,
 				unsigned int size, uint32_t val)
 {
+	unsigned int writable = 0;
 	bool flr = false;
 
-	/* Extended capabilities are read-only to the program. */
-	if (off >= SIO_PCI_CONFIG_SIZE)
-		return;
-	if (vdev->msix_cap && overlaps(off, size, vdev->msix_cap, 12)) {
-		/* Only the capability's bytes are dropped. */
-		for (unsigned int i = 0; i < size; i++) {
-			if (overlaps(off + i, 1, vdev->msix_cap, 12))
-				continue;
-			sio_pci_config_write(vdev->pdev, off + i, 1,
-					     (val >> (8 * i)) & 0xff);
-		}
-		return;
-	}
 	if (vdev->msi_cap &&
 	    overlaps(off, size, vdev->msi_cap + PCI_MSI_FLAGS, 2)) {
 		uint16_t en = vdev->irq_type == SIO_VFIO_PCI_MSI_IRQ_INDEX ?
@@ -114,7 +124,17 @@ static void config_write_locked(struct vfio_device *vdev, uint32_t off,
 				    4, &cap);
 		flr = flr && (cap & PCI_EXP_DEVCAP_FLR);
 	}
-	sio_pci_config_write(vdev->pdev, off, size, val);
+	for (unsigned int i = 0; i < size; i++)
+		writable += user_writable(vdev, off + i);
+	if (writable == size) {
+		sio_pci_config_write(vdev->pdev, off, size, val);
+	} else {
+		/* Only the program's bytes are written. */
+		for (unsigned int i = 0; i < size; i++)
+			if (user_writable(vdev, off + i))
+				sio_pci_config_write(vdev->pdev, off + i, 1,
+						     (val >> (8 * i)) & 0xff);
+	}
 	if (flr)
 		vfio_pci_reset_locked(vdev);
 }

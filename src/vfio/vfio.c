@@ -257,6 +257,41 @@ static uint32_t find_cap(struct sio_pci_dev *pdev, uint8_t id)
 	return 0;
 }
 
+/* The extended capabilities' ranges (the kernel's lengths by ID; an
+ * unknown one is its header). */
+static void find_ecaps(struct vfio_device *vdev)
+{
+	uint32_t pos = SIO_PCI_CONFIG_SIZE, h, len;
+
+	if (vdev->cfg_size <= SIO_PCI_CONFIG_SIZE)
+		return;
+	for (int n = 0; pos >= SIO_PCI_CONFIG_SIZE && n < 64; n++) {
+		if (sio_pci_config_read(vdev->pdev, pos, 4, &h) || !h ||
+		    h == ~0u)
+			return;
+		switch (h & 0xffff) {
+		case PCI_EXT_CAP_ID_PASID:
+			len = PCI_EXT_CAP_PASID_SIZEOF;
+			break;
+		case PCI_EXT_CAP_ID_ATS:
+			len = PCI_EXT_CAP_ATS_SIZEOF;
+			break;
+		case PCI_EXT_CAP_ID_PRI:
+			len = PCI_EXT_CAP_PRI_SIZEOF;
+			break;
+		default:
+			len = 4;
+			break;
+		}
+		if (vdev->necaps < sizeof(vdev->ecaps) / sizeof(vdev->ecaps[0])) {
+			vdev->ecaps[vdev->necaps].start = (uint16_t)pos;
+			vdev->ecaps[vdev->necaps].end = (uint16_t)(pos + len);
+			vdev->necaps++;
+		}
+		pos = PCI_EXT_CAP_NEXT(h);
+	}
+}
+
 static struct vfio_device *device_alloc(struct sio_vfio *vfio,
 					struct sio_pci_dev *pdev)
 {
@@ -274,6 +309,7 @@ static struct vfio_device *device_alloc(struct sio_vfio *vfio,
 	vdev->msi_cap = find_cap(pdev, PCI_CAP_ID_MSI);
 	vdev->msix_cap = find_cap(pdev, PCI_CAP_ID_MSIX);
 	vdev->pcie_cap = find_cap(pdev, PCI_CAP_ID_EXP);
+	find_ecaps(vdev);
 	vdev->irq_type = VFIO_IRQ_NONE;
 	pthread_mutex_init(&vdev->lock, NULL);
 	pthread_mutex_init(&vdev->igate, NULL);

@@ -103,6 +103,9 @@ struct vfio_device {
 	/* Capability positions in config space, 0 if absent: found once,
 	 * they never move. */
 	uint32_t msi_cap, msix_cap, pcie_cap;
+	/* Extended capabilities, read-only to the program: [start, end). */
+	struct { uint16_t start, end; } ecaps[8];
+	unsigned int necaps;
 	bool registered;		/* under group->lock */
 
 	/* lock protects the binding (the kernel's dev_set->lock) */

@@ -339,6 +339,41 @@ static void iommufd_device(void **state)
 	assert_false(group_owned(c->f->pdev[0]));
 }
 
+/* Dirty tracking on the VFIO device's HWPT sees the function's writes. */
+static void dirty_tracking(void **state)
+{
+	struct cfx *c = *state;
+	struct iommu_hwpt_alloc h = { .size = sizeof(h),
+				      .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING };
+	struct iommu_hwpt_set_dirty_tracking t = { .size = sizeof(t) };
+	uint64_t bitmap = 0;
+	struct iommu_hwpt_get_dirty_bitmap g = {
+		.size = sizeof(g), .iova = IOVA, .length = 4 * T_PAGE,
+		.page_size = T_PAGE, .data = (uintptr_t)&bitmap,
+	};
+	uint8_t out[8] = { 1 };
+	uint32_t devid, ioas, pt;
+
+	devid = cdev_bind(c->cdev, c->ifd);
+	ioas = ioas_alloc(c->ifd);
+	ioas_map(c->ifd, ioas, c->f->buf, 4 * T_PAGE, IOVA);
+	h.dev_id = devid;
+	h.pt_id = ioas;
+	assert_int_equal(vio(c->ifd, IOMMU_HWPT_ALLOC, &h), 0);
+	pt = h.out_hwpt_id;
+	assert_int_equal(attach_pt(c->cdev, &pt), 0);
+	t.hwpt_id = pt;
+	t.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+	assert_int_equal(vio(c->ifd, IOMMU_HWPT_SET_DIRTY_TRACKING, &t), 0);
+	bus_master(c->cdev, true);
+	assert_int_equal(sio_pci_dma_write(c->f->pdev[0], SIO_NO_PASID,
+					   IOVA + 2 * T_PAGE + 4, out,
+					   sizeof(out), NULL), 0);
+	g.hwpt_id = pt;
+	assert_int_equal(vio(c->ifd, IOMMU_HWPT_GET_DIRTY_BITMAP, &g), 0);
+	assert_int_equal(bitmap, 1u << 2);
+}
+
 /* PASID attachments: the RID is untouched; a PASID HWPT is required. */
 static void pasid_attach(void **state)
 {
@@ -434,6 +469,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(dma_end_to_end, cfx_setup,
 						cfx_teardown),
 		cmocka_unit_test_setup_teardown(iommufd_device, cfx_setup,
+						cfx_teardown),
+		cmocka_unit_test_setup_teardown(dirty_tracking, cfx_setup,
 						cfx_teardown),
 		cmocka_unit_test_setup_teardown(pasid_attach, cfx_setup,
 						cfx_teardown),

@@ -1,7 +1,8 @@
 /*
  * Shared fixture of the VFIO unit tests (header-only: each test program is
  * one source): a small PCI device model, two functions of it probed on a
- * soft IOMMU (VT-d second-stage tables) of an iommufd host, and a VFIO
+ * soft IOMMU (VT-d second-stage tables, 8-bit PASIDs, dirty tracking) of an
+ * iommufd host, and a VFIO
  * subsystem with both added.  The tests issue the uAPI on the returned
  * descriptors through the file layer (sio_file_ioctl, sio_file_pread, ...),
  * as the LD_PRELOAD shim does for a program.
@@ -177,7 +178,7 @@ static inline int vfx_setup(void **state)
 {
 	struct vfx *f = calloc(1, sizeof(*f));
 	struct sio_soft_config cfg = { .format = SIO_PT_VTD_SS,
-				       .pasid_bits = 8 };
+				       .pasid_bits = 8, .dirty = true };
 	struct sio_pci_dev_desc d0 = tm_desc(&f->m[0], T_BDF0, true);
 	struct sio_pci_dev_desc d1 = tm_desc(&f->m[1], T_BDF1, false);
 

@@ -9,7 +9,7 @@
 #include "test_vfio_model.h"
 
 /* Whether BARs can be mmapped (MMIO traps, softiommu/mmio.h). */
-#define BARS_MMAP 0
+#define BARS_MMAP 1
 
 struct rfx {
 	struct vfx *f;
@@ -242,6 +242,31 @@ static void config_space(void **state)
 	assert_int_equal(cfg_rd(r->dfd, pos + PCI_EXP_DEVCTL, 2),
 			 devctl ^ PCI_EXP_DEVCTL_RELAX_EN);
 
+	/* The rest of the capability is read-only to the program. */
+	{
+		uint32_t lnk = cfg_rd(r->dfd, pos + PCI_EXP_LNKCTL, 2);
+
+		cfg_wr(r->dfd, pos + PCI_EXP_LNKCTL, 2, ~lnk & 0xffff);
+		assert_int_equal(cfg_rd(r->dfd, pos + PCI_EXP_LNKCTL, 2), lnk);
+	}
+	/* So are extended capabilities: function 0's PASID. */
+	{
+		uint32_t h = cfg_rd(r->dfd, 0x100, 4), ctl;
+
+		assert_int_equal(h & 0xffff, PCI_EXT_CAP_ID_PASID);
+		ctl = cfg_rd(r->dfd, 0x100 + PCI_PASID_CTRL, 2);
+		cfg_wr(r->dfd, 0x100 + PCI_PASID_CTRL, 2,
+		       ctl | PCI_PASID_CTRL_ENABLE);
+		assert_int_equal(cfg_rd(r->dfd, 0x100 + PCI_PASID_CTRL, 2), ctl);
+		/* The function itself takes the write: VFIO held it back. */
+		assert_int_equal(sio_pci_config_write(r->f->pdev[0],
+						      0x100 + PCI_PASID_CTRL, 2,
+						      ctl | PCI_PASID_CTRL_ENABLE),
+				 0);
+		assert_true(cfg_rd(r->dfd, 0x100 + PCI_PASID_CTRL, 2) &
+			    PCI_PASID_CTRL_ENABLE);
+	}
+
 	/* Odd sizes and alignments are cut in pieces. */
 	memset(big, 0, sizeof(big));
 	assert_int_equal(vpread(r->dfd, big, 7, T_CFG + 1), 7);
@@ -448,6 +473,184 @@ static void unsupported(void **state)
 	assert_int_equal(vio(r->dfd, SIO_VFIO_DEVICE_IOEVENTFD, &ev), -EINVAL);
 }
 
+static int fmmap(int fd, void **addr, size_t len, int prot, int flags,
+		 off_t off)
+{
+	struct sio_file *file = sio_file_lookup(fd);
+	int rc;
+
+	if (!file)
+		return -EBADF;
+	rc = sio_file_mmap(file, addr, len, prot, flags, off);
+	sio_file_put(file);
+	return rc;
+}
+
+/* munmap(2) as the shim does it: the file layer follows the mapping. */
+static void funmap(void *addr, size_t len)
+{
+	assert_int_equal(munmap(addr, len), 0);
+	sio_file_munmap(addr, len);
+}
+
+/* BARs mmapped: plain loads and stores reach the function. */
+static void bar_mmap(void **state)
+{
+	struct rfx *r = *state;
+	const int rw = PROT_READ | PROT_WRITE;
+	volatile uint64_t *bar0;
+	volatile uint32_t *ctl;
+	void *p = NULL, *res;
+	uint32_t cmd;
+	uint64_t v;
+
+	assert_int_equal(fmmap(r->dfd, &p, 16384, rw, MAP_SHARED, T_REGION(0)),
+			 0);
+	bar0 = p;
+	assert_int_equal(bar0[T_REG_ID / 8], T_ID);
+	bar0[T_REG_SCRATCH / 8] = 0x0123456789abcdefull;
+	assert_int_equal(r->f->m[0].scratch, 0x0123456789abcdefull);
+	assert_int_equal(*(volatile uint32_t *)p, 0x89abcdef);
+	/* The MSI-X table is mapped too (MSIX_MAPPABLE): vector 0 unmasks. */
+	ctl = (volatile uint32_t *)((char *)p + T_MSIX_TABLE + 12);
+	assert_int_equal(*ctl, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	*ctl = 0;
+	assert_int_equal(sio_pci_bar_read(r->f->pdev[0], 0, T_MSIX_TABLE + 12,
+					  4, &v), 0);
+	assert_int_equal(v, 0);
+	/* Memory decode off: loads read all ones, stores are dropped. */
+	cmd = cfg_rd(r->dfd, PCI_COMMAND, 2);
+	cfg_wr(r->dfd, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
+	assert_int_equal(bar0[T_REG_ID / 8], UINT64_MAX);
+	bar0[T_REG_SCRATCH / 8] = 5;
+	assert_int_equal(r->f->m[0].scratch, 0x0123456789abcdefull);
+	cfg_wr(r->dfd, PCI_COMMAND, 2, cmd);
+	funmap(p, 16384);
+
+	/* The selftests' way: MAP_FIXED over a reservation, part of a BAR
+	 * at a page offset. */
+	res = mmap(NULL, 4 * T_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	assert_true(res != MAP_FAILED);
+	p = res;
+	assert_int_equal(fmmap(r->dfd, &p, T_PAGE, rw, MAP_SHARED | MAP_FIXED,
+			       T_REGION(0) + (off_t)(2 * T_PAGE)), 0);
+	assert_ptr_equal(p, res);
+	/* BAR0 offset 0x2000: the table; vector 0 unmasked above, 1 not. */
+	assert_int_equal(*(volatile uint32_t *)((char *)p + 12), 0);
+	assert_int_equal(*(volatile uint32_t *)((char *)p + 16 + 12),
+			 PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	funmap(p, T_PAGE);
+	munmap(res, 4 * T_PAGE);
+
+	/* Read-only: stores are dropped. */
+	p = NULL;
+	assert_int_equal(fmmap(r->dfd, &p, 4096, PROT_READ, MAP_SHARED,
+			       T_REGION(2)), 0);
+	assert_int_equal(*(volatile uint32_t *)p, 0x11);
+	funmap(p, 4096);
+	p = NULL;
+	assert_int_equal(fmmap(r->dfd, &p, 16384, PROT_READ, MAP_SHARED,
+			       T_REGION(0)), 0);
+	((volatile uint64_t *)p)[0] = 9;
+	assert_int_equal(r->f->m[0].scratch, 0x0123456789abcdefull);
+	funmap(p, 16384);
+}
+
+static void bar_mmap_errors(void **state)
+{
+	struct rfx *r = *state;
+	const int rw = PROT_READ | PROT_WRITE;
+	void *p = NULL;
+
+	assert_int_equal(fmmap(r->dfd, &p, 4096, rw, MAP_PRIVATE, T_REGION(0)),
+			 -EINVAL);
+	assert_int_equal(fmmap(r->dfd, &p, 4096, rw, MAP_SHARED, T_CFG),
+			 -EINVAL);
+	assert_int_equal(fmmap(r->dfd, &p, 4096, rw, MAP_SHARED,
+			       T_REGION(6)), -EINVAL);
+	assert_int_equal(fmmap(r->dfd, &p, 4096, rw, MAP_SHARED,
+			       T_REGION(9)), -EINVAL);
+	/* The upper half of BAR0, an absent BAR, the I/O BAR. */
+	assert_int_equal(fmmap(r->dfd, &p, 4096, rw, MAP_SHARED,
+			       T_REGION(1)), -EINVAL);
+	assert_int_equal(fmmap(r->dfd, &p, 4096, rw, MAP_SHARED,
+			       T_REGION(5)), -EINVAL);
+	assert_int_equal(fmmap(r->dfd, &p, 4096, rw, MAP_SHARED,
+			       T_REGION(4)), -EINVAL);
+	/* Past the BAR, an offset off a page. */
+	assert_int_equal(fmmap(r->dfd, &p, 8192, rw, MAP_SHARED, T_REGION(2)),
+			 -EINVAL);
+	assert_int_equal(fmmap(r->dfd, &p, 16384, rw, MAP_SHARED,
+			       T_REGION(0) + 4096), -EINVAL);
+	assert_int_equal(fmmap(r->dfd, &p, 4096, rw, MAP_SHARED,
+			       T_REGION(0) + 8), -EINVAL);
+	assert_int_equal(fmmap(r->dfd, &p, 0, rw, MAP_SHARED, T_REGION(0)),
+			 -EINVAL);
+}
+
+/* A mapping holds the device file, as a VMA holds the file: closing the
+ * fd leaves the device open until the mapping goes. */
+static void mapping_outlives_fd(void **state)
+{
+	struct rfx *r = *state;
+	unsigned int resets = r->f->m[0].resets;
+	void *p = NULL;
+
+	assert_int_equal(fmmap(r->dfd, &p, 16384, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, T_REGION(0)), 0);
+	vclose(r->dfd);
+	assert_int_equal(((volatile uint64_t *)p)[T_REG_ID / 8], T_ID);
+	assert_int_equal(r->f->m[0].resets, resets);
+	funmap(p, 16384);
+	/* The last reference went: the device was closed and reset. */
+	assert_int_equal(r->f->m[0].resets, resets + 1);
+	r->dfd = sio_vfio_open_cdev(r->f->vfio, 0, O_RDWR);
+	cdev_bind(r->dfd, r->ifd);
+}
+
+/* Random arguments to every VFIO number, on the device, group and cdev
+ * fds: errors, never a crash. */
+static void garbage(void **state)
+{
+	struct rfx *r = *state;
+	uint32_t buf[64];
+	unsigned int seed = 12345;
+	int grp = sio_vfio_open_group(r->f->vfio, 1, O_RDWR);
+	int cdev = sio_vfio_open_cdev(r->f->vfio, 1, O_RDWR);
+	const int fds[] = { r->dfd, grp, cdev };
+
+	assert_true(grp >= 0 && cdev >= 0);
+	for (int round = 0; round < 200; round++) {
+		for (unsigned int i = 0; i < 64; i++)
+			buf[i] = (uint32_t)rand_r(&seed);
+		/* Small sizes and indexes now and then, to get further in. */
+		if (round % 2) {
+			buf[0] = 8 + buf[0] % 64;
+			buf[2] %= 12;
+			buf[3] %= 8;
+			buf[4] %= 8;
+		}
+		for (unsigned int n = 0; n <= 25; n++) {
+			unsigned int cmd = _IO(SIO_VFIO_TYPE, SIO_VFIO_BASE + n);
+
+			for (unsigned int k = 0; k < 3; k++) {
+				long rc = vio(fds[k], cmd, buf);
+
+				/* A group may hand out a device fd. */
+				if (rc > 0 && n == 6)
+					vclose((int)rc);
+				vio(fds[k], cmd, (void *)8);
+				vio_n(fds[k], cmd, buf[1]);
+			}
+		}
+	}
+	vclose(grp);
+	vclose(cdev);
+	/* The device is still usable. */
+	assert_int_equal(bar_rd(r->dfd, 0, T_REG_ID), T_ID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +667,12 @@ int main(void)
 						rfx_teardown),
 		cmocka_unit_test_setup_teardown(unsupported, rfx_setup,
 						rfx_teardown),
+		cmocka_unit_test_setup_teardown(bar_mmap, rfx_setup, rfx_teardown),
+		cmocka_unit_test_setup_teardown(bar_mmap_errors, rfx_setup,
+						rfx_teardown),
+		cmocka_unit_test_setup_teardown(mapping_outlives_fd, rfx_setup,
+						rfx_teardown),
+		cmocka_unit_test_setup_teardown(garbage, rfx_setup, rfx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
