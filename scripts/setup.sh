@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake make gcc clang pkg-config libcmocka-dev liburcu-dev libcap-dev
-          libclang-rt-14-dev xz-utils)
+          libclang-rt-14-dev xz-utils uuid-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
