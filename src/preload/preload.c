@@ -74,6 +74,10 @@ int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
 ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t nbytes, off_t off,
+		    size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t nbytes, off64_t off,
+		      size_t buflen);
 int fcntl64(int fd, int cmd, ...);
 void __chk_fail(void) __attribute__((noreturn));
 int close_range(unsigned int first, unsigned int last, int flags);
@@ -383,6 +387,24 @@ EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 		return fail(-ESPIPE);
 	}
 	return file_read(fd, file, buf, len);
+}
+
+/* The fortified forms that programs built with _FORTIFY_SOURCE call (QEMU
+ * reads VFIO config space with them): the size check, then pread. */
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t nbytes, off_t off,
+			   size_t buflen)
+{
+	if (nbytes > buflen)
+		__chk_fail();
+	return pread(fd, buf, nbytes, off);
+}
+
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t nbytes, off64_t off,
+			     size_t buflen)
+{
+	if (nbytes > buflen)
+		__chk_fail();
+	return pread64(fd, buf, nbytes, off);
 }
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
