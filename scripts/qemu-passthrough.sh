@@ -324,7 +324,7 @@ append="$append siotest.channels=$channels siotest.timeout=$dma_timeout"
 # dmatest gets what is left of the run, less the boot and a margin.
 append="$append siotest.wait=$(( run_timeout > 120 ? run_timeout - 60 : run_timeout / 2 ))"
 
-qemu_args=(-machine q35 -accel "$accel" -smp 1 -m 512M
+qemu_args=(-name siotest,debug-threads=on -machine q35 -accel "$accel" -smp 1 -m 512M
 	-nodefaults -nographic -serial stdio -no-reboot
 	-kernel "$vmlinuz" -initrd "$initrd" -append "$append")
 [ -n "$trace" ] && qemu_args+=(-trace "$trace")
@@ -346,6 +346,10 @@ if [ $with_device = 1 ]; then
 	cmd=("$softiommu" run -- "${cmd[@]}")
 	# The interface proposed to the launcher for the IOMMU's counts.
 	export SOFTIOMMU_STATS_FILE=$stats
+	# QEMU maps all guest RAM for DMA.  The pins count against the locked
+	# memory limit as the kernel's type1 IOMMU counts them, unless the
+	# process has CAP_IPC_LOCK; raise the limit as far as it goes.
+	ulimit -l unlimited 2>/dev/null || ulimit -l "$(ulimit -H -l)" 2>/dev/null || true
 fi
 printf '%q ' "${cmd[@]}" >"$run/command"
 echo >>"$run/command"
@@ -404,6 +408,10 @@ devname=none
 if [ -z "$sio" ]; then
 	why="the guest printed no result"
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then why="timed out after ${run_timeout}s"; fi
+	# QEMU's own last complaint, when it gave one (e.g. vfio-pci refusing
+	# the device at realize).
+	err=$(grep -a 'qemu-system-x86_64: ' "$console" | grep -v ': warning: ' | tail -n1 || true)
+	[ -n "$err" ] && why="$why; ${err#*qemu-system-x86_64: }"
 	echo "qemu-passthrough: device=$devname accel=$accel result=no-report ($why, qemu exit $rc);" \
 		"boot=$boot run=${run_s}s; $iommu; log $console"
 	exit 2
