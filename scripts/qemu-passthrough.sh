@@ -341,12 +341,6 @@ if [ $with_device = 1 ]; then
 fi
 
 cmd=("$qemu" "${qemu_args[@]}")
-if [ $use_strace = 1 ]; then
-	command -v strace >/dev/null || die "--strace: strace is not installed"
-	cmd=(strace -f -o "$run/strace.log"
-		-e trace=openat,ioctl,newfstatat,statx,readlink,readlinkat,mmap,pread64,pwrite64
-		"${cmd[@]}")
-fi
 if [ $with_device = 1 ]; then
 	[ -x "$softiommu" ] || die "no softiommu launcher at $softiommu (build it: scripts/test.sh)"
 	cmd=("$softiommu" run -- "${cmd[@]}")
@@ -356,6 +350,13 @@ if [ $with_device = 1 ]; then
 	# memory limit as the kernel's type1 IOMMU counts them, unless the
 	# process has CAP_IPC_LOCK; raise the limit as far as it goes.
 	ulimit -l unlimited 2>/dev/null || ulimit -l "$(ulimit -H -l)" 2>/dev/null || true
+fi
+# strace outside the launcher, so that the shim is not loaded into strace.
+if [ $use_strace = 1 ]; then
+	command -v strace >/dev/null || die "--strace: strace is not installed"
+	cmd=(strace -f -o "$run/strace.log"
+		-e trace=openat,ioctl,newfstatat,statx,readlink,readlinkat,mmap,pread64,pwrite64
+		"${cmd[@]}")
 fi
 printf '%q ' "${cmd[@]}" >"$run/command"
 echo >>"$run/command"
