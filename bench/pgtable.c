@@ -10,7 +10,7 @@
  *   seq, rnd  ns per sio_pt_iova_to_phys() over 2^20 mapped minimum pages,
  *             in order and in a random order
  *   B/page    bytes of table memory per mapped page, with 2^20 pages
- * The kernel's figures to compare with (issue 4; kernel code compiled for
+ * The kernel's figures to compare with (kernel code compiled for
  * userspace): io-pgtable-arm map 4K 22-39 ns, unmap 4K 19-39 ns, 256x4K
  * map 360-590 ns and unmap 670-1270 ns per call, 2M map+unmap 37-67 ns,
  * iova_to_phys sequential 12-44 ns; generic formats map 4K 41-48 ns,

@@ -2,7 +2,9 @@
  * softiommu demo: what softiommu does, told step by step.
  *
  * `softiommu demo` runs softiommu-vmm-demo, an ordinary program that uses
- * /dev/iommu as a VMM would, under `softiommu run`.  `softiommu demo
+ * /dev/iommu as a VMM would, under `softiommu run`; `softiommu demo
+ * --vfio` runs softiommu-vfio-demo, a userspace driver for the emulated
+ * I/OAT DMA engine behind VFIO, the same way.  `softiommu demo
  * --core` is a walk through the library's own C API instead:
  * One mock IOMMU, two devices probed into their groups, a paging domain
  * attached to a device's RID and another to one of its PASIDs, guest memory
@@ -206,8 +208,10 @@ static int demo_core(void)
 	return 0;
 }
 
-/* softiommu-vmm-demo beside this binary (a build tree), else installed. */
-static int find_vmm_demo(char *buf, size_t size)
+/* A demo program (softiommu-vmm-demo, softiommu-vfio-demo) beside this
+ * binary (a build tree), else where it was installed. */
+static int find_demo(const char *name, const char *installed, char *buf,
+		     size_t size)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -217,39 +221,37 @@ static int find_vmm_demo(char *buf, size_t size)
 		exe[n] = '\0';
 		slash = strrchr(exe, '/');
 		/* Checked lengths: a truncated path must not be tried. */
-		if (slash && (size_t)(slash - exe) + sizeof("/softiommu-vmm-demo") <= size) {
+		if (slash && (size_t)(slash - exe) + strlen(name) + 2 <= size) {
 			memcpy(buf, exe, (size_t)(slash - exe));
-			strcpy(buf + (slash - exe), "/softiommu-vmm-demo");
+			sprintf(buf + (slash - exe), "/%s", name);
 			if (access(buf, X_OK) == 0)
 				return 0;
 		}
 	}
-#ifdef SIO_VMM_DEMO_INSTALL_PATH
-	snprintf(buf, size, "%s", SIO_VMM_DEMO_INSTALL_PATH);
-	if (access(buf, X_OK) == 0)
-		return 0;
-#endif
+	if (installed) {
+		snprintf(buf, size, "%s", installed);
+		if (access(buf, X_OK) == 0)
+			return 0;
+	}
 	return -ENOENT;
 }
 
-int cmd_demo(int argc, char **argv)
+#ifndef SIO_VMM_DEMO_INSTALL_PATH
+#define SIO_VMM_DEMO_INSTALL_PATH NULL
+#endif
+#ifndef SIO_VFIO_DEMO_INSTALL_PATH
+#define SIO_VFIO_DEMO_INSTALL_PATH NULL
+#endif
+
+/* Run a demo program under `softiommu run`, as a user would. */
+static int run_demo(const char *name, const char *installed)
 {
 	char demo[PATH_MAX], self[PATH_MAX];
 	ssize_t n;
 
-	if (argc > 1 && !strcmp(argv[1], "--core"))
-		return demo_core();
-	if (argc > 1 && !strcmp(argv[1], "--migrate"))
-		return demo_migrate();
-	if (argc > 1 && !strcmp(argv[1], "--sva"))
-		return demo_sva();
-	if (argc > 1) {
-		fprintf(stderr, "usage: softiommu demo [--core|--migrate|--sva]\n");
-		return 2;
-	}
-	if (find_vmm_demo(demo, sizeof(demo))) {
-		fprintf(stderr, "softiommu demo: softiommu-vmm-demo not found beside "
-			"this binary or installed\n");
+	if (find_demo(name, installed, demo, sizeof(demo))) {
+		fprintf(stderr, "softiommu demo: %s not found beside this binary "
+			"or installed\n", name);
 		return 1;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -263,4 +265,21 @@ int cmd_demo(int argc, char **argv)
 	execl(self, "softiommu", "run", "--", demo, (char *)NULL);
 	perror("softiommu demo: exec");
 	return 1;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--core"))
+		return demo_core();
+	if (argc > 1 && !strcmp(argv[1], "--migrate"))
+		return demo_migrate();
+	if (argc > 1 && !strcmp(argv[1], "--sva"))
+		return demo_sva();
+	if (argc > 1 && !strcmp(argv[1], "--vfio"))
+		return run_demo("softiommu-vfio-demo", SIO_VFIO_DEMO_INSTALL_PATH);
+	if (argc > 1) {
+		fprintf(stderr, "usage: softiommu demo [--core|--migrate|--sva|--vfio]\n");
+		return 2;
+	}
+	return run_demo("softiommu-vmm-demo", SIO_VMM_DEMO_INSTALL_PATH);
 }

@@ -1,9 +1,16 @@
 /*
- * softiommu info: the drivers this build has and what their instances can
- * do, read from a live instance of each.
+ * softiommu info [--device SPEC]...: the drivers this build has and what
+ * their instances can do, read from a live instance of each; then the
+ * machine `softiommu run` would emulate with the same device list (the
+ * --device options, else $SOFTIOMMU_DEVICES, else the default), made and
+ * read the same way.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "softiommu/machine.h"
+#include "softiommu/pci.h"
 #include "softiommu/softiommu.h"
 #include "cli.h"
 
@@ -42,14 +49,80 @@ static int print_iommu(struct sio_iommu *iommu, void *arg)
 	return 0;
 }
 
+static int print_device(const struct sio_machine_device_info *info, void *arg)
+{
+	char bdf[16];
+
+	(void)arg;
+	printf("  %-13s %-6s %04x:%04x  group %-3u /dev/vfio/devices/vfio%u\n",
+	       sio_pci_bdf_format(info->bdf, bdf, sizeof(bdf)), info->model,
+	       info->vendor, info->device, info->group, info->cdev);
+	return 0;
+}
+
+/* The machine of `softiommu run` with this device list. */
+static void print_machine(struct sio_machine *m)
+{
+	printf("\nsoftiommu run emulates (IOMMU %s, VT-d second stage):\n",
+	       sio_iommu_name(sio_machine_iommu(m)));
+	if (!sio_machine_device_count(m))
+		printf("  no PCI function\n");
+	sio_machine_for_each_device(m, print_device, NULL);
+}
+
+/* --device options joined with ';' (NULL: none given). */
+static int device_list(int argc, char **argv, char **out)
+{
+	size_t len = 0;
+
+	*out = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *spec;
+
+		if (!strcmp(argv[i], "--device") && i + 1 < argc)
+			spec = argv[++i];
+		else if (!strncmp(argv[i], "--device=", 9))
+			spec = argv[i] + 9;
+		else {
+			fprintf(stderr, "usage: softiommu info [--device SPEC]...\n");
+			free(*out);
+			return 2;
+		}
+		char *list = realloc(*out, len + strlen(spec) + 2);
+
+		if (!list) {
+			free(*out);
+			return 1;
+		}
+		if (len)
+			list[len++] = ';';
+		strcpy(list + len, spec);
+		len += strlen(spec);
+		*out = list;
+	}
+	return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
+	struct sio_machine_config cfg = { 0 };
+	struct sio_machine *machine;
 	struct sio_system *sys;
 	struct sio_iommu *iommu;
+	char *devices;
 	int rc;
 
-	(void)argc;
-	(void)argv;
+	rc = device_list(argc, argv, &devices);
+	if (rc)
+		return rc;
+	/* A bad device list is refused before anything is printed. */
+	cfg.devices = devices ? devices : getenv("SOFTIOMMU_DEVICES");
+	rc = sio_machine_create(&cfg, &machine);
+	free(devices);
+	if (rc) {
+		fprintf(stderr, "softiommu info: %s\n", sio_last_error());
+		return 2;
+	}
 	printf("softiommu %s\n\n", sio_version());
 	static const struct {
 		const char *name;
@@ -71,9 +144,12 @@ int cmd_info(int argc, char **argv)
 		rc = sio_soft_iommu_create(sys, soft[i].name, &soft[i].cfg, &iommu);
 	if (rc) {
 		fprintf(stderr, "softiommu info: %s\n", sio_last_error());
+		sio_machine_destroy(machine);
 		return 1;
 	}
 	sio_iommu_for_each(sys, print_iommu, NULL);
 	sio_system_destroy(sys);
+	print_machine(machine);
+	sio_machine_destroy(machine);
 	return 0;
 }

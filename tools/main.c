@@ -15,9 +15,9 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{ "demo", cmd_demo, "a VMM using /dev/iommu, step by step (--core: the C API)" },
-	{ "info", cmd_info, "list the IOMMU drivers and their capabilities" },
-	{ "run", cmd_run, "run a program with an emulated /dev/iommu" },
+	{ "demo", cmd_demo, "a VMM using /dev/iommu, step by step (--vfio: a VFIO driver; --core: the C API)" },
+	{ "info", cmd_info, "list the IOMMU drivers and the machine softiommu run emulates" },
+	{ "run", cmd_run, "run a program on the emulated machine: /dev/iommu, VFIO devices" },
 };
 
 static void usage(FILE *out)

@@ -1,11 +1,16 @@
 /*
- * softiommu run [--] PROG [ARGS...]: run an unmodified program with an
- * emulated /dev/iommu (docs/launcher.md).
+ * softiommu run [--device SPEC]... [--] PROG [ARGS...]: run an unmodified
+ * program on an emulated machine: /dev/iommu, PCI functions behind VFIO
+ * and the host namespace around them (docs/launcher.md,
+ * docs/host-namespace.md).
  *
- * The launcher only sets the environment up: it finds the preload shim,
- * puts it first in LD_PRELOAD (keeping what was there, so other preloads
- * still apply after ours) and replaces itself with the program.  All the
- * emulation happens in the shim, inside the program's process.
+ * The launcher sets the run up: it finds the preload shim and puts it
+ * first in LD_PRELOAD (keeping what was there, so other preloads still
+ * apply after ours); it checks the device list and builds the machine's
+ * namespace tree in a private directory, which every process of the run
+ * shares (SOFTIOMMU_DEVICES, SOFTIOMMU_MACHINE_DIR); then it runs the
+ * program as its child, waits for it, removes the tree and exits as the
+ * program did.  The emulation happens in the shim, inside each process.
  *
  * Where the shim is looked for, first hit wins:
  *  1. $SOFTIOMMU_PRELOAD, when set (and then it must exist);
@@ -14,14 +19,20 @@
  *     configured), so a moved install still works;
  *  4. the install prefix's libdir, fixed at build time.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "softiommu/machine.h"
 #include "cli.h"
 
 #define PRELOAD_NAME "libsoftiommu-preload.so"
@@ -29,9 +40,18 @@
 static void run_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: softiommu run [--] PROG [ARGS...]\n\n"
-		"Runs PROG with an emulated /dev/iommu (an LD_PRELOAD shim).\n"
-		"SOFTIOMMU_PRELOAD=PATH chooses the shim library.\n");
+		"usage: softiommu run [--device SPEC]... [--] PROG [ARGS...]\n\n"
+		"Runs PROG on an emulated machine (an LD_PRELOAD shim): /dev/iommu,\n"
+		"PCI functions behind VFIO (/dev/vfio) and the sysfs and debugfs\n"
+		"entries the kernel shows for them.\n\n"
+		"  --device SPEC   the machine's PCI functions: items separated by ';',\n"
+		"                  each MODEL[,bdf=SSSS:BB:DD.F][,force]; repeatable.\n"
+		"                  Models: ioat.  Without bdf= a function takes the next\n"
+		"                  free slot of segment 0100 (0100:00:01.0, ...); a BDF\n"
+		"                  that a real device holds needs force; 'none' is no\n"
+		"                  function.  Default: one ioat at 0100:00:01.0.\n\n"
+		"Environment: SOFTIOMMU_DEVICES, the device list when no --device is\n"
+		"given; SOFTIOMMU_PRELOAD=PATH, the shim library.\n");
 }
 
 static bool readable_file(const char *path)
@@ -122,17 +142,202 @@ static int set_ld_preload(const char *shim)
 	return rc;
 }
 
+/* The device list: --device options joined with ';' into the
+ * environment, where the shim of every process reads it. */
+static int set_devices(char **specs, int n)
+{
+	size_t len = 1;
+	char *list;
+	int rc;
+
+	if (!n)
+		return 0;
+	for (int i = 0; i < n; i++)
+		len += strlen(specs[i]) + 1;
+	list = malloc(len);
+	if (!list)
+		return -1;
+	list[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (i)
+			strcat(list, ";");
+		strcat(list, specs[i]);
+	}
+	rc = setenv("SOFTIOMMU_DEVICES", list, 1);
+	free(list);
+	return rc;
+}
+
+/* Check the device list and build the machine's namespace tree in a new
+ * directory (*dir), which the processes of the run attach to. */
+static int build_namespace(char *dir, size_t size)
+{
+	struct sio_machine_config cfg = { .devices = getenv("SOFTIOMMU_DEVICES") };
+	const char *tmp = getenv("TMPDIR");
+	struct sio_machine *m;
+	int rc;
+
+	rc = sio_machine_create(&cfg, &m);
+	if (rc) {
+		fprintf(stderr, "softiommu run: %s\n", sio_last_error());
+		return 2;
+	}
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	snprintf(dir, size, "%s/softiommu-run-XXXXXX", tmp);
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "softiommu run: %s: %s\n", dir, strerror(errno));
+		sio_machine_destroy(m);
+		return 1;
+	}
+	rc = sio_machine_namespace_build(m, dir);
+	sio_machine_destroy(m);
+	if (rc) {
+		fprintf(stderr, "softiommu run: %s\n", sio_last_error());
+		sio_machine_namespace_remove(dir);
+		rmdir(dir);
+		return 1;
+	}
+	if (setenv("SOFTIOMMU_MACHINE_DIR", dir, 1)) {
+		sio_machine_namespace_remove(dir);
+		return 1;
+	}
+	return 0;
+}
+
+/* The child's pid, for the forwarding handler. */
+static volatile pid_t run_child;
+
+static void forward_signal(int sig)
+{
+	if (run_child > 0)
+		kill(run_child, sig);
+}
+
+/* Run the program as a child and wait for it.  Terminal signals reach
+ * the whole foreground group, so the launcher ignores SIGINT and SIGQUIT
+ * while it waits (as system(3) does) and forwards the ones sent to it
+ * alone; then it can always remove the tree. */
+static int run_child_wait(char **argv, int *status)
+{
+	static const int forwarded[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { 0 };
+	sigset_t all, old;
+	pid_t pid;
+	int err_pipe[2];
+	int err = 0;
+
+	if (pipe2(err_pipe, O_CLOEXEC))
+		return -errno;
+	sigemptyset(&all);
+	sigaddset(&all, SIGINT);
+	sigaddset(&all, SIGQUIT);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&all, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execvp(argv[0], argv);
+		err = errno;
+		if (write(err_pipe[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(err == ENOENT ? 127 : 126);
+	}
+	close(err_pipe[1]);
+	if (pid < 0) {
+		err = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(err_pipe[0]);
+		return -err;
+	}
+	run_child = pid;
+	sigaction(SIGINT, &ign, NULL);
+	sigaction(SIGQUIT, &ign, NULL);
+	fwd.sa_handler = forward_signal;
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &fwd, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	/* The exec's errno if it failed (the pipe closes on success). */
+	if (read(err_pipe[0], &err, sizeof(err)) != sizeof(err))
+		err = 0;
+	close(err_pipe[0]);
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return err ? -err : 0;
+}
+
+/* Exit as the program did: its status, or its signal (raised again on
+ * ourselves, without a core dump of the launcher). */
+static int exit_as(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		struct rlimit no_core = { 0, 0 };
+		sigset_t set;
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(sig, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+		return 128 + sig;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	char shim[PATH_MAX];
-	int first = 1;
+	char shim[PATH_MAX], dir[PATH_MAX];
+	char **specs = calloc((size_t)argc, sizeof(*specs));
+	int nspecs = 0, first = 1, status = 0, rc;
 
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		run_usage(stdout);
-		return 0;
+	if (!specs)
+		return 1;
+	while (first < argc) {
+		const char *a = argv[first];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			run_usage(stdout);
+			free(specs);
+			return 0;
+		}
+		if (!strcmp(a, "--")) {
+			first++;
+			break;
+		}
+		if (!strcmp(a, "--device")) {
+			if (first + 1 >= argc) {
+				fprintf(stderr, "softiommu run: --device needs a SPEC\n");
+				free(specs);
+				return 2;
+			}
+			specs[nspecs++] = argv[first + 1];
+			first += 2;
+			continue;
+		}
+		if (!strncmp(a, "--device=", 9)) {
+			specs[nspecs++] = argv[first] + 9;
+			first++;
+			continue;
+		}
+		if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "softiommu run: unknown option '%s'\n", a);
+			run_usage(stderr);
+			free(specs);
+			return 2;
+		}
+		break;
 	}
-	if (argc > 1 && !strcmp(argv[1], "--"))
-		first = 2;
+	rc = set_devices(specs, nspecs);
+	free(specs);
+	if (rc) {
+		fprintf(stderr, "softiommu run: cannot set SOFTIOMMU_DEVICES\n");
+		return 1;
+	}
 	if (first >= argc) {
 		run_usage(stderr);
 		return 2;
@@ -143,12 +348,19 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "softiommu run: cannot set LD_PRELOAD\n");
 		return 1;
 	}
-	execvp(argv[first], argv + first);
+	rc = build_namespace(dir, sizeof(dir));
+	if (rc)
+		return rc;
+	rc = run_child_wait(argv + first, &status);
+	sio_machine_namespace_remove(dir);
 	/* As a shell reports it: 127 not found, 126 found but not run. */
-	if (errno == ENOENT) {
+	if (rc == -ENOENT) {
 		fprintf(stderr, "softiommu run: %s: command not found\n", argv[first]);
 		return 127;
 	}
-	fprintf(stderr, "softiommu run: %s: %s\n", argv[first], strerror(errno));
-	return 126;
+	if (rc) {
+		fprintf(stderr, "softiommu run: %s: %s\n", argv[first], strerror(-rc));
+		return 126;
+	}
+	return exit_as(status);
 }

@@ -104,7 +104,8 @@ struct sio_domain {
 	/* The I/O page-fault handler (iopf.h), set by the domain's user
 	 * before its first attach; NULL: not fault-capable. */
 	struct sio_iopf_handler *iopf_handler;
-	pthread_mutex_t map_lock;	/* serializes map/unmap (core/map.c) */
+	pthread_mutex_t map_lock;	/* serializes map/unmap (core/map.c;
+					 * lock order: docs/locking.md) */
 };
 
 /* Drivers fill the core part of a domain they allocated. */

@@ -44,6 +44,14 @@ struct sio_file_ops {
 	 * descriptor is blocking.  Ops must not block themselves. */
 	ssize_t (*read)(struct sio_file *file, void *buf, size_t len);
 	ssize_t (*write)(struct sio_file *file, const void *buf, size_t len);
+	/* Optional: positioned I/O at file offset off (>= 0), for files
+	 * that have positions (a VFIO device's regions).  A file without
+	 * them is a stream: pread/pwrite at an offset other than 0 is
+	 * -ESPIPE (the shim's rule), at 0 they are read/write. */
+	ssize_t (*pread)(struct sio_file *file, void *buf, size_t len,
+			 off_t off);
+	ssize_t (*pwrite)(struct sio_file *file, const void *buf, size_t len,
+			  off_t off);
 	long (*ioctl)(struct sio_file *file, unsigned int cmd, unsigned long arg);
 	/* Map len bytes at file offset off; *addr in: hint, out: address. */
 	int (*mmap)(struct sio_file *file, void **addr, size_t len, int prot,
@@ -85,6 +93,12 @@ SIO_API void sio_file_put(struct sio_file *file);
 SIO_API ssize_t sio_file_read(struct sio_file *file, void *buf, size_t len);
 SIO_API ssize_t sio_file_write(struct sio_file *file, const void *buf,
 			       size_t len);
+/* The positioned ops: -ESPIPE for a file without them, -EINVAL for a
+ * negative off. */
+SIO_API ssize_t sio_file_pread(struct sio_file *file, void *buf, size_t len,
+			       off_t off);
+SIO_API ssize_t sio_file_pwrite(struct sio_file *file, const void *buf,
+				size_t len, off_t off);
 SIO_API long sio_file_ioctl(struct sio_file *file, unsigned int cmd,
 			    unsigned long arg);
 SIO_API int sio_file_mmap(struct sio_file *file, void **addr, size_t len,

@@ -203,10 +203,12 @@ SIO_API int sio_iopf_sva_create(unsigned int nthreads,
 				struct sio_iopf_sva **out);
 SIO_API void sio_iopf_sva_destroy(struct sio_iopf_sva *q);
 SIO_API struct sio_iopf_handler *sio_iopf_sva_handler(struct sio_iopf_sva *q);
-/* Make every SVA domain the SVA layer makes from now on fault-capable
- * through q (sio_sva_set_domain_init); NULL uninstalls.  Uninstall before
- * destroying q. */
-SIO_API void sio_iopf_sva_install(struct sio_iopf_sva *q);
+/* Make every SVA domain the SVA layer makes from now on for the devices of
+ * sys fault-capable through q (sio_sva_set_domain_init); NULL uninstalls.
+ * Each system has its own; one q may serve several.  Uninstall from every
+ * system before destroying q. */
+SIO_API void sio_iopf_sva_install(struct sio_system *sys,
+				  struct sio_iopf_sva *q);
 
 #ifdef __cplusplus
 }

@@ -16,10 +16,18 @@
  * action: the library keeps its handler first and chains.  Under
  * `softiommu run` the shim forwards the program's sigaction()/signal()
  * calls for SIGSEGV and SIGBUS to sio_trap_sigaction(), so a program that
- * installs handlers later keeps them working without displacing ours.
+ * installs handlers later keeps them working without displacing ours.  A
+ * program that links the library itself should do the same, or call
+ * sio_trap_install() after installing its handlers directly.
  *
  * The ops run inside the signal handler, on the thread that made the
- * access, with SIGSEGV blocked: they must not fault themselves.
+ * access, with every signal blocked: they must not fault themselves (a
+ * fault there kills the process), must not map or unregister regions
+ * (unregister waits for running ops), and must not take a lock that the
+ * accessing thread may hold.  An access while the thread blocks SIGSEGV
+ * (inside the program's own SIGSEGV handler, for instance) cannot be
+ * trapped: the kernel kills the process, as docs/mmio.md explains.
+ * x86-64 only.
  */
 #ifndef SOFTIOMMU_MMIO_H
 #define SOFTIOMMU_MMIO_H
@@ -46,9 +54,14 @@ struct sio_mmio_ops {
 /*
  * Map len bytes (a multiple of the page size) that trap to ops.  *addr in:
  * a hint, or with MAP_FIXED in flags the address to replace; out: the
- * mapping.  The caller unmaps it with munmap(2) and then calls
+ * mapping.  flags may hold MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_32BIT,
+ * MAP_NORESERVE and MAP_POPULATE; the mapping is always private and
+ * anonymous.  A region mapped over part of a registered one takes that
+ * part over; the older region keeps the rest until it is unregistered.
+ * The caller unmaps it with munmap(2) and then calls
  * sio_mmio_unregister() (or the other way round: an access in between
- * faults as on any unmapped page).
+ * faults as on any unmapped page).  Errors: -EINVAL (arguments), the
+ * kernel's mmap errors, -ENOMEM.
  */
 SIO_API int sio_mmio_map(void **addr, size_t len, int flags,
 			 const struct sio_mmio_ops *ops, void *opaque,
@@ -57,13 +70,23 @@ SIO_API int sio_mmio_map(void **addr, size_t len, int flags,
  * it any more.  Does not unmap. */
 SIO_API void sio_mmio_unregister(struct sio_mmio_region *region);
 
-/* Install the library's SIGSEGV/SIGBUS handler (idempotent; done by
- * sio_mmio_map). */
+/* Install the library's SIGSEGV/SIGBUS handler (done by sio_mmio_map and
+ * sio_trap_sigaction).  Idempotent; if something replaced the handler
+ * behind the library's back (sigaction(2) called directly, outside the
+ * shim), what it finds becomes the program's handler to chain to and the
+ * library's is installed again. */
 SIO_API int sio_trap_install(void);
 /* The program's sigaction(2) for SIGSEGV or SIGBUS: records act as the
  * handler to chain to and returns the previous one in oldact, as the
- * kernel would, without displacing the library's.  Other signals:
- * -EINVAL (the caller passes them to the kernel). */
+ * kernel would (unknown flags dropped, SIGKILL and SIGSTOP never in the
+ * mask, SA_RESTORER set as glibc reports it), without displacing the
+ * library's.  act and oldact may be NULL.  Async-signal-safe, like
+ * sigaction, once the library's handler is installed (the first call
+ * installs it; errors then leave no message).  A fault delivered to the recorded handler gets the kernel's
+ * semantics: its flags (SA_SIGINFO, SA_RESETHAND, SA_NODEFER, SA_ONSTACK)
+ * and sa_mask; SIG_DFL and, for a fault, SIG_IGN end the process with the
+ * signal.  Other signals: -EINVAL (the caller passes them to the
+ * kernel). */
 SIO_API int sio_trap_sigaction(int sig, const struct sigaction *act,
 			       struct sigaction *oldact);
 

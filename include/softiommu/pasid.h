@@ -2,8 +2,8 @@
  * PASID allocation: the system PASID space, sets with a quota and an owner
  * token, set-private IDs, references held by bonds, and event notification.
  *
- * This follows the design of Jacob Pan's ioasid sets (seed 001), which the
- * Linux kernel never merged.  A space is the PASID namespace of one system:
+ * This follows the design of Jacob Pan's ioasid sets, which the Linux
+ * kernel never merged.  A space is the PASID namespace of one system:
  * up to 20 bits, PASID 0 (SIO_NO_PASID) always reserved, more values
  * reservable.  A PASID is allocated either globally (set NULL) or inside a
  * set.  Sets are opaque: sio_pasid_set_alloc(quota, token) makes one and the

@@ -99,6 +99,13 @@ struct sio_pci_model_ops {
 	void (*release)(struct sio_pci_dev *pdev);
 };
 
+/* A device-specific config register (see sio_pci_model_config_reg). */
+struct sio_pci_config_reg {
+	uint32_t offset;
+	unsigned int size;		/* 1, 2 or 4 */
+	uint32_t init, wmask, w1c;
+};
+
 struct sio_pci_dev_desc {
 	const char *model;		/* the model's name, e.g. "ioat" */
 	uint32_t bdf;			/* SIO_PCI_BDF() */
@@ -117,6 +124,10 @@ struct sio_pci_dev_desc {
 					 * and a 4 KiB config space */
 	bool intx;			/* has an INTx pin (INTA) */
 	uint32_t pasid_bits;		/* PASID capability width, 0: none */
+	/* The model's own config registers, declared before the function is
+	 * probed (the same rules as sio_pci_model_config_reg). */
+	const struct sio_pci_config_reg *config_regs;
+	unsigned int nconfig_regs;
 	const struct sio_pci_model_ops *ops;
 	void *priv;			/* the model's data */
 };
@@ -195,8 +206,14 @@ SIO_API void sio_pci_model_config_set(struct sio_pci_dev *pdev, uint32_t off,
 SIO_API uint32_t sio_pci_model_config_get(struct sio_pci_dev *pdev,
 					  uint32_t off, unsigned int size);
 /* Raise interrupt vector of whatever the host enabled: 0 delivered,
- * 1 left pending (masked), -ENODEV nothing enabled, -EINVAL bad vector. */
+ * 1 left pending (masked), -ENODEV nothing enabled, -EINVAL bad vector.
+ * With INTx this asserts the line (level-triggered: the status register's
+ * interrupt bit stays set until sio_pci_model_intx_deassert()). */
 SIO_API int sio_pci_model_irq(struct sio_pci_dev *pdev, unsigned int vector);
+SIO_API void sio_pci_model_intx_deassert(struct sio_pci_dev *pdev);
+/* sio_pci_irq_mode() for ops: what the host enabled, without the lock. */
+SIO_API enum sio_pci_irq_type sio_pci_model_irq_mode(struct sio_pci_dev *pdev,
+						     unsigned int *nvectors);
 /* DMA as the function: -EPERM with Bus Master Enable off (nothing
  * moves), else sio_dma_read/write's result on (device, pasid, iova). */
 SIO_API int sio_pci_dma_read(struct sio_pci_dev *pdev, sio_pasid_t pasid,

@@ -154,6 +154,28 @@ SIO_API int sio_pt_read_and_clear_dirty(struct sio_pt *pt, uint64_t iova,
  * -EOPNOTSUPP if the format has no dirty state. */
 SIO_API int sio_pt_set_dirty(struct sio_pt *pt, uint64_t iova);
 
+/* A read-only walk over every leaf, in IOVA order, for tools that show a
+ * table as the hardware holds it.  Each leaf comes with the raw entries on
+ * its path: entry[levels - 1] is the root's, entry[level] the leaf's, and
+ * the entries below the leaf's level are 0.  Levels count from 0, the
+ * smallest pages.  Lock-free like a lookup (inside an RCU read section
+ * when map or unmap may run).  Stops at the first non-zero return of fn
+ * and returns it; 0 after the last leaf. */
+#define SIO_PT_MAX_LEVELS 6
+struct sio_pt_leaf {
+	uint64_t iova;		/* first IOVA the leaf maps */
+	uint64_t size;		/* bytes it maps */
+	unsigned int level;	/* level of the leaf entry */
+	unsigned int levels;	/* levels of the table */
+	uint64_t entry[SIO_PT_MAX_LEVELS];
+};
+SIO_API int sio_pt_for_each_leaf(const struct sio_pt *pt,
+				 int (*fn)(void *arg,
+					   const struct sio_pt_leaf *leaf),
+				 void *arg);
+/* The address of the root table (what a context or PASID entry holds). */
+SIO_API uint64_t sio_pt_root_address(const struct sio_pt *pt);
+
 /* Release table pages an unmap put on a gather, after a grace period. */
 SIO_API void sio_pt_free_deferred(struct sio_pt_page *freelist);
 

@@ -4,8 +4,9 @@
  * The soft driver implements SVA domains (one per mm and IOMMU, made by the
  * SVA layer, softiommu/sva.h) the way hardware does: a PASID-table entry
  * per (PASID table, PASID) pointing at the mm's page table, where devices
- * of one group share a PASID table (seed 002's attach_domain/detach_domain:
- * the second device only flushes, the last one out clears the entry); an
+ * of one group share a PASID table (the io_mm proposal's
+ * attach_domain/detach_domain: the second device only flushes, the last
+ * one out clears the entry); an
  * IOTLB in front of the page-table walk; and a device-side cache (ATC) per
  * attached device that every change of the mm invalidates.
  */

@@ -2,8 +2,8 @@
  * Shared Virtual Addressing: devices using a process address space (an mm,
  * softiommu/mm.h) through a PASID.
  *
- * This follows the Linux kernel's iommu-sva.c after its later refinements
- * of seed 002's io_mm design:
+ * This follows the Linux kernel's iommu-sva.c, which refined the io_mm
+ * design of the first SVA proposals:
  *  - one PASID per mm, shared by every device bound to it and kept for the
  *    mm's whole life (freed with the mm structure); it comes from the
  *    system's PASID space, in a set whose token is the mm (so PASID
@@ -58,16 +58,18 @@ SIO_API sio_pasid_t sio_sva_mm_pasid(struct sio_mm *mm);
 SIO_API unsigned int sio_sva_mm_domains(struct sio_mm *mm);
 
 /*
- * A hook called for every SVA domain this layer makes, after allocation
- * and before its first attach (an error fails the bind): how a layer above
- * prepares them without this one calling up.  The I/O page-fault layer's
- * sio_iopf_sva_install() registers one that makes them fault-capable, so
- * a bound device's DMA to a page the process has not touched yet becomes a
- * page request the mm's fault handler answers.  One hook per process; fn
- * NULL removes it.  Domains made before keep what they had.
+ * A hook called for every SVA domain this layer makes for a device of sys,
+ * after allocation and before its first attach (an error fails the bind):
+ * how a layer above prepares them without this one calling up.  The I/O
+ * page-fault layer's sio_iopf_sva_install() registers one that makes them
+ * fault-capable, so a bound device's DMA to a page the process has not
+ * touched yet becomes a page request the mm's fault handler answers.  One
+ * hook per system; fn NULL removes it.  Domains made before keep what they
+ * had.  When this returns, no call of the previous hook is in progress.
  */
 typedef int (*sio_sva_domain_init_fn)(void *arg, struct sio_domain *domain);
-SIO_API void sio_sva_set_domain_init(sio_sva_domain_init_fn fn, void *arg);
+SIO_API void sio_sva_set_domain_init(struct sio_system *sys,
+				     sio_sva_domain_init_fn fn, void *arg);
 
 #ifdef __cplusplus
 }

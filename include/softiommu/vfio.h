@@ -40,8 +40,10 @@ SIO_API void sio_vfio_destroy(struct sio_vfio *vfio);
 SIO_API int sio_vfio_add_device(struct sio_vfio *vfio,
 				struct sio_pci_dev *pdev);
 
-/* What the host namespace shows of each device (sysfs, /dev/vfio). */
-struct sio_vfio_device_info {
+/* What the host namespace shows of each device (sysfs, /dev/vfio).  (Not
+ * named sio_vfio_device_info: that is the uAPI's struct vfio_device_info,
+ * softiommu/uapi/vfio.h.) */
+struct sio_vfio_device_entry {
 	struct sio_pci_dev *pdev;
 	unsigned int group;		/* /dev/vfio/<group>, iommu_groups/<group> */
 	unsigned int cdev;		/* /dev/vfio/devices/vfio<cdev> */
@@ -50,7 +52,7 @@ struct sio_vfio_device_info {
  * non-zero, which is returned. */
 SIO_API int sio_vfio_for_each_device(
 	struct sio_vfio *vfio,
-	int (*fn)(const struct sio_vfio_device_info *info, void *arg),
+	int (*fn)(const struct sio_vfio_device_entry *info, void *arg),
 	void *arg);
 
 /* The opens: flags are open(2)'s (O_CLOEXEC, O_NONBLOCK honoured).

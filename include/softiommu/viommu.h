@@ -91,7 +91,8 @@ struct sio_viommu {
 	const struct sio_viommu_user_ops *user_ops;
 	void *user;			/* the user's object for this vIOMMU */
 	/* vdevs_lock protects vdevs[] (by virt_id, unordered), nvdevs,
-	 * vdevs_cap; a leaf, taken inside the group mutex by attach ops. */
+	 * vdevs_cap; taken inside the group mutex by attach ops (its place
+	 * in the library's lock order: docs/locking.md). */
 	pthread_mutex_t vdevs_lock;
 	struct sio_vdevice **vdevs;
 	size_t nvdevs, vdevs_cap;

@@ -10,10 +10,10 @@
  * sio_rcu_assign() and followed by a grace period before the call returns:
  * after a detach or replace no device is still translating through the old
  * domain and no fault-path user of the old attach handle remains; then the
- * page requests still waiting on that handle are answered (iopf/hooks.h).
+ * page requests still waiting on that handle are answered, through what
+ * the page-fault layer registered on the system (sio_group_retire_handle).
  */
 #include "core/core.h"
-#include "iopf/hooks.h"
 
 static int device_set_domain(struct sio_device *dev, struct sio_domain *new,
 			     struct sio_domain *old)
@@ -29,6 +29,7 @@ int sio_group_set_domain(struct sio_group *group, struct sio_domain *domain)
 	struct sio_device *dev, *failed;
 	int rc = 0;
 
+	SIO_ASSERT_HELD(&group->mutex);
 	if (old == domain)
 		return 0;
 	cds_list_for_each_entry(dev, &group->devices, group_node) {
@@ -136,7 +137,7 @@ SIO_API int sio_replace_group(struct sio_group *group, struct sio_domain *domain
 	sio_group_unlock(group);
 	if (!rc) {
 		sio_rcu_synchronize();
-		sio_iopf_handle_gone(group, old_handle);
+		sio_group_retire_handle(group, old_handle);
 	}
 	return rc;
 }
@@ -152,7 +153,7 @@ SIO_API void sio_detach_group(struct sio_group *group)
 	sio_rcu_assign(group->rid_handle, NULL);
 	sio_group_unlock(group);
 	sio_rcu_synchronize();
-	sio_iopf_handle_gone(group, old_handle);
+	sio_group_retire_handle(group, old_handle);
 }
 
 /* The group of dev, locked, if dev is its only device. */

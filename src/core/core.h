@@ -2,12 +2,16 @@
  * Private definitions of the IOMMU core: the system, IOMMU instances,
  * devices and groups, and the helpers the core's files share.
  *
- * Lock order (outer first); no path takes them the other way round:
- *   1. sys->lock          the system's instance list (registration only)
- *   2. iommu->lock        an instance's group list (alias grouping only)
- *   3. group->mutex       everything about one group's attachments
- *   4. domain map lock    a paging domain's page table (core/map.c)
- *   5. dev->resv_lock     a device's reserved regions
+ * Locks.  The library has one lock order, the table in docs/locking.md
+ * (enum sio_lock_rank in util/lock.h); the core's locks in it, outer
+ * first, each taken through sio_mutex_lock() with its rank:
+ *   sys->lock           SIO_LOCK_SYSTEM      the system's instance list
+ *   iommu->lock         SIO_LOCK_IOMMU       an instance's group list
+ *   group->mutex        SIO_LOCK_GROUP       one group's attachments
+ *   domain->map_lock    SIO_LOCK_DOMAIN_MAP  a paging domain's table
+ *   viommu->vdevs_lock  SIO_LOCK_VIOMMU_VDEVS  a vIOMMU's vDEVICEs
+ *   dev->resv_lock      SIO_LOCK_DEV_RESV    a device's reserved regions
+ *   sys->sva_hook.lock  SIO_LOCK_SVA_HOOK    the SVA layer's domain hook
  * The device data path takes none of them: it reads dev->group,
  * group->domain, group->rid_handle and the PASID table under RCU.
  * Probe and removal never hold iommu->lock and a group mutex together.
@@ -22,16 +26,41 @@
 #include "softiommu/group.h"
 #include "core/pasid_table.h"
 #include "util/error.h"
+#include "util/lock.h"
 #include "util/rcu.h"
 
 struct sio_iopf_dev;
 
+/*
+ * What becomes of the page requests still waiting on an attach handle that
+ * a detach or replace retired.  The page-fault layer, which sits above the
+ * core, registers it on the system the first time one of the system's
+ * devices enables page requests (sio_iopf_device_enable), so before any
+ * request can be dispatched to a handle of that system.  The core calls it
+ * at the end of every detach and replace that retired a handle, after the
+ * grace period and with no lock held, and returns only when it returned:
+ * that is the core's promise that no fault of the old handle is left.
+ */
+typedef void (*sio_handle_retire_fn)(struct sio_group *group,
+				     struct sio_attach_handle *handle);
+
+/* The SVA layer's hook for every SVA domain it makes (sva/sva.c,
+ * sio_sva_set_domain_init); the core only keeps it for that layer. */
+struct sio_sva_hook {
+	pthread_mutex_t lock;		/* SIO_LOCK_SVA_HOOK: protects fn,
+					 * arg; held while fn runs */
+	int (*fn)(void *arg, struct sio_domain *domain);
+	void *arg;
+};
+
 struct sio_system {
-	pthread_mutex_t lock;		/* protects iommus */
+	pthread_mutex_t lock;		/* SIO_LOCK_SYSTEM: protects iommus */
 	struct cds_list_head iommus;	/* struct sio_iommu.node */
 	uint32_t next_group_id;		/* atomic */
 	uint32_t next_device_id;	/* atomic */
 	struct sio_pasid_space *pasids;	/* the system PASID space (pasid/) */
+	sio_handle_retire_fn handle_retire;	/* atomic; NULL: none yet */
+	struct sio_sva_hook sva_hook;
 };
 
 struct sio_iommu {
@@ -45,7 +74,7 @@ struct sio_iommu {
 	struct sio_domain *blocked_domain;
 	struct sio_domain *identity_domain;	/* NULL: none */
 	unsigned int ndevices;		/* probed, not removed; atomic */
-	pthread_mutex_t lock;		/* protects groups */
+	pthread_mutex_t lock;		/* SIO_LOCK_IOMMU: protects groups */
 	struct cds_list_head groups;	/* struct sio_group.iommu_node */
 };
 
@@ -57,7 +86,8 @@ struct sio_group {
 	struct cds_list_head iommu_node;	/* under iommu->lock */
 
 	/*
-	 * The group mutex protects every field below; the fields marked RCU
+	 * The group mutex (SIO_LOCK_GROUP, taken by sio_group_lock())
+	 * protects every field below; the fields marked RCU
 	 * are also read without it by the data path and the fault path, so
 	 * they are published with sio_rcu_assign() and old values are
 	 * retired only after sio_rcu_synchronize().
@@ -89,10 +119,18 @@ struct sio_device {
 					 * NULL unless the model enabled it */
 	bool removed;			/* atomic */
 
-	pthread_mutex_t resv_lock;	/* protects resv, nresv */
+	pthread_mutex_t resv_lock;	/* SIO_LOCK_DEV_RESV: resv, nresv */
 	struct sio_resv_region *resv;
 	size_t nresv;
 };
+
+/* Register the page-fault layer's handle retirement on sys (idempotent). */
+void sio_system_set_handle_retire(struct sio_system *sys,
+				  sio_handle_retire_fn fn);
+/* After a detach or replace retired handle (grace period over, no lock
+ * held): have its outstanding page requests answered.  NULL: nothing. */
+void sio_group_retire_handle(struct sio_group *group,
+			     struct sio_attach_handle *handle);
 
 /* Group mutex, recording the holder for sio_device_group_locked(). */
 void sio_group_lock(struct sio_group *group);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "util/fail.h"
 
 static void device_free(struct sio_device *dev)
 {
@@ -63,7 +64,7 @@ SIO_API int sio_device_probe(struct sio_iommu *iommu,
 		return sio_err(-EINVAL, "probe: missing argument");
 	if (desc->pasid_bits > SIO_PASID_MAX_BITS)
 		return sio_err(-EINVAL, "probe: %u PASID bits", desc->pasid_bits);
-	dev = calloc(1, sizeof(*dev));
+	dev = sio_calloc(1, sizeof(*dev));
 	if (!dev)
 		return sio_err(-ENOMEM, "probe: out of memory");
 	dev->refcount = 1;
@@ -259,15 +260,15 @@ SIO_API int sio_device_add_resv_region(struct sio_device *dev,
 
 	if (!region || region->last < region->start)
 		return sio_err(-EINVAL, "reserved region: empty or inverted");
-	pthread_mutex_lock(&dev->resv_lock);
-	r = realloc(dev->resv, (dev->nresv + 1) * sizeof(*r));
+	sio_mutex_lock(&dev->resv_lock, SIO_LOCK_DEV_RESV);
+	r = sio_realloc(dev->resv, (dev->nresv + 1) * sizeof(*r));
 	if (!r) {
-		pthread_mutex_unlock(&dev->resv_lock);
+		sio_mutex_unlock(&dev->resv_lock);
 		return sio_err(-ENOMEM, "reserved region: out of memory");
 	}
 	r[dev->nresv++] = *region;
 	dev->resv = r;
-	pthread_mutex_unlock(&dev->resv_lock);
+	sio_mutex_unlock(&dev->resv_lock);
 	return 0;
 }
 
@@ -277,10 +278,10 @@ SIO_API int sio_device_for_each_resv_region(
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&dev->resv_lock);
+	sio_mutex_lock(&dev->resv_lock, SIO_LOCK_DEV_RESV);
 	for (size_t i = 0; i < dev->nresv && !rc; i++)
 		rc = fn(&dev->resv[i], arg);
-	pthread_mutex_unlock(&dev->resv_lock);
+	sio_mutex_unlock(&dev->resv_lock);
 	return rc;
 }
 

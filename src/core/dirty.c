@@ -35,7 +35,7 @@ SIO_API int sio_domain_set_dirty_tracking(struct sio_domain *domain,
 	if (!sio_domain_can_track_dirty(domain))
 		return sio_err(-EOPNOTSUPP,
 			       "dirty tracking: domain was not allocated for it");
-	pthread_mutex_lock(&domain->map_lock);
+	sio_mutex_lock(&domain->map_lock, SIO_LOCK_DOMAIN_MAP);
 	if (enable == __atomic_load_n(&domain->dirty_tracking, __ATOMIC_RELAXED))
 		goto out;
 	/* Bits left from an earlier period must not show in the first
@@ -49,7 +49,7 @@ SIO_API int sio_domain_set_dirty_tracking(struct sio_domain *domain,
 		__atomic_store_n(&domain->dirty_tracking, enable,
 				 __ATOMIC_RELEASE);
 out:
-	pthread_mutex_unlock(&domain->map_lock);
+	sio_mutex_unlock(&domain->map_lock);
 	return rc ? sio_err(rc, "dirty tracking: %s failed",
 			    enable ? "enable" : "disable") : 0;
 }
@@ -76,10 +76,10 @@ SIO_API int sio_domain_read_and_clear_dirty(struct sio_domain *domain,
 		return sio_err(-EINVAL, "dirty bitmap: bad arguments");
 	if (!size)
 		return 0;
-	pthread_mutex_lock(&domain->map_lock);
+	sio_mutex_lock(&domain->map_lock, SIO_LOCK_DOMAIN_MAP);
 	rc = domain->ops->read_and_clear_dirty(domain, iova, size, flags,
 					       record, arg);
-	pthread_mutex_unlock(&domain->map_lock);
+	sio_mutex_unlock(&domain->map_lock);
 	return rc ? sio_err(rc, "dirty bitmap: read failed") : 0;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "util/fail.h"
 
 /* The core's blocked domain, for drivers that have none of their own: it
  * accepts every attach, and the data path refuses all DMA through it. */
@@ -103,7 +104,7 @@ int sio_iommu_make_static_domains(struct sio_iommu *iommu)
 		if (rc)
 			return sio_err(rc, "%s: blocked domain", iommu->name);
 	} else {
-		d = calloc(1, sizeof(*d));
+		d = sio_calloc(1, sizeof(*d));
 		if (!d)
 			return sio_err(-ENOMEM, "%s: blocked domain", iommu->name);
 		sio_domain_init(d, SIO_DOMAIN_BLOCKED, &core_blocked_ops);
@@ -226,6 +227,7 @@ static int alloc_paging_locked(struct sio_device *dev, uint32_t flags,
 	struct sio_domain *d = NULL;
 	int rc;
 
+	SIO_ASSERT_HELD(&dev->group->mutex);
 	if (!iommu->ops->domain_alloc_paging)
 		return sio_err(-EOPNOTSUPP, "%s: no paging domains", iommu->name);
 	rc = iommu->ops->domain_alloc_paging(dev, flags, ud, &d);

@@ -10,10 +10,11 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "util/fail.h"
 
 void sio_group_lock(struct sio_group *group)
 {
-	pthread_mutex_lock(&group->mutex);
+	sio_mutex_lock(&group->mutex, SIO_LOCK_GROUP);
 	__atomic_store_n(&group->mutex_holder, (uintptr_t)pthread_self(),
 			 __ATOMIC_RELAXED);
 }
@@ -21,7 +22,7 @@ void sio_group_lock(struct sio_group *group)
 void sio_group_unlock(struct sio_group *group)
 {
 	__atomic_store_n(&group->mutex_holder, 0, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&group->mutex);
+	sio_mutex_unlock(&group->mutex);
 }
 
 SIO_API bool sio_device_group_locked(const struct sio_device *dev)
@@ -35,7 +36,7 @@ SIO_API bool sio_device_group_locked(const struct sio_device *dev)
 static int group_create(struct sio_iommu *iommu, uint32_t alias,
 			struct sio_group **out)
 {
-	struct sio_group *group = calloc(1, sizeof(*group));
+	struct sio_group *group = sio_calloc(1, sizeof(*group));
 
 	if (!group)
 		return sio_err(-ENOMEM, "group: out of memory");
@@ -47,9 +48,9 @@ static int group_create(struct sio_iommu *iommu, uint32_t alias,
 	pthread_mutex_init(&group->mutex, NULL);
 	CDS_INIT_LIST_HEAD(&group->devices);
 	sio_pasid_table_init(&group->pasids);
-	pthread_mutex_lock(&iommu->lock);
+	sio_mutex_lock(&iommu->lock, SIO_LOCK_IOMMU);
 	cds_list_add_tail(&group->iommu_node, &iommu->groups);
-	pthread_mutex_unlock(&iommu->lock);
+	sio_mutex_unlock(&iommu->lock);
 	*out = group;
 	return 0;
 }
@@ -73,16 +74,16 @@ SIO_API int sio_alias_device_group(struct sio_device *dev,
 
 	if (!dev->alias)
 		return group_create(iommu, 0, out);
-	pthread_mutex_lock(&iommu->lock);
+	sio_mutex_lock(&iommu->lock, SIO_LOCK_IOMMU);
 	cds_list_for_each_entry(group, &iommu->groups, iommu_node) {
 		if (group->alias == dev->alias &&
 		    sio_ref_inc_not_zero(&group->refcount)) {
-			pthread_mutex_unlock(&iommu->lock);
+			sio_mutex_unlock(&iommu->lock);
 			*out = group;
 			return 0;
 		}
 	}
-	pthread_mutex_unlock(&iommu->lock);
+	sio_mutex_unlock(&iommu->lock);
 	return group_create(iommu, dev->alias, out);
 }
 
@@ -99,9 +100,9 @@ SIO_API void sio_group_put(struct sio_group *group)
 	if (!group || !sio_ref_dec(&group->refcount))
 		return;
 	iommu = group->iommu;
-	pthread_mutex_lock(&iommu->lock);
+	sio_mutex_lock(&iommu->lock, SIO_LOCK_IOMMU);
 	cds_list_del(&group->iommu_node);
-	pthread_mutex_unlock(&iommu->lock);
+	sio_mutex_unlock(&iommu->lock);
 
 	/* No device and no reference is left, so no reader can reach the
 	 * group: its attachments go without a grace period. */

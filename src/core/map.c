@@ -86,6 +86,7 @@ static size_t unmap_locked(struct sio_domain *domain, uint64_t iova,
 {
 	size_t unmapped = 0;
 
+	SIO_ASSERT_HELD(&domain->map_lock);
 	while (unmapped < size) {
 		size_t count, pgsize, done;
 
@@ -138,7 +139,7 @@ SIO_API int sio_map(struct sio_domain *domain, uint64_t iova, uint64_t pa,
 			       (unsigned long long)iova, (unsigned long long)pa,
 			       size, (unsigned long long)min_pgsize);
 
-	pthread_mutex_lock(&domain->map_lock);
+	sio_mutex_lock(&domain->map_lock, SIO_LOCK_DOMAIN_MAP);
 	while (left) {
 		size_t count, pgsize, done = 0;
 
@@ -156,14 +157,14 @@ SIO_API int sio_map(struct sio_domain *domain, uint64_t iova, uint64_t pa,
 	if (rc) {
 		sio_iotlb_gather_init(&gather);
 		unmap_locked(domain, iova, mapped, &gather);
-		pthread_mutex_unlock(&domain->map_lock);
+		sio_mutex_unlock(&domain->map_lock);
 		finish_unmap(domain, &gather, mapped);
 		return sio_err(rc, "map: [%#llx, +%#zx)", (unsigned long long)iova,
 			       size);
 	}
 	if (domain->ops->iotlb_sync_map)
 		rc = domain->ops->iotlb_sync_map(domain, iova, size);
-	pthread_mutex_unlock(&domain->map_lock);
+	sio_mutex_unlock(&domain->map_lock);
 	if (rc) {
 		sio_unmap(domain, iova, size);
 		return sio_err(rc, "map: IOTLB sync");
@@ -190,9 +191,9 @@ SIO_API ssize_t sio_unmap(struct sio_domain *domain, uint64_t iova, size_t size)
 			       (unsigned long long)iova, size,
 			       (unsigned long long)min_pgsize);
 	sio_iotlb_gather_init(&gather);
-	pthread_mutex_lock(&domain->map_lock);
+	sio_mutex_lock(&domain->map_lock, SIO_LOCK_DOMAIN_MAP);
 	unmapped = unmap_locked(domain, iova, size, &gather);
-	pthread_mutex_unlock(&domain->map_lock);
+	sio_mutex_unlock(&domain->map_lock);
 	finish_unmap(domain, &gather, unmapped);
 	return (ssize_t)unmapped;
 }

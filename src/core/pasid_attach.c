@@ -8,12 +8,12 @@
  * path only once every device accepted it: a fault must never be queued to a
  * handle whose attach then fails.  Replace and detach wait for a grace
  * period before returning, so the old handle has no user left, then have
- * the page requests still waiting on it answered (iopf/hooks.h).
+ * the page requests still waiting on it answered (sio_group_retire_handle).
  */
 #include <stdlib.h>
 
 #include "core/core.h"
-#include "iopf/hooks.h"
+#include "util/fail.h"
 
 static bool dev_has_pasid(const struct sio_device *dev)
 {
@@ -60,7 +60,7 @@ static int prepare_entry(struct sio_device *dev, struct sio_domain *domain,
 
 	if (rc)
 		return rc;
-	*entry = malloc(sizeof(**entry));
+	*entry = sio_malloc(sizeof(**entry));
 	if (!*entry) {
 		sio_group_put(*group);
 		return sio_err(-ENOMEM, "PASID attach: out of memory");
@@ -179,7 +179,7 @@ SIO_API int sio_replace_device_pasid(struct sio_domain *domain,
 	sio_group_unlock(group);
 	if (!rc) {
 		sio_rcu_synchronize();
-		sio_iopf_handle_gone(group, entry->handle);
+		sio_group_retire_handle(group, entry->handle);
 	}
 	sio_group_put(group);
 	free(entry);
@@ -210,7 +210,7 @@ SIO_API void sio_detach_device_pasid(struct sio_domain *domain,
 	sio_domain_attach_dec(domain);
 	sio_group_unlock(group);
 	sio_rcu_synchronize();
-	sio_iopf_handle_gone(group, cur->handle);
+	sio_group_retire_handle(group, cur->handle);
 	sio_group_put(group);
 	free(cur);
 }
@@ -232,6 +232,7 @@ void sio_group_remove_dev_pasids(struct sio_group *group, struct sio_device *dev
 {
 	struct remove_arg ra = { dev, group->iommu->blocked_domain };
 
+	SIO_ASSERT_HELD(&group->mutex);
 	if (dev_has_pasid(dev) && ra.blocked->ops->set_dev_pasid)
 		sio_pasid_table_for_each(&group->pasids, remove_one, &ra);
 }
@@ -279,6 +280,7 @@ struct sio_pasid_entry *sio_group_retire_pasids(struct sio_group *group)
 {
 	struct retire_arg ra = { group, NULL };
 
+	SIO_ASSERT_HELD(&group->mutex);
 	sio_pasid_table_for_each(&group->pasids, retire_one, &ra);
 	return ra.list;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "util/rcu.h"
+#include "util/fail.h"
 
 #define DIR_SIZE (1u << (SIO_PASID_MAX_BITS - SIO_PASID_LEAF_BITS))
 
@@ -49,7 +50,7 @@ int sio_pasid_table_prepare(struct sio_pasid_table *t, sio_pasid_t pasid)
 	if (pasid >> SIO_PASID_MAX_BITS)
 		return -EINVAL;
 	if (!t->dir) {
-		struct sio_pasid_leaf **dir = calloc(DIR_SIZE, sizeof(*dir));
+		struct sio_pasid_leaf **dir = sio_calloc(DIR_SIZE, sizeof(*dir));
 
 		if (!dir)
 			return -ENOMEM;
@@ -57,7 +58,7 @@ int sio_pasid_table_prepare(struct sio_pasid_table *t, sio_pasid_t pasid)
 	}
 	if (t->dir[pasid >> SIO_PASID_LEAF_BITS])
 		return 0;
-	leaf = calloc(1, sizeof(*leaf));
+	leaf = sio_calloc(1, sizeof(*leaf));
 	if (!leaf)
 		return -ENOMEM;
 	sio_rcu_assign(t->dir[pasid >> SIO_PASID_LEAF_BITS], leaf);

@@ -12,11 +12,13 @@
 
 #include "core/core.h"
 #include "softiommu/pasid.h"
+#include "util/fail.h"
 
 static struct sio_iommu *find_locked(struct sio_system *sys, const char *name)
 {
 	struct sio_iommu *iommu;
 
+	SIO_ASSERT_HELD(&sys->lock);
 	cds_list_for_each_entry(iommu, &sys->iommus, node)
 		if (!strcmp(iommu->name, name))
 			return iommu;
@@ -25,7 +27,7 @@ static struct sio_iommu *find_locked(struct sio_system *sys, const char *name)
 
 SIO_API int sio_system_create(struct sio_system **out)
 {
-	struct sio_system *sys = calloc(1, sizeof(*sys));
+	struct sio_system *sys = sio_calloc(1, sizeof(*sys));
 
 	if (!sys)
 		return sio_err(-ENOMEM, "system: out of memory");
@@ -34,9 +36,31 @@ SIO_API int sio_system_create(struct sio_system **out)
 		return sio_err(-ENOMEM, "system: out of memory");
 	}
 	pthread_mutex_init(&sys->lock, NULL);
+	pthread_mutex_init(&sys->sva_hook.lock, NULL);
 	CDS_INIT_LIST_HEAD(&sys->iommus);
 	*out = sys;
 	return 0;
+}
+
+void sio_system_set_handle_retire(struct sio_system *sys,
+				  sio_handle_retire_fn fn)
+{
+	/* Release: a detach that sees a request dispatched after this store
+	 * (through the device's published fault state) also sees fn. */
+	__atomic_store_n(&sys->handle_retire, fn, __ATOMIC_RELEASE);
+}
+
+void sio_group_retire_handle(struct sio_group *group,
+			     struct sio_attach_handle *handle)
+{
+	sio_handle_retire_fn fn;
+
+	if (!handle)
+		return;
+	fn = __atomic_load_n(&group->iommu->sys->handle_retire,
+			     __ATOMIC_ACQUIRE);
+	if (fn)
+		fn(group, handle);
 }
 
 /*
@@ -49,11 +73,12 @@ static bool iommu_busy(struct sio_iommu *iommu)
 {
 	bool busy;
 
+	SIO_ASSERT_HELD(&iommu->sys->lock);
 	if (__atomic_load_n(&iommu->ndevices, __ATOMIC_ACQUIRE))
 		return true;
-	pthread_mutex_lock(&iommu->lock);
+	sio_mutex_lock(&iommu->lock, SIO_LOCK_IOMMU);
 	busy = !cds_list_empty(&iommu->groups);
-	pthread_mutex_unlock(&iommu->lock);
+	sio_mutex_unlock(&iommu->lock);
 	return busy;
 }
 
@@ -63,17 +88,18 @@ SIO_API int sio_system_destroy(struct sio_system *sys)
 
 	if (!sys)
 		return 0;
-	pthread_mutex_lock(&sys->lock);
+	sio_mutex_lock(&sys->lock, SIO_LOCK_SYSTEM);
 	cds_list_for_each_entry(iommu, &sys->iommus, node) {
 		if (iommu_busy(iommu)) {
-			pthread_mutex_unlock(&sys->lock);
+			sio_mutex_unlock(&sys->lock);
 			return sio_err(-EBUSY, "system: IOMMU %s still has devices "
 				       "or groups", iommu->name);
 		}
 	}
-	pthread_mutex_unlock(&sys->lock);
+	sio_mutex_unlock(&sys->lock);
 	cds_list_for_each_entry_safe(iommu, tmp, &sys->iommus, node)
 		sio_iommu_unregister(iommu);
+	pthread_mutex_destroy(&sys->sva_hook.lock);
 	pthread_mutex_destroy(&sys->lock);
 	sio_pasid_space_put(sys->pasids);
 	free(sys);
@@ -101,7 +127,7 @@ SIO_API int sio_iommu_register(struct sio_system *sys, const char *name,
 	if (!ops->device_group)
 		return sio_err(-EINVAL, "iommu register: no device_group op");
 
-	iommu = calloc(1, sizeof(*iommu));
+	iommu = sio_calloc(1, sizeof(*iommu));
 	if (!iommu)
 		return sio_err(-ENOMEM, "iommu register: out of memory");
 	snprintf(iommu->name, sizeof(iommu->name), "%s", name);
@@ -118,16 +144,16 @@ SIO_API int sio_iommu_register(struct sio_system *sys, const char *name,
 		free(iommu);
 		return rc;
 	}
-	pthread_mutex_lock(&sys->lock);
+	sio_mutex_lock(&sys->lock, SIO_LOCK_SYSTEM);
 	if (find_locked(sys, name)) {
-		pthread_mutex_unlock(&sys->lock);
+		sio_mutex_unlock(&sys->lock);
 		sio_iommu_free_static_domains(iommu);
 		pthread_mutex_destroy(&iommu->lock);
 		free(iommu);
 		return sio_err(-EEXIST, "iommu register: %s exists", name);
 	}
 	cds_list_add_tail(&iommu->node, &sys->iommus);
-	pthread_mutex_unlock(&sys->lock);
+	sio_mutex_unlock(&sys->lock);
 	*out = iommu;
 	return 0;
 }
@@ -136,14 +162,14 @@ SIO_API int sio_iommu_unregister(struct sio_iommu *iommu)
 {
 	struct sio_system *sys = iommu->sys;
 
-	pthread_mutex_lock(&sys->lock);
+	sio_mutex_lock(&sys->lock, SIO_LOCK_SYSTEM);
 	if (iommu_busy(iommu)) {
-		pthread_mutex_unlock(&sys->lock);
+		sio_mutex_unlock(&sys->lock);
 		return sio_err(-EBUSY, "iommu %s: devices or groups remain",
 			       iommu->name);
 	}
 	cds_list_del(&iommu->node);
-	pthread_mutex_unlock(&sys->lock);
+	sio_mutex_unlock(&sys->lock);
 
 	sio_iommu_free_static_domains(iommu);
 	if (iommu->ops->iommu_release)
@@ -157,9 +183,9 @@ SIO_API struct sio_iommu *sio_iommu_find(struct sio_system *sys, const char *nam
 {
 	struct sio_iommu *found;
 
-	pthread_mutex_lock(&sys->lock);
+	sio_mutex_lock(&sys->lock, SIO_LOCK_SYSTEM);
 	found = find_locked(sys, name);
-	pthread_mutex_unlock(&sys->lock);
+	sio_mutex_unlock(&sys->lock);
 	return found;
 }
 
@@ -170,13 +196,13 @@ SIO_API int sio_iommu_for_each(struct sio_system *sys,
 	struct sio_iommu *iommu;
 	int rc = 0;
 
-	pthread_mutex_lock(&sys->lock);
+	sio_mutex_lock(&sys->lock, SIO_LOCK_SYSTEM);
 	cds_list_for_each_entry(iommu, &sys->iommus, node) {
 		rc = fn(iommu, arg);
 		if (rc)
 			break;
 	}
-	pthread_mutex_unlock(&sys->lock);
+	sio_mutex_unlock(&sys->lock);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 
 #include "core/core.h"
 #include "softiommu/viommu.h"
+#include "util/fail.h"
 
 SIO_API bool sio_viommu_type_supported(struct sio_device *dev, uint32_t type)
 {
@@ -48,7 +49,7 @@ SIO_API int sio_viommu_alloc(struct sio_device *dev, struct sio_domain *parent,
 	if (!sio_domain_compatible(iommu, parent))
 		return sio_err(-EINVAL, "viommu alloc: parent of another IOMMU");
 
-	viommu = calloc(1, iommu->ops->get_viommu_size(dev, type));
+	viommu = sio_calloc(1, iommu->ops->get_viommu_size(dev, type));
 	if (!viommu)
 		return sio_err(-ENOMEM, "viommu alloc");
 	viommu->iommu = iommu;
@@ -81,10 +82,10 @@ SIO_API int sio_viommu_free(struct sio_viommu *viommu)
 
 	if (!viommu)
 		return 0;
-	pthread_mutex_lock(&viommu->vdevs_lock);
+	sio_mutex_lock(&viommu->vdevs_lock, SIO_LOCK_VIOMMU_VDEVS);
 	busy = viommu->nvdevs ||
 	       __atomic_load_n(&viommu->nqueues, __ATOMIC_ACQUIRE);
-	pthread_mutex_unlock(&viommu->vdevs_lock);
+	sio_mutex_unlock(&viommu->vdevs_lock);
 	if (busy)
 		return sio_err(-EBUSY, "viommu: vDEVICEs or HW queues remain");
 	if (viommu->ops->destroy)
@@ -142,6 +143,7 @@ SIO_API int sio_viommu_cache_invalidate(struct sio_viommu *viommu,
 /* vdevs_lock held. */
 static ssize_t vdev_index(struct sio_viommu *viommu, uint64_t virt_id)
 {
+	SIO_ASSERT_HELD(&viommu->vdevs_lock);
 	for (size_t i = 0; i < viommu->nvdevs; i++)
 		if (viommu->vdevs[i]->virt_id == virt_id)
 			return (ssize_t)i;
@@ -153,12 +155,12 @@ static int vdev_reserve(struct sio_viommu *viommu, struct sio_vdevice *vdev)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&viommu->vdevs_lock);
+	sio_mutex_lock(&viommu->vdevs_lock, SIO_LOCK_VIOMMU_VDEVS);
 	if (vdev_index(viommu, vdev->virt_id) >= 0) {
 		rc = -EEXIST;
 	} else if (viommu->nvdevs == viommu->vdevs_cap) {
 		size_t ncap = viommu->vdevs_cap ? viommu->vdevs_cap * 2 : 4;
-		struct sio_vdevice **n = realloc(viommu->vdevs,
+		struct sio_vdevice **n = sio_realloc(viommu->vdevs,
 						 ncap * sizeof(*n));
 
 		if (!n)
@@ -170,7 +172,7 @@ static int vdev_reserve(struct sio_viommu *viommu, struct sio_vdevice *vdev)
 	}
 	if (!rc)
 		viommu->vdevs[viommu->nvdevs++] = vdev;
-	pthread_mutex_unlock(&viommu->vdevs_lock);
+	sio_mutex_unlock(&viommu->vdevs_lock);
 	return rc;
 }
 
@@ -178,11 +180,11 @@ static void vdev_unreserve(struct sio_viommu *viommu, struct sio_vdevice *vdev)
 {
 	ssize_t i;
 
-	pthread_mutex_lock(&viommu->vdevs_lock);
+	sio_mutex_lock(&viommu->vdevs_lock, SIO_LOCK_VIOMMU_VDEVS);
 	i = vdev_index(viommu, vdev->virt_id);
 	if (i >= 0 && viommu->vdevs[i] == vdev)
 		viommu->vdevs[i] = viommu->vdevs[--viommu->nvdevs];
-	pthread_mutex_unlock(&viommu->vdevs_lock);
+	sio_mutex_unlock(&viommu->vdevs_lock);
 }
 
 SIO_API int sio_vdevice_alloc(struct sio_viommu *viommu, struct sio_device *dev,
@@ -204,7 +206,7 @@ SIO_API int sio_vdevice_alloc(struct sio_viommu *viommu, struct sio_device *dev,
 				       viommu->iommu->name);
 		size = viommu->ops->vdevice_size;
 	}
-	vdev = calloc(1, size);
+	vdev = sio_calloc(1, size);
 	if (!vdev)
 		return sio_err(-ENOMEM, "vdevice alloc");
 	vdev->viommu = viommu;
@@ -225,9 +227,9 @@ SIO_API int sio_vdevice_alloc(struct sio_viommu *viommu, struct sio_device *dev,
 			goto err_free;
 		}
 	}
-	pthread_mutex_lock(&viommu->vdevs_lock);
+	sio_mutex_lock(&viommu->vdevs_lock, SIO_LOCK_VIOMMU_VDEVS);
 	vdev->live = true;
-	pthread_mutex_unlock(&viommu->vdevs_lock);
+	sio_mutex_unlock(&viommu->vdevs_lock);
 	*out = vdev;
 	return 0;
 
@@ -250,12 +252,12 @@ SIO_API void sio_vdevice_free(struct sio_vdevice *vdev)
 
 SIO_API void sio_viommu_vdevs_lock(struct sio_viommu *viommu)
 {
-	pthread_mutex_lock(&viommu->vdevs_lock);
+	sio_mutex_lock(&viommu->vdevs_lock, SIO_LOCK_VIOMMU_VDEVS);
 }
 
 SIO_API void sio_viommu_vdevs_unlock(struct sio_viommu *viommu)
 {
-	pthread_mutex_unlock(&viommu->vdevs_lock);
+	sio_mutex_unlock(&viommu->vdevs_lock);
 }
 
 SIO_API struct sio_device *sio_viommu_find_dev(struct sio_viommu *viommu,
@@ -273,7 +275,7 @@ SIO_API int sio_viommu_get_vdev_id(struct sio_viommu *viommu,
 
 	if (!viommu || !dev || !virt_id)
 		return sio_err(-EINVAL, "viommu: get_vdev_id: missing argument");
-	pthread_mutex_lock(&viommu->vdevs_lock);
+	sio_mutex_lock(&viommu->vdevs_lock, SIO_LOCK_VIOMMU_VDEVS);
 	for (size_t i = 0; i < viommu->nvdevs; i++) {
 		if (viommu->vdevs[i]->live && viommu->vdevs[i]->dev == dev) {
 			*virt_id = viommu->vdevs[i]->virt_id;
@@ -281,7 +283,7 @@ SIO_API int sio_viommu_get_vdev_id(struct sio_viommu *viommu,
 			break;
 		}
 	}
-	pthread_mutex_unlock(&viommu->vdevs_lock);
+	sio_mutex_unlock(&viommu->vdevs_lock);
 	return rc;
 }
 
@@ -315,7 +317,7 @@ SIO_API int sio_hw_queue_alloc(struct sio_viommu *viommu, uint32_t type,
 	if (!sio_viommu_hw_queue_supported(viommu, type))
 		return sio_err(-EOPNOTSUPP, "%s: no HW queue of type %#x",
 			       viommu->iommu->name, type);
-	q = calloc(1, hw_queue_size(viommu, type));
+	q = sio_calloc(1, hw_queue_size(viommu, type));
 	if (!q)
 		return sio_err(-ENOMEM, "hw queue alloc");
 	q->viommu = viommu;

@@ -11,13 +11,13 @@
  *
  * On a fault-capable domain (one with an I/O page-fault handler) a missing
  * or insufficient mapping is not the end: the device sends a page request
- * from inside the same section (iopf/hooks.h) and the DMA returns -EAGAIN,
+ * from inside the same section (iopf/dma_fault.h) and the DMA returns -EAGAIN,
  * to be retried when the response says the page is there.
  */
 #include <string.h>
 
 #include "core/core.h"
-#include "iopf/hooks.h"
+#include "iopf/dma_fault.h"
 #include "softiommu/dma.h"
 
 SIO_API const char *sio_fault_reason_name(enum sio_fault_reason reason)

@@ -473,6 +473,34 @@ SIO_API ssize_t sio_file_write(struct sio_file *file, const void *buf,
 	return rc;
 }
 
+SIO_API ssize_t sio_file_pread(struct sio_file *file, void *buf, size_t len,
+			       off_t off)
+{
+	ssize_t rc = -ESPIPE;
+
+	if (off < 0)
+		return -EINVAL;
+	sio_file_gate_enter();
+	if (file->ops->pread)
+		rc = file->ops->pread(file, buf, len, off);
+	sio_file_gate_exit();
+	return rc;
+}
+
+SIO_API ssize_t sio_file_pwrite(struct sio_file *file, const void *buf,
+				size_t len, off_t off)
+{
+	ssize_t rc = -ESPIPE;
+
+	if (off < 0)
+		return -EINVAL;
+	sio_file_gate_enter();
+	if (file->ops->pwrite)
+		rc = file->ops->pwrite(file, buf, len, off);
+	sio_file_gate_exit();
+	return rc;
+}
+
 SIO_API long sio_file_ioctl(struct sio_file *file, unsigned int cmd,
 			    unsigned long arg)
 {

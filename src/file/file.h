@@ -11,16 +11,16 @@
  * inside the gate too) does not take the lock twice.
  *
  * Raw system calls: the file layer reads, writes, dups and closes its
- * eventfds through syscall(2), never through the libc symbols, because in
- * the preload shim those symbols are the shim's own interposers and would
- * route the call back into the file table.
+ * eventfds through syscall(2) (util/sys.h), never through the libc
+ * symbols, because in the preload shim those symbols are the shim's own
+ * interposers and would route the call back into the file table.
  */
 #ifndef SIO_FILE_FILE_H
 #define SIO_FILE_FILE_H
 
-#include <sys/syscall.h>
 #include <sys/types.h>
-#include <unistd.h>
+
+#include "util/sys.h"
 
 struct sio_file;
 
@@ -36,30 +36,5 @@ int sio_file_map_add(struct sio_file *file, void *addr, size_t len, off_t off);
 /* Close every emulated descriptor in [first, last] (close_range and
  * closefrom, before the real call closes the rest). */
 void sio_file_close_range(unsigned int first, unsigned int last);
-
-static inline int sio_sys_close(int fd)
-{
-	return (int)syscall(SYS_close, fd);
-}
-
-static inline int sio_sys_dup3(int oldfd, int newfd, int flags)
-{
-	return (int)syscall(SYS_dup3, oldfd, newfd, flags);
-}
-
-static inline int sio_sys_fcntl(int fd, int cmd, long arg)
-{
-	return (int)syscall(SYS_fcntl, fd, cmd, arg);
-}
-
-static inline ssize_t sio_sys_read(int fd, void *buf, size_t len)
-{
-	return syscall(SYS_read, fd, buf, len);
-}
-
-static inline ssize_t sio_sys_write(int fd, const void *buf, size_t len)
-{
-	return syscall(SYS_write, fd, buf, len);
-}
 
 #endif

@@ -40,6 +40,7 @@
 #include "softiommu/uapi/iommufd.h"
 #include "softiommu/uapi/iommufd_test.h"
 #include "softiommu/viommu.h"
+#include "iommufd/iommufd_vfio.h"
 #include "util/error.h"
 #include "util/interval_tree.h"
 

@@ -121,6 +121,16 @@ SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
 	return 0;
 }
 
+struct sio_iommufd_host *iommufd_ctx_host(struct sio_iommufd *ictx)
+{
+	return ictx->host;
+}
+
+struct sio_umem_owner *iommufd_host_owner(struct sio_iommufd_host *host)
+{
+	return host->owner;
+}
+
 void iommufd_ctx_get(struct sio_iommufd *ictx)
 {
 	__atomic_add_fetch(&ictx->refs, 1, __ATOMIC_RELAXED);

@@ -2,7 +2,9 @@
  * The selftest's emulated device of access objects (the kernel's
  * selftest.c "staccess"): CREATE_ACCESS makes an access object on an IOAS
  * and returns an fd standing for the emulated device; ACCESS_PAGES pins
- * IOVA through it and remembers each pin as an item; DESTROY_ACCESS_PAGES
+ * IOVA through it, checks that the pinned pages are the ones behind the
+ * program's uptr (-EBADE otherwise; a NULL uptr skips the check, as for
+ * syzkaller) and remembers each pin as an item; DESTROY_ACCESS_PAGES
  * unpins one item; ACCESS_RW copies through IOVA; ACCESS_REPLACE_IOAS moves
  * it.  Its unmap callback unpins every item the range touches.  Closing the
  * fd unpins everything itself, then destroys the access, which therefore
@@ -15,6 +17,7 @@
 
 #include "iommufd/iommufd_private.h"
 #include "softiommu/file.h"
+#include "umem/umem.h"
 
 int iommufd_test_access_op(struct iommufd_ucmd *ucmd);
 
@@ -32,6 +35,67 @@ struct selftest_access {
 };
 
 static const struct sio_file_ops staccess_fops;
+
+/* Which page a mapping shows at addr: its file (shared memory included)
+ * and the offset in it; an anonymous private page has no identity to
+ * share, only its own address.  false when addr is not mapped. */
+struct page_id {
+	dev_t dev;
+	uint64_t ino, off;
+};
+
+static bool page_identity(const struct sio_maps *m, uint64_t addr,
+			  struct page_id *id)
+{
+	struct sio_vma v;
+	size_t pos = 0;
+
+	while (sio_maps_next(m, &pos, &v)) {
+		if (addr < v.start || addr >= v.end)
+			continue;
+		if (!v.ino) {
+			*id = (struct page_id){ .off = addr };
+			return true;
+		}
+		*id = (struct page_id){ v.dev, v.ino, v.offset + (addr - v.start) };
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The kernel's iommufd_test_check_pages(): the pages the access pinned for
+ * [iova, iova + length) must be the pages the program sees at uptr (the
+ * same byte offset within the first page).  Here a pinned page is the
+ * library's alias of the program's memory, so two addresses name the same
+ * page when their mappings show the same file at the same offset.
+ */
+static int check_pages(struct iommufd_access *access, uint64_t iova,
+		       uint64_t length, uint64_t uptr, size_t ps)
+{
+	uint64_t first = iova & ~(uint64_t)(ps - 1);
+	uint64_t end = (iova + length + ps - 1) & ~(uint64_t)(ps - 1);
+	uint64_t ubase = uptr - (iova - first);
+	struct sio_maps m = { 0 };
+	int rc = 0;
+
+	if (sio_maps_read("/proc/self/maps", &m))
+		return -EFAULT;
+	for (uint64_t at = first; at < end && !rc; at += ps) {
+		struct page_id pinned, seen;
+		size_t contig;
+		uint64_t host = iommufd_access_pinned_host(access, at, &contig);
+
+		if (!host || !page_identity(&m, host, &pinned))
+			rc = -EFAULT;
+		else if (!page_identity(&m, ubase + (at - first), &seen))
+			rc = -EFAULT;
+		else if (memcmp(&pinned, &seen, sizeof(seen)))
+			rc = -EBADE;
+	}
+	sio_maps_free(&m);
+	return rc;
+}
 
 static void staccess_unmap(void *data, uint64_t iova, uint64_t length)
 {
@@ -137,6 +201,42 @@ out_close:
 	return rc;
 }
 
+/* ACCESS_PAGES under sa->lock: pin, check against uptr, remember. */
+static int access_pages(struct iommufd_ucmd *ucmd, struct selftest_access *sa,
+			struct iommu_test_cmd *cmd)
+{
+	uint64_t iova = cmd->access_pages.iova, len = cmd->access_pages.length;
+	struct staccess_item *it;
+	int rc;
+
+	rc = iommufd_access_pin_pages(sa->access, iova, len,
+				      cmd->access_pages.flags &
+					      MOCK_FLAGS_ACCESS_WRITE);
+	if (rc)
+		return rc;
+	if (cmd->access_pages.uptr)
+		rc = check_pages(sa->access, iova, len, cmd->access_pages.uptr,
+				 sa->access->ictx->host->page_size);
+	it = rc ? NULL : calloc(1, sizeof(*it));
+	if (!rc && !it)
+		rc = -ENOMEM;
+	if (!rc) {
+		it->iova = iova;
+		it->length = len;
+		it->id = sa->next_id++;
+		cds_list_add_tail(&it->node, &sa->items);
+		cmd->access_pages.out_access_pages_id = it->id;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		if (rc) {
+			cds_list_del(&it->node);
+			free(it);
+		}
+	}
+	if (rc)
+		iommufd_access_unpin_pages(sa->access, iova, len);
+	return rc;
+}
+
 int iommufd_test_access_op(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_test_cmd *cmd = ucmd->cmd;
@@ -174,42 +274,15 @@ int iommufd_test_access_op(struct iommufd_ucmd *ucmd)
 		rc = iommufd_access_replace(sa->access,
 					    cmd->access_replace_ioas.ioas_id);
 		break;
-	case IOMMU_TEST_OP_ACCESS_PAGES: {
-		struct staccess_item *it;
-
+	case IOMMU_TEST_OP_ACCESS_PAGES:
 		if (!sa->access->ops->needs_pin_pages) {
 			rc = -EOPNOTSUPP;
 			break;
 		}
 		pthread_mutex_lock(&sa->lock);
-		rc = iommufd_access_pin_pages(
-			sa->access, cmd->access_pages.iova,
-			cmd->access_pages.length,
-			cmd->access_pages.flags & MOCK_FLAGS_ACCESS_WRITE);
-		if (!rc) {
-			it = calloc(1, sizeof(*it));
-			if (!it) {
-				rc = -ENOMEM;
-			} else {
-				it->iova = cmd->access_pages.iova;
-				it->length = cmd->access_pages.length;
-				it->id = sa->next_id++;
-				cds_list_add_tail(&it->node, &sa->items);
-				cmd->access_pages.out_access_pages_id = it->id;
-				rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-				if (rc) {
-					cds_list_del(&it->node);
-					free(it);
-				}
-			}
-			if (rc)
-				iommufd_access_unpin_pages(
-					sa->access, cmd->access_pages.iova,
-					cmd->access_pages.length);
-		}
+		rc = access_pages(ucmd, sa, cmd);
 		pthread_mutex_unlock(&sa->lock);
 		break;
-	}
 	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES: {
 		struct staccess_item *it;
 

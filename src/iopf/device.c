@@ -2,6 +2,12 @@
  * Page requests on one device: enabling them (the device model says where
  * responses go), disabling them, and the device's counters.
  *
+ * Enabling also registers the layer's handle retirement on the device's
+ * system (sio_system_set_handle_retire), which is how the core, below this
+ * layer, has outstanding requests answered when a detach or replace
+ * retires their attach handle.  Registering is idempotent and never
+ * undone: the function is this layer's and outlives every system.
+ *
  * The state is published in dev->iopf for the lock-free report path.
  * Disable unpublishes it first and waits for a grace period, so no report
  * can add to it any more, then answers what it still holds; groups a
@@ -11,6 +17,7 @@
 #include <stdlib.h>
 
 #include "iopf/iopf_private.h"
+#include "util/fail.h"
 
 static void state_free(struct sio_iopf_dev *st)
 {
@@ -52,7 +59,7 @@ SIO_API int sio_iopf_device_enable(struct sio_device *dev,
 		return sio_err(-EINVAL, "iopf: enable needs a device and a page_response op");
 	if (sio_device_is_removed(dev))
 		return sio_err(-ENODEV, "iopf: %s was removed", dev->name);
-	st = calloc(1, sizeof(*st));
+	st = sio_calloc(1, sizeof(*st));
 	if (!st)
 		return sio_err(-ENOMEM, "iopf: out of memory");
 	st->dev = dev;
@@ -69,6 +76,9 @@ SIO_API int sio_iopf_device_enable(struct sio_device *dev,
 	pthread_mutex_init(&st->lock, NULL);
 	CDS_INIT_LIST_HEAD(&st->partial);
 	CDS_INIT_LIST_HEAD(&st->groups);
+	/* Before st is published, so before any request of this system can
+	 * be dispatched: detaches from now on answer what they leave. */
+	sio_system_set_handle_retire(dev->iommu->sys, sio_iopf_handle_gone);
 	/* A compare-and-swap, so that two enables cannot both publish. */
 	if (!__atomic_compare_exchange_n(&dev->iopf, &expected, st, false,
 					 __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
@@ -91,9 +101,9 @@ SIO_API void sio_iopf_device_disable(struct sio_device *dev)
 	/* Reports that found st have dispatched what they will. */
 	sio_rcu_synchronize();
 	sio_iopf_answer_all(st, NULL);
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	st->enabled = false;
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	sio_iopf_dev_put(st);
 }
 
@@ -108,9 +118,9 @@ SIO_API int sio_iopf_device_stats(struct sio_device *dev,
 	if (!st)
 		return sio_err(-ENODEV, "iopf: page requests not enabled on %s",
 			       dev->name);
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	*out = st->stats;
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	sio_iopf_dev_put(st);
 	return 0;
 }

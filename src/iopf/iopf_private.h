@@ -1,6 +1,6 @@
 /*
  * Private to the I/O page-fault layer: the per-device fault state, the
- * group object, and the hooks the layers around it call.
+ * group object, and what its files share.
  *
  * Lifetimes.  A device's fault state (struct sio_iopf_dev) is published in
  * dev->iopf (RCU) while page requests are enabled; reports find it under
@@ -10,11 +10,15 @@
  * then on its device's list of outstanding groups, where auto-response
  * finds it) and one for the handler between handle() and its respond().
  *
- * Locking.  dev_state->lock protects everything in the device's state; the
- * device model's page_response runs under it, which keeps the answer and
- * the "answered" mark of a group one atomic step (exactly one response).
- * Order: group->mutex (core) > dev_state->lock > a handler's own locks are
- * never taken inside it: handlers are called with no iopf lock held.
+ * Locking (the library's order is the table in docs/locking.md).
+ * st->lock (SIO_LOCK_IOPF_DEV) protects everything in the device's state;
+ * the device model's page_response runs under it, which keeps the answer
+ * and the "answered" mark of a group one atomic step (exactly one
+ * response), so a model's response op takes only locks ranked after it.
+ * It is taken inside a fault queue's lock (iommufd answers a group under
+ * its eventq->mutex) and inside a PCI function's lock (its model's DMA
+ * raises page requests).  Handlers are called with no iopf lock held; the
+ * SVA handler's queue lock (q->lock, SIO_LOCK_IOPF_SVA) is a leaf.
  */
 #ifndef SIO_IOPF_PRIVATE_H
 #define SIO_IOPF_PRIVATE_H
@@ -23,8 +27,9 @@
 #include <urcu/list.h>
 
 #include "core/core.h"
-#include "iopf/hooks.h"
+#include "iopf/dma_fault.h"
 #include "softiommu/iopf.h"
+#include "util/lock.h"
 
 #define SIO_IOPF_DEFAULT_MAX_GROUPS 256u
 #define SIO_IOPF_DEFAULT_MAX_PARTIAL 1024u
@@ -40,7 +45,8 @@ struct sio_iopf_dev {
 	unsigned int refs;		/* atomic: 1 while enabled + 1 per group */
 	uint32_t next_grpid;		/* atomic: for the data path's requests */
 
-	pthread_mutex_t lock;		/* protects everything below */
+	pthread_mutex_t lock;		/* SIO_LOCK_IOPF_DEV: protects
+					 * everything below */
 	bool enabled;			/* false once disable started */
 	struct cds_list_head partial;	/* struct iopf_partial.node */
 	struct cds_list_head groups;	/* unanswered sio_iopf_group.node */
@@ -85,5 +91,9 @@ void sio_iopf_group_put(struct sio_iopf_group *g);
  * and put them. */
 void sio_iopf_answer_all(struct sio_iopf_dev *st,
 			 const struct sio_attach_handle *handle);
+/* What the core calls after a detach or replace retired handle (the
+ * layer registers it on the system, sio_system_set_handle_retire). */
+void sio_iopf_handle_gone(struct sio_group *group,
+			  struct sio_attach_handle *handle);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "iopf/iopf_private.h"
 #include "softiommu/dma.h"
+#include "util/fail.h"
 
 static bool same_group(const struct sio_page_request *a,
 		       const struct sio_page_request *b)
@@ -69,6 +70,7 @@ static void refuse_locked(struct sio_iopf_dev *st,
 {
 	struct iopf_partial *p, *tmp;
 
+	SIO_ASSERT_HELD(&st->lock);
 	cds_list_for_each_entry_safe(p, tmp, &st->partial, node) {
 		if (!same_group(&p->req, last))
 			continue;
@@ -88,9 +90,10 @@ static struct sio_iopf_group *collect_locked(struct sio_iopf_dev *st,
 	struct sio_iopf_group *g;
 	size_t n = 0;
 
+	SIO_ASSERT_HELD(&st->lock);
 	cds_list_for_each_entry(p, &st->partial, node)
 		n += same_group(&p->req, last);
-	g = malloc(sizeof(*g) + (n + 1) * sizeof(g->reqs[0]));
+	g = sio_malloc(sizeof(*g) + (n + 1) * sizeof(g->reqs[0]));
 	if (!g)
 		return NULL;
 	g->count = 0;
@@ -109,10 +112,10 @@ static struct sio_iopf_group *collect_locked(struct sio_iopf_dev *st,
 static int keep_partial(struct sio_iopf_dev *st,
 			const struct sio_page_request *req)
 {
-	struct iopf_partial *p = malloc(sizeof(*p));
+	struct iopf_partial *p = sio_malloc(sizeof(*p));
 	int rc = 0;
 
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	if (!p || st->stats.partial >= st->limits.max_partial) {
 		st->stats.dropped++;
 		rc = p ? -ENOSPC : -ENOMEM;
@@ -123,7 +126,7 @@ static int keep_partial(struct sio_iopf_dev *st,
 		st->stats.requests++;
 		p = NULL;
 	}
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	free(p);
 	return rc;
 }
@@ -137,7 +140,7 @@ static int dispatch(struct sio_iopf_dev *st, struct sio_device *dev,
 	struct sio_iopf_group *g = NULL;
 	int rc = 0;
 
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	st->stats.requests++;
 	if (!handle) {
 		refuse_locked(st, last, SIO_PAGE_RESP_INVALID);
@@ -159,7 +162,7 @@ static int dispatch(struct sio_iopf_dev *st, struct sio_device *dev,
 		st->stats.outstanding++;
 		st->stats.groups++;
 	}
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	if (rc)
 		return rc;
 

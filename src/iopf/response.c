@@ -8,8 +8,8 @@
  * leaves its device's list of outstanding groups at once, so retiring a
  * handle only ever sees groups still waiting.
  *
- * Retiring an attach handle (sio_iopf_handle_gone, from the core's detach
- * and replace): first the handler of its domain flushes what it holds for
+ * Retiring an attach handle (sio_iopf_handle_gone, which the core calls
+ * after a detach or replace through the system's registration): first the handler of its domain flushes what it holds for
  * that handle, answering it itself (iommufd drops its queued records,
  * SVA waits for its work); then whatever is still unanswered for that
  * handle on any device of the group is answered INVALID here.  Groups of
@@ -39,6 +39,7 @@ void sio_iopf_deliver_locked(struct sio_iopf_dev *st,
 		.code = code,
 	};
 
+	SIO_ASSERT_HELD(&st->lock);
 	if (!st->enabled)
 		return;
 	st->stats.responses[code]++;
@@ -48,6 +49,7 @@ void sio_iopf_deliver_locked(struct sio_iopf_dev *st,
 int sio_iopf_answer_locked(struct sio_iopf_dev *st, struct sio_iopf_group *g,
 			   enum sio_page_response_code code)
 {
+	SIO_ASSERT_HELD(&st->lock);
 	if (g->answered)
 		return -EALREADY;
 	g->answered = true;
@@ -66,6 +68,7 @@ static void answer_matching_locked(struct sio_iopf_dev *st,
 {
 	struct sio_iopf_group *g, *tmp;
 
+	SIO_ASSERT_HELD(&st->lock);
 	cds_list_for_each_entry_safe(g, tmp, &st->groups, node) {
 		if (handle && g->handle != handle)
 			continue;
@@ -90,9 +93,9 @@ void sio_iopf_answer_all(struct sio_iopf_dev *st,
 	struct cds_list_head done;
 
 	CDS_INIT_LIST_HEAD(&done);
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	answer_matching_locked(st, handle, &done);
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	put_list(&done);
 }
 
@@ -108,9 +111,9 @@ SIO_API int sio_iopf_group_respond(struct sio_iopf_group *group,
 	    code != SIO_PAGE_RESP_FAILURE)
 		return sio_err(-EINVAL, "iopf: bad response code %d", (int)code);
 	st = group->state;
-	pthread_mutex_lock(&st->lock);
+	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	rc = sio_iopf_answer_locked(st, group, code);
-	pthread_mutex_unlock(&st->lock);
+	sio_mutex_unlock(&st->lock);
 	if (!rc)
 		sio_iopf_group_put(group);	/* its unanswered reference */
 	sio_iopf_group_put(group);		/* the handler's */

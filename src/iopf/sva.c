@@ -21,6 +21,7 @@
 #include "softiommu/dma.h"
 #include "softiommu/mm.h"
 #include "softiommu/sva.h"
+#include "util/fail.h"
 
 struct sva_work {
 	struct cds_list_head node;
@@ -78,7 +79,7 @@ static void *sva_worker(void *arg)
 	struct sva_worker *w = arg;
 	struct sio_iopf_sva *q = w->q;
 
-	pthread_mutex_lock(&q->lock);
+	sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 	for (;;) {
 		struct sva_work *work;
 		struct sio_iopf_group *g;
@@ -92,15 +93,15 @@ static void *sva_worker(void *arg)
 		g = work->group;
 		free(work);
 		q->busy[w->slot] = sio_iopf_group_handle(g);
-		pthread_mutex_unlock(&q->lock);
+		sio_mutex_unlock(&q->lock);
 
 		sio_iopf_group_respond(g, resolve(g));
 
-		pthread_mutex_lock(&q->lock);
+		sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 		q->busy[w->slot] = NULL;
 		pthread_cond_broadcast(&q->idle);
 	}
-	pthread_mutex_unlock(&q->lock);
+	sio_mutex_unlock(&q->lock);
 	free(w);
 	return NULL;
 }
@@ -108,15 +109,15 @@ static void *sva_worker(void *arg)
 static int sva_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group)
 {
 	struct sio_iopf_sva *q = to_sva(h);
-	struct sva_work *work = malloc(sizeof(*work));
+	struct sva_work *work = sio_malloc(sizeof(*work));
 
 	if (!work)
 		return -ENOMEM;
 	work->group = group;
-	pthread_mutex_lock(&q->lock);
+	sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 	cds_list_add_tail(&work->node, &q->queue);
 	pthread_cond_signal(&q->work);
-	pthread_mutex_unlock(&q->lock);
+	sio_mutex_unlock(&q->lock);
 	return 0;
 }
 
@@ -135,13 +136,13 @@ static void sva_flush(struct sio_iopf_handler *h, struct sio_attach_handle *hand
 	struct cds_list_head mine;
 
 	CDS_INIT_LIST_HEAD(&mine);
-	pthread_mutex_lock(&q->lock);
+	sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 	cds_list_for_each_entry_safe(work, tmp, &q->queue, node)
 		if (sio_iopf_group_handle(work->group) == handle)
 			cds_list_move(&work->node, &mine);
 	while (busy_with(q, handle))
 		pthread_cond_wait(&q->idle, &q->lock);
-	pthread_mutex_unlock(&q->lock);
+	sio_mutex_unlock(&q->lock);
 	cds_list_for_each_entry_safe(work, tmp, &mine, node) {
 		sio_iopf_group_respond(work->group, SIO_PAGE_RESP_INVALID);
 		free(work);
@@ -160,11 +161,11 @@ SIO_API int sio_iopf_sva_create(unsigned int nthreads,
 
 	if (!out || !nthreads || nthreads > 64)
 		return sio_err(-EINVAL, "iopf: SVA handler needs 1..64 threads");
-	q = calloc(1, sizeof(*q));
+	q = sio_calloc(1, sizeof(*q));
 	if (!q)
 		return sio_err(-ENOMEM, "iopf: out of memory");
-	q->busy = calloc(nthreads, sizeof(*q->busy));
-	q->threads = calloc(nthreads, sizeof(*q->threads));
+	q->busy = sio_calloc(nthreads, sizeof(*q->busy));
+	q->threads = sio_calloc(nthreads, sizeof(*q->threads));
 	if (!q->busy || !q->threads) {
 		free(q->busy);
 		free(q->threads);
@@ -177,7 +178,7 @@ SIO_API int sio_iopf_sva_create(unsigned int nthreads,
 	pthread_cond_init(&q->idle, NULL);
 	CDS_INIT_LIST_HEAD(&q->queue);
 	for (; q->nthreads < nthreads; q->nthreads++) {
-		struct sva_worker *w = malloc(sizeof(*w));
+		struct sva_worker *w = sio_malloc(sizeof(*w));
 
 		if (!w)
 			break;
@@ -201,10 +202,10 @@ SIO_API void sio_iopf_sva_destroy(struct sio_iopf_sva *q)
 	if (!q)
 		return;
 	/* Workers drain what is queued, then stop. */
-	pthread_mutex_lock(&q->lock);
+	sio_mutex_lock(&q->lock, SIO_LOCK_IOPF_SVA);
 	q->stop = true;
 	pthread_cond_broadcast(&q->work);
-	pthread_mutex_unlock(&q->lock);
+	sio_mutex_unlock(&q->lock);
 	for (unsigned int i = 0; i < q->nthreads; i++)
 		pthread_join(q->threads[i], NULL);
 	pthread_cond_destroy(&q->idle);
@@ -226,7 +227,8 @@ static int sva_domain_init(void *arg, struct sio_domain *domain)
 					   sio_iopf_sva_handler(arg));
 }
 
-SIO_API void sio_iopf_sva_install(struct sio_iopf_sva *q)
+SIO_API void sio_iopf_sva_install(struct sio_system *sys,
+				  struct sio_iopf_sva *q)
 {
-	sio_sva_set_domain_init(q ? sva_domain_init : NULL, q);
+	sio_sva_set_domain_init(sys, q ? sva_domain_init : NULL, q);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "mm/mm_private.h"
+#include "util/fail.h"
 
 #define PAGE SIO_MM_PAGE_SIZE
 
@@ -40,7 +41,7 @@ static void reap_page(struct mm_reap *r, void *page)
 {
 	if (r->npages == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 16;
-		void **p = realloc(r->pages, cap * sizeof(*p));
+		void **p = sio_realloc(r->pages, cap * sizeof(*p));
 
 		if (!p) {
 			/* Better a leak than a device reading freed memory. */
@@ -75,7 +76,7 @@ static int split_at(struct sio_mm *mm, uint64_t addr)
 
 	if (!n || n->start == addr)
 		return 0;
-	tail = malloc(sizeof(*tail));
+	tail = sio_malloc(sizeof(*tail));
 	if (!tail)
 		return -ENOMEM;
 	tail->prot = vma_of(n)->prot;
@@ -156,7 +157,7 @@ SIO_API int sio_mm_mmap(struct sio_mm *mm, uint64_t addr, uint64_t len,
 	if ((flags & SIO_MM_MAP_FIXED) && user_range(addr, len, &end))
 		return sio_err(-EINVAL, "mmap: fixed address %#llx outside user space",
 			       (unsigned long long)addr);
-	vma = malloc(sizeof(*vma));
+	vma = sio_malloc(sizeof(*vma));
 	if (!vma)
 		return sio_err(-ENOMEM, "mmap: out of memory");
 	mm_reap_init(&r);

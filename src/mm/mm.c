@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "mm/mm_private.h"
+#include "util/fail.h"
 
 static int mm_table(struct sio_pt **out)
 {
@@ -31,7 +32,7 @@ SIO_API int sio_mm_create(struct sio_mm **out)
 
 	if (!out)
 		return sio_err(-EINVAL, "mm: missing argument");
-	mm = calloc(1, sizeof(*mm));
+	mm = sio_calloc(1, sizeof(*mm));
 	if (!mm)
 		return sio_err(-ENOMEM, "mm: out of memory");
 	if (mm_table(&mm->pt) || mm_table(&mm->pages)) {

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 
 #include "pasid/pasid_private.h"
+#include "util/fail.h"
 
 static struct pasid_entry *entry_locked(struct sio_pasid_space *space,
 					sio_pasid_t pasid)
 {
+	SIO_ASSERT_HELD(&space->lock);
 	return idmap_load(&space->map, pasid);
 }
 
@@ -40,6 +42,7 @@ void pasid_reap(struct pasid_entry *reap)
 void pasid_entry_put(struct sio_pasid_space *space, struct pasid_entry *e,
 		     struct pasid_entry **reap)
 {
+	SIO_ASSERT_HELD(&space->lock);
 	if (--e->refs)
 		return;
 	idmap_store(&space->map, e->pasid, NULL);
@@ -57,6 +60,7 @@ void pasid_entry_put(struct sio_pasid_space *space, struct pasid_entry *e,
 void pasid_entry_free(struct sio_pasid_space *space, struct pasid_entry *e,
 		      struct pasid_entry **reap)
 {
+	SIO_ASSERT_HELD(&space->lock);
 	__atomic_store_n(&e->freed, true, __ATOMIC_RELEASE);
 	if (e->set && e->private_id != SIO_PASID_INVALID)
 		idmap_store(&e->set->private_map, e->private_id, NULL);
@@ -71,6 +75,7 @@ static int alloc_locked(struct sio_pasid_space *space, struct sio_pasid_set *set
 {
 	uint32_t limit = 1u << space->bits;
 
+	SIO_ASSERT_HELD(&space->lock);
 	if (set && set->used >= set->quota)
 		return sio_err(-ENOSPC, "PASID alloc: the set's quota of %u is used up",
 			       set->quota);
@@ -110,11 +115,11 @@ SIO_API int sio_pasid_alloc(struct sio_pasid_space *space,
 			       set ? "beyond 20 bits" : "without a set");
 	if (!min)
 		min = 1;
-	e = calloc(1, sizeof(*e));
+	e = sio_calloc(1, sizeof(*e));
 	if (!e)
 		return sio_err(-ENOMEM, "PASID alloc: out of memory");
 
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	rc = alloc_locked(space, set, min, max, private_id, &id);
 	if (rc)
 		goto out;
@@ -146,7 +151,7 @@ SIO_API int sio_pasid_alloc(struct sio_pasid_space *space,
 	*out = e->pasid;
 	e = NULL;
 out:
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	free(e);
 	return rc;
 }
@@ -155,7 +160,7 @@ out:
 static int owned_locked(struct sio_pasid_space *space, struct sio_pasid_set *set,
 			sio_pasid_t pasid, bool any, struct pasid_entry **out)
 {
-	struct pasid_entry *e = entry_locked(space, pasid);
+	struct pasid_entry *e = entry_locked(space, pasid);	/* asserts */
 
 	if (!e || e->freed)
 		return sio_err(-ENOENT, "PASID %u is not allocated", pasid);
@@ -173,11 +178,11 @@ SIO_API int sio_pasid_free(struct sio_pasid_space *space,
 
 	if (!space)
 		return sio_err(-EINVAL, "PASID free: no space");
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	rc = owned_locked(space, set, pasid, false, &e);
 	if (!rc)
 		pasid_entry_free(space, e, &reap);
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	pasid_reap(reap);
 	return rc;
 }
@@ -224,14 +229,14 @@ SIO_API int sio_pasid_bind(struct sio_pasid_space *space,
 	struct pasid_entry *e;
 	int rc;
 
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	rc = owned_locked(space, set, pasid, true, &e);
 	if (!rc) {
 		e->refs++;
 		__atomic_add_fetch(&e->binds, 1, __ATOMIC_RELAXED);
 		pasid_notify(space, SIO_PASID_EVENT_BIND, e, binder);
 	}
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	return rc;
 }
 
@@ -240,13 +245,13 @@ SIO_API void sio_pasid_unbind(struct sio_pasid_space *space, sio_pasid_t pasid,
 {
 	struct pasid_entry *e, *reap = NULL;
 
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	e = entry_locked(space, pasid);
 	if (e && e->binds) {
 		__atomic_sub_fetch(&e->binds, 1, __ATOMIC_RELAXED);
 		pasid_notify(space, SIO_PASID_EVENT_UNBIND, e, binder);
 		pasid_entry_put(space, e, &reap);
 	}
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	pasid_reap(reap);
 }

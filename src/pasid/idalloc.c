@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include "util/fail.h"
 
 /* Bits below n set (n < 64). */
 static uint64_t below(unsigned int n)
@@ -15,8 +16,8 @@ static uint64_t below(unsigned int n)
 int idalloc_init(struct idalloc *a)
 {
 	*a = (struct idalloc){ 0 };
-	a->used = calloc(IDALLOC_WORDS, sizeof(uint64_t));
-	a->reserved = calloc(IDALLOC_WORDS, sizeof(uint64_t));
+	a->used = sio_calloc(IDALLOC_WORDS, sizeof(uint64_t));
+	a->reserved = sio_calloc(IDALLOC_WORDS, sizeof(uint64_t));
 	if (!a->used || !a->reserved) {
 		idalloc_destroy(a);
 		return -ENOMEM;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "util/rcu.h"
+#include "util/fail.h"
 
 void idmap_destroy(struct idmap *m)
 {
@@ -43,7 +44,7 @@ int idmap_store(struct idmap *m, uint32_t id, void *value)
 
 		if (!value)
 			return 0;
-		dir = calloc(IDMAP_DIR_SLOTS, sizeof(*dir));
+		dir = sio_calloc(IDMAP_DIR_SLOTS, sizeof(*dir));
 		if (!dir)
 			return -ENOMEM;
 		sio_rcu_assign(m->dir, dir);
@@ -52,7 +53,7 @@ int idmap_store(struct idmap *m, uint32_t id, void *value)
 	if (!leaf) {
 		if (!value)
 			return 0;
-		leaf = calloc(1, sizeof(*leaf));
+		leaf = sio_calloc(1, sizeof(*leaf));
 		if (!leaf)
 			return -ENOMEM;
 		sio_rcu_assign(m->dir[id >> IDMAP_LEAF_BITS], leaf);

@@ -33,6 +33,7 @@ void pasid_notify(struct sio_pasid_space *space, enum sio_pasid_event_type type,
 		.binder = binder,
 	};
 
+	SIO_ASSERT_HELD(&space->lock);
 	for (struct sio_pasid_notifier *nb = space->notifiers; nb; nb = nb->next)
 		if (wants(nb, &ev))
 			nb->notify(nb, &ev);
@@ -47,13 +48,13 @@ SIO_API int sio_pasid_notifier_register(struct sio_pasid_space *space,
 		return sio_err(-EINVAL, "PASID notifier: missing callback");
 	if (__atomic_load_n(&nb->space, __ATOMIC_ACQUIRE))
 		return sio_err(-EBUSY, "PASID notifier: registered already");
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	for (pos = &space->notifiers; *pos; pos = &(*pos)->next)
 		;
 	nb->next = NULL;
 	*pos = nb;
 	__atomic_store_n(&nb->space, sio_pasid_space_get(space), __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	return 0;
 }
 
@@ -67,7 +68,7 @@ SIO_API void sio_pasid_notifier_unregister(struct sio_pasid_notifier *nb)
 	space = __atomic_load_n(&nb->space, __ATOMIC_ACQUIRE);
 	if (!space)
 		return;
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	for (pos = &space->notifiers; *pos; pos = &(*pos)->next) {
 		if (*pos == nb) {
 			*pos = nb->next;
@@ -76,6 +77,6 @@ SIO_API void sio_pasid_notifier_unregister(struct sio_pasid_notifier *nb)
 	}
 	nb->next = NULL;
 	__atomic_store_n(&nb->space, NULL, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	sio_pasid_space_put(space);
 }

@@ -2,7 +2,8 @@
  * Private definitions of the PASID layer: the space, its sets and the entry
  * of each allocated PASID, and the helpers its files share.
  *
- * One lock per space, space->lock, protects everything in the space that is
+ * One lock per space, space->lock (SIO_LOCK_PASID_SPACE in the library's
+ * order, docs/locking.md), protects everything in the space that is
  * written: the free-value finder, the maps (writer side), the accounting,
  * the set and notifier lists, every entry's and set's mutable fields.  It is
  * a leaf for the library (nothing is called with it held except notifier
@@ -20,6 +21,7 @@
 #include "pasid/idalloc.h"
 #include "pasid/idmap.h"
 #include "util/error.h"
+#include "util/lock.h"
 #include "util/rcu.h"
 
 struct pasid_entry {

@@ -1,6 +1,6 @@
 /*
- * PASID sets: opaque containers with a quota and an owner token (seed 001:
- * "we don't have to let users fill the content").
+ * PASID sets: opaque containers with a quota and an owner token (the
+ * ioasid set review: "we don't have to let users fill the content").
  *
  * A set promises its whole quota at creation, so allocation inside it
  * fails only on its own quota or a range with no free value.  The token is
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "pasid/pasid_private.h"
+#include "util/fail.h"
 
 SIO_API int sio_pasid_set_alloc(struct sio_pasid_space *space, uint32_t quota,
 				const void *token, struct sio_pasid_set **out)
@@ -22,7 +23,7 @@ SIO_API int sio_pasid_set_alloc(struct sio_pasid_space *space, uint32_t quota,
 	if (!space || !out || !quota)
 		return sio_err(-EINVAL, "PASID set: %s", quota ? "missing argument" :
 			       "quota 0");
-	set = calloc(1, sizeof(*set));
+	set = sio_calloc(1, sizeof(*set));
 	if (!set)
 		return sio_err(-ENOMEM, "PASID set: out of memory");
 	set->token = token;
@@ -30,7 +31,7 @@ SIO_API int sio_pasid_set_alloc(struct sio_pasid_space *space, uint32_t quota,
 	CDS_INIT_LIST_HEAD(&set->pasids);
 	idmap_init(&set->private_map);
 
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	if (quota > pasid_room(space)) {
 		rc = sio_err(-ENOSPC, "PASID set: quota %u > %u available", quota,
 			     pasid_room(space));
@@ -46,7 +47,7 @@ SIO_API int sio_pasid_set_alloc(struct sio_pasid_space *space, uint32_t quota,
 	set->space = sio_pasid_space_get(space);
 	cds_list_add_tail(&set->node, &space->sets);
 out:
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	if (rc) {
 		free(set);
 		return rc;
@@ -63,7 +64,7 @@ SIO_API void sio_pasid_set_free(struct sio_pasid_set *set)
 	if (!set)
 		return;
 	space = set->space;
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	cds_list_for_each_entry_safe(e, tmp, &set->pasids, set_node)
 		pasid_entry_free(space, e, &reap);
 	/* What is left is bound: orphans, global from now on. */
@@ -75,7 +76,7 @@ SIO_API void sio_pasid_set_free(struct sio_pasid_set *set)
 	}
 	space->quota_reserved -= set->quota;
 	cds_list_del(&set->node);
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	/* One grace period covers the entries and the set's private map,
 	 * which lock-free private lookups may still be reading. */
 	sio_rcu_synchronize();
@@ -99,8 +100,8 @@ SIO_API uint32_t sio_pasid_set_count(struct sio_pasid_set *set)
 {
 	uint32_t n;
 
-	pthread_mutex_lock(&set->space->lock);
+	sio_mutex_lock(&set->space->lock, SIO_LOCK_PASID_SPACE);
 	n = set->used;
-	pthread_mutex_unlock(&set->space->lock);
+	sio_mutex_unlock(&set->space->lock);
 	return n;
 }

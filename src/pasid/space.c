@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "pasid/pasid_private.h"
+#include "util/fail.h"
 
 SIO_API int sio_pasid_space_create(unsigned int bits,
 				   struct sio_pasid_space **out)
@@ -20,7 +21,7 @@ SIO_API int sio_pasid_space_create(unsigned int bits,
 	if (!out || bits < 1 || bits > SIO_PASID_MAX_BITS)
 		return sio_err(-EINVAL, "PASID space: %u bits (1..%u)", bits,
 			       SIO_PASID_MAX_BITS);
-	s = calloc(1, sizeof(*s));
+	s = sio_calloc(1, sizeof(*s));
 	if (!s || idalloc_init(&s->ids)) {
 		free(s);
 		return sio_err(-ENOMEM, "PASID space: out of memory");
@@ -75,7 +76,7 @@ SIO_API int sio_pasid_space_set_bits(struct sio_pasid_space *space,
 	if (bits < 1 || bits > SIO_PASID_MAX_BITS)
 		return sio_err(-EINVAL, "PASID space: %u bits (1..%u)", bits,
 			       SIO_PASID_MAX_BITS);
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	old_limit = 1u << space->bits;
 	nreserved = idalloc_count_reserved(&space->ids, 0, limit - 1);
 	if (limit < old_limit &&
@@ -89,7 +90,7 @@ SIO_API int sio_pasid_space_set_bits(struct sio_pasid_space *space,
 		__atomic_store_n(&space->bits, bits, __ATOMIC_RELAXED);
 		space->nreserved = nreserved;
 	}
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	return rc;
 }
 
@@ -99,7 +100,7 @@ SIO_API int sio_pasid_reserve(struct sio_pasid_space *space, sio_pasid_t min,
 	uint32_t fresh;
 	int rc = 0;
 
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	if (min > max || max >= 1u << space->bits) {
 		rc = sio_err(-EINVAL, "PASID reserve: [%u, %u] outside %u bits",
 			     min, max, space->bits);
@@ -123,7 +124,7 @@ SIO_API int sio_pasid_reserve(struct sio_pasid_space *space, sio_pasid_t min,
 	}
 	space->nreserved += fresh;
 out:
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	return rc;
 }
 
@@ -131,8 +132,8 @@ SIO_API uint32_t sio_pasid_space_available(struct sio_pasid_space *space)
 {
 	uint32_t n;
 
-	pthread_mutex_lock(&space->lock);
+	sio_mutex_lock(&space->lock, SIO_LOCK_PASID_SPACE);
 	n = pasid_room(space);
-	pthread_mutex_unlock(&space->lock);
+	sio_mutex_unlock(&space->lock);
 	return n;
 }

@@ -1,8 +1,9 @@
 /*
  * An example PASID subscriber: a VM's guest PASID -> host PASID table, the
  * way KVM keeps the PASID translation table the CPU consults when a guest
- * issues ENQCMD (seed 001: "when kvm receives a notification about a new
- * guest-host PASID mapping, it needs to know which vm it belongs to").
+ * issues ENQCMD (the ioasid set review: "when kvm receives a notification
+ * about a new guest-host PASID mapping, it needs to know which vm it
+ * belongs to").
  *
  * The VMM allocates the host PASIDs of a guest in a set whose token is the
  * VM, with the guest PASID as private ID.  The table listens by token, so it
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 
 #include "pasid/pasid_private.h"
+#include "util/fail.h"
 
 struct sio_pasid_xlate {
 	struct sio_pasid_notifier nb;
@@ -76,7 +78,7 @@ SIO_API int sio_pasid_xlate_create(struct sio_pasid_space *space,
 
 	if (!space || !vm_token || !out)
 		return sio_err(-EINVAL, "PASID table: missing argument");
-	xl = calloc(1, sizeof(*xl));
+	xl = sio_calloc(1, sizeof(*xl));
 	if (!xl)
 		return sio_err(-ENOMEM, "PASID table: out of memory");
 	idmap_init(&xl->guest_to_host);

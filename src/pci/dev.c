@@ -16,6 +16,7 @@
 
 #include "pci/pci_private.h"
 #include "softiommu/device.h"
+#include "util/fail.h"
 
 SIO_API char *sio_pci_bdf_format(uint32_t bdf, char *buf, size_t len)
 {
@@ -108,13 +109,13 @@ SIO_API int sio_pci_dev_create(struct sio_iommu *iommu,
 	rc = check_desc(desc);
 	if (rc)
 		return rc;
-	pdev = calloc(1, sizeof(*pdev));
+	pdev = sio_calloc(1, sizeof(*pdev));
 	if (!pdev)
 		return sio_err(-ENOMEM, "pci: create");
 	n = desc->msix_vectors;
 	if (n) {
-		pdev->msix_table = calloc(n, 16);
-		pdev->msix_pba = calloc((n + 63) / 64, 8);
+		pdev->msix_table = sio_calloc(n, 16);
+		pdev->msix_pba = sio_calloc((n + 63) / 64, 8);
 		if (!pdev->msix_table || !pdev->msix_pba) {
 			pdev_free(pdev);
 			return sio_err(-ENOMEM, "pci: create: MSI-X table");
@@ -125,6 +126,18 @@ SIO_API int sio_pci_dev_create(struct sio_iommu *iommu,
 	pdev->desc = *desc;
 	pdev->cfg_size = desc->pcie ? SIO_PCIE_CONFIG_SIZE : SIO_PCI_CONFIG_SIZE;
 	pci_config_build(pdev);
+	for (unsigned int i = 0; i < desc->nconfig_regs; i++) {
+		const struct sio_pci_config_reg *r = &desc->config_regs[i];
+
+		rc = sio_pci_model_config_reg(pdev, r->offset, r->size, r->init,
+					      r->wmask, r->w1c);
+		if (rc) {
+			pdev_free(pdev);
+			return rc;
+		}
+	}
+	pdev->desc.config_regs = NULL;	/* the caller's array may go */
+	pdev->desc.nconfig_regs = 0;
 	pci_irq_reset(pdev);
 	rc = sio_device_probe(iommu, &(struct sio_device_desc){
 		.name = sio_pci_bdf_format(desc->bdf, name, sizeof(name)),

@@ -317,3 +317,16 @@ SIO_API int sio_pci_model_irq(struct sio_pci_dev *pdev, unsigned int vector)
 {
 	return pci_irq_raise(pdev, vector);
 }
+
+SIO_API void sio_pci_model_intx_deassert(struct sio_pci_dev *pdev)
+{
+	pdev->cfg[PCI_STATUS] &= (uint8_t)~PCI_STATUS_INTERRUPT;
+}
+
+SIO_API enum sio_pci_irq_type sio_pci_model_irq_mode(struct sio_pci_dev *pdev,
+						     unsigned int *nvectors)
+{
+	if (nvectors)
+		*nvectors = pdev->irq_vectors;
+	return pdev->irq_mode;
+}

@@ -32,11 +32,12 @@ struct sio_pci_dev {
 	uint32_t cfg_size;
 
 	/*
-	 * lock protects everything below; the model's ops run under it.  It
-	 * is the innermost lock of the library's PCI path: nothing that takes
-	 * another library lock is called with it held, except the model's
-	 * DMA (the data path takes no control-path lock) and the host's IRQ
-	 * sink (which must not call back into this function).
+	 * lock protects everything below; the model's ops run under it.  Its
+	 * place in the library's lock order is in docs/locking.md: under it
+	 * the model DMAs, and a DMA on a fault-capable domain raises a page
+	 * request (the page-fault layer's device and queue locks); the host's
+	 * IRQ sink runs under it too and must not call back into this
+	 * function.  No control-path lock of the core is taken under it.
 	 */
 	pthread_mutex_t lock;
 	uint8_t cfg[SIO_PCIE_CONFIG_SIZE];

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/fail.h"
 
 /* Global counters; relaxed atomics because they are statistics. */
 static uint64_t pt_mem_pages;
@@ -55,7 +56,8 @@ void *pt_page_alloc(unsigned int lg2)
 	size_t size = (size_t)1 << lg2;
 	void *p;
 
-	if (__builtin_expect(pt_inject_failure(), 0))
+	if (__builtin_expect(pt_inject_failure(), 0) ||
+	    sio_should_fail(SIO_FAIL_PAGE))
 		return NULL;
 
 	/* aligned_alloc wants the alignment to be a multiple of the pointer
@@ -90,7 +92,7 @@ int pt_page_defer(struct sio_pt_page **list, void *page, unsigned int lg2)
 	struct sio_pt_page *n = *list;
 
 	if (!n || n->count == n->cap) {
-		n = malloc(sizeof(*n) +
+		n = sio_malloc(sizeof(*n) +
 			   PT_DEAD_PER_NODE * sizeof(struct pt_dead_page));
 		if (!n)
 			return -ENOMEM;

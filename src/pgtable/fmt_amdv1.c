@@ -95,6 +95,9 @@ static int amd_init_common(struct sio_pt *pt, unsigned int granule_lg2,
 	pt->cls_bits = 3;
 	pt->contig_mask = AMD_NL_MASK;
 	pt->contig_val = AMD_NL_SIZED << AMD_NL_SHIFT;
+	/* 2.2.7.4: the IOMMU sets D on a write; IW is checked on the walk
+	 * before, so any leaf can be marked. */
+	pt->dirty_bit = AMD_D;
 	pt->dirty_ok = true;
 	return 0;
 }
@@ -178,24 +181,6 @@ static unsigned int amd_leaf_prot(const struct sio_pt *pt, uint64_t e)
 	return prot;
 }
 
-static bool amd_is_dirty(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & AMD_D;
-}
-
-static uint64_t amd_mk_clean(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & ~AMD_D;
-}
-
-static uint64_t amd_mk_dirty(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e | AMD_D;
-}
-
 const struct pt_fmt pt_fmt_amdv1 = {
 	.name = "amdv1",
 	.init = amd_init,
@@ -204,9 +189,6 @@ const struct pt_fmt pt_fmt_amdv1 = {
 	.mk_leaf = amd_mk_leaf,
 	.leaf_size_lg2 = amd_leaf_size_lg2,
 	.leaf_prot = amd_leaf_prot,
-	.is_dirty = amd_is_dirty,
-	.mk_clean = amd_mk_clean,
-	.mk_dirty = amd_mk_dirty,
 };
 
 const struct pt_fmt pt_fmt_mock = {
@@ -217,7 +199,4 @@ const struct pt_fmt pt_fmt_mock = {
 	.mk_leaf = amd_mk_leaf,
 	.leaf_size_lg2 = amd_leaf_size_lg2,
 	.leaf_prot = amd_leaf_prot,
-	.is_dirty = amd_is_dirty,
-	.mk_clean = amd_mk_clean,
-	.mk_dirty = amd_mk_dirty,
 };

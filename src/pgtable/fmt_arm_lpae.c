@@ -109,6 +109,7 @@ static int arm_init(struct sio_pt *pt, bool s2)
 	pt->present_mask = ARM_VALID;
 	pt->cls_shift = 0;		/* classify looks at bits 1:0 only */
 	pt->cls_bits = 2;
+	pt->table_bits = ARM_TYPE_TABLE;
 	pt->dirty_ok = c->features & SIO_PT_FEAT_DIRTY;
 	return 0;
 }
@@ -130,14 +131,6 @@ static enum pt_etype arm_classify(const struct sio_pt *pt, unsigned int level,
 	(void)level;
 	return (e & ARM_TYPE_MASK) == ARM_TYPE_TABLE ? PT_ENTRY_TABLE
 						      : PT_ENTRY_LEAF;
-}
-
-static uint64_t arm_mk_table(const struct sio_pt *pt, unsigned int level,
-			     uint64_t oa)
-{
-	(void)pt;
-	(void)level;
-	return ARM_TYPE_TABLE | oa;
 }
 
 static int arm_mk_leaf(const struct sio_pt *pt, unsigned int level,
@@ -240,7 +233,6 @@ const struct pt_fmt pt_fmt_arm_lpae_s1 = {
 	.name = "arm_lpae_s1",
 	.init = arm_init_s1,
 	.classify = arm_classify,
-	.mk_table = arm_mk_table,
 	.mk_leaf = arm_mk_leaf,
 	.leaf_prot = arm_leaf_prot,
 	.is_dirty = arm_is_dirty,
@@ -252,7 +244,6 @@ const struct pt_fmt pt_fmt_arm_lpae_s2 = {
 	.name = "arm_lpae_s2",
 	.init = arm_init_s2,
 	.classify = arm_classify,
-	.mk_table = arm_mk_table,
 	.mk_leaf = arm_mk_leaf,
 	.leaf_prot = arm_leaf_prot,
 	.is_dirty = arm_is_dirty,

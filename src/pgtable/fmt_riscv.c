@@ -65,6 +65,11 @@ static int riscv_init(struct sio_pt *pt)
 	pt->present_mask = RV_V;
 	pt->cls_shift = 1;		/* classify looks at R/W/X only */
 	pt->cls_bits = 3;
+	pt->table_bits = RV_V;
+	/* A write sets D, and A with it. */
+	pt->dirty_bit = RV_D;
+	pt->dirty_need = RV_W;
+	pt->dirty_also = RV_A;
 	pt->dirty_ok = true;
 	return 0;
 }
@@ -75,14 +80,6 @@ static enum pt_etype riscv_classify(const struct sio_pt *pt,
 	(void)pt;
 	(void)level;
 	return (e & (RV_R | RV_W | RV_X)) ? PT_ENTRY_LEAF : PT_ENTRY_TABLE;
-}
-
-static uint64_t riscv_mk_table(const struct sio_pt *pt, unsigned int level,
-			       uint64_t oa)
-{
-	(void)pt;
-	(void)level;
-	return RV_V | oa;
 }
 
 static int riscv_mk_leaf(const struct sio_pt *pt, unsigned int level,
@@ -117,32 +114,10 @@ static unsigned int riscv_leaf_prot(const struct sio_pt *pt, uint64_t e)
 	       ((e & RV_X) ? 0 : SIO_PROT_NOEXEC);
 }
 
-static bool riscv_is_dirty(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & RV_D;
-}
-
-static uint64_t riscv_mk_clean(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & ~RV_D;
-}
-
-static uint64_t riscv_mk_dirty(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return (e & RV_W) ? e | RV_D | RV_A : e;
-}
-
 const struct pt_fmt pt_fmt_riscv = {
 	.name = "riscv",
 	.init = riscv_init,
 	.classify = riscv_classify,
-	.mk_table = riscv_mk_table,
 	.mk_leaf = riscv_mk_leaf,
 	.leaf_prot = riscv_leaf_prot,
-	.is_dirty = riscv_is_dirty,
-	.mk_clean = riscv_mk_clean,
-	.mk_dirty = riscv_mk_dirty,
 };

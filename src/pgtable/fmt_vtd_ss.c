@@ -50,25 +50,13 @@ static int vtd_init(struct sio_pt *pt)
 	pt->oa_shift = 0;
 	/* Present = any bit: leaves always have R or W. */
 	pt->present_mask = ~0ull;
-	pt->cls_shift = 7;		/* classify looks at PS only */
-	pt->cls_bits = 1;
+	pt->ps_bit = VTD_PS;		/* leaves above level 0 have PS */
+	pt->ps_top = 2;
+	pt->table_bits = VTD_R | VTD_W;
+	pt->dirty_bit = VTD_D;
+	pt->dirty_need = VTD_W;
 	pt->dirty_ok = true;
 	return 0;
-}
-
-static enum pt_etype vtd_classify(const struct sio_pt *pt, unsigned int level,
-				  uint64_t e)
-{
-	(void)pt;
-	return level <= 2 && (e & VTD_PS) ? PT_ENTRY_LEAF : PT_ENTRY_TABLE;
-}
-
-static uint64_t vtd_mk_table(const struct sio_pt *pt, unsigned int level,
-			     uint64_t oa)
-{
-	(void)pt;
-	(void)level;
-	return VTD_R | VTD_W | oa;
 }
 
 static int vtd_mk_leaf(const struct sio_pt *pt, unsigned int level,
@@ -98,32 +86,9 @@ static unsigned int vtd_leaf_prot(const struct sio_pt *pt, uint64_t e)
 	       ((e & VTD_W) ? SIO_PROT_WRITE : 0);
 }
 
-static bool vtd_is_dirty(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & VTD_D;
-}
-
-static uint64_t vtd_mk_clean(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & ~VTD_D;
-}
-
-static uint64_t vtd_mk_dirty(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return (e & VTD_W) ? e | VTD_D : e;
-}
-
 const struct pt_fmt pt_fmt_vtd_ss = {
 	.name = "vtd_ss",
 	.init = vtd_init,
-	.classify = vtd_classify,
-	.mk_table = vtd_mk_table,
 	.mk_leaf = vtd_mk_leaf,
 	.leaf_prot = vtd_leaf_prot,
-	.is_dirty = vtd_is_dirty,
-	.mk_clean = vtd_mk_clean,
-	.mk_dirty = vtd_mk_dirty,
 };

@@ -61,26 +61,15 @@ static int x86_init(struct sio_pt *pt)
 	pt->oa_mask = X86_OA_MASK;
 	pt->oa_shift = 0;
 	pt->present_mask = X86_P;
-	pt->cls_shift = 7;		/* classify looks at PS only */
-	pt->cls_bits = 1;
+	pt->ps_bit = X86_PS;		/* leaves above level 0 have PS */
+	pt->ps_top = 2;
+	/* Permissions are ANDed along the walk: tables grant everything. */
+	pt->table_bits = X86_P | X86_RW | X86_US | X86_A;
+	/* Only a write sets D, and only a writable page can be written. */
+	pt->dirty_bit = X86_D;
+	pt->dirty_need = X86_RW;
 	pt->dirty_ok = true;
 	return 0;
-}
-
-static enum pt_etype x86_classify(const struct sio_pt *pt, unsigned int level,
-				  uint64_t e)
-{
-	(void)pt;
-	return level <= 2 && (e & X86_PS) ? PT_ENTRY_LEAF : PT_ENTRY_TABLE;
-}
-
-static uint64_t x86_mk_table(const struct sio_pt *pt, unsigned int level,
-			     uint64_t oa)
-{
-	/* Permissions are ANDed along the walk: tables grant everything. */
-	(void)pt;
-	(void)level;
-	return X86_P | X86_RW | X86_US | X86_A | oa;
 }
 
 static int x86_mk_leaf(const struct sio_pt *pt, unsigned int level,
@@ -107,33 +96,9 @@ static unsigned int x86_leaf_prot(const struct sio_pt *pt, uint64_t e)
 	       ((e & X86_XD) ? SIO_PROT_NOEXEC : 0);
 }
 
-static bool x86_is_dirty(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & X86_D;
-}
-
-static uint64_t x86_mk_clean(const struct sio_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & ~X86_D;
-}
-
-static uint64_t x86_mk_dirty(const struct sio_pt *pt, uint64_t e)
-{
-	/* Only a write sets D, and only a writable page can be written. */
-	(void)pt;
-	return (e & X86_RW) ? e | X86_D : e;
-}
-
 const struct pt_fmt pt_fmt_x86_64 = {
 	.name = "x86_64",
 	.init = x86_init,
-	.classify = x86_classify,
-	.mk_table = x86_mk_table,
 	.mk_leaf = x86_mk_leaf,
 	.leaf_prot = x86_leaf_prot,
-	.is_dirty = x86_is_dirty,
-	.mk_clean = x86_mk_clean,
-	.mk_dirty = x86_mk_dirty,
 };

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/fail.h"
 
 static const struct pt_fmt *pt_fmt_of(enum sio_pt_format f)
 {
@@ -85,6 +86,11 @@ static void pt_derive_fast(struct sio_pt *pt)
 	pt->oa_lshift = pt->oa_shift >= 0 ? 0 : (unsigned int)-pt->oa_shift;
 	if (pt->fmt->leaf_size_lg2 && !pt->contig_mask && pt->contig_val)
 		pt->contig_val = 0;	/* no quick test: always ask */
+	if (!pt->fmt->classify && !pt->cls_bits && pt->ps_bit) {
+		/* The default classify looks at the PS bit only. */
+		pt->cls_shift = (unsigned int)__builtin_ctzll(pt->ps_bit);
+		pt->cls_bits = 1;
+	}
 	if (pt->cls_bits > 5)
 		pt->cls_bits = 0;	/* table_map has 32 bits */
 	pt->cls_mask = pt->cls_bits ? (1ull << pt->cls_bits) - 1 : 0;
@@ -103,7 +109,7 @@ static void pt_derive_fast(struct sio_pt *pt)
 			uint64_t e = (c << pt->cls_shift) | (other & -other);
 
 			if ((e & pm) &&
-			    pt->fmt->classify(pt, l, e) == PT_ENTRY_TABLE)
+			    pt_classify(pt, l, e) == PT_ENTRY_TABLE)
 				map |= 1u << c;
 		}
 		pt->lvl[l].table_map = map;
@@ -128,7 +134,7 @@ SIO_API int sio_pt_create(const struct sio_pt_cfg *cfg, struct sio_pt **out)
 		return sio_err(-EINVAL, "sio_pt_create: unknown features %#x",
 			       cfg->features);
 
-	pt = calloc(1, sizeof(*pt));
+	pt = sio_calloc(1, sizeof(*pt));
 	if (!pt)
 		return sio_err(-ENOMEM, "sio_pt_create: out of memory");
 	pt->cfg = *cfg;
@@ -360,10 +366,10 @@ SIO_API int sio_pt_set_dirty(struct sio_pt *pt, uint64_t iova)
 	 * (the one entry that was hit, for AMD v1 contiguous leaves).  If the
 	 * entry changed meanwhile (unmap, clear), retry on the new value. */
 	for (;;) {
-		uint64_t n = pt->fmt->mk_dirty(pt, e);
+		uint64_t n = pt_mk_dirty(pt, e);
 
 		if (n == e)
-			return pt->fmt->is_dirty(pt, e) ? 0 : -EPERM;
+			return pt_is_dirty(pt, e) ? 0 : -EPERM;
 		if (__atomic_compare_exchange_n(slot, &e, n, false,
 						__ATOMIC_RELAXED,
 						__ATOMIC_RELAXED))

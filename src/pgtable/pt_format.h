@@ -14,6 +14,16 @@
  *    table entry, make a leaf, read a leaf's size and permissions, and the
  *    dirty-bit operations.
  *
+ * Defaults.  What most formats encode the same way is not written once per
+ * format: a format describes it with a few bits of geometry and leaves the
+ * accessor NULL, and the walker uses the default accessor below (pt_classify,
+ * pt_mk_table, pt_is_dirty, pt_mk_clean, pt_mk_dirty), which reads those bits.  A format
+ * whose hardware differs sets its own accessor, which then wins (AMD v1's
+ * table entries carry their level; Arm's dirty state is DBM plus a
+ * permission bit).  The kernel's generic_pt does the same with
+ * pt_fmt_defaults.h.  The defaults cost no indirect call (and classify is
+ * not called by the walkers anyway: see cls_bits).
+ *
  * The walker (walk.c, pgtable.c) never looks at format bits except through
  * these two; the hot loops use only the geometry (present mask, address
  * shift, and the classification bitmap sio_pt_create derives from
@@ -49,11 +59,13 @@ struct pt_fmt {
 	 * multi-entry leaves).  Returns 0 or a negative errno. */
 	int (*init)(struct sio_pt *pt);
 	/* Type of a present entry (e & present_mask != 0) at level > 0; at
-	 * level 0 every present entry is a leaf and this is not called. */
+	 * level 0 every present entry is a leaf and this is not called.
+	 * NULL: by a page-size bit (pt->ps_bit, ps_top; pt_classify). */
 	enum pt_etype (*classify)(const struct sio_pt *pt, unsigned int level,
 				  uint64_t e);
 	/* Entry pointing at a next-level table (the table's address is
-	 * encoded by the caller with pt_oa_encode and passed as "oa"). */
+	 * encoded by the caller with pt_oa_encode and passed as "oa").
+	 * NULL: pt->table_bits | oa at every level (pt_mk_table). */
 	uint64_t (*mk_table)(const struct sio_pt *pt, unsigned int level,
 			     uint64_t oa);
 	/* Every bit of a leaf of 2^size_lg2 bytes at level except the output
@@ -67,10 +79,13 @@ struct pt_fmt {
 				      unsigned int level, uint64_t e);
 	/* SIO_PROT_* a leaf grants. */
 	unsigned int (*leaf_prot)(const struct sio_pt *pt, uint64_t e);
-	/* Dirty tracking, all NULL when the format has none.  is_dirty: the
-	 * leaf was written since it was last cleaned; mk_clean/mk_dirty return
-	 * the entry with the state changed (mk_dirty returns e unchanged when
-	 * the leaf cannot become dirty, e.g. it is not writable). */
+	/* Dirty tracking.  is_dirty: the leaf was written since it was last
+	 * cleaned; mk_clean/mk_dirty return the entry with the state changed
+	 * (mk_dirty returns e unchanged when the leaf cannot become dirty,
+	 * e.g. it is not writable).  All NULL: the one-bit defaults over
+	 * pt->dirty_bit, dirty_need and dirty_also (pt_is_dirty ...), or no
+	 * dirty state at all when dirty_bit is 0 too.  Set all three or
+	 * none. */
 	bool (*is_dirty)(const struct sio_pt *pt, uint64_t e);
 	uint64_t (*mk_clean)(const struct sio_pt *pt, uint64_t e);
 	uint64_t (*mk_dirty)(const struct sio_pt *pt, uint64_t e);
@@ -139,6 +154,19 @@ struct sio_pt {
 		uint32_t shift;		/* = item_lg2 */
 	} lvl[PT_MAX_LEVELS];
 	bool dirty_ok;			/* read_and_clear/set_dirty work */
+	/* For the default accessors (see the file comment), set by init():
+	 * the bits of a table entry besides its address (mk_table NULL); a
+	 * leaf's dirty bit, the bits a leaf needs before it can become dirty
+	 * (its write permission; 0: any leaf can), and the bits that become
+	 * set with the dirty bit (RISC-V's accessed bit) (is_dirty NULL). */
+	uint64_t table_bits;
+	uint64_t dirty_bit, dirty_need, dirty_also;
+	/* And for the default classify: a present entry at a level from 1
+	 * to ps_top with ps_bit set is a leaf, any other above level 0 a
+	 * table (x86's and VT-d's PS).  sio_pt_create then derives cls_shift
+	 * and cls_bits from ps_bit. */
+	uint64_t ps_bit;
+	unsigned int ps_top;
 
 	/* The last leaf bits map got from mk_leaf(), for the size and prot
 	 * it asked for (leaf_lg2 ~0u: none yet), so repeated maps of the
@@ -216,6 +244,56 @@ static inline unsigned int pt_index(const struct sio_pt *pt, uint64_t iova,
 			      pt->lvl[level].idx_mask);
 }
 
+/* --- entry accessors with defaults (see the file comment) --- */
+
+static inline enum pt_etype pt_classify(const struct sio_pt *pt,
+					unsigned int level, uint64_t e)
+{
+	if (pt->fmt->classify)
+		return pt->fmt->classify(pt, level, e);
+	return level <= pt->ps_top && (e & pt->ps_bit) ? PT_ENTRY_LEAF
+						       : PT_ENTRY_TABLE;
+}
+
+static inline uint64_t pt_mk_table(const struct sio_pt *pt, unsigned int level,
+				   uint64_t oa)
+{
+	if (pt->fmt->mk_table)
+		return pt->fmt->mk_table(pt, level, oa);
+	return pt->table_bits | oa;
+}
+
+/* Whether the format keeps dirty state in its leaves at all (then dirty_ok
+ * says whether this table tracks it). */
+static inline bool pt_fmt_has_dirty(const struct sio_pt *pt)
+{
+	return pt->fmt->is_dirty || pt->dirty_bit;
+}
+
+static inline bool pt_is_dirty(const struct sio_pt *pt, uint64_t e)
+{
+	if (pt->fmt->is_dirty)
+		return pt->fmt->is_dirty(pt, e);
+	return (e & pt->dirty_bit) != 0;
+}
+
+static inline uint64_t pt_mk_clean(const struct sio_pt *pt, uint64_t e)
+{
+	if (pt->fmt->mk_clean)
+		return pt->fmt->mk_clean(pt, e);
+	return e & ~pt->dirty_bit;
+}
+
+static inline uint64_t pt_mk_dirty(const struct sio_pt *pt, uint64_t e)
+{
+	if (pt->fmt->mk_dirty)
+		return pt->fmt->mk_dirty(pt, e);
+	/* Only a write sets it, and only a leaf that allows one is written. */
+	if ((e & pt->dirty_need) != pt->dirty_need)
+		return e;
+	return e | pt->dirty_bit | pt->dirty_also;
+}
+
 /* Whether present entry e at level points to a table (else it is a
  * leaf).  The field lookup is exact: sio_pt_create() built table_map from
  * classify() itself, and the tests compare both on random entries. */
@@ -225,14 +303,14 @@ static inline bool pt_entry_is_table(const struct sio_pt *pt,
 	if (__builtin_expect(pt->cls_bits != 0, 1))
 		return (pt->lvl[level].table_map >>
 			((e >> pt->cls_shift) & pt->cls_mask)) & 1;
-	return level > 0 && pt->fmt->classify(pt, level, e) == PT_ENTRY_TABLE;
+	return level > 0 && pt_classify(pt, level, e) == PT_ENTRY_TABLE;
 }
 
 /* The same through the vtable only (tests compare the two). */
 static inline bool pt_entry_is_table_slow(const struct sio_pt *pt,
 					  unsigned int level, uint64_t e)
 {
-	return level > 0 && pt->fmt->classify(pt, level, e) == PT_ENTRY_TABLE;
+	return level > 0 && pt_classify(pt, level, e) == PT_ENTRY_TABLE;
 }
 
 /* lg2 of the size of the leaf present entry e at level belongs to.  Only

@@ -152,7 +152,7 @@ pt_new_table(struct sio_pt *pt, uint64_t *slot, unsigned int level, int *err)
 		return NULL;
 	}
 	/* Publish after the zeroing done by the allocator. */
-	pt_store_release(slot, pt->fmt->mk_table(pt, level, field));
+	pt_store_release(slot, pt_mk_table(pt, level, field));
 	return t;
 }
 
@@ -663,7 +663,7 @@ static void pt_dirty_level(struct pt_dirty *d, uint64_t *table,
 			/* A contiguous leaf is dirty if any of its copies
 			 * is: the hardware marks the one entry it used. */
 			for (unsigned int j = 0; j < n && !dirty; j++)
-				dirty = pt->fmt->is_dirty(
+				dirty = pt_is_dirty(
 					pt, pt_load_relaxed(&table[first + j]));
 			if (dirty) {
 				d->record(d->arg, start, size);
@@ -674,10 +674,10 @@ static void pt_dirty_level(struct pt_dirty *d, uint64_t *table,
 
 						/* CAS: a device may set the
 						 * bit again concurrently. */
-						while (pt->fmt->is_dirty(pt, o) &&
+						while (pt_is_dirty(pt, o) &&
 						       !__atomic_compare_exchange_n(
 							       s, &o,
-							       pt->fmt->mk_clean(pt, o),
+							       pt_mk_clean(pt, o),
 							       false,
 							       __ATOMIC_RELAXED,
 							       __ATOMIC_RELAXED))
@@ -706,8 +706,8 @@ SIO_API int sio_pt_read_and_clear_dirty(struct sio_pt *pt, uint64_t iova,
 	if (!pt->dirty_ok)
 		return sio_err(-EOPNOTSUPP, "%s: no dirty tracking%s",
 			       pt->fmt->name,
-			       pt->fmt->is_dirty ? " without SIO_PT_FEAT_DIRTY"
-						 : "");
+			       pt_fmt_has_dirty(pt) ? " without SIO_PT_FEAT_DIRTY"
+						    : "");
 	if (!record || (flags & ~(unsigned int)SIO_PT_DIRTY_NO_CLEAR))
 		return sio_err(-EINVAL, "read_and_clear_dirty: bad argument");
 	if (!size || iova > pt->iova_last)

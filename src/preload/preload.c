@@ -1,11 +1,12 @@
 /*
- * The LD_PRELOAD shim: gives an unmodified program a /dev/iommu.
+ * The LD_PRELOAD shim: gives an unmodified program the emulated machine's
+ * /dev/iommu, VFIO devices and the namespace around them.
  *
- * Opening exactly "/dev/iommu" (open, open64, openat, openat64 and their
- * fortified __open*_2 forms; the path must be that absolute string, so a
- * relative path, "//dev/iommu", a symlink or fopen() reach the real
- * filesystem) makes an iommufd context on the process's host, created on
- * first use, wrapped in an emulated file (softiommu/file.h).  From then on
+ * The opens (open, open64, openat, openat64 and their fortified __open*_2
+ * forms) first ask the machine (vfs.c, which also holds the other path
+ * calls): /dev/iommu, /dev/vfio/... and the machine's generated files are
+ * its opens, each an emulated file (softiommu/file.h) or a memfd; other
+ * emulated paths open the namespace's tree.  From then on
  * the calls that a program makes on a descriptor are routed by the file
  * table: ioctl, read/write and their vector, positioned and fortified
  * forms, mmap (and munmap of what it mapped), close,
@@ -21,7 +22,7 @@
  *
  * Reentrancy: the library linked into this object calls libc too, and its
  * calls to open/close/read bind to these interposers.  That is harmless:
- * paths other than "/dev/iommu" pass straight through, the library's own
+ * paths the machine does not emulate pass straight through, the library's own
  * descriptors are not in the file table, and the file layer reaches its
  * eventfds through raw system calls (src/file/file.h).
  *
@@ -45,6 +46,7 @@
 #include "softiommu/file.h"
 #include "softiommu/iommufd.h"
 #include "file/file.h"
+#include "preload/vfs.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -85,34 +87,8 @@ static long fail(long err)
 }
 
 /* ------------------------------------------------------------------ */
-/* /dev/iommu                                                           */
+/* open: the machine's paths first (vfs.c)                              */
 /* ------------------------------------------------------------------ */
-
-/* host_lock protects host: created on the first open, kept for the
- * process's lifetime (a fork child keeps its copy).  Taken inside the
- * fork gate, so a fork never copies it held. */
-static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sio_iommufd_host *host;
-
-static bool is_dev_iommu(const char *path, int flags)
-{
-	/* O_PATH opens no device: let the filesystem answer. */
-	return path && !(flags & O_PATH) && !strcmp(path, "/dev/iommu");
-}
-
-static int iommu_open(int flags)
-{
-	int rc;
-
-	sio_file_gate_enter();
-	pthread_mutex_lock(&host_lock);
-	rc = host ? 0 : sio_iommufd_host_create(&host);
-	pthread_mutex_unlock(&host_lock);
-	if (!rc)
-		rc = sio_iommufd_open_fd(host, flags);
-	sio_file_gate_exit();
-	return rc < 0 ? (int)fail(rc) : rc;
-}
 
 static mode_t open_mode(int flags, va_list ap)
 {
@@ -125,12 +101,13 @@ EXPORT int open(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
+	int fd;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	if (is_dev_iommu(path, flags))
-		return iommu_open(flags);
+	if (sio_vfs_open(path, flags, mode, &fd))
+		return fd;
 	return REAL(open)(path, flags, mode);
 }
 
@@ -138,12 +115,13 @@ EXPORT int open64(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
+	int fd;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	if (is_dev_iommu(path, flags))
-		return iommu_open(flags);
+	if (sio_vfs_open(path, flags, mode, &fd))
+		return fd;
 	return REAL(open64)(path, flags, mode);
 }
 
@@ -152,12 +130,13 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
+	int fd;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	if (is_dev_iommu(path, flags))
-		return iommu_open(flags);
+	if (sio_vfs_open(path, flags, mode, &fd))
+		return fd;
 	return REAL(openat)(dirfd, path, flags, mode);
 }
 
@@ -165,40 +144,49 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
+	int fd;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	if (is_dev_iommu(path, flags))
-		return iommu_open(flags);
+	if (sio_vfs_open(path, flags, mode, &fd))
+		return fd;
 	return REAL(openat64)(dirfd, path, flags, mode);
 }
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	if (is_dev_iommu(path, flags))
-		return iommu_open(flags);
+	int fd;
+
+	if (sio_vfs_open(path, flags, 0, &fd))
+		return fd;
 	return REAL(__open_2)(path, flags);
 }
 
 EXPORT int __open64_2(const char *path, int flags)
 {
-	if (is_dev_iommu(path, flags))
-		return iommu_open(flags);
+	int fd;
+
+	if (sio_vfs_open(path, flags, 0, &fd))
+		return fd;
 	return REAL(__open64_2)(path, flags);
 }
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	if (is_dev_iommu(path, flags))
-		return iommu_open(flags);
+	int fd;
+
+	if (sio_vfs_open(path, flags, 0, &fd))
+		return fd;
 	return REAL(__openat_2)(dirfd, path, flags);
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	if (is_dev_iommu(path, flags))
-		return iommu_open(flags);
+	int fd;
+
+	if (sio_vfs_open(path, flags, 0, &fd))
+		return fd;
 	return REAL(__openat64_2)(dirfd, path, flags);
 }
 
@@ -357,13 +345,20 @@ EXPORT ssize_t write(int fd, const void *buf, size_t len)
 	return REAL(write)(fd, buf, len);
 }
 
-/* Emulated files are streams: a position other than 0 is -ESPIPE. */
+/* A file with positioned ops gets them; the others are streams: a
+ * position other than 0 is -ESPIPE. */
 EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (!file)
 		return REAL(pread)(fd, buf, len, off);
+	if (sio_file_ops(file)->pread) {
+		rc = sio_file_pread(file, buf, len, off);
+		sio_file_put(file);
+		return rc < 0 ? fail(rc) : rc;
+	}
 	if (off) {
 		sio_file_put(file);
 		return fail(-ESPIPE);
@@ -374,9 +369,15 @@ EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (!file)
 		return REAL(pread64)(fd, buf, len, off);
+	if (sio_file_ops(file)->pread) {
+		rc = sio_file_pread(file, buf, len, off);
+		sio_file_put(file);
+		return rc < 0 ? fail(rc) : rc;
+	}
 	if (off) {
 		sio_file_put(file);
 		return fail(-ESPIPE);
@@ -387,9 +388,15 @@ EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (!file)
 		return REAL(pwrite)(fd, buf, len, off);
+	if (sio_file_ops(file)->pwrite) {
+		rc = sio_file_pwrite(file, buf, len, off);
+		sio_file_put(file);
+		return rc < 0 ? fail(rc) : rc;
+	}
 	if (off) {
 		sio_file_put(file);
 		return fail(-ESPIPE);
@@ -400,9 +407,15 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (!file)
 		return REAL(pwrite64)(fd, buf, len, off);
+	if (sio_file_ops(file)->pwrite) {
+		rc = sio_file_pwrite(file, buf, len, off);
+		sio_file_put(file);
+		return rc < 0 ? fail(rc) : rc;
+	}
 	if (off) {
 		sio_file_put(file);
 		return fail(-ESPIPE);

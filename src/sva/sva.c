@@ -7,13 +7,14 @@
  * per IOMMU, each with a count of the bonds attached through it.  A bond
  * (struct sio_sva, the kernel's iommu_sva) embeds the attach handle the
  * core stores at (group, PASID): that is how a second bind of the same
- * device finds it (seed 002 returned -EEXIST there; the kernel later made
- * it a reference, as here).
+ * device finds it (the first io_mm proposal returned -EEXIST there; the
+ * kernel later made it a reference, as here).
  *
- * Locking: sva_mm->lock serializes binds and unbinds of one mm and
- * protects its fields.  Order: sva_mm->lock, then group mutexes (PASID
- * attach/detach), then mm->lock (the driver's notifier registration), then
- * driver locks; the PASID space lock nests inside sva_mm->lock.  Nothing
+ * Locking (the library's order is the table in docs/locking.md):
+ * sva_mm->lock (SIO_LOCK_SVA_MM) serializes binds and unbinds of one mm and
+ * protects its fields.  Under it come group mutexes (PASID attach/detach),
+ * then mm->lock (the driver's notifier registration), then driver locks;
+ * the PASID space lock and the system's SVA hook lock too.  Nothing
  * here runs in the data path, which finds the domain through the core's
  * PASID table and the mm through domain->mm.
  *
@@ -33,13 +34,15 @@
 #include "softiommu/mm.h"
 #include "softiommu/pasid.h"
 #include "softiommu/sva.h"
+#include "core/core.h"
 #include "mm/mm_iommu.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 struct sva_mm {
 	struct sio_mm_iommu iommu;	/* in the mm's slot */
 	struct sio_mm *mm;		/* no reference: the mm owns us */
-	pthread_mutex_t lock;		/* see above */
+	pthread_mutex_t lock;		/* SIO_LOCK_SVA_MM; see above */
 	sio_pasid_t pasid;		/* atomic reads; SIO_PASID_INVALID */
 	struct sio_pasid_space *space;	/* a reference, with the PASID */
 	struct sio_pasid_set *set;
@@ -79,7 +82,7 @@ static struct sva_mm *sva_mm_of(struct sio_mm *mm)
 
 	if (cur)
 		return sio_container_of(cur, struct sva_mm, iommu);
-	smm = calloc(1, sizeof(*smm));
+	smm = sio_calloc(1, sizeof(*smm));
 	if (!smm)
 		return NULL;
 	smm->iommu.release = sva_mm_release;
@@ -103,6 +106,7 @@ static int mm_pasid(struct sva_mm *smm, struct sio_device *dev,
 	sio_pasid_t pasid;
 	int rc;
 
+	SIO_ASSERT_HELD(&smm->lock);
 	if (smm->pasid != SIO_PASID_INVALID) {
 		if (smm->space != space)
 			return sio_err(-EINVAL, "SVA: the mm's PASID is of another system");
@@ -147,28 +151,29 @@ static int existing_bond(struct sva_mm *smm, struct sio_device *dev,
 	return 0;
 }
 
-/* The hook of sio_sva_set_domain_init(): hook_lock protects fn and arg,
- * which are read together whenever a domain is made. */
-static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
-static sio_sva_domain_init_fn hook_fn;
-static void *hook_arg;
-
-SIO_API void sio_sva_set_domain_init(sio_sva_domain_init_fn fn, void *arg)
+/* The hook of sio_sva_set_domain_init() lives in the system (core/core.h):
+ * its lock protects fn and arg, which are read together whenever a domain
+ * is made, and is held while fn runs, so that once a new hook is set no
+ * call of the old one is still going on. */
+SIO_API void sio_sva_set_domain_init(struct sio_system *sys,
+				     sio_sva_domain_init_fn fn, void *arg)
 {
-	pthread_mutex_lock(&hook_lock);
-	hook_fn = fn;
-	hook_arg = fn ? arg : NULL;
-	pthread_mutex_unlock(&hook_lock);
+	if (!sys)
+		return;
+	sio_mutex_lock(&sys->sva_hook.lock, SIO_LOCK_SVA_HOOK);
+	sys->sva_hook.fn = fn;
+	sys->sva_hook.arg = fn ? arg : NULL;
+	sio_mutex_unlock(&sys->sva_hook.lock);
 }
 
-static int domain_init(struct sio_domain *d)
+static int domain_init(struct sio_system *sys, struct sio_domain *d)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&hook_lock);
-	if (hook_fn)
-		rc = hook_fn(hook_arg, d);
-	pthread_mutex_unlock(&hook_lock);
+	sio_mutex_lock(&sys->sva_hook.lock, SIO_LOCK_SVA_HOOK);
+	if (sys->sva_hook.fn)
+		rc = sys->sva_hook.fn(sys->sva_hook.arg, d);
+	sio_mutex_unlock(&sys->sva_hook.lock);
 	return rc;
 }
 
@@ -181,6 +186,7 @@ static int attach_bond(struct sva_mm *smm, struct sio_sva *bond)
 	struct sio_domain *d;
 	int rc;
 
+	SIO_ASSERT_HELD(&smm->lock);
 	cds_list_for_each_entry(sd, &smm->domains, node) {
 		if (sio_domain_iommu(sd->domain) != iommu)
 			continue;
@@ -192,13 +198,13 @@ static int attach_bond(struct sva_mm *smm, struct sio_sva *bond)
 		bond->sd = sd;
 		return 0;
 	}
-	sd = calloc(1, sizeof(*sd));
+	sd = sio_calloc(1, sizeof(*sd));
 	if (!sd)
 		return sio_err(-ENOMEM, "SVA: out of memory");
 	sio_mm_grab(smm->mm);
 	rc = sio_domain_alloc_sva(bond->dev, smm->mm, &d);
 	if (!rc) {
-		rc = domain_init(d);
+		rc = domain_init(sio_iommu_system(iommu), d);
 		if (!rc)
 			rc = sio_attach_device_pasid(d, bond->dev, smm->pasid,
 						     &bond->handle);
@@ -221,6 +227,7 @@ static int attach_bond(struct sva_mm *smm, struct sio_sva *bond)
 /* The last bond through sd is gone (smm->lock held). */
 static void put_domain(struct sva_mm *smm, struct sva_domain *sd)
 {
+	SIO_ASSERT_HELD(&smm->lock);
 	if (--sd->users)
 		return;
 	cds_list_del(&sd->node);
@@ -236,7 +243,10 @@ static int bind_locked(struct sva_mm *smm, struct sio_device *dev,
 		       struct sio_pasid_space *space, struct sio_sva **out)
 {
 	struct sio_sva *bond = NULL;
-	int rc = mm_pasid(smm, dev, space);
+	int rc;
+
+	SIO_ASSERT_HELD(&smm->lock);
+	rc = mm_pasid(smm, dev, space);
 
 	if (!rc)
 		rc = existing_bond(smm, dev, &bond);
@@ -247,7 +257,7 @@ static int bind_locked(struct sva_mm *smm, struct sio_device *dev,
 		*out = bond;
 		return 0;
 	}
-	bond = calloc(1, sizeof(*bond));
+	bond = sio_calloc(1, sizeof(*bond));
 	if (!bond)
 		return sio_err(-ENOMEM, "SVA: out of memory");
 	bond->dev = sio_device_get(dev);
@@ -289,9 +299,9 @@ SIO_API int sio_sva_bind_device(struct sio_device *dev, struct sio_mm *mm,
 	smm = sva_mm_of(mm);
 	if (!smm)
 		return sio_err(-ENOMEM, "SVA bind: out of memory");
-	pthread_mutex_lock(&smm->lock);
+	sio_mutex_lock(&smm->lock, SIO_LOCK_SVA_MM);
 	rc = bind_locked(smm, dev, space, out);
-	pthread_mutex_unlock(&smm->lock);
+	sio_mutex_unlock(&smm->lock);
 	return rc;
 }
 
@@ -309,16 +319,16 @@ SIO_API void sio_sva_unbind_device(struct sio_sva *bond)
 	/* The last domain's count may be the mm's last: hold one more so
 	 * that smm outlives its own lock. */
 	sio_mm_grab(mm);
-	pthread_mutex_lock(&smm->lock);
+	sio_mutex_lock(&smm->lock, SIO_LOCK_SVA_MM);
 	if (--bond->users) {
-		pthread_mutex_unlock(&smm->lock);
+		sio_mutex_unlock(&smm->lock);
 		sio_mm_drop(mm);
 		return;
 	}
 	sio_detach_device_pasid(bond->sd->domain, dev, smm->pasid);
 	sio_pasid_unbind(smm->space, smm->pasid, dev);
 	put_domain(smm, bond->sd);
-	pthread_mutex_unlock(&smm->lock);
+	sio_mutex_unlock(&smm->lock);
 	sio_device_put(dev);
 	free(bond);
 	sio_mm_drop(mm);
@@ -343,9 +353,9 @@ SIO_API unsigned int sio_sva_users(const struct sio_sva *bond)
 {
 	unsigned int n;
 
-	pthread_mutex_lock(&bond->smm->lock);
+	sio_mutex_lock(&bond->smm->lock, SIO_LOCK_SVA_MM);
 	n = bond->users;
-	pthread_mutex_unlock(&bond->smm->lock);
+	sio_mutex_unlock(&bond->smm->lock);
 	return n;
 }
 
@@ -368,8 +378,8 @@ SIO_API unsigned int sio_sva_mm_domains(struct sio_mm *mm)
 	if (!data)
 		return 0;
 	smm = sio_container_of(data, struct sva_mm, iommu);
-	pthread_mutex_lock(&smm->lock);
+	sio_mutex_lock(&smm->lock, SIO_LOCK_SVA_MM);
 	n = smm->ndomains;
-	pthread_mutex_unlock(&smm->lock);
+	sio_mutex_unlock(&smm->lock);
 	return n;
 }

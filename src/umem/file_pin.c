@@ -34,6 +34,8 @@
 #include <unistd.h>
 
 #include "umem/umem.h"
+#include "util/sys.h"
+#include "util/fail.h"
 
 enum file_kind {
 	FILE_OTHER,		/* not pinnable: -EINVAL at pin time */
@@ -62,12 +64,12 @@ static int file_wrap(struct sio_umem_owner *owner, int fd,
 	if (fstat(fd, &st) || fstatfs(fd, &sfs)) {
 		int rc = -errno;
 
-		close(fd);
+		sio_sys_close(fd);
 		return sio_err(rc, "umem: cannot look at a file to pin");
 	}
-	file = calloc(1, sizeof(*file));
+	file = sio_calloc(1, sizeof(*file));
 	if (!file) {
-		close(fd);
+		sio_sys_close(fd);
 		return sio_err(-ENOMEM, "umem: out of memory");
 	}
 	file->refcount = 1;
@@ -121,7 +123,7 @@ SIO_API void sio_umem_file_put(struct sio_umem_file *file)
 {
 	if (!file || __atomic_sub_fetch(&file->refcount, 1, __ATOMIC_ACQ_REL))
 		return;
-	close(file->fd);
+	sio_sys_close(file->fd);
 	sio_umem_owner_put(file->owner);
 	free(file);
 }
@@ -184,11 +186,11 @@ static int file_map(struct sio_umem_file *file, struct sio_umem_pin *pin)
 		rstart &= ~(uint64_t)(file->hsize - 1);
 		rend = (rend + file->hsize - 1) & ~(uint64_t)(file->hsize - 1);
 	}
-	c = calloc(1, sizeof(*c));
+	c = sio_calloc(1, sizeof(*c));
 	if (!c)
 		return sio_err(-ENOMEM, "umem: out of memory");
-	base = mmap(NULL, (size_t)(rend - rstart), prot,
-		    MAP_SHARED | MAP_POPULATE, file->fd, (off_t)rstart);
+	base = sio_sys_mmap(NULL, (size_t)(rend - rstart), prot,
+			    MAP_SHARED | MAP_POPULATE, file->fd, (off_t)rstart);
 	if (base == MAP_FAILED) {
 		rc = -errno;
 		free(c);
@@ -209,7 +211,7 @@ static int file_map(struct sio_umem_file *file, struct sio_umem_pin *pin)
 	 * the end are not pinned, they fault.  Refuse rather than pin them. */
 	rc = file_check(file, pin->start, pin->start + len);
 	if (rc) {
-		munmap(base, c->map_len);
+		sio_sys_munmap(base, c->map_len);
 		free(c);
 		pin->chunks = NULL;
 		pin->nchunks = 0;
@@ -226,6 +228,8 @@ SIO_API int sio_umem_pin_file(struct sio_umem_file *file, uint64_t offset,
 	int rc;
 
 	sio_err_clear();
+	if (sio_should_fail(SIO_FAIL_PAGE))
+		return sio_err(-ENOMEM, "umem: file pin failed (injected)");
 	rc = sio_umem_pin_prepare(owner, offset, len, flags, acct, &pin);
 	if (rc)
 		return rc;
@@ -257,7 +261,7 @@ err:
 
 void sio_umem_file_unpin(struct sio_umem_pin *pin)
 {
-	munmap(pin->chunks[0].map_base, pin->chunks[0].map_len);
+	sio_sys_munmap(pin->chunks[0].map_base, pin->chunks[0].map_len);
 	free(pin->chunks);
 	sio_umem_file_put(pin->file);
 }

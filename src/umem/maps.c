@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "umem/umem.h"
+#include "util/sys.h"
 
 /*
  * The buffer is itself a mapping, made while the caller is looking for
@@ -30,13 +31,13 @@
 
 static int maps_alloc(struct sio_maps *m, size_t cap)
 {
-	char *base = mmap(NULL, cap + 2 * MAPS_GUARD, PROT_NONE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *base = sio_sys_mmap(NULL, cap + 2 * MAPS_GUARD, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (base == MAP_FAILED)
 		return -ENOMEM;
 	if (mprotect(base + MAPS_GUARD, cap, PROT_READ | PROT_WRITE)) {
-		munmap(base, cap + 2 * MAPS_GUARD);
+		sio_sys_munmap(base, cap + 2 * MAPS_GUARD);
 		return -ENOMEM;
 	}
 	m->buf = base + MAPS_GUARD;
@@ -56,7 +57,7 @@ int sio_maps_read(const char *file, struct sio_maps *m)
 	rc = maps_alloc(m, cap);
 	if (rc)
 		return rc;
-	fd = open(file, O_RDONLY | O_CLOEXEC);
+	fd = sio_sys_open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		sio_maps_free(m);
@@ -73,17 +74,17 @@ int sio_maps_read(const char *file, struct sio_maps *m)
 			if (!rc && lseek(fd, 0, SEEK_SET) != 0)
 				rc = -errno;
 			if (rc) {
-				close(fd);
+				sio_sys_close(fd);
 				sio_maps_free(m);
 				return rc;
 			}
 		}
-		n = read(fd, m->buf + m->len, m->cap - m->len);
+		n = sio_sys_read(fd, m->buf + m->len, m->cap - m->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			close(fd);
+			sio_sys_close(fd);
 			sio_maps_free(m);
 			return rc;
 		}
@@ -91,15 +92,15 @@ int sio_maps_read(const char *file, struct sio_maps *m)
 			break;
 		m->len += (size_t)n;
 	}
-	close(fd);
+	sio_sys_close(fd);
 	return 0;
 }
 
 void sio_maps_free(struct sio_maps *m)
 {
 	if (m->buf)
-		munmap((void *)(uintptr_t)m->own_start,
-		       (size_t)(m->own_end - m->own_start));
+		sio_sys_munmap((void *)(uintptr_t)m->own_start,
+			       (size_t)(m->own_end - m->own_start));
 	m->buf = NULL;
 	m->len = m->cap = 0;
 }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "umem/umem.h"
+#include "util/fail.h"
 
 /* Per-uid USER-mode counters.  Entries are few (one per uid that ever
  * charged) and are never freed, so a pin or owner can point at one without
@@ -43,7 +44,7 @@ static struct sio_umem_user *user_lookup(uid_t uid, bool create)
 		if (u->uid == uid)
 			break;
 	if (!u && create) {
-		u = calloc(1, sizeof(*u));
+		u = sio_calloc(1, sizeof(*u));
 		if (u) {
 			u->uid = uid;
 			u->next = users;
@@ -121,6 +122,9 @@ SIO_API int sio_umem_read(struct sio_umem_owner *owner, void *dst,
 	rc = check_range(uaddr, len);
 	if (rc)
 		return rc;
+	if (sio_should_fail(SIO_FAIL_USERCOPY))
+		return sio_err(-EFAULT, "umem: read of %#llx failed (injected)",
+			       (unsigned long long)uaddr);
 	return owner->ops->read(owner, dst, uaddr, len);
 }
 
@@ -135,6 +139,9 @@ SIO_API int sio_umem_write(struct sio_umem_owner *owner, uint64_t uaddr,
 	rc = check_range(uaddr, len);
 	if (rc)
 		return rc;
+	if (sio_should_fail(SIO_FAIL_USERCOPY))
+		return sio_err(-EFAULT, "umem: write to %#llx failed (injected)",
+			       (unsigned long long)uaddr);
 	return owner->ops->write(owner, uaddr, src, len);
 }
 
@@ -281,7 +288,7 @@ int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
 		return sio_err(-EOVERFLOW, "umem: range 0x%llx+0x%zx wraps",
 			       (unsigned long long)addr, len);
 
-	pin = calloc(1, sizeof(*pin));
+	pin = sio_calloc(1, sizeof(*pin));
 	if (!pin)
 		return sio_err(-ENOMEM, "umem: out of memory");
 	pin->owner = owner;
@@ -324,6 +331,9 @@ SIO_API int sio_umem_pin(struct sio_umem_owner *owner, uint64_t uaddr,
 	int rc;
 
 	sio_err_clear();
+	if (sio_should_fail(SIO_FAIL_PAGE))
+		return sio_err(-ENOMEM, "umem: pin of %#llx failed (injected)",
+			       (unsigned long long)uaddr);
 	rc = sio_umem_pin_prepare(owner, uaddr, len, flags, acct, &pin);
 	if (rc)
 		return rc;

@@ -44,6 +44,8 @@
 #include <unistd.h>
 
 #include "umem/umem.h"
+#include "util/sys.h"
+#include "util/fail.h"
 
 #ifndef MFD_HUGE_SHIFT
 #define MFD_HUGE_SHIFT 26
@@ -195,7 +197,7 @@ static void reprivatise(uint64_t a, uint64_t b, unsigned int prot, size_t hsize)
 
 	if (hsize)
 		mflags |= MAP_HUGETLB | (int)(log2_size(hsize) << MAP_HUGE_SHIFT);
-	tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, mflags, -1, 0);
+	tmp = sio_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, mflags, -1, 0);
 	if (tmp == MAP_FAILED)
 		return;
 	if (!(prot & PROT_READ))
@@ -203,9 +205,9 @@ static void reprivatise(uint64_t a, uint64_t b, unsigned int prot, size_t hsize)
 	memcpy(tmp, (void *)(uintptr_t)a, len);
 	if (prot != (PROT_READ | PROT_WRITE))
 		mprotect(tmp, len, (int)prot);
-	if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-		   (void *)(uintptr_t)a) == MAP_FAILED)
-		munmap(tmp, len);
+	if (sio_sys_mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   (void *)(uintptr_t)a) == MAP_FAILED)
+		sio_sys_munmap(tmp, len);
 }
 
 /* Whether VMA v maps view w's memfd at the offsets the view gave it. */
@@ -286,7 +288,7 @@ static bool memfd_dev(unsigned int flags, dev_t *dev)
 	ok = fstat(fd, &st) == 0;
 	if (ok)
 		*dev = st.st_dev;
-	close(fd);
+	sio_sys_close(fd);
 	return ok;
 }
 
@@ -444,7 +446,7 @@ static long plan_pieces(const struct sio_maps *m, uint64_t start, uint64_t end,
 			struct piece *np;
 
 			cap = cap ? cap * 2 : 4;
-			np = realloc(pieces, cap * sizeof(*np));
+			np = sio_realloc(pieces, cap * sizeof(*np));
 			if (!np) {
 				rc = sio_err(-ENOMEM, "umem: out of memory");
 				goto err;
@@ -501,7 +503,8 @@ static int alias_prot(const struct sio_vma *v)
 static int alias_remap(const struct piece *p, void **base)
 {
 	size_t len = (size_t)(p->end - p->start);
-	void *a = mremap((void *)(uintptr_t)p->start, 0, len, MREMAP_MAYMOVE);
+	void *a = sio_sys_mremap((void *)(uintptr_t)p->start, 0, len,
+				 MREMAP_MAYMOVE, NULL);
 
 	if (a == MAP_FAILED)
 		return sio_err(-errno, "umem: cannot alias shared memory at 0x%llx",
@@ -509,7 +512,7 @@ static int alias_remap(const struct piece *p, void **base)
 	if ((p->vma.prot & PROT_EXEC) && mprotect(a, len, alias_prot(&p->vma))) {
 		int rc = -errno;
 
-		munmap(a, len);
+		sio_sys_munmap(a, len);
 		return sio_err(rc, "umem: mprotect of an alias");
 	}
 	*base = a;
@@ -530,25 +533,25 @@ static int alias_map_file(const struct piece *p, void **base)
 	/* map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE. */
 	snprintf(path, sizeof(path), "/proc/self/map_files/%llx-%llx",
 		 (unsigned long long)v->start, (unsigned long long)v->end);
-	fd = open(path, oflags);
+	fd = sio_sys_open(path, oflags);
 	if (fd < 0 && vma_file(v, &st, &sfs)) {
 		char fpath[4096];
 
 		memcpy(fpath, v->path, v->path_len);
 		fpath[v->path_len] = '\0';
-		fd = open(fpath, oflags);
+		fd = sio_sys_open(fpath, oflags);
 	}
 	if (fd >= 0 && (fstat(fd, &st) || st.st_dev != v->dev ||
 			st.st_ino != v->ino)) {
-		close(fd);
+		sio_sys_close(fd);
 		fd = -1;
 	}
 	if (fd < 0)
 		return sio_err(-EOPNOTSUPP, "umem: cannot alias shared hugetlb memory at 0x%llx: its file is not reachable (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, or a hugetlbfs path)",
 			       (unsigned long long)p->start);
-	a = mmap(NULL, len, alias_prot(v), MAP_SHARED, fd,
-		 (off_t)(v->offset + (p->rstart - v->start)));
-	close(fd);
+	a = sio_sys_mmap(NULL, len, alias_prot(v), MAP_SHARED, fd,
+			 (off_t)(v->offset + (p->rstart - v->start)));
+	sio_sys_close(fd);
 	if (a == MAP_FAILED)
 		return sio_err(-errno, "umem: cannot map shared hugetlb memory at 0x%llx again",
 			       (unsigned long long)p->start);
@@ -566,7 +569,7 @@ static int alias_unshare(const struct piece *p, void **base)
 	void *a, *view;
 	int fd, rc;
 
-	w = calloc(1, sizeof(*w));
+	w = sio_calloc(1, sizeof(*w));
 	if (!w)
 		return sio_err(-ENOMEM, "umem: out of memory");
 	if (p->hsize)
@@ -587,7 +590,7 @@ static int alias_unshare(const struct piece *p, void **base)
 		rc = sio_err(-errno, "umem: sizing the memfd of a pin");
 		goto err_close;
 	}
-	a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	a = sio_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (a == MAP_FAILED) {
 		rc = sio_err(-errno, "umem: mapping the memfd of a pin%s",
 			     p->hsize ? " (no free huge pages?)" : "");
@@ -600,8 +603,8 @@ static int alias_unshare(const struct piece *p, void **base)
 			(unsigned long long)p->rstart);
 		goto err_unmap;
 	}
-	view = mmap((void *)(uintptr_t)p->rstart, len, (int)v->prot,
-		    MAP_SHARED | MAP_FIXED, fd, 0);
+	view = sio_sys_mmap((void *)(uintptr_t)p->rstart, len, (int)v->prot,
+			    MAP_SHARED | MAP_FIXED, fd, 0);
 	if (view == MAP_FAILED) {
 		rc = sio_err(-errno, "umem: cannot replace private memory at 0x%llx by a shared copy",
 			     (unsigned long long)p->rstart);
@@ -609,7 +612,7 @@ static int alias_unshare(const struct piece *p, void **base)
 	}
 	if (alias_prot(v) != (PROT_READ | PROT_WRITE))
 		mprotect(a, len, alias_prot(v));
-	close(fd);
+	sio_sys_close(fd);
 	w->start = p->rstart;
 	w->end = p->rend;
 	w->dev = st.st_dev;
@@ -621,9 +624,9 @@ static int alias_unshare(const struct piece *p, void **base)
 	return 0;
 
 err_unmap:
-	munmap(a, len);
+	sio_sys_munmap(a, len);
 err_close:
-	close(fd);
+	sio_sys_close(fd);
 err_free:
 	free(w);
 	return rc;
@@ -635,7 +638,7 @@ static void self_unpin(struct sio_umem_owner *owner,
 	size_t i;
 
 	for (i = 0; i < nchunks; i++)
-		munmap(chunks[i].map_base, chunks[i].map_len);
+		sio_sys_munmap(chunks[i].map_base, chunks[i].map_len);
 	free(chunks);
 }
 
@@ -661,7 +664,7 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		rc = (int)n;
 		goto out_maps;
 	}
-	chunks = calloc((size_t)n, sizeof(*chunks));
+	chunks = sio_calloc((size_t)n, sizeof(*chunks));
 	if (!chunks) {
 		rc = sio_err(-ENOMEM, "umem: out of memory");
 		goto out_pieces;
@@ -720,7 +723,7 @@ out_unlock:
  */
 static int self_file_get(struct sio_umem_owner *owner, int fd, int *out)
 {
-	int fl = fcntl(fd, F_GETFL);
+	int fl = sio_sys_fcntl(fd, F_GETFL, 0);
 	struct stat st;
 	int nfd;
 
@@ -735,13 +738,13 @@ static int self_file_get(struct sio_umem_owner *owner, int fd, int *out)
 		char path[64];
 
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		nfd = open(path, O_RDWR | O_CLOEXEC);
+		nfd = sio_sys_open(path, O_RDWR | O_CLOEXEC);
 		if (nfd >= 0) {
 			*out = nfd;
 			return 0;
 		}
 	}
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	nfd = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (nfd < 0)
 		return sio_err(-errno, "umem: cannot duplicate descriptor %d", fd);
 	*out = nfd;
@@ -806,7 +809,7 @@ SIO_API int sio_umem_owner_self(struct sio_umem_owner **out)
 
 	sio_err_clear();
 	pthread_once(&self_once, self_setup);
-	owner = calloc(1, sizeof(*owner));
+	owner = sio_calloc(1, sizeof(*owner));
 	if (!owner)
 		return sio_err(-ENOMEM, "umem: out of memory");
 	rc = sio_umem_owner_init(owner, &self_ops, getuid(),

@@ -6,6 +6,7 @@
 #include <softiommu/uapi/iommufd.h>
 #include <softiommu/uapi/iommufd_test.h>
 #include <softiommu/uapi/vfio_compat.h>
+#include <softiommu/uapi/vfio.h>
 
 #if defined(_IOMMUFD_H) || defined(_UAPI_IOMMUFD_H) || \
 	defined(_UAPI_IOMMUFD_TEST_H) || defined(VFIO_H) || \

@@ -27,6 +27,7 @@
 
 #include "softiommu/softiommu.h"
 #include "softiommu/driver.h"
+#include "drivers/pt_domain.h"
 
 /* An IOVA inside the mock aperture that is aligned to 1 MiB. */
 #define T_IOVA ((uint64_t)SIO_MOCK_APERTURE_START)
@@ -137,8 +138,7 @@ struct tdrv {
 };
 
 struct tdrv_domain {
-	struct sio_domain domain;
-	struct sio_pt *pt;
+	struct sio_pt_domain pt;	/* pt.domain is the core's */
 	/* What the core asked of the domain. */
 	unsigned int nmap;		/* map_pages calls */
 	unsigned int nsync;
@@ -148,7 +148,7 @@ struct tdrv_domain {
 
 static inline struct tdrv_domain *tdrv_domain(struct sio_domain *d)
 {
-	return sio_container_of(d, struct tdrv_domain, domain);
+	return sio_container_of(sio_to_pt_domain(d), struct tdrv_domain, pt);
 }
 
 static inline int tdrv_attach_dev(struct sio_domain *d, struct sio_device *dev,
@@ -175,8 +175,8 @@ static inline int tdrv_map_pages(struct sio_domain *d, uint64_t iova,
 				 unsigned int prot, size_t *mapped)
 {
 	tdrv_domain(d)->nmap++;
-	return sio_pt_map_pages(tdrv_domain(d)->pt, iova, pa, pgsize, count,
-				prot, mapped);
+	return sio_pt_domain_map_pages(d, iova, pa, pgsize, count, prot,
+				       mapped);
 }
 
 static inline size_t tdrv_unmap_pages(struct sio_domain *d, uint64_t iova,
@@ -184,20 +184,13 @@ static inline size_t tdrv_unmap_pages(struct sio_domain *d, uint64_t iova,
 				      struct sio_iotlb_gather *gather)
 {
 	uint64_t start = gather->start, end = gather->end;
-	size_t n = sio_pt_unmap_pages(tdrv_domain(d)->pt, iova, pgsize, count,
-				      gather);
+	size_t n = sio_pt_domain_unmap_pages(d, iova, pgsize, count, gather);
 
 	/* Like a driver without flush callbacks, tdrv leaves the range to
 	 * the core: only the freed table pages stay on the gather. */
 	gather->start = start;
 	gather->end = end;
 	return n;
-}
-
-static inline int tdrv_lookup(struct sio_domain *d, uint64_t iova,
-			      struct sio_xlate *out)
-{
-	return sio_pt_lookup(tdrv_domain(d)->pt, iova, out);
 }
 
 static inline void tdrv_iotlb_sync(struct sio_domain *d,
@@ -220,7 +213,7 @@ static inline void tdrv_paging_free(struct sio_domain *d)
 {
 	struct tdrv_domain *td = tdrv_domain(d);
 
-	sio_pt_destroy(td->pt);
+	sio_pt_domain_deinit(&td->pt);
 	free(td);
 }
 
@@ -241,7 +234,7 @@ static inline const struct sio_domain_ops *tdrv_paging_ops(void)
 		.set_dev_pasid = tdrv_set_dev_pasid,
 		.map_pages = tdrv_map_pages,
 		.unmap_pages = tdrv_unmap_pages,
-		.lookup = tdrv_lookup,
+		.lookup = sio_pt_domain_lookup,
 		.iotlb_sync = tdrv_iotlb_sync,
 		.iotlb_sync_map = tdrv_iotlb_sync_map,
 		.free = tdrv_paging_free,
@@ -278,19 +271,14 @@ static inline int tdrv_alloc_paging(struct sio_device *dev, uint32_t flags,
 	td = calloc(1, sizeof(*td));
 	if (!td)
 		return -ENOMEM;
-	rc = sio_pt_create(&cfg, &td->pt);
+	rc = sio_pt_domain_init(&td->pt, &cfg, tdrv_paging_ops());
 	if (rc) {
 		free(td);
 		return rc;
 	}
-	sio_domain_init(&td->domain, SIO_DOMAIN_PAGING, tdrv_paging_ops());
-	td->domain.pgsize_bitmap = sio_pt_pgsize_bitmap(td->pt);
-	td->domain.geometry.force_aperture = true;
-	td->domain.geometry.aperture_start = 0;
-	td->domain.geometry.aperture_end = sio_pt_iova_last(td->pt);
 	__atomic_store_n(&t->last_alloc_dev, dev, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&t->paging_allocs, 1, __ATOMIC_RELAXED);
-	*out = &td->domain;
+	*out = &td->pt.domain;
 	return 0;
 }
 

@@ -743,7 +743,12 @@ static void test_fuzz_pin_in_huge_area(void **state)
 				  .uptr = (uintptr_t)f->buf + PAGE },
 	};
 	uint64_t unmapped;
+	char *other = mmap(NULL, 65 * PAGE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
+	assert_ptr_not_equal(other, MAP_FAILED);
+	memset(other, 1, PAGE);
+	munmap(other + 64 * PAGE, PAGE);
 	assert_int_equal(map(f, ioas, f->buf, 1ull << 50, &iova,
 			     IOMMU_IOAS_MAP_FIXED_IOVA), 0);
 	assert_int_equal(io(f, IOMMU_TEST_CMD, &create), 0);
@@ -751,15 +756,31 @@ static void test_fuzz_pin_in_huge_area(void **state)
 	assert_int_equal(io(f, IOMMU_TEST_CMD, &pages), 0);
 	assert_int_equal(check_refs(f, f->buf + PAGE, 2 * PAGE, 1), 0);
 	assert_int_equal(check_refs(f, f->buf, PAGE, 0), 0);
-	/* A second, overlapping pin counts each page once. */
+	/* The pinned pages must be the ones behind uptr (the kernel's
+	 * iommufd_test_check_pages): other pages are -EBADE, and the failed
+	 * pin leaves nothing pinned. */
 	pages.access_pages.iova = iova;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &pages), -EBADE);
+	assert_int_equal(check_refs(f, f->buf, PAGE, 0), 0);
+	pages.access_pages.uptr = (uintptr_t)other;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &pages), -EBADE);
+	assert_int_equal(check_refs(f, f->buf, PAGE, 0), 0);
+	/* An unmapped uptr is -EFAULT, as get_user_pages() answers. */
+	pages.access_pages.uptr = (uintptr_t)other + 64 * PAGE;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &pages), -EFAULT);
+	/* A second, overlapping pin counts each page once; a NULL uptr
+	 * skips the check. */
+	pages.access_pages.uptr = (uintptr_t)f->buf;
 	assert_int_equal(io(f, IOMMU_TEST_CMD, &pages), 0);
 	assert_int_equal(check_refs(f, f->buf, 3 * PAGE, 1), 0);
+	pages.access_pages.uptr = 0;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &pages), 0);
 	assert_int_equal(unmap(f, ioas, iova, 1ull << 50, &unmapped), 0);
 	assert_true(unmapped == 1ull << 50);
 	assert_int_equal(check_refs(f, f->buf, 3 * PAGE, 0), 0);
 	assert_int_equal(sio_file_close((int)create.create_access.out_access_fd),
 			 0);
+	munmap(other, 64 * PAGE);
 }
 
 /*

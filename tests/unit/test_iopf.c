@@ -12,6 +12,7 @@
 
 #include "softiommu/iopf.h"
 #include "softiommu/mm.h"
+#include "core/core.h"
 
 #define MAXG 16
 
@@ -292,8 +293,9 @@ static void test_group_collect(void **state)
 }
 
 /*
- * Seed 000's question: detaching the RID answers the RID's groups only,
- * detaching a PASID only that PASID's, each before the detach returns.
+ * The attach-handle design's open question: detaching the RID answers the
+ * RID's groups only, detaching a PASID only that PASID's, each before the
+ * detach returns.
  */
 static void test_detach_answers_its_handle_only(void **state)
 {
@@ -660,7 +662,7 @@ static void test_sva_bind_page_request(void **state)
 	assert_int_equal(sio_mm_mmap(mm, 0, 4 * 4096,
 				     SIO_PROT_READ | SIO_PROT_WRITE, 0, &va), 0);
 	assert_int_equal(sio_iopf_sva_create(1, &q), 0);
-	sio_iopf_sva_install(q);
+	sio_iopf_sva_install(sys, q);
 	assert_int_equal(sio_iopf_device_enable(dev, &model_ops, &model, NULL), 0);
 	assert_int_equal(sio_sva_bind_device(dev, mm, &bond), 0);
 	pasid = sio_sva_get_pasid(bond);
@@ -684,12 +686,64 @@ static void test_sva_bind_page_request(void **state)
 	sio_sva_unbind_device(bond);
 	assert_int_equal(sio_dma_read(dev, pasid, va + 2 * 4096, out, 1, &f),
 			 -ENOENT);
-	sio_iopf_sva_install(NULL);
+	sio_iopf_sva_install(sys, NULL);
 	sio_iopf_device_disable(dev);
 	sio_iopf_sva_destroy(q);
 	sio_mm_put(mm);
 	t_unprobe(dev);
 	assert_int_equal(sio_system_destroy(sys), 0);
+}
+
+/*
+ * The SVA domain hook and the page-fault layer's handle retirement are the
+ * system's: installing the SVA handler on one system leaves the SVA
+ * domains of another without a fault handler, and enabling page requests
+ * on a device registers the retirement on that device's system only.
+ */
+static void test_sva_install_per_system(void **state)
+{
+	struct sio_soft_config cfg = { .format = SIO_PT_X86_64, .pasid_bits = 20 };
+	struct sio_system *sys1 = t_system(), *sys2 = t_system();
+	struct sio_iommu *i1 = NULL, *i2 = NULL;
+	struct sio_device *d1, *d2;
+	struct sio_iopf_sva *q = NULL;
+	struct tmodel model = { 0 };
+	struct sio_sva *b1, *b2;
+	struct sio_mm *mm = NULL;
+
+	(void)state;
+	assert_int_equal(sio_soft_iommu_create(sys1, "soft", &cfg, &i1), 0);
+	assert_int_equal(sio_soft_iommu_create(sys2, "soft", &cfg, &i2), 0);
+	d1 = t_probe(i1, "sva-1", 0, 20, 0);
+	d2 = t_probe(i2, "sva-2", 0, 20, 0);
+	assert_int_equal(sio_mm_create(&mm), 0);
+	assert_int_equal(sio_iopf_sva_create(1, &q), 0);
+
+	sio_iopf_sva_install(sys1, q);
+	assert_null(sys1->handle_retire);
+	assert_int_equal(sio_iopf_device_enable(d1, &model_ops, &model, NULL), 0);
+	assert_non_null(sys1->handle_retire);
+	assert_null(sys2->handle_retire);
+
+	assert_int_equal(sio_sva_bind_device(d1, mm, &b1), 0);
+	assert_ptr_equal(sio_domain_iopf_handler(sio_sva_domain(b1)),
+			 sio_iopf_sva_handler(q));
+	/* The mm's PASID space is sys1's: d2 binds another mm. */
+	sio_sva_unbind_device(b1);
+	sio_mm_put(mm);
+	assert_int_equal(sio_mm_create(&mm), 0);
+	assert_int_equal(sio_sva_bind_device(d2, mm, &b2), 0);
+	assert_null(sio_domain_iopf_handler(sio_sva_domain(b2)));
+	sio_sva_unbind_device(b2);
+
+	sio_iopf_sva_install(sys1, NULL);
+	sio_iopf_device_disable(d1);
+	sio_iopf_sva_destroy(q);
+	sio_mm_put(mm);
+	t_unprobe(d1);
+	t_unprobe(d2);
+	assert_int_equal(sio_system_destroy(sys1), 0);
+	assert_int_equal(sio_system_destroy(sys2), 0);
 }
 
 int main(void)
@@ -710,6 +764,7 @@ int main(void)
 		T(test_dma_raises_request),
 		cmocka_unit_test(test_sva_handler),
 		cmocka_unit_test(test_sva_bind_page_request),
+		cmocka_unit_test(test_sva_install_per_system),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -270,6 +270,76 @@ static void header(void **state)
 	assert_int_equal(sio_pci_config_read(e->pdev, 0, 4, NULL), -EINVAL);
 }
 
+static void config_regs_in_desc(void **state)
+{
+	struct env *e = *state;
+	static const struct sio_pci_config_reg regs[] = {
+		{ 0x44, 4, 0x11, 0xff, 0 },
+		{ 0x180, 4, 0, 0, ~0u },
+	};
+	static const struct sio_pci_config_reg taken[] = {
+		{ 0x06, 2, 0, 0, 0 },
+	};
+	struct sio_pci_dev_desc d = t_desc(&e->m);
+	struct sio_pci_dev *p;
+	uint32_t v;
+
+	d.bdf = SIO_PCI_BDF(0x100, 0, 2, 0);
+	d.config_regs = taken;
+	d.nconfig_regs = 1;
+	assert_int_equal(sio_pci_dev_create(e->iommu, &d, &p), -EBUSY);
+	d.config_regs = regs;
+	d.nconfig_regs = 2;
+	assert_int_equal(sio_pci_dev_create(e->iommu, &d, &p), 0);
+	assert_int_equal(sio_pci_config_read(p, 0x44, 4, &v), 0);
+	assert_int_equal(v, 0x11);
+	assert_int_equal(sio_pci_config_write(p, 0x44, 4, 0xabcd), 0);
+	assert_int_equal(sio_pci_config_read(p, 0x44, 4, &v), 0);
+	assert_int_equal(v, 0xcd);
+	sio_pci_model_config_set(p, 0x180, 4, 6);
+	assert_int_equal(sio_pci_config_write(p, 0x180, 4, 2), 0);
+	assert_int_equal(sio_pci_config_read(p, 0x180, 4, &v), 0);
+	assert_int_equal(v, 4);
+	/* Reset restores the declared power-on values. */
+	assert_int_equal(sio_pci_reset(p), 0);
+	assert_int_equal(sio_pci_config_read(p, 0x44, 4, &v), 0);
+	assert_int_equal(v, 0x11);
+	sio_pci_dev_destroy(p);
+}
+
+static void intx(void **state)
+{
+	struct env *e = *state;
+	struct sio_pci_dev_desc d = t_desc(&e->m);
+	struct sio_pci_dev *p;
+	unsigned int n = 9;
+
+	d.bdf = SIO_PCI_BDF(0x100, 0, 3, 0);
+	d.intx = true;
+	assert_int_equal(sio_pci_dev_create(e->iommu, &d, &p), 0);
+	sio_pci_irq_connect(p, &(struct sio_pci_irq_sink){
+		.signal = sink_signal, .opaque = e });
+	assert_int_equal(sio_pci_model_irq_mode(p, &n), SIO_PCI_IRQ_NONE);
+	assert_int_equal(n, 0);
+	assert_int_equal(sio_pci_irq_set_mode(p, SIO_PCI_IRQ_INTX, 2), -EINVAL);
+	assert_int_equal(sio_pci_irq_set_mode(p, SIO_PCI_IRQ_INTX, 1), 0);
+	assert_int_equal(sio_pci_model_irq_mode(p, &n), SIO_PCI_IRQ_INTX);
+	assert_int_equal(n, 1);
+	assert_int_equal(sio_pci_model_irq(p, 0), 0);
+	assert_int_equal(e->irqs[0], 1);
+	assert_int_equal(e->last_type, SIO_PCI_IRQ_INTX);
+	assert_true(sio_pci_model_config_get(p, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	sio_pci_model_intx_deassert(p);
+	assert_false(sio_pci_model_config_get(p, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	/* Interrupt Disable in the command register holds the line. */
+	assert_int_equal(sio_pci_config_write(p, PCI_COMMAND, 2,
+					      PCI_COMMAND_INTX_DISABLE), 0);
+	assert_int_equal(sio_pci_model_irq(p, 0), 1);
+	assert_int_equal(e->irqs[0], 1);
+	assert_int_equal(sio_pci_model_irq(p, 1), -EINVAL);
+	sio_pci_dev_destroy(p);
+}
+
 static void bar_sizing(void **state)
 {
 	struct env *e = *state;
@@ -517,6 +587,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_descriptions, setup, teardown),
 		cmocka_unit_test_setup_teardown(header, setup, teardown),
 		cmocka_unit_test_setup_teardown(bar_sizing, setup, teardown),
+		cmocka_unit_test_setup_teardown(config_regs_in_desc, setup, teardown),
+		cmocka_unit_test_setup_teardown(intx, setup, teardown),
 		cmocka_unit_test_setup_teardown(capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(model_registers, setup, teardown),
 		cmocka_unit_test_setup_teardown(bar_access, setup, teardown),

@@ -2,7 +2,7 @@
  * Shared Virtual Addressing on the soft driver: devices reading and writing
  * a process address space through its PASID (the core's data path), one
  * PASID per mm, bonds counted per (device, mm), SVA domains shared per
- * (mm, IOMMU), the PASID-table entry shared by a group (seed 002), IOTLB
+ * (mm, IOMMU), the PASID-table entry shared by a group, IOTLB
  * and device caches invalidated by munmap/mprotect before they return, a
  * device refused for its PASID width, the mm exiting while bound, and the
  * errors of bind.
@@ -371,7 +371,7 @@ static void test_group_shares_the_pasid_entry(void **state)
 
 	b0 = bind_ok(fn0, e->mm);
 	/* The group's PASID table got one entry: written for fn0, only
-	 * flushed for fn1 (seed 002's attach_domain = false). */
+	 * flushed for fn1 (the io_mm proposal's attach_domain = false). */
 	st = sva_stats(b0);
 	assert_int_equal(st.entry_writes, 1);
 	assert_int_equal(st.entry_shared, 1);

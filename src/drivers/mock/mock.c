@@ -16,9 +16,11 @@
 #include <string.h>
 
 #include "drivers/mock/mock_private.h"
+#include "drivers/pt_domain.h"
 #include "softiommu/viommu.h"
 #include "util/error.h"
 #include "util/rcu.h"
+#include "util/fail.h"
 
 #define MOCK_PAGING_FLAGS                                                    \
 	(SIO_DOMAIN_ALLOC_DIRTY_TRACKING | SIO_DOMAIN_ALLOC_NEST_PARENT |     \
@@ -31,18 +33,8 @@
 #define MOCK_OAS 51	/* hw_max_oasz_lg2 */
 #define CPU_PAGE_SIZE 4096u
 
-struct mock_domain {
-	struct sio_domain domain;
-	struct sio_pt *pt;
-};
-
 static const struct sio_domain_ops mock_paging_ops;
 static const struct sio_domain_ops mock_nested_ops;
-
-static struct mock_domain *to_mock_domain(struct sio_domain *d)
-{
-	return sio_container_of(d, struct mock_domain, domain);
-}
 
 static struct mock_nested *to_mock_nested(struct sio_domain *d)
 {
@@ -107,7 +99,7 @@ static const struct sio_domain_ops mock_blocked_ops = {
 
 static int mock_alloc_blocked(struct sio_iommu *iommu, struct sio_domain **out)
 {
-	struct sio_domain *d = malloc(sizeof(*d));
+	struct sio_domain *d = sio_malloc(sizeof(*d));
 
 	if (!d)
 		return -ENOMEM;
@@ -116,61 +108,16 @@ static int mock_alloc_blocked(struct sio_iommu *iommu, struct sio_domain **out)
 	return 0;
 }
 
-/* Paging domain ops: the page table does the work. */
-static int mock_map_pages(struct sio_domain *d, uint64_t iova, uint64_t pa,
-			  size_t pgsize, size_t count, unsigned int prot,
-			  size_t *mapped)
-{
-	return sio_pt_map_pages(to_mock_domain(d)->pt, iova, pa, pgsize, count,
-				prot, mapped);
-}
-
-static size_t mock_unmap_pages(struct sio_domain *d, uint64_t iova,
-			       size_t pgsize, size_t count,
-			       struct sio_iotlb_gather *gather)
-{
-	return sio_pt_unmap_pages(to_mock_domain(d)->pt, iova, pgsize, count,
-				  gather);
-}
-
-static int mock_lookup(struct sio_domain *d, uint64_t iova, struct sio_xlate *out)
-{
-	return sio_pt_lookup(to_mock_domain(d)->pt, iova, out);
-}
-
-static void mock_paging_free(struct sio_domain *d)
-{
-	struct mock_domain *md = to_mock_domain(d);
-
-	sio_pt_destroy(md->pt);
-	free(md);
-}
-
-/* Dirty tracking: the page table's dirty bits.  The selftest's
+/* Paging domains: the page table does the work (pt_domain.h).  Dirty
+ * tracking is the table's dirty bits; the selftest's
  * mock_domain_set_dirty_tracking only flips a flag, which is the core's
  * domain->dirty_tracking here, so there is no set_dirty_tracking op. */
-static int mock_read_and_clear_dirty(struct sio_domain *d, uint64_t iova,
-				     uint64_t size, unsigned int flags,
-				     sio_dirty_record_fn record, void *arg)
-{
-	return sio_pt_read_and_clear_dirty(to_mock_domain(d)->pt, iova, size,
-					   flags, record, arg);
-}
-
-static int mock_set_dirty(struct sio_domain *d, uint64_t iova)
-{
-	return sio_pt_set_dirty(to_mock_domain(d)->pt, iova);
-}
-
 static const struct sio_domain_ops mock_paging_ops = {
 	.attach_dev = mock_attach_dev,
 	.set_dev_pasid = mock_set_dev_pasid,
-	.map_pages = mock_map_pages,
-	.unmap_pages = mock_unmap_pages,
-	.lookup = mock_lookup,
-	.read_and_clear_dirty = mock_read_and_clear_dirty,
-	.set_dirty = mock_set_dirty,
-	.free = mock_paging_free,
+	SIO_PT_DOMAIN_OPS,
+	SIO_PT_DIRTY_OPS,
+	.free = sio_pt_domain_free,
 };
 
 static int mock_alloc_paging(struct sio_device *dev, uint32_t flags,
@@ -179,7 +126,7 @@ static int mock_alloc_paging(struct sio_device *dev, uint32_t flags,
 {
 	struct sio_mock_hwpt_data cfg = { 0 };
 	struct sio_pt_cfg ptcfg = { 0 };
-	struct mock_domain *md;
+	struct sio_pt_domain *md;
 	bool dirty = flags & SIO_DOMAIN_ALLOC_DIRTY_TRACKING;
 	int rc;
 
@@ -200,23 +147,18 @@ static int mock_alloc_paging(struct sio_device *dev, uint32_t flags,
 	    cfg.pagetable_type != SIO_MOCK_PT_HUGE)
 		return -EOPNOTSUPP;
 
-	md = calloc(1, sizeof(*md));
+	md = sio_calloc(1, sizeof(*md));
 	if (!md)
 		return -ENOMEM;
 	ptcfg.format = SIO_PT_MOCK;
 	ptcfg.ias = MOCK_IAS;
 	ptcfg.oas = MOCK_OAS;
 	ptcfg.features = dirty ? SIO_PT_FEAT_DIRTY : 0;
-	rc = sio_pt_create(&ptcfg, &md->pt);
+	rc = sio_pt_domain_init(md, &ptcfg, &mock_paging_ops);
 	if (rc) {
 		free(md);
 		return rc;
 	}
-	sio_domain_init(&md->domain, SIO_DOMAIN_PAGING, &mock_paging_ops);
-	md->domain.pgsize_bitmap = sio_pt_pgsize_bitmap(md->pt);
-	md->domain.geometry.force_aperture = true;
-	md->domain.geometry.aperture_start = 0;
-	md->domain.geometry.aperture_end = sio_pt_iova_last(md->pt);
 	if (cfg.pagetable_type == SIO_MOCK_PT_HUGE) {
 		/* Userspace maps only huge pages; the CPU page size is
 		 * included so that iommufd accepts the domain. */
@@ -246,12 +188,12 @@ static void mock_nested_free(struct sio_domain *d)
 static int mock_nested_lookup(struct sio_domain *d, uint64_t iova,
 			      struct sio_xlate *out)
 {
-	return mock_lookup(d->parent, iova, out);
+	return sio_pt_domain_lookup(d->parent, iova, out);
 }
 
 static int mock_nested_set_dirty(struct sio_domain *d, uint64_t iova)
 {
-	return mock_set_dirty(d->parent, iova);
+	return sio_pt_domain_set_dirty(d->parent, iova);
 }
 
 /* The selftest's invalidation: each entry zeroes one mock IOTLB entry, or
@@ -335,7 +277,7 @@ int mock_nested_new(const struct sio_user_data *ud, struct mock_nested **out)
 				SIO_MOCK_HWPT_DATA);
 	if (rc)
 		return rc;
-	mn = calloc(1, sizeof(*mn));
+	mn = sio_calloc(1, sizeof(*mn));
 	if (!mn)
 		return -ENOMEM;
 	sio_domain_init(&mn->domain, SIO_DOMAIN_NESTED, &mock_nested_ops);
@@ -352,7 +294,7 @@ static int mock_probe_device(struct sio_iommu *iommu, struct sio_device *dev)
 
 	if (flags & ~MOCK_VALID_DEV_FLAGS)
 		return -EINVAL;
-	mdev = calloc(1, sizeof(*mdev));
+	mdev = sio_calloc(1, sizeof(*mdev));
 	if (!mdev)
 		return -ENOMEM;
 	mdev->flags = flags;
@@ -396,7 +338,7 @@ static int mock_hw_info(struct sio_device *dev, uint32_t *type, void **data,
 
 	if (*type != 0 && *type != SIO_MOCK_HW_INFO_TYPE)
 		return -EOPNOTSUPP;
-	info = calloc(1, sizeof(*info));
+	info = sio_calloc(1, sizeof(*info));
 	if (!info)
 		return -ENOMEM;
 	info->test_reg = SIO_MOCK_HW_INFO_REGVAL;
@@ -497,7 +439,7 @@ SIO_API int sio_mock_domain_set_dirty(struct sio_domain *domain,
 		return sio_err(-EINVAL, "mock: dirty tracking is off");
 	/* As the data path does: the table may be unmapped concurrently. */
 	sio_rcu_read_lock();
-	rc = mock_set_dirty(domain, iova);
+	rc = sio_pt_domain_set_dirty(domain, iova);
 	sio_rcu_read_unlock();
 	return rc;
 }

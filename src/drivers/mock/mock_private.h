@@ -9,6 +9,7 @@
 
 #include "softiommu/driver.h"
 #include "softiommu/mock.h"
+#include "util/lock.h"
 
 struct sio_viommu;
 
@@ -22,7 +23,9 @@ struct mock_dev {
 	 * domain the RID is attached to and the device's virtual ID there
 	 * (the event a test triggers names them).  Written by attach under
 	 * the group mutex; held for reading while an event is reported, so
-	 * the vIOMMU cannot go meanwhile. */
+	 * the vIOMMU cannot go meanwhile (SIO_LOCK_MOCK_VIOMMU in
+	 * docs/locking.md: after the group mutex, before the vIOMMU's event
+	 * queues). */
 	pthread_rwlock_t viommu_lock;
 	struct sio_viommu *viommu;
 	uint64_t vdev_id;

@@ -15,8 +15,9 @@
  *    device's virtual ID.
  *  - Two HW queues: index 1 needs index 0 and keeps it from going first.
  *
- * Locking: queue_lock protects queues[]; the vDEVICE table is the core's
- * (vdevs_lock, held while an entry resets a device's cache).
+ * Locking (docs/locking.md): queue_lock (SIO_LOCK_MOCK_QUEUES, a leaf)
+ * protects queues[]; the vDEVICE table is the core's (vdevs_lock, held
+ * while an entry resets a device's cache).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #include "drivers/mock/mock_private.h"
 #include "softiommu/viommu.h"
 #include "util/error.h"
+#include "util/sys.h"
+#include "util/fail.h"
 
 #define MOCK_REGION_PAGES 2
 
@@ -54,9 +57,9 @@ static struct mock_viommu *to_mock_viommu(struct sio_viommu *viommu)
 static void region_free(struct mock_viommu *mv)
 {
 	if (mv->region)
-		munmap(mv->region, mv->region_len);
+		sio_sys_munmap(mv->region, mv->region_len);
 	if (mv->region_fd >= 0)
-		close(mv->region_fd);
+		sio_sys_close(mv->region_fd);
 	mv->region = NULL;
 	mv->region_fd = -1;
 }
@@ -73,8 +76,8 @@ static int region_alloc(struct mock_viommu *mv)
 		region_free(mv);
 		return rc;
 	}
-	mv->region = mmap(NULL, mv->region_len, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, mv->region_fd, 0);
+	mv->region = sio_sys_mmap(NULL, mv->region_len, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, mv->region_fd, 0);
 	if (mv->region == MAP_FAILED) {
 		mv->region = NULL;
 		region_free(mv);
@@ -149,7 +152,7 @@ static int mock_viommu_cache_invalidate(struct sio_viommu *viommu,
 		return array->type == SIO_MOCK_VIOMMU_INVALIDATE_DATA ? 0
 								   : -EINVAL;
 	}
-	cmds = calloc(n, sizeof(*cmds));
+	cmds = sio_calloc(n, sizeof(*cmds));
 	if (!cmds) {
 		array->entry_num = 0;
 		return -ENOMEM;
@@ -186,7 +189,7 @@ static int mock_hw_queue_init_phys(struct sio_hw_queue *queue, uint32_t index,
 
 	if (index >= SIO_MOCK_HW_QUEUE_MAX)
 		return -EINVAL;
-	pthread_mutex_lock(&mv->queue_lock);
+	sio_mutex_lock(&mv->queue_lock, SIO_LOCK_MOCK_QUEUES);
 	if (mv->queues[index]) {
 		rc = -EEXIST;
 	} else if (index && !mv->queues[index - 1]) {
@@ -203,7 +206,7 @@ static int mock_hw_queue_init_phys(struct sio_hw_queue *queue, uint32_t index,
 		queue->depends_on = index ? &mv->queues[index - 1]->core : NULL;
 		mv->queues[index] = mq;
 	}
-	pthread_mutex_unlock(&mv->queue_lock);
+	sio_mutex_unlock(&mv->queue_lock);
 	return rc;
 }
 
@@ -213,10 +216,10 @@ static void mock_hw_queue_destroy(struct sio_hw_queue *queue)
 	struct mock_hw_queue *mq = sio_container_of(queue, struct mock_hw_queue,
 						    core);
 
-	pthread_mutex_lock(&mv->queue_lock);
+	sio_mutex_lock(&mv->queue_lock, SIO_LOCK_MOCK_QUEUES);
 	if (mv->queues[mq->index] == mq)
 		mv->queues[mq->index] = NULL;
-	pthread_mutex_unlock(&mv->queue_lock);
+	sio_mutex_unlock(&mv->queue_lock);
 }
 
 static const struct sio_viommu_ops mock_viommu_ops = {

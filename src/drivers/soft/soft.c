@@ -13,16 +13,13 @@
 
 #include "softiommu/driver.h"
 #include "softiommu/soft.h"
+#include "drivers/pt_domain.h"
 #include "drivers/soft/soft_sva.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 struct soft_iommu {
 	struct sio_soft_config cfg;
-};
-
-struct soft_domain {
-	struct sio_domain domain;
-	struct sio_pt *pt;
 };
 
 static const struct sio_domain_ops soft_paging_ops;
@@ -30,11 +27,6 @@ static const struct sio_domain_ops soft_paging_ops;
 static struct soft_iommu *to_soft(struct sio_iommu *iommu)
 {
 	return sio_iommu_priv(iommu);
-}
-
-static struct soft_domain *to_soft_domain(struct sio_domain *d)
-{
-	return sio_container_of(d, struct soft_domain, domain);
 }
 
 static void soft_pt_config(const struct sio_soft_config *c, bool dirty,
@@ -77,7 +69,7 @@ static const struct sio_domain_ops soft_static_ops = {
 
 static int soft_alloc_static(enum sio_domain_type type, struct sio_domain **out)
 {
-	struct sio_domain *d = malloc(sizeof(*d));
+	struct sio_domain *d = sio_malloc(sizeof(*d));
 
 	if (!d)
 		return -ENOMEM;
@@ -96,59 +88,15 @@ static int soft_alloc_identity(struct sio_iommu *iommu, struct sio_domain **out)
 	return soft_alloc_static(SIO_DOMAIN_IDENTITY, out);
 }
 
-static int soft_map_pages(struct sio_domain *d, uint64_t iova, uint64_t pa,
-			  size_t pgsize, size_t count, unsigned int prot,
-			  size_t *mapped)
-{
-	return sio_pt_map_pages(to_soft_domain(d)->pt, iova, pa, pgsize, count,
-				prot, mapped);
-}
-
-static size_t soft_unmap_pages(struct sio_domain *d, uint64_t iova,
-			       size_t pgsize, size_t count,
-			       struct sio_iotlb_gather *gather)
-{
-	return sio_pt_unmap_pages(to_soft_domain(d)->pt, iova, pgsize, count,
-				  gather);
-}
-
-static int soft_lookup(struct sio_domain *d, uint64_t iova, struct sio_xlate *out)
-{
-	return sio_pt_lookup(to_soft_domain(d)->pt, iova, out);
-}
-
-static void soft_paging_free(struct sio_domain *d)
-{
-	struct soft_domain *sd = to_soft_domain(d);
-
-	sio_pt_destroy(sd->pt);
-	free(sd);
-}
-
-/* Dirty tracking: the page table's dirty bits are the state; nothing
- * needs programming to turn it on or off, so no set_dirty_tracking op. */
-static int soft_read_and_clear_dirty(struct sio_domain *d, uint64_t iova,
-				     uint64_t size, unsigned int flags,
-				     sio_dirty_record_fn record, void *arg)
-{
-	return sio_pt_read_and_clear_dirty(to_soft_domain(d)->pt, iova, size,
-					   flags, record, arg);
-}
-
-static int soft_set_dirty(struct sio_domain *d, uint64_t iova)
-{
-	return sio_pt_set_dirty(to_soft_domain(d)->pt, iova);
-}
-
+/* Paging domains: the page table does the work (pt_domain.h), and its
+ * dirty bits are the tracking state: nothing needs programming to turn it
+ * on or off, so there is no set_dirty_tracking op. */
 static const struct sio_domain_ops soft_paging_ops = {
 	.attach_dev = soft_nop_attach,
 	.set_dev_pasid = soft_nop_set_pasid,
-	.map_pages = soft_map_pages,
-	.unmap_pages = soft_unmap_pages,
-	.lookup = soft_lookup,
-	.read_and_clear_dirty = soft_read_and_clear_dirty,
-	.set_dirty = soft_set_dirty,
-	.free = soft_paging_free,
+	SIO_PT_DOMAIN_OPS,
+	SIO_PT_DIRTY_OPS,
+	.free = sio_pt_domain_free,
 };
 
 #define SOFT_PAGING_FLAGS                                                     \
@@ -162,27 +110,22 @@ static int soft_alloc_paging(struct sio_device *dev, uint32_t flags,
 	struct soft_iommu *si = to_soft(sio_device_iommu(dev));
 	bool dirty = flags & SIO_DOMAIN_ALLOC_DIRTY_TRACKING;
 	struct sio_pt_cfg ptcfg;
-	struct soft_domain *sd;
+	struct sio_pt_domain *sd;
 	int rc;
 
 	if ((flags & ~SOFT_PAGING_FLAGS) || (dirty && !si->cfg.dirty))
 		return -EOPNOTSUPP;
 	if (ud)
 		return -EOPNOTSUPP;	/* no driver-specific data */
-	sd = calloc(1, sizeof(*sd));
+	sd = sio_calloc(1, sizeof(*sd));
 	if (!sd)
 		return -ENOMEM;
 	soft_pt_config(&si->cfg, dirty, &ptcfg);
-	rc = sio_pt_create(&ptcfg, &sd->pt);
+	rc = sio_pt_domain_init(sd, &ptcfg, &soft_paging_ops);
 	if (rc) {
 		free(sd);
 		return rc;
 	}
-	sio_domain_init(&sd->domain, SIO_DOMAIN_PAGING, &soft_paging_ops);
-	sd->domain.pgsize_bitmap = sio_pt_pgsize_bitmap(sd->pt);
-	sd->domain.geometry.aperture_start = 0;
-	sd->domain.geometry.aperture_end = sio_pt_iova_last(sd->pt);
-	sd->domain.geometry.force_aperture = true;
 	*out = &sd->domain;
 	return 0;
 }
@@ -244,7 +187,7 @@ SIO_API int sio_soft_iommu_create(struct sio_system *sys, const char *name,
 	caps.default_domain_type = cfg->default_domain_type ?
 					   cfg->default_domain_type :
 					   SIO_DOMAIN_IDENTITY;
-	si = malloc(sizeof(*si));
+	si = sio_malloc(sizeof(*si));
 	if (!si)
 		return sio_err(-ENOMEM, "soft: out of memory");
 	si->cfg = *cfg;
@@ -259,5 +202,5 @@ SIO_API struct sio_pt *sio_soft_domain_pgtable(struct sio_domain *domain)
 {
 	if (!domain || domain->ops != &soft_paging_ops)
 		return NULL;
-	return to_soft_domain(domain)->pt;
+	return sio_to_pt_domain(domain)->pt;
 }

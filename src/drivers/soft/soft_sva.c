@@ -5,8 +5,8 @@
  * Hardware model.  A PASID-table entry points at the mm's page table; the
  * devices of one group share a PASID table, so when the core installs a
  * PASID on each device of a group only the first writes the entry and the
- * others just flush, and only the last one out clears it (seed 002's
- * attach_domain/detach_domain).  Translation goes through an IOTLB of
+ * others just flush, and only the last one out clears it (the io_mm
+ * proposal's attach_domain/detach_domain).  Translation goes through an IOTLB of
  * SVA_IOTLB_SIZE entries in front of the walk.  Each attached device has a
  * device-side cache (ATC) that the driver must invalidate, which it counts.
  *
@@ -24,9 +24,10 @@
  * (odd sequence: being written) and every field is atomic, so a reader
  * sees a whole entry or misses.
  *
- * Locks: sd->lock protects the PASID-table entries, the device list and the
- * counters.  The core calls set_dev_pasid with a group mutex held, the mm
- * calls the notifier with its lock held: both come before sd->lock.
+ * Locks: sd->lock (SIO_LOCK_SOFT_SVA in docs/locking.md) protects the
+ * PASID-table entries, the device list and the counters.  The core calls
+ * set_dev_pasid with a group mutex held, the mm calls the notifier with its
+ * lock held: both come before sd->lock.
  */
 #include <stdlib.h>
 #include <urcu/list.h>
@@ -36,6 +37,8 @@
 #include "softiommu/soft_sva.h"
 #include "drivers/soft/soft_sva.h"
 #include "util/error.h"
+#include "util/lock.h"
+#include "util/fail.h"
 
 #define SVA_PAGE 4096ull
 #define SVA_IOTLB_SIZE 64
@@ -155,7 +158,7 @@ static void invalidate(struct soft_sva_domain *sd, uint64_t start, uint64_t end)
 	struct atc *a;
 
 	__atomic_add_fetch(&sd->gen, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_lock(&sd->lock);
+	sio_mutex_lock(&sd->lock, SIO_LOCK_SOFT_SVA);
 	sd->stats.iotlb_invalidations++;
 	cds_list_for_each_entry(a, &sd->atcs, node) {
 		a->invalidations++;
@@ -163,7 +166,7 @@ static void invalidate(struct soft_sva_domain *sd, uint64_t start, uint64_t end)
 		a->end = end;
 		sd->stats.atc_invalidations++;
 	}
-	pthread_mutex_unlock(&sd->lock);
+	sio_mutex_unlock(&sd->lock);
 }
 
 static void sva_mm_invalidate(struct sio_mm_notifier *mn, uint64_t start,
@@ -227,17 +230,17 @@ static int soft_sva_set_dev_pasid(struct sio_domain *d, struct sio_device *dev,
 		return rc;
 	/* The group is only a name for its PASID table here. */
 	sio_group_put(group);
-	a = calloc(1, sizeof(*a));
+	a = sio_calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	pthread_mutex_lock(&sd->lock);
+	sio_mutex_lock(&sd->lock, SIO_LOCK_SOFT_SVA);
 	slot = find_slot(sd, group, pasid);
 	if (slot) {
 		sd->stats.entry_shared++;
 	} else {
-		slot = calloc(1, sizeof(*slot));
+		slot = sio_calloc(1, sizeof(*slot));
 		if (!slot) {
-			pthread_mutex_unlock(&sd->lock);
+			sio_mutex_unlock(&sd->lock);
 			free(a);
 			return -ENOMEM;
 		}
@@ -253,7 +256,7 @@ static int soft_sva_set_dev_pasid(struct sio_domain *d, struct sio_device *dev,
 	a->slot = slot;
 	cds_list_add_tail(&a->node, &sd->atcs);
 	sd->stats.devices++;
-	pthread_mutex_unlock(&sd->lock);
+	sio_mutex_unlock(&sd->lock);
 	return 0;
 }
 
@@ -266,7 +269,7 @@ void soft_sva_leave(struct sio_domain *old, struct sio_device *dev,
 	if (!old || old->ops != &soft_sva_ops)
 		return;
 	sd = to_sva(old);
-	pthread_mutex_lock(&sd->lock);
+	sio_mutex_lock(&sd->lock, SIO_LOCK_SOFT_SVA);
 	a = find_atc(sd, dev, pasid);
 	if (a) {
 		/* The device drops what it cached for the PASID... */
@@ -284,7 +287,7 @@ void soft_sva_leave(struct sio_domain *old, struct sio_device *dev,
 		cds_list_del(&a->node);
 		free(a);
 	}
-	pthread_mutex_unlock(&sd->lock);
+	sio_mutex_unlock(&sd->lock);
 }
 
 static void soft_sva_free(struct sio_domain *d)
@@ -318,7 +321,7 @@ int soft_sva_domain_alloc(struct sio_device *dev, struct sio_mm *mm,
 
 	if (!sio_device_max_pasids(dev))
 		return -EOPNOTSUPP;
-	sd = calloc(1, sizeof(*sd));
+	sd = sio_calloc(1, sizeof(*sd));
 	if (!sd)
 		return -ENOMEM;
 	sio_domain_init(&sd->domain, SIO_DOMAIN_SVA, &soft_sva_ops);
@@ -344,9 +347,9 @@ SIO_API int sio_soft_sva_stats(struct sio_domain *domain,
 	if (!domain || domain->ops != &soft_sva_ops || !out)
 		return sio_err(-EINVAL, "soft: not a soft SVA domain");
 	sd = to_sva(domain);
-	pthread_mutex_lock(&sd->lock);
+	sio_mutex_lock(&sd->lock, SIO_LOCK_SOFT_SVA);
 	*out = sd->stats;
-	pthread_mutex_unlock(&sd->lock);
+	sio_mutex_unlock(&sd->lock);
 	out->iotlb_hits = __atomic_load_n(&sd->hits, __ATOMIC_RELAXED);
 	out->iotlb_misses = __atomic_load_n(&sd->misses, __ATOMIC_RELAXED);
 	out->mm_exited = __atomic_load_n(&sd->dead, __ATOMIC_ACQUIRE);
@@ -364,7 +367,7 @@ SIO_API int sio_soft_sva_atc(struct sio_domain *domain, struct sio_device *dev,
 	if (!domain || domain->ops != &soft_sva_ops)
 		return sio_err(-EINVAL, "soft: not a soft SVA domain");
 	sd = to_sva(domain);
-	pthread_mutex_lock(&sd->lock);
+	sio_mutex_lock(&sd->lock, SIO_LOCK_SOFT_SVA);
 	a = find_atc(sd, dev, SIO_PASID_INVALID);
 	if (a) {
 		*invalidations = a->invalidations;
@@ -374,6 +377,6 @@ SIO_API int sio_soft_sva_atc(struct sio_domain *domain, struct sio_device *dev,
 		rc = sio_err(-ENOENT, "soft: %s is not attached to this SVA domain",
 			     sio_device_name(dev));
 	}
-	pthread_mutex_unlock(&sd->lock);
+	sio_mutex_unlock(&sd->lock);
 	return rc;
 }

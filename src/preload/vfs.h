@@ -1,0 +1,16 @@
+/*
+ * The shim's paths (vfs.c): what preload.c's open interposers ask before
+ * they open a path themselves.
+ */
+#ifndef SIO_PRELOAD_VFS_H
+#define SIO_PRELOAD_VFS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Whether the emulated machine answers this open (a device node, a
+ * generated file, or a file of the namespace's tree): then true with *fd
+ * the descriptor, or -1 with errno.  False: open path as given. */
+bool sio_vfs_open(const char *path, int flags, mode_t mode, int *fd);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * The real system calls, for library code that means them.
+ *
+ * Under `softiommu run` the library lives inside the LD_PRELOAD shim, whose
+ * interposers own the libc names open, close, read, write, fcntl, mmap,
+ * munmap, dup and friends: a library call through those names would come
+ * back into the shim's file table (and, for paths, into its view of the
+ * host namespace).  When the library opens /proc/self/maps, maps a memory
+ * file it made, or closes a descriptor of its own, it wants the kernel, so
+ * it goes through syscall(2) here.  Each wrapper has the libc calling
+ * convention: -1 (MAP_FAILED for the maps) with errno set on failure.
+ */
+#ifndef SIO_UTIL_SYS_H
+#define SIO_UTIL_SYS_H
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static inline int sio_sys_open(const char *path, int flags)
+{
+	/* Never O_CREAT: no mode argument. */
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags);
+}
+
+static inline int sio_sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
+static inline int sio_sys_dup3(int oldfd, int newfd, int flags)
+{
+	return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+}
+
+static inline int sio_sys_fcntl(int fd, int cmd, long arg)
+{
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
+static inline ssize_t sio_sys_read(int fd, void *buf, size_t len)
+{
+	return syscall(SYS_read, fd, buf, len);
+}
+
+static inline ssize_t sio_sys_write(int fd, const void *buf, size_t len)
+{
+	return syscall(SYS_write, fd, buf, len);
+}
+
+static inline void *sio_sys_mmap(void *addr, size_t len, int prot, int flags,
+				 int fd, off_t off)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+static inline int sio_sys_munmap(void *addr, size_t len)
+{
+	return (int)syscall(SYS_munmap, addr, len);
+}
+
+/* new_addr is used only with MREMAP_FIXED (pass NULL otherwise). */
+static inline void *sio_sys_mremap(void *old, size_t old_len, size_t new_len,
+				   int flags, void *new_addr)
+{
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags,
+			       new_addr);
+}
+
+#endif
