@@ -415,10 +415,14 @@ devname=none
 if [ -z "$sio" ]; then
 	why="the guest printed no result"
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then why="timed out after ${run_timeout}s"; fi
-	# QEMU's own last complaint, when it gave one (e.g. vfio-pci refusing
-	# the device at realize).
-	err=$(grep -a 'qemu-system-x86_64: ' "$console" | grep -v ': warning: ' | tail -n1 || true)
-	[ -n "$err" ] && why="$why; ${err#*qemu-system-x86_64: }"
+	# QEMU's own complaints, when it gave any (e.g. vfio-pci refusing the
+	# device at realize): the first, which is usually the cause, and the
+	# last, when it is another one.
+	errs=$(grep -a 'qemu-system-x86_64: ' "$console" | grep -v ': warning: ' || true)
+	first=$(printf '%s\n' "$errs" | head -n1)
+	last=$(printf '%s\n' "$errs" | tail -n1)
+	[ -n "$first" ] && why="$why; ${first#*qemu-system-x86_64: }"
+	[ "$last" != "$first" ] && why="$why; then ${last#*qemu-system-x86_64: }"
 	echo "qemu-passthrough: device=$devname accel=$accel result=no-report ($why, qemu exit $rc);" \
 		"boot=$boot run=${run_s}s; $iommu; log $console"
 	exit 2
