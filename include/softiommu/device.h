@@ -85,6 +85,15 @@ SIO_API int sio_device_for_each_resv_region(
 SIO_API int sio_device_hw_info(struct sio_device *dev, uint32_t *type,
 			       void **data, size_t *len);
 
+/* The device's DMA as the data path saw it: translations made and
+ * translations that failed (faults), counted per page-table leaf walked.
+ * Statistics: concurrent DMAs of one device may lose a count. */
+struct sio_device_stats {
+	uint64_t translations, faults;
+};
+SIO_API void sio_device_stats(struct sio_device *dev,
+			      struct sio_device_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,6 +78,15 @@ SIO_API int sio_iommu_for_each(struct sio_system *sys,
 			       int (*fn)(struct sio_iommu *iommu, void *arg),
 			       void *arg);
 
+/* What happened on an IOMMU's domains: successful sio_map() calls and
+ * sio_unmap() calls that removed something (counters since it was
+ * registered). */
+struct sio_iommu_stats {
+	uint64_t maps, unmaps;
+};
+SIO_API void sio_iommu_stats(struct sio_iommu *iommu,
+			     struct sio_iommu_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -75,6 +75,14 @@ SIO_API int sio_machine_for_each_device(
 	int (*fn)(const struct sio_machine_device_info *info, void *arg),
 	void *arg);
 
+/* What the machine's IOMMU saw: map and unmap calls on its domains, and
+ * the translations and faults of its functions' DMA (counters). */
+struct sio_machine_stats {
+	uint64_t maps, unmaps, translations, faults;
+};
+SIO_API void sio_machine_stats(struct sio_machine *m,
+			       struct sio_machine_stats *out);
+
 /* Build the namespace's tree in dir (existing and empty).  The machine
  * then uses it; it does not remove it (the builder of a run does). */
 SIO_API int sio_machine_namespace_build(struct sio_machine *m,

@@ -76,6 +76,8 @@ struct sio_iommu {
 	unsigned int ndevices;		/* probed, not removed; atomic */
 	pthread_mutex_t lock;		/* SIO_LOCK_IOMMU: protects groups */
 	struct cds_list_head groups;	/* struct sio_group.iommu_node */
+	/* sio_map/sio_unmap calls that changed its domains (atomics). */
+	uint64_t st_maps, st_unmaps;
 };
 
 struct sio_group {
@@ -118,6 +120,11 @@ struct sio_device {
 	struct sio_iopf_dev *iopf;	/* RCU: page-request state (src/iopf),
 					 * NULL unless the model enabled it */
 	bool removed;			/* atomic */
+	/* Translations the data path made for it and those that failed:
+	 * relaxed loads and stores, not read-modify-writes, so the hot path
+	 * pays no locked instruction; concurrent DMAs of one device may lose
+	 * a count (these are statistics). */
+	uint64_t st_translations, st_faults;
 
 	pthread_mutex_t resv_lock;	/* SIO_LOCK_DEV_RESV: resv, nresv */
 	struct sio_resv_region *resv;

@@ -169,6 +169,7 @@ SIO_API int sio_map(struct sio_domain *domain, uint64_t iova, uint64_t pa,
 		sio_unmap(domain, iova, size);
 		return sio_err(rc, "map: IOTLB sync");
 	}
+	__atomic_add_fetch(&domain->owner->st_maps, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -195,7 +196,17 @@ SIO_API ssize_t sio_unmap(struct sio_domain *domain, uint64_t iova, size_t size)
 	unmapped = unmap_locked(domain, iova, size, &gather);
 	sio_mutex_unlock(&domain->map_lock);
 	finish_unmap(domain, &gather, unmapped);
+	if (unmapped)
+		__atomic_add_fetch(&domain->owner->st_unmaps, 1,
+				   __ATOMIC_RELAXED);
 	return (ssize_t)unmapped;
+}
+
+SIO_API void sio_iommu_stats(struct sio_iommu *iommu,
+			     struct sio_iommu_stats *out)
+{
+	out->maps = __atomic_load_n(&iommu->st_maps, __ATOMIC_RELAXED);
+	out->unmaps = __atomic_load_n(&iommu->st_unmaps, __ATOMIC_RELAXED);
 }
 
 SIO_API uint64_t sio_iova_to_phys(struct sio_domain *domain, uint64_t iova)

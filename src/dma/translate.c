@@ -99,8 +99,38 @@ static int page_fault(struct sio_device *dev, struct sio_domain *domain,
 	return err;
 }
 
+/* Count without a locked instruction (core.h: st_translations). */
+static inline void count(uint64_t *c)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+
+static int translate_rcu_inner(struct sio_device *dev, sio_pasid_t pasid,
+			       uint64_t iova, unsigned int access,
+			       struct sio_dma_xlate *out,
+			       struct sio_dma_fault *f);
+
 /* Must run inside an RCU read-side section. */
 static int translate_rcu(struct sio_device *dev, sio_pasid_t pasid,
+			 uint64_t iova, unsigned int access,
+			 struct sio_dma_xlate *out, struct sio_dma_fault *f)
+{
+	int rc = translate_rcu_inner(dev, pasid, iova, access, out, f);
+
+	count(rc ? &dev->st_faults : &dev->st_translations);
+	return rc;
+}
+
+SIO_API void sio_device_stats(struct sio_device *dev,
+			      struct sio_device_stats *out)
+{
+	out->translations = __atomic_load_n(&dev->st_translations,
+					    __ATOMIC_RELAXED);
+	out->faults = __atomic_load_n(&dev->st_faults, __ATOMIC_RELAXED);
+}
+
+static int translate_rcu_inner(struct sio_device *dev, sio_pasid_t pasid,
 			 uint64_t iova, unsigned int access,
 			 struct sio_dma_xlate *out, struct sio_dma_fault *f)
 {

@@ -352,6 +352,30 @@ SIO_API struct sio_iommu *sio_machine_iommu(struct sio_machine *m)
 	return m->iommu;
 }
 
+static int add_device_stats(const struct sio_machine_device_info *info,
+			    void *arg)
+{
+	struct sio_machine_stats *st = arg;
+	struct sio_device_stats ds;
+
+	sio_device_stats(sio_pci_dev_device(info->pdev), &ds);
+	st->translations += ds.translations;
+	st->faults += ds.faults;
+	return 0;
+}
+
+SIO_API void sio_machine_stats(struct sio_machine *m,
+			       struct sio_machine_stats *out)
+{
+	struct sio_iommu_stats is;
+
+	*out = (struct sio_machine_stats){ 0 };
+	sio_iommu_stats(m->iommu, &is);
+	out->maps = is.maps;
+	out->unmaps = is.unmaps;
+	sio_machine_for_each_device(m, add_device_stats, out);
+}
+
 SIO_API size_t sio_machine_device_count(const struct sio_machine *m)
 {
 	return m->nfns;

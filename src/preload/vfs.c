@@ -137,6 +137,11 @@ static int machine_create(struct sio_machine **out)
 	return 0;
 }
 
+struct sio_machine *sio_vfs_machine_created(void)
+{
+	return __atomic_load_n(&machine, __ATOMIC_ACQUIRE);
+}
+
 /* The machine, created on first use; NULL if it could not be (the reason
  * in machine_err, told once on stderr) or while it is being created. */
 static struct sio_machine *vfs_machine(void)

@@ -13,4 +13,7 @@
  * the descriptor, or -1 with errno.  False: open path as given. */
 bool sio_vfs_open(const char *path, int flags, mode_t mode, int *fd);
 
+/* The machine this process made, or NULL if no path or open needed it. */
+struct sio_machine *sio_vfs_machine_created(void);
+
 #endif
