@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
@@ -975,6 +976,26 @@ static void do_read_maps(void *a)
 	close(fd);
 }
 
+#ifdef PROCMAP_QUERY
+/* One VMA by address, without reading the whole file (Linux 6.11+). */
+static int maps_fd;
+static uint64_t query_addr;
+static int do_query_once(void)
+{
+	struct procmap_query q = { .size = sizeof(q),
+				   .query_addr = query_addr };
+
+	return ioctl(maps_fd, PROCMAP_QUERY, &q);
+}
+
+static void do_query(void *a)
+{
+	(void)a;
+	if (do_query_once())
+		abort();
+}
+#endif
+
 static void probe_maps(void)
 {
 	static const long counts[] = { 64, 1024, 16384 };
@@ -1004,6 +1025,22 @@ static void probe_maps(void)
 		snprintf(what, sizeof(what),
 			 "read /proc/self/maps with ~%ld extra mappings", made);
 		report(what, measure(do_read_maps, NULL, n > 4096 ? 20 : 400));
+#ifdef PROCMAP_QUERY
+		query_addr = (uint64_t)(uintptr_t)(area + n * page);
+		maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+		if (maps_fd >= 0 && do_query_once() == 0) {
+			snprintf(what, sizeof(what),
+				 "PROCMAP_QUERY of one address, ~%ld mappings",
+				 made);
+			report(what, measure(do_query, NULL, 20000));
+		} else {
+			skip("PROCMAP_QUERY", strerror(errno));
+		}
+		if (maps_fd >= 0)
+			close(maps_fd);
+#else
+		skip("PROCMAP_QUERY", "not in this system's <linux/fs.h>");
+#endif
 		munmap(area, len);
 	}
 	munmap(maps_buf, maps_cap);
