@@ -1,5 +1,5 @@
 /*
- * softiommu run [--device SPEC]... [--] PROG [ARGS...]: run an unmodified
+ * softiommu run [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]: run an unmodified
  * program on an emulated machine: /dev/iommu, PCI functions behind VFIO
  * and the host namespace around them (docs/launcher.md,
  * docs/host-namespace.md).
@@ -40,7 +40,7 @@
 static void run_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: softiommu run [--device SPEC]... [--] PROG [ARGS...]\n\n"
+		"usage: softiommu run [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]\n\n"
 		"Runs PROG on an emulated machine (an LD_PRELOAD shim): /dev/iommu,\n"
 		"PCI functions behind VFIO (/dev/vfio) and the sysfs and debugfs\n"
 		"entries the kernel shows for them.\n\n"
@@ -49,9 +49,18 @@ static void run_usage(FILE *out)
 		"                  Models: ioat.  Without bdf= a function takes the next\n"
 		"                  free slot of segment 0100 (0100:00:01.0, ...); a BDF\n"
 		"                  that a real device holds needs force; 'none' is no\n"
-		"                  function.  Default: one ioat at 0100:00:01.0.\n\n"
+		"                  function.  Default: one ioat at 0100:00:01.0.\n"
+		"  --fail-nth N    fault injection (sets SOFTIOMMU_FAIL_NTH=N): in each\n"
+		"                  process of the run, before main, allocations and\n"
+		"                  pages become sites (failslab and fail_page_alloc\n"
+		"                  ignore-gfp-wait N) and the main thread's fail-nth\n"
+		"                  countdown is N: the library's N-th site in that\n"
+		"                  thread fails (ENOMEM, EFAULT).  0: none.  The files\n"
+		"                  /proc/self/task/<tid>/fail-nth and\n"
+		"                  /sys/kernel/debug/fail*/ work as the kernel's.\n\n"
 		"Environment: SOFTIOMMU_DEVICES, the device list when no --device is\n"
-		"given; SOFTIOMMU_PRELOAD=PATH, the shim library.\n");
+		"given; SOFTIOMMU_FAIL_NTH=N, as --fail-nth; SOFTIOMMU_PRELOAD=PATH,\n"
+		"the shim library.\n");
 }
 
 static bool readable_file(const char *path)
@@ -317,6 +326,26 @@ int cmd_run(int argc, char **argv)
 			}
 			specs[nspecs++] = argv[first + 1];
 			first += 2;
+			continue;
+		}
+		if (!strcmp(a, "--fail-nth") || !strncmp(a, "--fail-nth=", 11)) {
+			const char *v = a[10] == '=' ? a + 11 :
+					first + 1 < argc ? argv[first + 1] : NULL;
+			char *end;
+
+			errno = 0;
+			if (!v || !*v || *v == '-' ||
+			    (strtoul(v, &end, 10) > UINT_MAX) || errno || *end) {
+				fprintf(stderr, "softiommu run: --fail-nth needs a number N (0 to %u)\n",
+					UINT_MAX);
+				free(specs);
+				return 2;
+			}
+			if (setenv("SOFTIOMMU_FAIL_NTH", v, 1)) {
+				free(specs);
+				return 1;
+			}
+			first += a[10] == '=' ? 1 : 2;
 			continue;
 		}
 		if (!strncmp(a, "--device=", 9)) {

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "file/fail_files.h"
 #include "util/error.h"
 
 struct strv {
@@ -83,6 +84,8 @@ static int anchors(const struct sio_ns_desc *d, struct strv *a)
 	rc |= strv_add(a, "/dev/vfio/vfio");
 	rc |= strv_addf(a, "/sys/class/iommu/%s", d->iommu);
 	rc |= strv_addf(a, "/sys/devices/virtual/iommu/%s", d->iommu);
+	for (unsigned int k = 0; k < SIO_FAIL_NR_KINDS; k++)
+		rc |= strv_addf(a, "/sys/kernel/debug/%s", sio_fail_dir_name(k));
 	for (size_t i = 0; i < d->nfns; i++) {
 		const struct sio_ns_function *f = &d->fns[i];
 		char dir[PATH_MAX], b[16];
@@ -226,6 +229,14 @@ static int nodes(struct sio_ns_layout *l, const struct sio_ns_desc *d,
 		rc = add_node(l, dir, SIO_NS_DEV_VFIO_CONTAINER, 0,
 			      makedev(SIO_NS_MISC_MAJOR, SIO_NS_VFIO_MINOR),
 			      "/dev/vfio/vfio");
+	for (unsigned int k = 0; !rc && k < SIO_FAIL_NR_KINDS; k++)
+		for (unsigned int at = 0; !rc && at < SIO_FAIL_NR_ATTRS; at++)
+			if (sio_fail_attr_name(k, at))
+				rc = add_node(l, dir, SIO_NS_GEN_FAIL_ATTR,
+					      SIO_NS_FAIL_INDEX(k, at), 0,
+					      "/sys/kernel/debug/%s/%s",
+					      sio_fail_dir_name(k),
+					      sio_fail_attr_name(k, at));
 	for (size_t i = 0; !rc && i < d->nfns; i++) {
 		const struct sio_ns_function *f = &d->fns[i];
 		char fdir[PATH_MAX], path[PATH_MAX + 64], b[16];

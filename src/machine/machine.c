@@ -32,6 +32,7 @@
 #include "softiommu/pci.h"
 #include "softiommu/soft.h"
 #include "softiommu/vfio.h"
+#include "file/fail_files.h"
 #include "file/file.h"
 #include "machine/devlist.h"
 #include "machine/models.h"
@@ -610,6 +611,8 @@ SIO_API int sio_machine_open(struct sio_machine *m,
 		return open_dump(m, n->index, flags);
 	case SIO_NS_GEN_CONFIG:
 		return open_config(m, n->index, flags);
+	case SIO_NS_GEN_FAIL_ATTR:
+		return sio_fail_attr_open(n->index / 16, n->index % 16, flags);
 	}
 	return sio_err(-ENOENT, "machine: no such node");
 }

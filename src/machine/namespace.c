@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file/fail_files.h"
 #include "util/error.h"
 
 #define NS_STAMP "/.softiommu-machine"
@@ -560,6 +561,24 @@ static char *ns_stamp_text(const struct sio_ns_desc *d)
 	return text;
 }
 
+/* lib/fault-inject.c: each fault's debugfs directory, its attributes
+ * 0600; placeholders, the files are emulated (file/fail_files.c). */
+static void ns_fail_attrs(struct nsw *w)
+{
+	char p[PATH_MAX];
+
+	for (unsigned int k = 0; k < SIO_FAIL_NR_KINDS; k++)
+		for (unsigned int a = 0; a < SIO_FAIL_NR_ATTRS; a++) {
+			const char *name = sio_fail_attr_name(k, a);
+
+			if (!name)
+				continue;
+			snprintf(p, sizeof(p), "/sys/kernel/debug/%s/%s",
+				 sio_fail_dir_name(k), name);
+			ns_write(w, p, 0600, NULL, 0);
+		}
+}
+
 int sio_ns_build(const char *dir, const struct sio_ns_desc *desc)
 {
 	struct nsw w = { .dir = dir };
@@ -576,6 +595,7 @@ int sio_ns_build(const char *dir, const struct sio_ns_desc *desc)
 	ns_write(&w, "/dev/iommu", 0600, NULL, 0);
 	ns_dir(&w, "/dev/vfio/devices");
 	ns_dir(&w, "/sys/kernel/debug/iommu/intel");
+	ns_fail_attrs(&w);
 	ns_dir(&w, "/sys/kernel/iommu_groups");
 	ns_dir(&w, "/sys/bus/pci/devices");
 	ns_file(&w, "/sys/bus/pci/drivers/vfio-pci/bind", 0200, "%s", "");

@@ -135,7 +135,7 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	if (sio_vfs_open(path, flags, mode, &fd))
+	if (sio_vfs_openat(dirfd, path, flags, mode, &fd))
 		return fd;
 	return REAL(openat)(dirfd, path, flags, mode);
 }
@@ -149,7 +149,7 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	if (sio_vfs_open(path, flags, mode, &fd))
+	if (sio_vfs_openat(dirfd, path, flags, mode, &fd))
 		return fd;
 	return REAL(openat64)(dirfd, path, flags, mode);
 }
@@ -176,7 +176,7 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
 	int fd;
 
-	if (sio_vfs_open(path, flags, 0, &fd))
+	if (sio_vfs_openat(dirfd, path, flags, 0, &fd))
 		return fd;
 	return REAL(__openat_2)(dirfd, path, flags);
 }
@@ -185,7 +185,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
 	int fd;
 
-	if (sio_vfs_open(path, flags, 0, &fd))
+	if (sio_vfs_openat(dirfd, path, flags, 0, &fd))
 		return fd;
 	return REAL(__openat64_2)(dirfd, path, flags);
 }
