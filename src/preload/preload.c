@@ -45,6 +45,7 @@
 
 #include "softiommu/file.h"
 #include "softiommu/iommufd.h"
+#include "file/private_fd.h"
 #include "file/file.h"
 #include "preload/vfs.h"
 
@@ -564,11 +565,41 @@ static int ret_fd(int rc)
 
 EXPORT int close(int fd)
 {
-	int rc = sio_file_close(fd);
+	int rc;
 
+	/* The library's own descriptors are not the program's to close. */
+	if (sio_fd_private(fd)) {
+		errno = EBADF;
+		return -1;
+	}
+	rc = sio_file_close(fd);
 	if (rc == -EBADF)
 		return REAL(close)(fd);
 	return ret_fd(rc);
+}
+
+/* close_range(2) over [first, last] around the library's private
+ * descriptors, which it skips as the kernel skips numbers a process does
+ * not have. */
+static int close_range_around(unsigned int first, unsigned int last, int flags)
+{
+	while (first <= last) {
+		int p = sio_fd_private_next(first, last);
+		int rc;
+
+		if (p < 0)
+			return (int)syscall(SYS_close_range, first, last, flags);
+		if ((unsigned int)p > first) {
+			rc = (int)syscall(SYS_close_range, first,
+					  (unsigned int)p - 1, flags);
+			if (rc)
+				return rc;
+		}
+		if ((unsigned int)p == ~0u)
+			break;
+		first = (unsigned int)p + 1;
+	}
+	return 0;
 }
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
@@ -576,6 +607,8 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	/* CLOSE_RANGE_CLOEXEC only marks descriptors: nothing closes. */
 	if (!(flags & 4 /* CLOSE_RANGE_CLOEXEC */) && first <= last)
 		sio_file_close_range(first, last);
+	if (first <= last && sio_fd_private_next(first, last) >= 0)
+		return close_range_around(first, last, flags);
 	return REAL(close_range)(first, last, flags);
 }
 
@@ -583,6 +616,10 @@ EXPORT void closefrom(int lowfd)
 {
 	if (lowfd >= 0)
 		sio_file_close_range((unsigned int)lowfd, ~0u);
+	if (lowfd >= 0 && sio_fd_private_next((unsigned int)lowfd, ~0u) >= 0) {
+		close_range_around((unsigned int)lowfd, ~0u, 0);
+		return;
+	}
 	REAL(closefrom)(lowfd);
 }
 

@@ -43,6 +43,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "file/private_fd.h"
 #include "file/file.h"
 #include "softiommu/file.h"
 #include "vfio/vfio_private.h"
@@ -95,6 +96,11 @@ static int eventfd_get(int fd)
 		sio_sys_close(dup);
 		return -EINVAL;
 	}
+	/* The program's close_range/closefrom must not take it away. */
+	if (sio_fd_private_add(dup)) {
+		sio_sys_close(dup);
+		return -ENOMEM;
+	}
 	return dup;
 }
 
@@ -109,7 +115,7 @@ static void eventfd_signal(int efd)
 static void eventfd_put(int efd)
 {
 	if (efd >= 0)
-		sio_sys_close(efd);
+		sio_fd_private_close(efd);
 }
 
 /* Install efd in *slot under trig_lock; the old one is closed after. */
