@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -214,6 +216,76 @@ static int build_namespace(char *dir, size_t size)
 	return 0;
 }
 
+/* The file execvp would run for prog, into buf; false if none is found
+ * (execvp then says why). */
+static bool find_program(const char *prog, char *buf, size_t size)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(prog, '/')) {
+		snprintf(buf, size, "%s", prog);
+		return access(buf, X_OK) == 0;
+	}
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		const char *end = strchrnul(path, ':');
+		int len = (int)(end - path);
+
+		snprintf(buf, size, "%.*s%s%s", len, path, len ? "/" : "",
+			 prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+		path = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+/*
+ * Why the shim cannot reach prog, or NULL: the dynamic loader is what
+ * loads LD_PRELOAD, so a statically linked ELF (no PT_INTERP) never sees
+ * it, and the loader ignores it in a secure-execution program (setuid to
+ * another user, setgid to another group: AT_SECURE).  Scripts and files
+ * that are not ELF are left to the kernel.
+ */
+static const char *unreachable(const char *prog)
+{
+	char path[PATH_MAX];
+	Elf64_Ehdr eh;
+	struct stat st;
+	int fd;
+	const char *why = NULL;
+
+	if (!find_program(prog, path, sizeof(path)) || stat(path, &st))
+		return NULL;
+	if (((st.st_mode & S_ISUID) && st.st_uid != getuid()) ||
+	    ((st.st_mode & S_ISGID) && st.st_gid != getgid()))
+		return "it is setuid or setgid, and the dynamic loader ignores LD_PRELOAD for it";
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
+	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+	    eh.e_phentsize == sizeof(Elf64_Phdr)) {
+		why = "it is statically linked (no program interpreter), so LD_PRELOAD cannot reach it";
+		for (unsigned int i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+
+			if (pread(fd, &ph, sizeof(ph),
+				  (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+			    (ssize_t)sizeof(ph))
+				break;
+			if (ph.p_type == PT_INTERP) {
+				why = NULL;
+				break;
+			}
+		}
+	}
+	close(fd);
+	return why;
+}
+
 /* The child's pid, for the forwarding handler. */
 static volatile pid_t run_child;
 
@@ -303,6 +375,7 @@ int cmd_run(int argc, char **argv)
 	char shim[PATH_MAX], dir[PATH_MAX];
 	char **specs = calloc((size_t)argc, sizeof(*specs));
 	int nspecs = 0, first = 1, status = 0, rc;
+	const char *why;
 
 	if (!specs)
 		return 1;
@@ -370,6 +443,11 @@ int cmd_run(int argc, char **argv)
 	if (first >= argc) {
 		run_usage(stderr);
 		return 2;
+	}
+	why = unreachable(argv[first]);
+	if (why) {
+		fprintf(stderr, "softiommu run: %s: %s\n", argv[first], why);
+		return 126;
 	}
 	if (find_preload(shim, sizeof(shim)))
 		return 1;
