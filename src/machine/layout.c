@@ -29,6 +29,7 @@
 
 #include "file/fail_files.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 struct strv {
 	char **v;
@@ -42,14 +43,14 @@ static int strv_add(struct strv *s, const char *str)
 			return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 32;
-		char **v = realloc(s->v, cap * sizeof(*v));
+		char **v = sio_realloc(s->v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		s->v = v;
 		s->cap = cap;
 	}
-	if (!(s->v[s->n] = strdup(str)))
+	if (!(s->v[s->n] = sio_strdup(str)))
 		return -ENOMEM;
 	s->n++;
 	return 0;
@@ -207,7 +208,7 @@ static int add_node(struct sio_ns_layout *l, const char *dir,
 		if (l->nodes[i].st_dev == st.st_dev &&
 		    l->nodes[i].st_ino == st.st_ino)
 			return 0;
-	n = realloc(l->nodes, (l->nnodes + 1) * sizeof(*n));
+	n = sio_realloc(l->nodes, (l->nnodes + 1) * sizeof(*n));
 	if (!n)
 		return sio_err(-ENOMEM, "namespace: layout");
 	l->nodes = n;
@@ -276,7 +277,7 @@ int sio_ns_layout_create(const struct sio_ns_desc *desc, const char *dir,
 			 const char *real, struct sio_ns_layout **out)
 {
 	struct strv a = { 0 }, roots = { 0 }, unions = { 0 };
-	struct sio_ns_layout *l = calloc(1, sizeof(*l));
+	struct sio_ns_layout *l = sio_calloc(1, sizeof(*l));
 	int rc;
 
 	if (!l)

@@ -39,6 +39,7 @@
 #include "machine/namespace.h"
 #include "util/error.h"
 #include "util/rcu.h"
+#include "util/fail.h"
 
 /* Where firmware would put the BARs: a 64-bit window of the emulated
  * segment's host bridge far above the RAM of any host that runs us, a
@@ -269,7 +270,7 @@ SIO_API int sio_machine_create(const struct sio_machine_config *cfg,
 	sio_err_clear();
 	if (!out)
 		return sio_err(-EINVAL, "machine: NULL out");
-	m = calloc(1, sizeof(*m));
+	m = sio_calloc(1, sizeof(*m));
 	if (!m)
 		return sio_err(-ENOMEM, "machine: out of memory");
 	if (cfg && cfg->host_root && strcmp(cfg->host_root, "/"))
@@ -279,8 +280,8 @@ SIO_API int sio_machine_create(const struct sio_machine_config *cfg,
 	if (rc)
 		goto err;
 	m->nfns = n;
-	m->fns = calloc(n ? n : 1, sizeof(*m->fns));
-	m->nsfns = calloc(n ? n : 1, sizeof(*m->nsfns));
+	m->fns = sio_calloc(n ? n : 1, sizeof(*m->fns));
+	m->nsfns = sio_calloc(n ? n : 1, sizeof(*m->nsfns));
 	if (!m->fns || !m->nsfns) {
 		rc = sio_err(-ENOMEM, "machine: out of memory");
 		goto err;
@@ -571,7 +572,7 @@ static int open_dump(struct sio_machine *m, size_t i, int flags)
 static int open_config(struct sio_machine *m, size_t i, int flags)
 {
 	uint32_t size = m->nsfns[i].config_size;
-	uint8_t *buf = malloc(size);
+	uint8_t *buf = sio_malloc(size);
 	int rc = 0;
 
 	if (!buf)

@@ -28,6 +28,7 @@
 
 #include "file/fail_files.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 #define NS_STAMP "/.softiommu-machine"
 
@@ -526,7 +527,8 @@ static char *ns_stamp_text(const struct sio_ns_desc *d)
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	FILE *f = sio_should_fail(SIO_FAIL_SLAB) ? NULL :
+		  open_memstream(&text, &len);
 
 	if (!f)
 		return NULL;
@@ -627,7 +629,7 @@ int sio_ns_stamp_matches(const char *dir, const struct sio_ns_desc *desc)
 		return sio_err(-errno, "namespace: %s", path);
 	for (;;) {
 		if (len + 1024 > cap) {
-			char *p = realloc(have, cap += 4096);
+			char *p = sio_realloc(have, cap += 4096);
 
 			if (!p) {
 				rc = sio_err(-ENOMEM, "namespace: stamp");

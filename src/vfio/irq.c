@@ -47,6 +47,7 @@
 #include "file/file.h"
 #include "softiommu/file.h"
 #include "vfio/vfio_private.h"
+#include "util/fail.h"
 
 /* ------------------------------------------------------------------ */
 /* Eventfds                                                             */
@@ -175,7 +176,7 @@ int vfio_irq_init(struct vfio_device *vdev)
 							    d->msi_vectors;
 
 	vdev->ntrig = n;
-	vdev->trig = malloc((n ? n : 1) * sizeof(*vdev->trig));
+	vdev->trig = sio_malloc((n ? n : 1) * sizeof(*vdev->trig));
 	if (!vdev->trig)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < n; i++)
@@ -673,7 +674,7 @@ long vfio_pci_ioctl_set_irqs(struct vfio_device *vdev, uint64_t uarg)
 		data_size = (size_t)hdr.count * size;
 	}
 	if (data_size) {
-		data = malloc(data_size);
+		data = sio_malloc(data_size);
 		if (!data)
 			return -ENOMEM;
 		if (vfio_copy_from_user(vdev, data, uarg + minsz, data_size)) {
