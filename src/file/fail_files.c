@@ -276,22 +276,26 @@ static int fail_open(const struct sio_file_ops *ops, struct fail_file *tmpl,
 		     int flags)
 {
 	struct fail_file *f;
+	unsigned int saved;
 	int fd, rc;
 
 	if (flags & O_DIRECTORY)
 		return sio_err(-ENOTDIR, "fault injection: not a directory");
 	if ((flags & O_CREAT) && (flags & O_EXCL))
 		return sio_err(-EEXIST, "fault injection: the file exists");
-	/* Plain malloc: opening the control files must never be a site,
-	 * or a countdown armed for the library would fire on its own
-	 * controls. */
+	/* Opening the control files is never a site, or a countdown armed
+	 * for the library would fire on its own controls: plain malloc. */
 	f = malloc(sizeof(*f));
 	if (!f)
 		return sio_err(-ENOMEM, "fault injection: out of memory");
 	*f = *tmpl;
 	f->acc = flags & O_ACCMODE;
 	f->pos = 0;
+	/* The file's own allocations are sites too: hold the countdown. */
+	saved = sio_fail_nth_get();
+	sio_fail_nth_set(0);
 	rc = sio_file_create(ops, f, flags & O_CLOEXEC, NULL, &fd);
+	sio_fail_nth_set(saved);
 	if (rc) {
 		free(f);
 		return rc;
