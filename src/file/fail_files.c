@@ -41,29 +41,18 @@
 #include "util/error.h"
 #include "util/fail.h"
 
-/* The program's bytes, fault-safely. */
-static int copy_in(void *dst, const void *src, size_t len)
+/* The program's bytes, fault-safely: in (to dst) or out (from src). */
+static int copy_user(bool out, void *dst, const void *src, size_t len)
 {
-	struct iovec l = { dst, len }, r = { (void *)src, len };
+	struct iovec local = { out ? (void *)src : dst, len };
+	struct iovec remote = { out ? dst : (void *)src, len };
+	long n;
 
 	if (!len)
 		return 0;
-	if (syscall(SYS_process_vm_readv, (long)getpid(), &l, 1L, &r, 1L, 0L) !=
-	    (long)len)
-		return -EFAULT;
-	return 0;
-}
-
-static int copy_out(void *dst, const void *src, size_t len)
-{
-	struct iovec l = { (void *)src, len }, r = { dst, len };
-
-	if (!len)
-		return 0;
-	if (syscall(SYS_process_vm_writev, (long)getpid(), &l, 1L, &r, 1L, 0L) !=
-	    (long)len)
-		return -EFAULT;
-	return 0;
+	n = syscall(out ? SYS_process_vm_writev : SYS_process_vm_readv,
+		    (long)getpid(), &local, 1L, &remote, 1L, 0L);
+	return n == (long)len ? 0 : -EFAULT;
 }
 
 /* simple_read_from_buffer: text from off, at most len bytes. */
@@ -78,7 +67,7 @@ static ssize_t read_text(const char *text, void *buf, size_t len, off_t off)
 	n = tlen - (size_t)off;
 	if (n > len)
 		n = len;
-	rc = copy_out(buf, text + off, n);
+	rc = copy_user(true, buf, text + off, n);
 	return rc ? rc : (ssize_t)n;
 }
 
@@ -90,7 +79,7 @@ static int text_in(char *dst, size_t max, const void *buf, size_t len)
 
 	if (len > max - 1)
 		len = max - 1;
-	rc = copy_in(dst, buf, len);
+	rc = copy_user(false, dst, buf, len);
 	dst[rc ? 0 : len] = '\0';
 	return rc;
 }
@@ -254,8 +243,9 @@ static void ff_release(struct sio_file *file)
 	free(sio_file_priv(file));
 }
 
-static const struct sio_file_ops fail_nth_ops = {
-	.name = "fail-nth",
+/* One kind of file for both: fail-nth files have a thread, knobs none. */
+static const struct sio_file_ops fail_ops = {
+	.name = "fault-injection",
 	.read = ff_read,
 	.write = ff_write,
 	.pread = ff_pread,
@@ -263,17 +253,7 @@ static const struct sio_file_ops fail_nth_ops = {
 	.release = ff_release,
 };
 
-static const struct sio_file_ops fail_attr_ops = {
-	.name = "fault-attr",
-	.read = ff_read,
-	.write = ff_write,
-	.pread = ff_pread,
-	.pwrite = ff_pwrite,
-	.release = ff_release,
-};
-
-static int fail_open(const struct sio_file_ops *ops, struct fail_file *tmpl,
-		     int flags)
+static int fail_open(struct fail_file *tmpl, int flags)
 {
 	struct fail_file *f;
 	unsigned int saved;
@@ -294,7 +274,7 @@ static int fail_open(const struct sio_file_ops *ops, struct fail_file *tmpl,
 	/* The file's own allocations are sites too: hold the countdown. */
 	saved = sio_fail_nth_get();
 	sio_fail_nth_set(0);
-	rc = sio_file_create(ops, f, flags & O_CLOEXEC, NULL, &fd);
+	rc = sio_file_create(&fail_ops, f, flags & O_CLOEXEC, NULL, &fd);
 	sio_fail_nth_set(saved);
 	if (rc) {
 		free(f);
@@ -311,7 +291,7 @@ int sio_fail_nth_open(pid_t tid, int flags)
 {
 	struct fail_file t = { .tid = tid };
 
-	return fail_open(&fail_nth_ops, &t, flags);
+	return fail_open(&t, flags);
 }
 
 static bool own_thread(const struct fail_file *f)
@@ -391,7 +371,7 @@ int sio_fail_attr_open(enum sio_fail_kind kind, enum sio_fail_attr attr,
 
 	if (!sio_fail_attr_name(kind, attr))
 		return sio_err(-ENOENT, "fault injection: no such attribute");
-	return fail_open(&fail_attr_ops, &t, flags);
+	return fail_open(&t, flags);
 }
 
 /* ------------------------------------------------------------------ */

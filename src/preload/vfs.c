@@ -218,14 +218,15 @@ static int node_open(const struct sio_machine_node *node, int flags)
 /* ------------------------------------------------------------------ */
 
 /* A redirected path that names a node: open it through the machine. */
-static bool open_node(const char *tree_path, int flags, int *fd)
+/* The file dirfd and path name, if it is a node: its open. */
+static bool open_node_at(int dirfd, const char *path, int flags, int *fd)
 {
 	struct sio_machine_node node;
 	struct stat st;
 
 	if (flags & O_PATH)
 		return false;
-	if (NEXT(fstatat)(AT_FDCWD, tree_path, &st,
+	if (NEXT(fstatat)(dirfd, path, &st,
 			  (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) ||
 	    !vfs_node(&st, &node))
 		return false;
@@ -234,6 +235,11 @@ static bool open_node(const char *tree_path, int flags, int *fd)
 	else if ((*fd = node_open(&node, flags)) < 0)
 		*fd = (int)fail(*fd);
 	return true;
+}
+
+static bool open_node(const char *tree_path, int flags, int *fd)
+{
+	return open_node_at(AT_FDCWD, tree_path, flags, fd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -313,8 +319,6 @@ bool sio_vfs_openat(int dirfd, const char *path, int flags, mode_t mode,
 		    int *fd)
 {
 	char full[PATH_MAX];
-	struct stat st;
-	struct sio_machine_node node;
 
 	if (!path || path[0] == '/' || dirfd == AT_FDCWD || vfs_busy)
 		return sio_vfs_open(path, flags, mode, fd);
@@ -331,16 +335,7 @@ bool sio_vfs_openat(int dirfd, const char *path, int flags, mode_t mode,
 	}
 	/* A tree directory's descriptor reaches the tree's placeholders: a
 	 * node among them is the machine's open. */
-	if ((flags & O_PATH) ||
-	    NEXT(fstatat)(dirfd, path, &st,
-			  (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) ||
-	    !vfs_node(&st, &node))
-		return false;
-	if ((flags & O_CREAT) && (flags & O_EXCL))
-		*fd = (int)fail(-EEXIST);
-	else if ((*fd = node_open(&node, flags)) < 0)
-		*fd = (int)fail(*fd);
-	return true;
+	return open_node_at(dirfd, path, flags, fd);
 }
 
 bool sio_vfs_open(const char *path, int flags, mode_t mode, int *fd)

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,24 +26,7 @@
 #include <unistd.h>
 
 #include "softiommu/uapi/iommufd.h"
-
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (errno %d %s)\n", errno, strerror(errno));
-}
+#include "shim_check.h"
 
 static pid_t tid(void)
 {
@@ -275,6 +257,5 @@ int main(int argc, char **argv)
 		test_other_thread();
 		test_debugfs();
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return shim_check_done();
 }

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,24 +20,7 @@
 #include <unistd.h>
 
 #include "softiommu/uapi/iommufd.h"
-
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (errno %d %s)\n", errno, strerror(errno));
-}
+#include "shim_check.h"
 
 /* Whether fd is open, asked of the kernel itself. */
 static int fd_open(int fd)
@@ -111,6 +93,5 @@ int main(void)
 		check(fd_open(fds[i]), "closefrom skipped %d", fds[i]);
 	check(!map_file(ifd, a.out_ioas_id, mfd, 0x200000),
 	      "MAP_FILE again after the program's closes");
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return shim_check_done();
 }
