@@ -1,5 +1,5 @@
 /*
- * softiommu run [--device SPEC]... [--] PROG [ARGS...]: run an unmodified
+ * softiommu run [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]: run an unmodified
  * program on an emulated machine: /dev/iommu, PCI functions behind VFIO
  * and the host namespace around them (docs/launcher.md,
  * docs/host-namespace.md).
@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,7 +42,7 @@
 static void run_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: softiommu run [--device SPEC]... [--] PROG [ARGS...]\n\n"
+		"usage: softiommu run [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]\n\n"
 		"Runs PROG on an emulated machine (an LD_PRELOAD shim): /dev/iommu,\n"
 		"PCI functions behind VFIO (/dev/vfio) and the sysfs and debugfs\n"
 		"entries the kernel shows for them.\n\n"
@@ -49,9 +51,18 @@ static void run_usage(FILE *out)
 		"                  Models: ioat.  Without bdf= a function takes the next\n"
 		"                  free slot of segment 0100 (0100:00:01.0, ...); a BDF\n"
 		"                  that a real device holds needs force; 'none' is no\n"
-		"                  function.  Default: one ioat at 0100:00:01.0.\n\n"
+		"                  function.  Default: one ioat at 0100:00:01.0.\n"
+		"  --fail-nth N    fault injection (sets SOFTIOMMU_FAIL_NTH=N): in each\n"
+		"                  process of the run, before main, allocations and\n"
+		"                  pages become sites (failslab and fail_page_alloc\n"
+		"                  ignore-gfp-wait N) and the main thread's fail-nth\n"
+		"                  countdown is N: the library's N-th site in that\n"
+		"                  thread fails (ENOMEM, EFAULT).  0: none.  The files\n"
+		"                  /proc/self/task/<tid>/fail-nth and\n"
+		"                  /sys/kernel/debug/fail*/ work as the kernel's.\n\n"
 		"Environment: SOFTIOMMU_DEVICES, the device list when no --device is\n"
-		"given; SOFTIOMMU_PRELOAD=PATH, the shim library.\n");
+		"given; SOFTIOMMU_FAIL_NTH=N, as --fail-nth; SOFTIOMMU_PRELOAD=PATH,\n"
+		"the shim library.\n");
 }
 
 static bool readable_file(const char *path)
@@ -205,6 +216,76 @@ static int build_namespace(char *dir, size_t size)
 	return 0;
 }
 
+/* The file execvp would run for prog, into buf; false if none is found
+ * (execvp then says why). */
+static bool find_program(const char *prog, char *buf, size_t size)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(prog, '/')) {
+		snprintf(buf, size, "%s", prog);
+		return access(buf, X_OK) == 0;
+	}
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		const char *end = strchrnul(path, ':');
+		int len = (int)(end - path);
+
+		snprintf(buf, size, "%.*s%s%s", len, path, len ? "/" : "",
+			 prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+		path = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+/*
+ * Why the shim cannot reach prog, or NULL: the dynamic loader is what
+ * loads LD_PRELOAD, so a statically linked ELF (no PT_INTERP) never sees
+ * it, and the loader ignores it in a secure-execution program (setuid to
+ * another user, setgid to another group: AT_SECURE).  Scripts and files
+ * that are not ELF are left to the kernel.
+ */
+static const char *unreachable(const char *prog)
+{
+	char path[PATH_MAX];
+	Elf64_Ehdr eh;
+	struct stat st;
+	int fd;
+	const char *why = NULL;
+
+	if (!find_program(prog, path, sizeof(path)) || stat(path, &st))
+		return NULL;
+	if (((st.st_mode & S_ISUID) && st.st_uid != getuid()) ||
+	    ((st.st_mode & S_ISGID) && st.st_gid != getgid()))
+		return "it is setuid or setgid, and the dynamic loader ignores LD_PRELOAD for it";
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
+	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+	    eh.e_phentsize == sizeof(Elf64_Phdr)) {
+		why = "it is statically linked (no program interpreter), so LD_PRELOAD cannot reach it";
+		for (unsigned int i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+
+			if (pread(fd, &ph, sizeof(ph),
+				  (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+			    (ssize_t)sizeof(ph))
+				break;
+			if (ph.p_type == PT_INTERP) {
+				why = NULL;
+				break;
+			}
+		}
+	}
+	close(fd);
+	return why;
+}
+
 /* The child's pid, for the forwarding handler. */
 static volatile pid_t run_child;
 
@@ -294,6 +375,7 @@ int cmd_run(int argc, char **argv)
 	char shim[PATH_MAX], dir[PATH_MAX];
 	char **specs = calloc((size_t)argc, sizeof(*specs));
 	int nspecs = 0, first = 1, status = 0, rc;
+	const char *why;
 
 	if (!specs)
 		return 1;
@@ -319,6 +401,26 @@ int cmd_run(int argc, char **argv)
 			first += 2;
 			continue;
 		}
+		if (!strcmp(a, "--fail-nth") || !strncmp(a, "--fail-nth=", 11)) {
+			const char *v = a[10] == '=' ? a + 11 :
+					first + 1 < argc ? argv[first + 1] : NULL;
+			char *end;
+
+			errno = 0;
+			if (!v || !*v || *v == '-' ||
+			    (strtoul(v, &end, 10) > UINT_MAX) || errno || *end) {
+				fprintf(stderr, "softiommu run: --fail-nth needs a number N (0 to %u)\n",
+					UINT_MAX);
+				free(specs);
+				return 2;
+			}
+			if (setenv("SOFTIOMMU_FAIL_NTH", v, 1)) {
+				free(specs);
+				return 1;
+			}
+			first += a[10] == '=' ? 1 : 2;
+			continue;
+		}
 		if (!strncmp(a, "--device=", 9)) {
 			specs[nspecs++] = argv[first] + 9;
 			first++;
@@ -341,6 +443,11 @@ int cmd_run(int argc, char **argv)
 	if (first >= argc) {
 		run_usage(stderr);
 		return 2;
+	}
+	why = unreachable(argv[first]);
+	if (why) {
+		fprintf(stderr, "softiommu run: %s: %s\n", argv[first], why);
+		return 126;
 	}
 	if (find_preload(shim, sizeof(shim)))
 		return 1;

@@ -35,6 +35,7 @@
 #include "softiommu/file.h"
 #include "file/file.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 #define FILE_CHUNK_SHIFT 10
 #define FILE_CHUNK (1 << FILE_CHUNK_SHIFT)
@@ -109,7 +110,7 @@ static struct sio_file **file_slot(int fd, bool alloc)
 	chunk = __atomic_load_n(&file_table[fd >> FILE_CHUNK_SHIFT],
 				__ATOMIC_ACQUIRE);
 	if (!chunk && alloc) {
-		fresh = calloc(FILE_CHUNK, sizeof(*fresh));
+		fresh = sio_calloc(FILE_CHUNK, sizeof(*fresh));
 		if (!fresh)
 			return NULL;
 		if (__atomic_compare_exchange_n(&file_table[fd >> FILE_CHUNK_SHIFT],
@@ -164,7 +165,7 @@ static int fds_reserve(struct sio_file *f)
 
 	if (f->nfds < f->cap)
 		return 0;
-	n = realloc(f->fds, (f->cap * 2) * sizeof(*n));
+	n = sio_realloc(f->fds, (f->cap * 2) * sizeof(*n));
 	if (!n)
 		return sio_err(-ENOMEM, "file: out of memory");
 	f->fds = n;
@@ -362,12 +363,12 @@ static struct sio_file *file_alloc(void)
 	}
 	pthread_mutex_unlock(&files_lock);
 	if (!f) {
-		f = calloc(1, sizeof(*f));
+		f = sio_calloc(1, sizeof(*f));
 		if (!f)
 			return NULL;
 		pthread_mutex_init(&f->lock, NULL);
 	}
-	f->fds = malloc(4 * sizeof(*f->fds));
+	f->fds = sio_malloc(4 * sizeof(*f->fds));
 	if (!f->fds) {
 		pthread_mutex_lock(&files_lock);
 		cds_list_add(&f->node, &free_files);

@@ -28,6 +28,7 @@
 #include "softiommu/file.h"
 #include "file/file.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 /* One mmap() of a file. */
 struct file_map {
@@ -58,8 +59,8 @@ static uintptr_t page_up(uintptr_t v)
 
 int sio_file_map_add(struct sio_file *file, void *addr, size_t len, off_t off)
 {
-	struct file_map *m = calloc(1, sizeof(*m));
-	struct file_map_piece *p = calloc(1, sizeof(*p));
+	struct file_map *m = sio_calloc(1, sizeof(*m));
+	struct file_map_piece *p = sio_calloc(1, sizeof(*p));
 
 	if (!m || !p) {
 		free(m);
@@ -103,7 +104,7 @@ static struct file_map *cut_piece(struct file_map_piece *p, uintptr_t start,
 		/* A hole in the middle: two pieces of one mapping.  Without
 		 * memory for the second, the tail is forgotten, which only
 		 * makes the mapping end early. */
-		struct file_map_piece *tail = malloc(sizeof(*tail));
+		struct file_map_piece *tail = sio_malloc(sizeof(*tail));
 
 		if (tail) {
 			tail->start = end;

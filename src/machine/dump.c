@@ -23,6 +23,7 @@
 
 #include "softiommu/soft.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 #define VTD_PAGE_SHIFT 12
 
@@ -62,7 +63,8 @@ int sio_ns_domain_dump(struct sio_domain *domain, uint32_t bdf, char **text,
 	FILE *f;
 
 	*text = NULL;
-	f = open_memstream(text, len);
+	/* open_memstream allocates: a failslab site like the wrappers. */
+	f = sio_should_fail(SIO_FAIL_SLAB) ? NULL : open_memstream(text, len);
 	if (!f)
 		return sio_err(-ENOMEM, "debugfs: out of memory");
 	if (pt) {

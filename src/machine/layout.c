@@ -27,7 +27,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "file/fail_files.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 struct strv {
 	char **v;
@@ -41,14 +43,14 @@ static int strv_add(struct strv *s, const char *str)
 			return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 32;
-		char **v = realloc(s->v, cap * sizeof(*v));
+		char **v = sio_realloc(s->v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		s->v = v;
 		s->cap = cap;
 	}
-	if (!(s->v[s->n] = strdup(str)))
+	if (!(s->v[s->n] = sio_strdup(str)))
 		return -ENOMEM;
 	s->n++;
 	return 0;
@@ -83,6 +85,8 @@ static int anchors(const struct sio_ns_desc *d, struct strv *a)
 	rc |= strv_add(a, "/dev/vfio/vfio");
 	rc |= strv_addf(a, "/sys/class/iommu/%s", d->iommu);
 	rc |= strv_addf(a, "/sys/devices/virtual/iommu/%s", d->iommu);
+	for (unsigned int k = 0; k < SIO_FAIL_NR_KINDS; k++)
+		rc |= strv_addf(a, "/sys/kernel/debug/%s", sio_fail_dir_name(k));
 	for (size_t i = 0; i < d->nfns; i++) {
 		const struct sio_ns_function *f = &d->fns[i];
 		char dir[PATH_MAX], b[16];
@@ -204,7 +208,7 @@ static int add_node(struct sio_ns_layout *l, const char *dir,
 		if (l->nodes[i].st_dev == st.st_dev &&
 		    l->nodes[i].st_ino == st.st_ino)
 			return 0;
-	n = realloc(l->nodes, (l->nnodes + 1) * sizeof(*n));
+	n = sio_realloc(l->nodes, (l->nnodes + 1) * sizeof(*n));
 	if (!n)
 		return sio_err(-ENOMEM, "namespace: layout");
 	l->nodes = n;
@@ -226,6 +230,14 @@ static int nodes(struct sio_ns_layout *l, const struct sio_ns_desc *d,
 		rc = add_node(l, dir, SIO_NS_DEV_VFIO_CONTAINER, 0,
 			      makedev(SIO_NS_MISC_MAJOR, SIO_NS_VFIO_MINOR),
 			      "/dev/vfio/vfio");
+	for (unsigned int k = 0; !rc && k < SIO_FAIL_NR_KINDS; k++)
+		for (unsigned int at = 0; !rc && at < SIO_FAIL_NR_ATTRS; at++)
+			if (sio_fail_attr_name(k, at))
+				rc = add_node(l, dir, SIO_NS_GEN_FAIL_ATTR,
+					      SIO_NS_FAIL_INDEX(k, at), 0,
+					      "/sys/kernel/debug/%s/%s",
+					      sio_fail_dir_name(k),
+					      sio_fail_attr_name(k, at));
 	for (size_t i = 0; !rc && i < d->nfns; i++) {
 		const struct sio_ns_function *f = &d->fns[i];
 		char fdir[PATH_MAX], path[PATH_MAX + 64], b[16];
@@ -265,7 +277,7 @@ int sio_ns_layout_create(const struct sio_ns_desc *desc, const char *dir,
 			 const char *real, struct sio_ns_layout **out)
 {
 	struct strv a = { 0 }, roots = { 0 }, unions = { 0 };
-	struct sio_ns_layout *l = calloc(1, sizeof(*l));
+	struct sio_ns_layout *l = sio_calloc(1, sizeof(*l));
 	int rc;
 
 	if (!l)

@@ -32,12 +32,14 @@
 #include "softiommu/pci.h"
 #include "softiommu/soft.h"
 #include "softiommu/vfio.h"
+#include "file/fail_files.h"
 #include "file/file.h"
 #include "machine/devlist.h"
 #include "machine/models.h"
 #include "machine/namespace.h"
 #include "util/error.h"
 #include "util/rcu.h"
+#include "util/fail.h"
 
 /* Where firmware would put the BARs: a 64-bit window of the emulated
  * segment's host bridge far above the RAM of any host that runs us, a
@@ -268,7 +270,7 @@ SIO_API int sio_machine_create(const struct sio_machine_config *cfg,
 	sio_err_clear();
 	if (!out)
 		return sio_err(-EINVAL, "machine: NULL out");
-	m = calloc(1, sizeof(*m));
+	m = sio_calloc(1, sizeof(*m));
 	if (!m)
 		return sio_err(-ENOMEM, "machine: out of memory");
 	if (cfg && cfg->host_root && strcmp(cfg->host_root, "/"))
@@ -278,8 +280,8 @@ SIO_API int sio_machine_create(const struct sio_machine_config *cfg,
 	if (rc)
 		goto err;
 	m->nfns = n;
-	m->fns = calloc(n ? n : 1, sizeof(*m->fns));
-	m->nsfns = calloc(n ? n : 1, sizeof(*m->nsfns));
+	m->fns = sio_calloc(n ? n : 1, sizeof(*m->fns));
+	m->nsfns = sio_calloc(n ? n : 1, sizeof(*m->nsfns));
 	if (!m->fns || !m->nsfns) {
 		rc = sio_err(-ENOMEM, "machine: out of memory");
 		goto err;
@@ -594,7 +596,7 @@ static int open_dump(struct sio_machine *m, size_t i, int flags)
 static int open_config(struct sio_machine *m, size_t i, int flags)
 {
 	uint32_t size = m->nsfns[i].config_size;
-	uint8_t *buf = malloc(size);
+	uint8_t *buf = sio_malloc(size);
 	int rc = 0;
 
 	if (!buf)
@@ -634,6 +636,8 @@ SIO_API int sio_machine_open(struct sio_machine *m,
 		return open_dump(m, n->index, flags);
 	case SIO_NS_GEN_CONFIG:
 		return open_config(m, n->index, flags);
+	case SIO_NS_GEN_FAIL_ATTR:
+		return sio_fail_attr_open(n->index / 16, n->index % 16, flags);
 	}
 	return sio_err(-ENOENT, "machine: no such node");
 }

@@ -26,7 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file/fail_files.h"
 #include "util/error.h"
+#include "util/fail.h"
 
 #define NS_STAMP "/.softiommu-machine"
 
@@ -525,7 +527,8 @@ static char *ns_stamp_text(const struct sio_ns_desc *d)
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	FILE *f = sio_should_fail(SIO_FAIL_SLAB) ? NULL :
+		  open_memstream(&text, &len);
 
 	if (!f)
 		return NULL;
@@ -560,6 +563,24 @@ static char *ns_stamp_text(const struct sio_ns_desc *d)
 	return text;
 }
 
+/* lib/fault-inject.c: each fault's debugfs directory, its attributes
+ * 0600; placeholders, the files are emulated (file/fail_files.c). */
+static void ns_fail_attrs(struct nsw *w)
+{
+	char p[PATH_MAX];
+
+	for (unsigned int k = 0; k < SIO_FAIL_NR_KINDS; k++)
+		for (unsigned int a = 0; a < SIO_FAIL_NR_ATTRS; a++) {
+			const char *name = sio_fail_attr_name(k, a);
+
+			if (!name)
+				continue;
+			snprintf(p, sizeof(p), "/sys/kernel/debug/%s/%s",
+				 sio_fail_dir_name(k), name);
+			ns_write(w, p, 0600, NULL, 0);
+		}
+}
+
 int sio_ns_build(const char *dir, const struct sio_ns_desc *desc)
 {
 	struct nsw w = { .dir = dir };
@@ -576,6 +597,7 @@ int sio_ns_build(const char *dir, const struct sio_ns_desc *desc)
 	ns_write(&w, "/dev/iommu", 0600, NULL, 0);
 	ns_dir(&w, "/dev/vfio/devices");
 	ns_dir(&w, "/sys/kernel/debug/iommu/intel");
+	ns_fail_attrs(&w);
 	ns_dir(&w, "/sys/kernel/iommu_groups");
 	ns_dir(&w, "/sys/bus/pci/devices");
 	ns_file(&w, "/sys/bus/pci/drivers/vfio-pci/bind", 0200, "%s", "");
@@ -607,7 +629,7 @@ int sio_ns_stamp_matches(const char *dir, const struct sio_ns_desc *desc)
 		return sio_err(-errno, "namespace: %s", path);
 	for (;;) {
 		if (len + 1024 > cap) {
-			char *p = realloc(have, cap += 4096);
+			char *p = sio_realloc(have, cap += 4096);
 
 			if (!p) {
 				rc = sio_err(-ENOMEM, "namespace: stamp");

@@ -79,7 +79,11 @@ enum sio_ns_node_kind {
 	SIO_NS_DEV_VFIO_CDEV,		/* /dev/vfio/devices/vfio<index> */
 	SIO_NS_GEN_DOMAIN_DUMP,		/* debugfs dump of fns[index] */
 	SIO_NS_GEN_CONFIG,		/* sysfs config of fns[index] */
+	/* debugfs fault-injection attribute: index is
+	 * SIO_NS_FAIL_INDEX(kind, attr) (file/fail_files.h) */
+	SIO_NS_GEN_FAIL_ATTR,
 };
+#define SIO_NS_FAIL_INDEX(kind, attr) ((unsigned int)(kind) * 16u + (attr))
 
 struct sio_ns_node {
 	enum sio_ns_node_kind kind;

@@ -45,6 +45,7 @@
 
 #include "softiommu/file.h"
 #include "softiommu/iommufd.h"
+#include "file/private_fd.h"
 #include "file/file.h"
 #include "preload/vfs.h"
 
@@ -139,7 +140,7 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	if (sio_vfs_open(path, flags, mode, &fd))
+	if (sio_vfs_openat(dirfd, path, flags, mode, &fd))
 		return fd;
 	return REAL(openat)(dirfd, path, flags, mode);
 }
@@ -153,7 +154,7 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	if (sio_vfs_open(path, flags, mode, &fd))
+	if (sio_vfs_openat(dirfd, path, flags, mode, &fd))
 		return fd;
 	return REAL(openat64)(dirfd, path, flags, mode);
 }
@@ -180,7 +181,7 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
 	int fd;
 
-	if (sio_vfs_open(path, flags, 0, &fd))
+	if (sio_vfs_openat(dirfd, path, flags, 0, &fd))
 		return fd;
 	return REAL(__openat_2)(dirfd, path, flags);
 }
@@ -189,7 +190,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
 	int fd;
 
-	if (sio_vfs_open(path, flags, 0, &fd))
+	if (sio_vfs_openat(dirfd, path, flags, 0, &fd))
 		return fd;
 	return REAL(__openat64_2)(dirfd, path, flags);
 }
@@ -586,11 +587,41 @@ static int ret_fd(int rc)
 
 EXPORT int close(int fd)
 {
-	int rc = sio_file_close(fd);
+	int rc;
 
+	/* The library's own descriptors are not the program's to close. */
+	if (sio_fd_private(fd)) {
+		errno = EBADF;
+		return -1;
+	}
+	rc = sio_file_close(fd);
 	if (rc == -EBADF)
 		return REAL(close)(fd);
 	return ret_fd(rc);
+}
+
+/* close_range(2) over [first, last] around the library's private
+ * descriptors, which it skips as the kernel skips numbers a process does
+ * not have. */
+static int close_range_around(unsigned int first, unsigned int last, int flags)
+{
+	while (first <= last) {
+		int p = sio_fd_private_next(first, last);
+		int rc;
+
+		if (p < 0)
+			return (int)syscall(SYS_close_range, first, last, flags);
+		if ((unsigned int)p > first) {
+			rc = (int)syscall(SYS_close_range, first,
+					  (unsigned int)p - 1, flags);
+			if (rc)
+				return rc;
+		}
+		if ((unsigned int)p == ~0u)
+			break;
+		first = (unsigned int)p + 1;
+	}
+	return 0;
 }
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
@@ -598,6 +629,8 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	/* CLOSE_RANGE_CLOEXEC only marks descriptors: nothing closes. */
 	if (!(flags & 4 /* CLOSE_RANGE_CLOEXEC */) && first <= last)
 		sio_file_close_range(first, last);
+	if (first <= last && sio_fd_private_next(first, last) >= 0)
+		return close_range_around(first, last, flags);
 	return REAL(close_range)(first, last, flags);
 }
 
@@ -605,6 +638,10 @@ EXPORT void closefrom(int lowfd)
 {
 	if (lowfd >= 0)
 		sio_file_close_range((unsigned int)lowfd, ~0u);
+	if (lowfd >= 0 && sio_fd_private_next((unsigned int)lowfd, ~0u) >= 0) {
+		close_range_around((unsigned int)lowfd, ~0u, 0);
+		return;
+	}
 	REAL(closefrom)(lowfd);
 }
 

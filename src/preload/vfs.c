@@ -44,12 +44,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "softiommu/common.h"
 #include "softiommu/machine.h"
+#include "file/fail_files.h"
 #include "file/file.h"
 #include "preload/vfs.h"
 
@@ -221,14 +223,15 @@ static int node_open(const struct sio_machine_node *node, int flags)
 /* ------------------------------------------------------------------ */
 
 /* A redirected path that names a node: open it through the machine. */
-static bool open_node(const char *tree_path, int flags, int *fd)
+/* The file dirfd and path name, if it is a node: its open. */
+static bool open_node_at(int dirfd, const char *path, int flags, int *fd)
 {
 	struct sio_machine_node node;
 	struct stat st;
 
 	if (flags & O_PATH)
 		return false;
-	if (NEXT(fstatat)(AT_FDCWD, tree_path, &st,
+	if (NEXT(fstatat)(dirfd, path, &st,
 			  (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) ||
 	    !vfs_node(&st, &node))
 		return false;
@@ -239,10 +242,113 @@ static bool open_node(const char *tree_path, int flags, int *fd)
 	return true;
 }
 
+static bool open_node(const char *tree_path, int flags, int *fd)
+{
+	return open_node_at(AT_FDCWD, tree_path, flags, fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* /proc/.../fail-nth                                                   */
+/* ------------------------------------------------------------------ */
+
+/* A decimal number component of path at *s, moving *s past it. */
+static bool proc_number(const char **s, long *out)
+{
+	char *end;
+
+	if (**s < '0' || **s > '9')
+		return false;
+	errno = 0;
+	*out = strtol(*s, &end, 10);
+	if (errno || *end != '/' || *out <= 0 || *out > INT_MAX)
+		return false;
+	*s = end + 1;
+	return true;
+}
+
+/* The thread whose fail-nth file path names, if it is a thread of this
+ * process: /proc/thread-self/fail-nth, /proc/{self,<pid>}/fail-nth (the
+ * main thread, as the kernel's thread-group entry names the leader),
+ * /proc/{self,<pid>}/task/<tid>/fail-nth.  0 for any other path. */
+static pid_t proc_fail_nth_tid(const char *path)
+{
+	pid_t pid = getpid();
+	const char *s = path + 6;
+	char task[64];
+	struct stat st;
+	long n, tid;
+
+	if (strncmp(path, "/proc/", 6))
+		return 0;
+	if (!strcmp(s, "thread-self/fail-nth"))
+		return (pid_t)syscall(SYS_gettid);
+	if (!strncmp(s, "self/", 5))
+		s += 5;
+	else if (!proc_number(&s, &n) || n != pid)
+		return 0;
+	if (!strcmp(s, "fail-nth"))
+		return pid;
+	if (strncmp(s, "task/", 5))
+		return 0;
+	s += 5;
+	if (!proc_number(&s, &tid) || strcmp(s, "fail-nth"))
+		return 0;
+	/* A thread of this process has its directory under our task/. */
+	snprintf(task, sizeof(task), "/proc/%d/task/%ld", (int)pid, tid);
+	if (NEXT(stat)(task, &st))
+		return 0;
+	return (pid_t)tid;
+}
+
+static bool proc_open(const char *path, int flags, int *fd)
+{
+	pid_t tid = proc_fail_nth_tid(path);
+
+	if (!tid)
+		return false;
+	sio_file_gate_enter();
+	*fd = sio_fail_nth_open(tid, flags);
+	sio_file_gate_exit();
+	if (*fd < 0)
+		*fd = (int)fail(*fd);
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opens relative to a directory descriptor                             */
+/* ------------------------------------------------------------------ */
+
+static bool union_dir_path(int fd, char *buf, size_t size);
+
+bool sio_vfs_openat(int dirfd, const char *path, int flags, mode_t mode,
+		    int *fd)
+{
+	char full[PATH_MAX];
+
+	if (!path || path[0] == '/' || dirfd == AT_FDCWD || vfs_busy)
+		return sio_vfs_open(path, flags, mode, fd);
+	if (!__atomic_load_n(&machine, __ATOMIC_ACQUIRE))
+		return false;
+	/* A union directory's descriptor (opendir's, dirfd(3)) is the host's
+	 * directory: its emulated entries are reached by their full path. */
+	if (union_dir_path(dirfd, full, sizeof(full)) &&
+	    strlen(full) + 1 + strlen(path) < sizeof(full)) {
+		strcat(full, "/");
+		strcat(full, path);
+		if (sio_vfs_open(full, flags, mode, fd))
+			return true;
+	}
+	/* A tree directory's descriptor reaches the tree's placeholders: a
+	 * node among them is the machine's open. */
+	return open_node_at(dirfd, path, flags, fd);
+}
+
 bool sio_vfs_open(const char *path, int flags, mode_t mode, int *fd)
 {
 	struct sio_machine_path p;
 
+	if (path && !vfs_busy && !strncmp(path, "/proc/", 6))
+		return proc_open(path, flags, fd);
 	if (!candidate(path))
 		return false;
 	if (!vfs_machine()) {
@@ -650,6 +756,7 @@ struct union_ent {
 
 struct union_dir {
 	DIR *dirp;
+	char *path;		/* the program's name of the directory */
 	struct union_ent *ents;
 	size_t n, next;
 	struct dirent64 out;
@@ -670,9 +777,29 @@ static void union_release(void)
 	pthread_mutex_unlock(&union_lock);
 }
 
+/* SOFTIOMMU_FAIL_NTH=N (softiommu run --fail-nth N): allocations and
+ * pages count, and the main thread's countdown is N from before main. */
+static void fail_nth_env(void)
+{
+	const char *v = getenv("SOFTIOMMU_FAIL_NTH");
+	unsigned int n;
+
+	if (!v || !*v)
+		return;
+	if (sio_fail_parse_uint(v, strlen(v), &n)) {
+		fprintf(stderr, "softiommu: SOFTIOMMU_FAIL_NTH='%s' is not a number\n",
+			v);
+		return;
+	}
+	sio_fail_kind_enable(SIO_FAIL_SLAB, true);
+	sio_fail_kind_enable(SIO_FAIL_PAGE, true);
+	sio_fail_nth_set(n);
+}
+
 __attribute__((constructor)) static void vfs_init(void)
 {
 	pthread_atfork(union_prepare, union_release, union_release);
+	fail_nth_env();
 }
 
 /* The tree's entries of a union directory. */
@@ -725,6 +852,7 @@ static DIR *union_open(const char *path, const struct sio_machine_path *p)
 		return dirp;
 	}
 	u->dirp = dirp;
+	u->path = strdup(path);
 	pthread_mutex_lock(&union_lock);
 	u->link = union_dirs;
 	union_dirs = u;
@@ -754,6 +882,24 @@ EXPORT DIR *opendir(const char *path)
 	default:
 		return NEXT(opendir)(path);
 	}
+}
+
+/* The program's name of the union directory whose stream has descriptor
+ * dirfd, if one has. */
+static bool union_dir_path(int fd, char *buf, size_t size)
+{
+	bool found = false;
+
+	if (!__atomic_load_n(&nunion, __ATOMIC_ACQUIRE))
+		return false;
+	pthread_mutex_lock(&union_lock);
+	for (struct union_dir *u = union_dirs; u && !found; u = u->link)
+		if (u->path && dirfd(u->dirp) == fd) {
+			snprintf(buf, size, "%s", u->path);
+			found = true;
+		}
+	pthread_mutex_unlock(&union_lock);
+	return found;
 }
 
 static struct dirent64 *union_next(struct union_dir *u)
@@ -847,6 +993,7 @@ EXPORT int closedir(DIR *dirp)
 		pthread_mutex_unlock(&union_lock);
 	}
 	if (u) {
+		free(u->path);
 		free(u->ents);
 		free(u);
 	}

@@ -33,6 +33,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "file/private_fd.h"
 #include "umem/umem.h"
 #include "util/sys.h"
 #include "util/fail.h"
@@ -70,6 +71,12 @@ static int file_wrap(struct sio_umem_owner *owner, int fd,
 	file = sio_calloc(1, sizeof(*file));
 	if (!file) {
 		sio_sys_close(fd);
+		return sio_err(-ENOMEM, "umem: out of memory");
+	}
+	/* The program's close_range/closefrom must not take it away. */
+	if (sio_fd_private_add(fd)) {
+		sio_sys_close(fd);
+		free(file);
 		return sio_err(-ENOMEM, "umem: out of memory");
 	}
 	file->refcount = 1;
@@ -123,7 +130,7 @@ SIO_API void sio_umem_file_put(struct sio_umem_file *file)
 {
 	if (!file || __atomic_sub_fetch(&file->refcount, 1, __ATOMIC_ACQ_REL))
 		return;
-	sio_sys_close(file->fd);
+	sio_fd_private_close(file->fd);
 	sio_umem_owner_put(file->owner);
 	free(file);
 }

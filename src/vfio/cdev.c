@@ -34,6 +34,7 @@
 #include "iommufd/iommufd_vfio.h"
 #include "softiommu/file.h"
 #include "vfio/vfio_private.h"
+#include "util/fail.h"
 
 /* ------------------------------------------------------------------ */
 /* The iommufd binding (vfio_iommufd_physical_*), vdev->lock held      */
@@ -120,7 +121,7 @@ static int vfio_device_pasid_attach_ioas(struct vfio_device *vdev,
 		return iommufd_device_replace(vdev->idev, pasid, pt_id);
 	if (vdev->npasids == vdev->pasids_cap) {
 		unsigned int ncap = vdev->pasids_cap ? vdev->pasids_cap * 2 : 4;
-		uint32_t *n = realloc(vdev->pasids, ncap * sizeof(*n));
+		uint32_t *n = sio_realloc(vdev->pasids, ncap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;

@@ -39,11 +39,12 @@
 #include "iommufd/iommufd_vfio.h"
 #include "softiommu/file.h"
 #include "vfio/vfio_private.h"
+#include "util/fail.h"
 
 struct vfio_device_file *vfio_device_file_alloc(struct vfio_device *vdev,
 						struct vfio_group *group)
 {
-	struct vfio_device_file *df = calloc(1, sizeof(*df));
+	struct vfio_device_file *df = sio_calloc(1, sizeof(*df));
 
 	if (!df)
 		return NULL;
@@ -167,8 +168,8 @@ int vfio_pci_reset_locked(struct vfio_device *vdev)
 {
 	const struct sio_pci_dev_desc *d = sio_pci_dev_desc(vdev->pdev);
 	size_t tlen = 16 * (size_t)d->msix_vectors;
-	uint32_t *cfg = calloc(vdev->cfg_size / 4, sizeof(*cfg));
-	uint32_t *table = calloc(tlen / 4 + 1, sizeof(*table));
+	uint32_t *cfg = sio_calloc(vdev->cfg_size / 4, sizeof(*cfg));
+	uint32_t *table = sio_calloc(tlen / 4 + 1, sizeof(*table));
 	uint64_t v;
 	int rc;
 

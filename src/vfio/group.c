@@ -33,6 +33,7 @@
 #include "softiommu/group.h"
 #include "softiommu/umem.h"
 #include "vfio/vfio_private.h"
+#include "util/fail.h"
 
 static bool group_has_iommu(struct vfio_group *group)
 {
@@ -103,7 +104,7 @@ void vfio_df_group_close(struct vfio_device_file *df)
 static char *strndup_user(struct sio_umem_owner *owner, uint64_t uaddr,
 			  size_t max, size_t page, int *err)
 {
-	char *buf = malloc(max);
+	char *buf = sio_malloc(max);
 	size_t got = 0;
 
 	if (!buf) {

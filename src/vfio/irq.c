@@ -43,9 +43,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "file/private_fd.h"
 #include "file/file.h"
 #include "softiommu/file.h"
 #include "vfio/vfio_private.h"
+#include "util/fail.h"
 
 /* ------------------------------------------------------------------ */
 /* Eventfds                                                             */
@@ -95,6 +97,11 @@ static int eventfd_get(int fd)
 		sio_sys_close(dup);
 		return -EINVAL;
 	}
+	/* The program's close_range/closefrom must not take it away. */
+	if (sio_fd_private_add(dup)) {
+		sio_sys_close(dup);
+		return -ENOMEM;
+	}
 	return dup;
 }
 
@@ -109,7 +116,7 @@ static void eventfd_signal(int efd)
 static void eventfd_put(int efd)
 {
 	if (efd >= 0)
-		sio_sys_close(efd);
+		sio_fd_private_close(efd);
 }
 
 /* Install efd in *slot under trig_lock; the old one is closed after. */
@@ -169,7 +176,7 @@ int vfio_irq_init(struct vfio_device *vdev)
 							    d->msi_vectors;
 
 	vdev->ntrig = n;
-	vdev->trig = malloc((n ? n : 1) * sizeof(*vdev->trig));
+	vdev->trig = sio_malloc((n ? n : 1) * sizeof(*vdev->trig));
 	if (!vdev->trig)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < n; i++)
@@ -667,7 +674,7 @@ long vfio_pci_ioctl_set_irqs(struct vfio_device *vdev, uint64_t uarg)
 		data_size = (size_t)hdr.count * size;
 	}
 	if (data_size) {
-		data = malloc(data_size);
+		data = sio_malloc(data_size);
 		if (!data)
 			return -ENOMEM;
 		if (vfio_copy_from_user(vdev, data, uarg + minsz, data_size)) {

@@ -26,6 +26,7 @@
 
 #include "softiommu/mmio.h"
 #include "vfio/vfio_private.h"
+#include "util/fail.h"
 
 struct vfio_bar_map {
 	struct vfio_bar_map *next;	/* vdev->maps, under mmap_lock */
@@ -118,7 +119,7 @@ int vfio_pci_mmap(struct vfio_device *vdev, void **addr, size_t len,
 		return sio_err(-EINVAL, "vfio: %s: mmap past BAR%u", vdev->name,
 			       (unsigned int)index);
 
-	m = calloc(1, sizeof(*m));
+	m = sio_calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->vdev = vdev;

@@ -25,6 +25,7 @@
 #include "softiommu/iommu.h"
 #include "softiommu/umem.h"
 #include "vfio/vfio_private.h"
+#include "util/fail.h"
 
 /* ------------------------------------------------------------------ */
 /* References                                                           */
@@ -136,7 +137,7 @@ SIO_API int sio_vfio_create(struct sio_iommufd_host *host,
 	sio_err_clear();
 	if (!host || !out)
 		return sio_err(-EINVAL, "vfio: create: NULL argument");
-	vfio = calloc(1, sizeof(*vfio));
+	vfio = sio_calloc(1, sizeof(*vfio));
 	if (!vfio)
 		return sio_err(-ENOMEM, "vfio: create");
 	vfio->host = host;
@@ -195,7 +196,7 @@ static int grow(void **arr, unsigned int *cap, unsigned int n, size_t elem)
 	if (n < *cap)
 		return 0;
 	ncap = *cap ? *cap * 2 : 8;
-	p = realloc(*arr, ncap * elem);
+	p = sio_realloc(*arr, ncap * elem);
 	if (!p)
 		return -ENOMEM;
 	*arr = p;
@@ -221,7 +222,7 @@ static struct vfio_group *group_find_or_alloc(struct sio_vfio *vfio,
 		*err = -ENOMEM;
 		return NULL;
 	}
-	group = calloc(1, sizeof(*group));
+	group = sio_calloc(1, sizeof(*group));
 	if (!group) {
 		*err = -ENOMEM;
 		return NULL;
@@ -295,7 +296,7 @@ static void find_ecaps(struct vfio_device *vdev)
 static struct vfio_device *device_alloc(struct sio_vfio *vfio,
 					struct sio_pci_dev *pdev)
 {
-	struct vfio_device *vdev = calloc(1, sizeof(*vdev));
+	struct vfio_device *vdev = sio_calloc(1, sizeof(*vdev));
 
 	if (!vdev)
 		return NULL;
@@ -406,7 +407,7 @@ SIO_API int sio_vfio_for_each_device(
 	/* fn runs unlocked, on a snapshot: it may open what it is shown. */
 	pthread_mutex_lock(&vfio->lock);
 	n = vfio->ndevices;
-	infos = calloc(n ? n : 1, sizeof(*infos));
+	infos = sio_calloc(n ? n : 1, sizeof(*infos));
 	if (!infos) {
 		pthread_mutex_unlock(&vfio->lock);
 		return sio_err(-ENOMEM, "vfio: out of memory");

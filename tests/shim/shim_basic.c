@@ -22,24 +22,7 @@
 #include <unistd.h>
 
 #include "softiommu/uapi/iommufd.h"
-
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (errno %d %s)\n", errno, strerror(errno));
-}
+#include "shim_check.h"
 
 /* ioctl's result and errno as one value: the return or -errno. */
 static long xioctl(int fd, unsigned long cmd, void *arg)
@@ -311,6 +294,5 @@ int main(void)
 	test_poll();
 	test_fork();
 	test_fork_threads();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return shim_check_done();
 }

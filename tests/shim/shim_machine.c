@@ -33,24 +33,7 @@
 
 #include "softiommu/uapi/iommufd.h"
 #include "softiommu/uapi/vfio.h"
-
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (errno %d %s)\n", errno, strerror(errno));
-}
+#include "shim_check.h"
 
 /* The first line of a file through open/read (what the VFIO selftests
  * do), "" if it cannot be read. */
@@ -514,6 +497,5 @@ int main(int argc, char **argv)
 	check(pid > 0 && waitpid(pid, &status, 0) == pid &&
 	      WIFEXITED(status) && WEXITSTATUS(status) == 0, "exec'd program");
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return shim_check_done();
 }

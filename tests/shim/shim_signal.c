@@ -22,24 +22,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-}
+#include "shim_check.h"
 
 /* What the kernel has installed, past any interposer. */
 static void *kernel_handler(int sig)
@@ -236,6 +219,5 @@ int main(void)
 	test_sigbus();
 	test_other_signals();
 	test_default_kills(page);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return shim_check_done();
 }
