@@ -229,7 +229,7 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova,
 			struct iommufd_access **nl;
 
 			cap = cap ? cap * 2 : 4;
-			nl = realloc(list, cap * sizeof(*nl));
+			nl = sio_realloc(list, cap * sizeof(*nl));
 			if (!nl)
 				break;
 			list = nl;
@@ -274,7 +274,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 		return -EINVAL;
 	if (__builtin_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
-	p = calloc(1, sizeof(*p) + cap * sizeof(p->pieces[0]));
+	p = sio_calloc(1, sizeof(*p) + cap * sizeof(p->pieces[0]));
 	if (!p)
 		return -ENOMEM;
 	p->iova = iova;
@@ -318,7 +318,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 			struct access_pin *np;
 
 			cap *= 2;
-			np = realloc(p, sizeof(*p) + cap * sizeof(p->pieces[0]));
+			np = sio_realloc(p, sizeof(*p) + cap * sizeof(p->pieces[0]));
 			if (!np) {
 				rc = -ENOMEM;
 				break;

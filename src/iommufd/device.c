@@ -54,7 +54,7 @@ static struct iommufd_group *iommufd_get_group(struct sio_iommufd *ictx,
 			return igroup;
 		}
 	}
-	igroup = calloc(1, sizeof(*igroup));
+	igroup = sio_calloc(1, sizeof(*igroup));
 	if (!igroup) {
 		pthread_mutex_unlock(&ictx->groups_lock);
 		sio_group_put(group);
@@ -198,7 +198,7 @@ static int attach_add_dev(struct iommufd_attach *attach,
 {
 	if (attach->ndevs == attach->cap) {
 		unsigned int ncap = attach->cap ? attach->cap * 2 : 4;
-		struct iommufd_device **n = realloc(attach->devs,
+		struct iommufd_device **n = sio_realloc(attach->devs,
 						    ncap * sizeof(*n));
 
 		if (!n)
@@ -239,7 +239,7 @@ static int hwpt_pasid_compat(struct iommufd_hw_pagetable *hwpt,
 
 static struct iommufd_attach_handle *new_handle(struct iommufd_device *idev)
 {
-	struct iommufd_attach_handle *h = calloc(1, sizeof(*h));
+	struct iommufd_attach_handle *h = sio_calloc(1, sizeof(*h));
 
 	if (h)
 		h->idev = idev;
@@ -328,7 +328,7 @@ int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
 	attach = find_attach(igroup, pasid);
 	first = !attach;
 	if (first) {
-		attach = calloc(1, sizeof(*attach));
+		attach = sio_calloc(1, sizeof(*attach));
 		if (!attach) {
 			rc = -ENOMEM;
 			goto out_unlock;

@@ -225,7 +225,7 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 		rc = -EOPNOTSUPP;
 		goto out_unlock;
 	}
-	bm = malloc(sizeof(*bm));
+	bm = sio_malloc(sizeof(*bm));
 	if (!bm) {
 		rc = -ENOMEM;
 		goto out_unlock;

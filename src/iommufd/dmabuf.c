@@ -118,7 +118,7 @@ int iommufd_test_dmabuf_get(struct iommufd_ucmd *ucmd, unsigned int open_flags,
 	len = (len + ps - 1) & ~(ps - 1);
 	if (len == 0 || len > ps * DMABUF_MAX_PAGES)
 		return -EINVAL;
-	d = calloc(1, sizeof(*d));
+	d = sio_calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->length = len;
@@ -236,7 +236,7 @@ int iopt_dmabuf_fill_domain(struct iopt_area *area, struct sio_domain *domain,
 			    iopt_area_map_fn map, iopt_area_unmap_fn unmap)
 {
 	struct iopt_pages *pages = area->pages;
-	struct dmabuf_track *t = malloc(sizeof(*t));
+	struct dmabuf_track *t = sio_malloc(sizeof(*t));
 	int rc = 0;
 
 	if (!t)

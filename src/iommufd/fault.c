@@ -57,7 +57,7 @@ static int response_add(struct iommufd_fault *fault,
 						    : 16;
 		struct iommufd_fault_record **n;
 
-		n = realloc(fault->response, ncap * sizeof(*n));
+		n = sio_realloc(fault->response, ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		memset(n + fault->response_cap, 0,
@@ -121,7 +121,7 @@ static void answer_held_locked(struct iommufd_fault *fault,
 static int fault_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group)
 {
 	struct iommufd_fault *fault = to_fault(h);
-	struct iommufd_fault_record *rec = malloc(sizeof(*rec));
+	struct iommufd_fault_record *rec = sio_malloc(sizeof(*rec));
 	bool closed;
 
 	if (!rec)

@@ -253,7 +253,7 @@ int iommufd_copy_user_data(struct sio_iommufd *ictx, uint32_t type,
 
 	ud->type = type;
 	ud->len = len;
-	ud->buf = calloc(1, n ? n : 1);
+	ud->buf = sio_calloc(1, n ? n : 1);
 	if (!ud->buf)
 		return -ENOMEM;
 	if (sio_umem_read(ictx->host->owner, ud->buf, uptr, n))

@@ -369,7 +369,7 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 	int rc = 0;
 
 	for (i = 0; i < nelms; i++) {
-		elms[i].area = calloc(1, sizeof(*elms[i].area));
+		elms[i].area = sio_calloc(1, sizeof(*elms[i].area));
 		if (!elms[i].area) {
 			rc = -ENOMEM;
 			goto out_free;
@@ -530,7 +530,7 @@ static int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova,
 			struct pages_elm *ne;
 
 			cap = cap ? cap * 2 : 4;
-			ne = realloc(elms, cap * sizeof(*ne));
+			ne = sio_realloc(elms, cap * sizeof(*ne));
 			if (!ne) {
 				rc = -ENOMEM;
 				break;
@@ -681,7 +681,7 @@ static int area_split(struct io_pagetable *iopt, struct iopt_area *area,
 		return -EINVAL;
 	if (area->dom_pin && !iopt->disable_large_pages)
 		return -EINVAL;
-	rhs = calloc(1, sizeof(*rhs));
+	rhs = sio_calloc(1, sizeof(*rhs));
 	if (!rhs)
 		return -ENOMEM;
 	/* With a domain pin large pages are off: the cut is page aligned. */
@@ -737,7 +737,7 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 	struct sio_itree_node *n;
 
 	for (uint32_t i = 0; i < num; i++) {
-		struct iopt_allowed *a = calloc(1, sizeof(*a));
+		struct iopt_allowed *a = sio_calloc(1, sizeof(*a));
 
 		if (!a) {
 			free_tree(&nt, offsetof(struct iopt_allowed, node));
@@ -771,7 +771,7 @@ static int reserve_locked(struct io_pagetable *iopt, uint64_t start,
 	if (sio_itree_iter_first(&iopt->area_itree, start, last) ||
 	    sio_itree_iter_first(&iopt->allowed_itree, start, last))
 		return -EADDRINUSE;
-	r = calloc(1, sizeof(*r));
+	r = sio_calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->node.start = start;
@@ -913,7 +913,7 @@ static int calculate_iova_alignment(struct io_pagetable *iopt)
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		    struct iopt_access_link **out)
 {
-	struct iopt_access_link *link = malloc(sizeof(*link));
+	struct iopt_access_link *link = sio_malloc(sizeof(*link));
 	int rc;
 
 	if (!link)
@@ -982,7 +982,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 	}
 	if (iopt->ndomains == iopt->domains_cap) {
 		unsigned int ncap = iopt->domains_cap ? iopt->domains_cap * 2 : 4;
-		struct sio_domain **nd = realloc(iopt->domains,
+		struct sio_domain **nd = sio_realloc(iopt->domains,
 						 ncap * sizeof(*nd));
 
 		if (!nd) {

@@ -158,7 +158,7 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 
 			if (ncap > cmd->num_iovas)
 				ncap = cmd->num_iovas;
-			n = realloc(ranges, (size_t)ncap * sizeof(*ranges));
+			n = sio_realloc(ranges, (size_t)ncap * sizeof(*ranges));
 			if (!n) {
 				rc = -ENOMEM;
 				goto out_free;
@@ -166,7 +166,7 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 			ranges = n;
 			cap = ncap;
 		}
-		node = calloc(1, sizeof(*node));
+		node = sio_calloc(1, sizeof(*node));
 		if (!node) {
 			rc = -ENOMEM;
 			goto out_free;

@@ -42,6 +42,7 @@
 #include "softiommu/viommu.h"
 #include "iommufd/iommufd_vfio.h"
 #include "util/error.h"
+#include "util/fail.h"
 #include "util/interval_tree.h"
 
 struct iopt_pages;

@@ -44,7 +44,7 @@ SIO_API int sio_iommufd_host_create(struct sio_iommufd_host **out)
 	sio_err_clear();
 	if (!out)
 		return sio_err(-EINVAL, "iommufd: host_create: NULL out");
-	host = calloc(1, sizeof(*host));
+	host = sio_calloc(1, sizeof(*host));
 	if (!host)
 		return sio_err(-ENOMEM, "iommufd: host");
 	pthread_mutex_init(&host->lock, NULL);
@@ -105,7 +105,7 @@ SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
 	sio_err_clear();
 	if (!host || !out)
 		return sio_err(-EINVAL, "iommufd: open: NULL argument");
-	ictx = calloc(1, sizeof(*ictx));
+	ictx = sio_calloc(1, sizeof(*ictx));
 	if (!ictx)
 		return sio_err(-ENOMEM, "iommufd: open");
 	ictx->host = host;

@@ -62,7 +62,7 @@ static int table_reserve(struct sio_iommufd *ictx, struct iommufd_object *obj)
 			return -EBUSY;
 		if (ncap > IOMMUFD_MAX_ID + 1u)
 			ncap = IOMMUFD_MAX_ID + 1u;
-		n = realloc(ictx->objs, ncap * sizeof(*n));
+		n = sio_realloc(ictx->objs, ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		memset(n + ictx->cap, 0, (ncap - ictx->cap) * sizeof(*n));
@@ -90,7 +90,7 @@ struct iommufd_object *iommufd_object_alloc(struct sio_iommufd *ictx,
 					    size_t size,
 					    enum iommufd_object_type type)
 {
-	struct iommufd_object *obj = calloc(1, size);
+	struct iommufd_object *obj = sio_calloc(1, size);
 	int rc;
 
 	if (!obj)

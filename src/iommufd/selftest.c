@@ -167,7 +167,7 @@ static int test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id,
 		rc = -EINVAL;
 		goto out_put;
 	}
-	buf = malloc(page_size);
+	buf = sio_malloc(page_size);
 	if (!buf) {
 		rc = -ENOMEM;
 		goto out_put;

@@ -40,7 +40,7 @@ int iommufd_test_dirty(struct iommufd_ucmd *ucmd)
 		goto out_put;
 	}
 	nbytes = (nbits + 7) / 8;
-	bits = malloc(nbytes);
+	bits = sio_malloc(nbytes);
 	if (!bits) {
 		rc = -ENOMEM;
 		goto out_put;

@@ -103,7 +103,7 @@ int iommufd_viommu_report_event(struct iommufd_viommu *viommu, uint32_t type,
 		pthread_rwlock_unlock(&viommu->veventqs_lock);
 		return -EOPNOTSUPP;
 	}
-	ev = malloc(sizeof(*ev) + len);
+	ev = sio_malloc(sizeof(*ev) + len);
 	pthread_mutex_lock(&q->common.mutex);
 	if (!ev) {
 		/* Out of memory is a loss the reader should know of. */

@@ -365,7 +365,7 @@ static int collect_range(uint64_t start, uint64_t last, void *arg)
 		uint32_t ncap = ci->cap_ranges ? ci->cap_ranges * 2 : 4;
 		struct sio_vfio_iova_range *n;
 
-		n = realloc(ci->ranges, ncap * sizeof(*n));
+		n = sio_realloc(ci->ranges, ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		ci->ranges = n;
