@@ -108,11 +108,10 @@ struct iommufd_device *iommufd_device_bind(struct sio_iommufd *ictx,
 	struct iommufd_object *obj;
 	int rc;
 
-	obj = iommufd_object_alloc(ictx, sizeof(*idev), IOMMUFD_OBJ_DEVICE);
-	if (!obj) {
-		*err = -ENOMEM;
+	obj = iommufd_object_alloc(ictx, sizeof(*idev), IOMMUFD_OBJ_DEVICE,
+				   err);
+	if (!obj)
 		return NULL;
-	}
 	idev = sio_container_of(obj, struct iommufd_device, obj);
 	idev->ictx = ictx;
 	idev->dev = sio_device_get(dev);
@@ -144,9 +143,19 @@ err:
 
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
+	int rc;
+
 	/* Its vDEVICE holds it and goes first, leaving a tombstone. */
 	iommufd_device_remove_vdev(idev);
-	iommufd_object_remove(idev->ictx, &idev->obj, idev->obj.id);
+	/* Out of the table at once, then wait for the ioctls holding it
+	 * (the kernel's REMOVE_WAIT): the device is gone when this returns.
+	 * -EBUSY only if a caller left it attached (a bug of the caller):
+	 * it then stays published and the last close destroys it. */
+	rc = iommufd_object_remove(idev->ictx, &idev->obj, idev->obj.id,
+				   IOMMUFD_REMOVE_WAIT);
+	if (rc)
+		sio_err(rc, "iommufd: unbind: device %u still attached",
+			idev->obj.id);
 }
 
 /* ------------------------------------------------------------------ */

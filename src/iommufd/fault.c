@@ -322,9 +322,10 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*fault), IOMMUFD_OBJ_FAULT);
+	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*fault), IOMMUFD_OBJ_FAULT,
+					&rc);
 	if (!obj)
-		return -ENOMEM;
+		return rc;
 	fault = sio_container_of(obj, struct iommufd_fault, common.obj);
 	fault->handler.ops = &fault_handler_ops;
 	fault->response_hint = 1;

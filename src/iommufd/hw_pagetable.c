@@ -110,9 +110,8 @@ iommufd_hwpt_paging_alloc(struct sio_iommufd *ictx, struct iommufd_ioas *ioas,
 		return NULL;
 	}
 	obj = iommufd_object_alloc(ictx, sizeof(*hwpt_paging),
-				   IOMMUFD_OBJ_HWPT_PAGING);
+				   IOMMUFD_OBJ_HWPT_PAGING, err);
 	if (!obj) {
-		*err = -ENOMEM;
 		return NULL;
 	}
 	hwpt_paging = to_hwpt_paging(obj);
@@ -172,9 +171,8 @@ hwpt_nested_create(struct sio_iommufd *ictx, struct iommufd_hwpt_paging *parent,
 	int rc;
 
 	obj = iommufd_object_alloc(ictx, sizeof(*hwpt_nested),
-				   IOMMUFD_OBJ_HWPT_NESTED);
+				   IOMMUFD_OBJ_HWPT_NESTED, err);
 	if (!obj) {
-		*err = -ENOMEM;
 		return NULL;
 	}
 	hwpt_nested = sio_container_of(obj, struct iommufd_hwpt_nested,

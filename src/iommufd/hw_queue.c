@@ -103,11 +103,10 @@ int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd)
 		rc = -EOPNOTSUPP;
 		goto out_put;
 	}
-	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*q), IOMMUFD_OBJ_HW_QUEUE);
-	if (!obj) {
-		rc = -ENOMEM;
+	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*q), IOMMUFD_OBJ_HW_QUEUE,
+					&rc);
+	if (!obj)
 		goto out_put;
-	}
 	q = sio_container_of(obj, struct iommufd_hw_queue, obj);
 	iommufd_obj_get(&viommu->obj);
 	q->viommu = viommu;

@@ -20,12 +20,12 @@ struct iommufd_ioas *iommufd_get_ioas(struct sio_iommufd *ictx, uint32_t id,
 	return obj ? to_ioas(obj) : NULL;
 }
 
-struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx)
+struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx, int *err)
 {
 	struct iommufd_object *obj;
 	struct iommufd_ioas *ioas;
 
-	obj = iommufd_object_alloc(ictx, sizeof(*ioas), IOMMUFD_OBJ_IOAS);
+	obj = iommufd_object_alloc(ictx, sizeof(*ioas), IOMMUFD_OBJ_IOAS, err);
 	if (!obj)
 		return NULL;
 	ioas = to_ioas(obj);
@@ -52,9 +52,9 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	ioas = iommufd_ioas_alloc(ucmd->ictx);
+	ioas = iommufd_ioas_alloc(ucmd->ictx, &rc);
 	if (!ioas)
-		return -ENOMEM;
+		return rc;
 	cmd->out_ioas_id = ioas->obj.id;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc) {

@@ -87,6 +87,10 @@ struct iommufd_object {
 	/* References: 1 for the table while published, +1 per user (an
 	 * ioctl holding it, a child object).  DESTROY needs exactly 1. */
 	unsigned int users;		/* atomic */
+	/* The short-lived part of users, as the kernel's wait_cnt: 1 for the
+	 * table while published, +1 per iommufd_get_object() not yet put
+	 * (an ioctl in flight).  Removal waits for it to reach 0. */
+	unsigned int wait_cnt;		/* atomic */
 };
 
 /* A slot of the object table: NULL = free, RESERVED = an ID taken by an
@@ -100,12 +104,21 @@ struct sio_iommufd {
 	 * kernel (iommufd_ctx_get), keeps the context alive until its driver
 	 * destroys it.  The last one tears the context down. */
 	unsigned int refs;
-	pthread_mutex_t obj_lock;	/* protects objs, nobjs, cap, free_hint,
-					 * users counts' 1 -> 0 transitions */
+	/* Protects objs, nobjs, cap, free_hint, id_limit, the users counts'
+	 * 1 -> 0 transitions and the wait_cnt waits.  A leaf lock except
+	 * that removal sleeps on destroy_wait with it (so nothing that
+	 * removes an object may hold a lock an ioctl takes before it puts
+	 * its objects: removal may wait for that ioctl). */
+	pthread_mutex_t obj_lock;
+	/* Signalled (under obj_lock) when an object's wait_cnt reaches 0. */
+	pthread_cond_t destroy_wait;
 	struct iommufd_object **objs;	/* indexed by ID; [0] unused */
 	uint32_t cap;			/* size of objs */
 	uint32_t nobjs;			/* live and reserved */
 	uint32_t free_hint;		/* no free ID below this */
+	/* The largest ID (the kernel's xa_limit_31b); beyond it alloc is
+	 * -EBUSY.  Lowered only by tests (iommufd_ctx_set_id_limit). */
+	uint32_t id_limit;
 	enum sio_umem_acct account_mode;	/* USER or MM; under obj_lock */
 	pthread_mutex_t groups_lock;	/* protects groups */
 	struct cds_list_head groups;	/* iommufd_group.node */
@@ -141,13 +154,19 @@ void iommufd_ctx_put(struct sio_iommufd *ictx);
 struct sio_iommufd *iommufd_ctx_from_fd(int fd);
 
 /* object.c */
+/* A reserved object, or NULL with *err: -ENOMEM, or -EBUSY when every ID
+ * up to the limit is taken (the kernel's xa_alloc). */
 struct iommufd_object *iommufd_object_alloc(struct sio_iommufd *ictx,
 					    size_t size,
-					    enum iommufd_object_type type);
+					    enum iommufd_object_type type,
+					    int *err);
 /* The same, recorded in ucmd so the dispatcher finalizes or aborts it. */
 struct iommufd_object *iommufd_object_alloc_ucmd(struct iommufd_ucmd *ucmd,
 						 size_t size,
-						 enum iommufd_object_type type);
+						 enum iommufd_object_type type,
+						 int *err);
+/* The largest ID objects of ictx may have (for tests of exhaustion). */
+void iommufd_ctx_set_id_limit(struct sio_iommufd *ictx, uint32_t limit);
 void iommufd_object_finalize(struct sio_iommufd *ictx,
 			     struct iommufd_object *obj);
 /* Undo alloc of an object whose destroy must not run. */
@@ -155,7 +174,8 @@ void iommufd_object_abort(struct sio_iommufd *ictx, struct iommufd_object *obj);
 /* Undo alloc of an initialized object: its abort/destroy op runs. */
 void iommufd_object_abort_and_destroy(struct sio_iommufd *ictx,
 				      struct iommufd_object *obj);
-/* -ENOENT unless id names a published object of type (or ANY). */
+/* -ENOENT unless id names a published object of type (or ANY).  The
+ * reference is short-lived (users and wait_cnt): iommufd_put_object. */
 struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 					  enum iommufd_object_type type,
 					  int *err);
@@ -168,10 +188,24 @@ static inline void iommufd_obj_put(struct iommufd_object *obj)
 {
 	__atomic_sub_fetch(&obj->users, 1, __ATOMIC_RELEASE);
 }
+/* Take a short-lived reference on obj (as iommufd_get_object), false if
+ * it is not published any more.  Under obj_lock. */
+bool iommufd_lock_obj(struct sio_iommufd *ictx, struct iommufd_object *obj);
 /* Remove and destroy: -ENOENT, or -EBUSY while someone else holds it.
- * If held is set the caller's reference is dropped first. */
+ * If held is set the caller's reference is dropped first.  Plain removal
+ * (DESTROY) is -EBUSY while an ioctl holds the object.  With
+ * IOMMUFD_REMOVE_WAIT (a driver's unbind or destroy, the kernel's
+ * REMOVE_WAIT) the object leaves the table at once, so no lookup finds
+ * it, then removal sleeps until the ioctls holding it have put it, then
+ * destroys it; -EBUSY (object published again) only if a long-lived user
+ * other than held remains.  TOMBSTONE leaves the ID taken. */
+enum {
+	IOMMUFD_REMOVE_WAIT = 1 << 0,
+	IOMMUFD_REMOVE_TOMBSTONE = 1 << 1,
+};
 int iommufd_object_remove(struct sio_iommufd *ictx,
-			  struct iommufd_object *held, uint32_t id);
+			  struct iommufd_object *held, uint32_t id,
+			  unsigned int flags);
 /* Destroy the object published as id if it is obj and only the table
  * holds it, leaving id taken until the context closes (the kernel's
  * tombstone): 0, -ENOENT if id is not obj any more, -EBUSY if held. */
@@ -600,7 +634,7 @@ static inline struct iommufd_hwpt_paging *to_hwpt_paging(struct iommufd_object *
 /* ioas.c */
 struct iommufd_ioas *iommufd_get_ioas(struct sio_iommufd *ictx, uint32_t id,
 				      int *err);
-struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx);
+struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx, int *err);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);

@@ -22,6 +22,7 @@
  * their sizes, so they get every size rule, then -EOPNOTSUPP.
  */
 #include <linux/capability.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -111,11 +112,13 @@ SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
 	ictx->host = host;
 	ictx->refs = 1;
 	pthread_mutex_init(&ictx->obj_lock, NULL);
+	pthread_cond_init(&ictx->destroy_wait, NULL);
 	pthread_mutex_init(&ictx->groups_lock, NULL);
 	CDS_INIT_LIST_HEAD(&ictx->groups);
 	pthread_mutex_init(&ictx->mmap_lock, NULL);
 	CDS_INIT_LIST_HEAD(&ictx->mmaps);
 	ictx->free_hint = 1;
+	iommufd_ctx_set_id_limit(ictx, UINT32_MAX);
 	ictx->account_mode = SIO_UMEM_ACCT_USER;
 	*out = ictx;
 	return 0;
@@ -142,6 +145,7 @@ void iommufd_ctx_put(struct sio_iommufd *ictx)
 		return;
 	iommufd_objects_destroy_all(ictx);
 	free(ictx->objs);
+	pthread_cond_destroy(&ictx->destroy_wait);
 	pthread_mutex_destroy(&ictx->obj_lock);
 	pthread_mutex_destroy(&ictx->groups_lock);
 	pthread_mutex_destroy(&ictx->mmap_lock);
@@ -189,7 +193,7 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
 
-	return iommufd_object_remove(ucmd->ictx, NULL, cmd->id);
+	return iommufd_object_remove(ucmd->ictx, NULL, cmd->id, 0);
 }
 
 /* Handlers of later issues: the size rules ran; the feature is absent. */
@@ -229,6 +233,7 @@ struct iommufd_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	unsigned int ioctl_num;
+	const char *name;		/* IOMMU_..., for messages */
 	int (*execute)(struct iommufd_ucmd *ucmd);
 };
 
@@ -240,6 +245,7 @@ struct iommufd_ioctl_op {
 		.size = sizeof(_struct),                                     \
 		.min_size = IOMMUFD_OFFSETOFEND(_struct, _last),             \
 		.ioctl_num = _ioctl,                                         \
+		.name = #_ioctl,                                             \
 		.execute = _fn,                                              \
 	}
 
@@ -319,6 +325,27 @@ static int copy_struct_from_user(struct sio_umem_owner *owner, void *dst,
 	return 0;
 }
 
+/*
+ * A failed ioctl's message names it: handlers say "IOMMU_...: reason"
+ * themselves; a reason given deeper (an object lookup, the table) gets the
+ * name in front, and a failure without a reason gets the name alone.
+ */
+static void name_the_ioctl(const char *name, int ret)
+{
+	const char *msg = sio_last_error();
+	char reason[256];
+
+	if (!msg[0]) {
+		sio_err(ret, "%s", name);
+		return;
+	}
+	if (strstr(msg, name + strlen("IOMMU_")))
+		return;
+	snprintf(reason, sizeof(reason), "%s", msg);
+	/* err 0: the reason already ends with its errno's text. */
+	sio_err(0, "%s: %s", name, reason);
+}
+
 SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 			       unsigned long arg)
 {
@@ -337,22 +364,32 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 
 	ucmd.ictx = ictx;
 	ucmd.ubuffer = arg;
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	/* The size is read first, as the kernel does: -EFAULT before
+	 * -ENOTTY. */
 	if (sio_umem_read(ictx->host->owner, &ucmd.user_size, arg,
 			  sizeof(ucmd.user_size)))
-		return -EFAULT;
-
-	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+		return sio_err(-EFAULT, "%s: argument %#lx not readable",
+			       op->execute && op->ioctl_num == cmd ?
+			       op->name : "iommufd", arg);
 	if (!op->execute || op->ioctl_num != cmd)
-		return -ENOTTY;
+		return sio_err(-ENOTTY, "iommufd: unknown ioctl %#x", cmd);
 	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
+		return sio_err(-EINVAL, "%s: size %u below the minimum %u",
+			       op->name, ucmd.user_size, op->min_size);
 
 	ucmd.cmd = &buf;
 	ret = copy_struct_from_user(ictx->host->owner, ucmd.cmd, op->size, arg,
 				    ucmd.user_size);
+	if (ret == -E2BIG)
+		return sio_err(ret, "%s: size %u with non-zero bytes past the "
+			       "%u known", op->name, ucmd.user_size, op->size);
 	if (ret)
-		return ret;
+		return sio_err(ret, "%s: argument %#lx not readable", op->name,
+			       arg);
 	ret = op->execute(&ucmd);
+	if (ret)
+		name_the_ioctl(op->name, ret);
 
 	if (ucmd.new_obj) {
 		if (ret)

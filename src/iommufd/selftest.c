@@ -43,9 +43,9 @@ static int test_mock_domain(struct iommufd_ucmd *ucmd,
 	int rc;
 
 	obj = iommufd_object_alloc(ucmd->ictx, sizeof(*sobj),
-				   IOMMUFD_OBJ_SELFTEST);
+				   IOMMUFD_OBJ_SELFTEST, &rc);
 	if (!obj)
-		return -ENOMEM;
+		return rc;
 	sobj = sio_container_of(obj, struct selftest_obj, obj);
 
 	if (cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS) {

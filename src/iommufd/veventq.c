@@ -222,9 +222,10 @@ static int veventq_alloc_locked(struct iommufd_ucmd *ucmd,
 	if (find_veventq(viommu, cmd->type))
 		return -EEXIST;
 	/* Published under the lock, so a second ALLOC of the type sees it. */
-	obj = iommufd_object_alloc(ucmd->ictx, sizeof(*q), IOMMUFD_OBJ_VEVENTQ);
+	obj = iommufd_object_alloc(ucmd->ictx, sizeof(*q), IOMMUFD_OBJ_VEVENTQ,
+				   &rc);
 	if (!obj)
-		return -ENOMEM;
+		return rc;
 	q = to_veventq(obj);
 	q->type = cmd->type;
 	q->depth = cmd->veventq_depth;

@@ -154,11 +154,9 @@ int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd)
 		goto out_put_hwpt;
 	}
 	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*viommu),
-					IOMMUFD_OBJ_VIOMMU);
-	if (!obj) {
-		rc = -ENOMEM;
+					IOMMUFD_OBJ_VIOMMU, &rc);
+	if (!obj)
 		goto out_put_hwpt;
-	}
 	viommu = sio_container_of(obj, struct iommufd_viommu, obj);
 	viommu->ictx = ucmd->ictx;
 	pthread_rwlock_init(&viommu->veventqs_lock, NULL);
@@ -197,7 +195,9 @@ void iommufd_vdevice_destroy(struct iommufd_object *obj)
 	pthread_mutex_lock(&idev->igroup->lock);
 	iommufd_vdevice_abort(obj);
 	pthread_mutex_unlock(&idev->igroup->lock);
-	iommufd_obj_put(&idev->obj);
+	/* The lookup's reference (users and wait_cnt): an unbind waiting
+	 * for the device's ioctls is waiting for this one too. */
+	iommufd_put_object(idev->ictx, &idev->obj);
 }
 
 /* Make the vDEVICE; igroup->lock held.  On success the vDEVICE keeps the
@@ -218,9 +218,9 @@ static int vdevice_alloc_locked(struct iommufd_ucmd *ucmd,
 	/* Not a ucmd object: it is published under igroup->lock, before
 	 * anyone can look at idev->vdev. */
 	obj = iommufd_object_alloc(ucmd->ictx, sizeof(*vdev),
-				   IOMMUFD_OBJ_VDEVICE);
+				   IOMMUFD_OBJ_VDEVICE, &rc);
 	if (!obj)
-		return -ENOMEM;
+		return rc;
 	vdev = sio_container_of(obj, struct iommufd_vdevice, obj);
 	rc = sio_vdevice_alloc(viommu->core, idev->dev, cmd->virt_id, vdev,
 			       &vdev->core);
