@@ -185,22 +185,28 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
 
 	if (sio_umem_write(ucmd->ictx->host->owner, ucmd->ubuffer, ucmd->cmd,
 			   len))
-		return -EFAULT;
+		return sio_err(-EFAULT, "result not writable to %#llx",
+			       (unsigned long long)ucmd->ubuffer);
 	return 0;
 }
 
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
+	int rc = iommufd_object_remove(ucmd->ictx, NULL, cmd->id, 0);
 
-	return iommufd_object_remove(ucmd->ictx, NULL, cmd->id, 0);
+	if (rc == -ENOENT)
+		return sio_err(rc, "IOMMU_DESTROY: no object %u", cmd->id);
+	if (rc == -EBUSY)
+		return sio_err(rc, "IOMMU_DESTROY: object %u in use", cmd->id);
+	return rc;
 }
 
 /* Handlers of later issues: the size rules ran; the feature is absent. */
 static int iommufd_not_yet(struct iommufd_ucmd *ucmd)
 {
 	(void)ucmd;
-	return -EOPNOTSUPP;
+	return sio_err(-EOPNOTSUPP, "not supported by softiommu");
 }
 
 union ucmd_buffer {
@@ -357,7 +363,7 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 
 	sio_err_clear();
 	if (!ictx)
-		return -EBADF;
+		return sio_err(-EBADF, "iommufd: ioctl on no context");
 	nr = _IOC_NR(cmd);
 	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= NR_OPS)
 		return iommufd_vfio_ioctl(ictx, cmd, arg);
