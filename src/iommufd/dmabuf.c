@@ -78,7 +78,7 @@ static int dmabuf_mmap(struct sio_file *file, void **addr, size_t len,
 		       int prot, int flags, off_t off)
 {
 	(void)file, (void)addr, (void)len, (void)prot, (void)flags, (void)off;
-	return -EINVAL;
+	return sio_err(-EINVAL, "mock dmabuf: mmap not supported");
 }
 
 static const struct sio_file_ops dmabuf_fops = {
@@ -117,10 +117,12 @@ int iommufd_test_dmabuf_get(struct iommufd_ucmd *ucmd, unsigned int open_flags,
 
 	len = (len + ps - 1) & ~(ps - 1);
 	if (len == 0 || len > ps * DMABUF_MAX_PAGES)
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "IOMMU_TEST_OP_DMABUF_GET: length 0 or above %u pages", DMABUF_MAX_PAGES);
 	d = sio_calloc(1, sizeof(*d));
 	if (!d)
-		return -ENOMEM;
+		return sio_err(-ENOMEM,
+			       "IOMMU_TEST_OP_DMABUF_GET: out of memory");
 	d->length = len;
 	pthread_mutex_init(&d->lock, NULL);
 	CDS_INIT_LIST_HEAD(&d->attachments);
@@ -240,7 +242,8 @@ int iopt_dmabuf_fill_domain(struct iopt_area *area, struct sio_domain *domain,
 	int rc = 0;
 
 	if (!t)
-		return -ENOMEM;
+		return sio_err(-ENOMEM,
+			       "IOMMU_IOAS_MAP_FILE: out of memory to track the dmabuf");
 	t->area = area;
 	t->domain = domain;
 	t->unmap = unmap;

@@ -1,6 +1,7 @@
 /*
  * The object table: IDs run out as the kernel's xarray does (xa_alloc with
- * xa_limit_31b answers -EBUSY), not as memory does.
+ * xa_limit_31b answers -EBUSY), not as memory does; and what a failed
+ * ioctl leaves for sio_last_error().
  */
 #include "iommufd_helpers.h"
 #include "iommufd/iommufd_private.h"
@@ -56,12 +57,74 @@ static void test_id_limit_default(void **state)
 	assert_int_equal(id, 1);
 }
 
+/* The message of the last failure names the ioctl and holds a reason. */
+static void assert_msg(const char *a, const char *b)
+{
+	const char *m = sio_last_error();
+
+	if (!strstr(m, a) || (b && !strstr(m, b)))
+		fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", m, a,
+			 b ? b : "");
+}
+
+static void test_failed_ioctls_say_why(void **state)
+{
+	struct fx *f = *state;
+	struct iommu_ioas_alloc a = { .size = sizeof(a), .flags = 1 };
+	struct iommu_ioas_map m = {
+		.size = sizeof(m), .ioas_id = 999,
+		.flags = IOMMU_IOAS_MAP_READABLE,
+		.user_va = (uintptr_t)f->buf, .length = PAGE,
+	};
+	struct iommu_destroy d = { .size = sizeof(d), .id = 4242 };
+	struct iommu_hw_info h = { .size = sizeof(h), .dev_id = 77 };
+
+	/* Bad flags. */
+	assert_int_equal(io(f, IOMMU_IOAS_ALLOC, &a), -EOPNOTSUPP);
+	assert_msg("IOMMU_IOAS_ALLOC", "flags");
+	/* Bad IDs. */
+	assert_int_equal(io(f, IOMMU_IOAS_MAP, &m), -ENOENT);
+	assert_msg("IOMMU_IOAS_MAP", "999");
+	assert_int_equal(io(f, IOMMU_DESTROY, &d), -ENOENT);
+	assert_msg("IOMMU_DESTROY", "4242");
+	assert_int_equal(io(f, IOMMU_GET_HW_INFO, &h), -ENOENT);
+	assert_msg("IOMMU_GET_HW_INFO", "77");
+	/* Short size. */
+	a.size = 4;
+	a.flags = 0;
+	assert_int_equal(io(f, IOMMU_IOAS_ALLOC, &a), -EINVAL);
+	assert_msg("IOMMU_IOAS_ALLOC", "size 4");
+	/* A long size with bytes the library does not know. */
+	{
+		struct { struct iommu_ioas_alloc c; uint32_t extra; } big = {
+			.c = { .size = sizeof(big) }, .extra = 1,
+		};
+
+		assert_int_equal(io(f, IOMMU_IOAS_ALLOC, &big), -E2BIG);
+		assert_msg("IOMMU_IOAS_ALLOC", "non-zero");
+	}
+	/* Bad pointer. */
+	assert_int_equal(sio_iommufd_ioctl(f->ictx, IOMMU_IOAS_ALLOC, 8),
+			 -EFAULT);
+	assert_msg("IOMMU_IOAS_ALLOC", "not readable");
+	/* Unknown command: a known number with another size. */
+	a.size = sizeof(a);
+	assert_int_equal(io(f, _IOWR(IOMMUFD_TYPE, _IOC_NR(IOMMU_IOAS_ALLOC),
+				     uint64_t), &a), -ENOTTY);
+	assert_msg("unknown ioctl", NULL);
+	/* A success leaves no message. */
+	assert_int_equal(io(f, IOMMU_IOAS_ALLOC, &a), 0);
+	assert_string_equal(sio_last_error(), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_id_exhaustion_is_ebusy,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_limit_default,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_ioctls_say_why,
 						setup, teardown),
 	};
 
