@@ -55,7 +55,8 @@ struct sio_file_ops;
 
 struct sio_iommufd_host {
 	struct sio_system *sys;
-	struct sio_iommu *mock;		/* where MOCK_DOMAIN probes devices */
+	struct sio_iommu *mock;		/* where MOCK_DOMAIN probes devices;
+					 * NULL: no selftest ABI */
 	struct sio_umem_owner *owner;	/* one per host: MM counter per process */
 	size_t page_size;		/* the owner's CPU page size */
 	pthread_mutex_t lock;		/* protects pages_list, next_mock_rid */

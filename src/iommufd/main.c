@@ -39,12 +39,26 @@
 
 SIO_API int sio_iommufd_host_create(struct sio_iommufd_host **out)
 {
+	const struct sio_iommufd_host_opts opts = {
+		.flags = SIO_IOMMUFD_HOST_SELFTEST,
+	};
+
+	return sio_iommufd_host_create_opts(&opts, out);
+}
+
+SIO_API int sio_iommufd_host_create_opts(
+	const struct sio_iommufd_host_opts *opts,
+	struct sio_iommufd_host **out)
+{
 	struct sio_iommufd_host *host;
 	int rc;
 
 	sio_err_clear();
 	if (!out)
 		return sio_err(-EINVAL, "iommufd: host_create: NULL out");
+	if (opts && (opts->flags & ~SIO_IOMMUFD_HOST_SELFTEST))
+		return sio_err(-EINVAL, "iommufd: host_create: unknown flags %#x",
+			       opts->flags);
 	host = sio_calloc(1, sizeof(*host));
 	if (!host)
 		return sio_err(-ENOMEM, "iommufd: host");
@@ -55,9 +69,13 @@ SIO_API int sio_iommufd_host_create(struct sio_iommufd_host **out)
 	rc = sio_system_create(&host->sys);
 	if (rc)
 		goto err_free;
-	rc = sio_mock_iommu_create(host->sys, "iommufd-mock", &host->mock);
-	if (rc)
-		goto err_sys;
+	/* The selftest's mock IOMMU exists only with the test ABI. */
+	if (opts && (opts->flags & SIO_IOMMUFD_HOST_SELFTEST)) {
+		rc = sio_mock_iommu_create(host->sys, "iommufd-mock",
+					   &host->mock);
+		if (rc)
+			goto err_sys;
+	}
 	rc = sio_umem_owner_self(&host->owner);
 	if (rc)
 		goto err_iommu;
@@ -66,7 +84,8 @@ SIO_API int sio_iommufd_host_create(struct sio_iommufd_host **out)
 	return 0;
 
 err_iommu:
-	sio_iommu_unregister(host->mock);
+	if (host->mock)
+		sio_iommu_unregister(host->mock);
 err_sys:
 	sio_system_destroy(host->sys);
 err_free:
@@ -88,7 +107,8 @@ SIO_API void sio_iommufd_host_destroy(struct sio_iommufd_host *host)
 	if (!cds_list_empty(&host->pages_list))
 		sio_err(-EBUSY, "iommufd: host destroyed with pinned pages");
 	sio_umem_owner_put(host->owner);
-	sio_iommu_unregister(host->mock);
+	if (host->mock)
+		sio_iommu_unregister(host->mock);
 	sio_system_destroy(host->sys);
 	pthread_mutex_destroy(&host->lock);
 	free(host);
@@ -380,6 +400,10 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 			       op->name : "iommufd", arg);
 	if (!op->execute || op->ioctl_num != cmd)
 		return sio_err(-ENOTTY, "iommufd: unknown ioctl %#x", cmd);
+	/* A kernel without CONFIG_IOMMUFD_TEST has no such command. */
+	if (cmd == IOMMU_TEST_CMD && !ictx->host->mock)
+		return sio_err(-ENOTTY, "IOMMU_TEST_CMD: the host has no "
+			       "selftest ABI");
 	if (ucmd.user_size < op->min_size)
 		return sio_err(-EINVAL, "%s: size %u below the minimum %u",
 			       op->name, ucmd.user_size, op->min_size);

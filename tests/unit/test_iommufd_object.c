@@ -117,6 +117,41 @@ static void test_failed_ioctls_say_why(void **state)
 	assert_string_equal(sio_last_error(), "");
 }
 
+/* A host without the selftest ABI answers IOMMU_TEST_CMD as a kernel
+ * without CONFIG_IOMMUFD_TEST: -ENOTTY; the uAPI works. */
+static void test_no_selftest_abi(void **state)
+{
+	struct sio_iommufd_host_opts opts = { .flags = 0 };
+	struct sio_iommufd_host *host;
+	struct sio_iommufd *ictx;
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+	struct iommu_test_cmd t = {
+		.size = sizeof(t), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = 1,
+	};
+
+	(void)state;
+	opts.flags = 0x80;
+	assert_int_equal(sio_iommufd_host_create_opts(&opts, &host), -EINVAL);
+	opts.flags = 0;
+	assert_int_equal(sio_iommufd_host_create_opts(&opts, &host), 0);
+	assert_int_equal(sio_iommufd_open(host, &ictx), 0);
+	assert_int_equal(sio_iommufd_ioctl(ictx, IOMMU_IOAS_ALLOC,
+					   (unsigned long)&a), 0);
+	t.id = a.out_ioas_id;
+	assert_int_equal(sio_iommufd_ioctl(ictx, IOMMU_TEST_CMD,
+					   (unsigned long)&t), -ENOTTY);
+	assert_non_null(strstr(sio_last_error(), "IOMMU_TEST_CMD"));
+	sio_iommufd_release(ictx);
+	sio_iommufd_host_destroy(host);
+	/* NULL options: no selftest ABI either. */
+	assert_int_equal(sio_iommufd_host_create_opts(NULL, &host), 0);
+	assert_int_equal(sio_iommufd_open(host, &ictx), 0);
+	assert_int_equal(sio_iommufd_ioctl(ictx, IOMMU_TEST_CMD,
+					   (unsigned long)&t), -ENOTTY);
+	sio_iommufd_release(ictx);
+	sio_iommufd_host_destroy(host);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +161,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_ioctls_say_why,
 						setup, teardown),
+		cmocka_unit_test(test_no_selftest_abi),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
