@@ -29,6 +29,7 @@
  */
 #include <stdlib.h>
 
+#include "iommufd/dmabuf.h"
 #include "iommufd/iommufd_private.h"
 
 #define HPAGE_SIZE (2ull << 20)

@@ -356,9 +356,8 @@ void iopt_pages_unfill_domain(struct iopt_area *area,
 			      struct sio_domain *domain,
 			      iopt_area_unmap_fn unmap);
 
-/* dmabuf.c: the importer side (the exporter is the selftest's). */
-/* The dmabuf open at the program's fd, with a reference, or NULL. */
-struct iommufd_dmabuf *iommufd_dmabuf_get(int fd);
+/* dmabuf.c: the importer side (the exporter is the selftest's; the
+ * buffer they share is in dmabuf.h). */
 /* The iopt_pages part of a dmabuf's pages (pages.c): not accounted. */
 struct iopt_pages *iopt_pages_alloc_dmabuf(struct sio_iommufd_host *host,
 					   uint64_t start, uint64_t length,
@@ -612,13 +611,6 @@ void iommufd_access_unpin_pages(struct iommufd_access *access, uint64_t iova,
 int iommufd_access_rw(struct iommufd_access *access, uint64_t iova,
 		      void *data, size_t length, unsigned int flags);
 
-/* selftest.c: a mock device made by MOCK_DOMAIN */
-struct selftest_obj {
-	struct iommufd_object obj;
-	struct sio_device *dev;		/* probed on the host's mock IOMMU */
-	struct iommufd_device *idev;
-};
-
 static inline struct iommufd_ioas *to_ioas(struct iommufd_object *obj)
 {
 	return sio_container_of(obj, struct iommufd_ioas, obj);
@@ -670,10 +662,6 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
 
-/* selftest_hwpt.c: test ops on HW page tables */
-int iommufd_test_dirty(struct iommufd_ucmd *ucmd);
-int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd);
-
 /* device.c: attachments are per (device, PASID); SIO_NO_PASID is the
  * RID. */
 struct iommufd_device *iommufd_device_bind(struct sio_iommufd *ictx,
@@ -713,13 +701,6 @@ void iommufd_fault_destroy(struct iommufd_object *obj);
 struct iommufd_fault *iommufd_get_fault(struct sio_iommufd *ictx, uint32_t id,
 					int *err);
 
-/* selftest_pasid.c: PASID attachments and page faults of the test ABI,
- * and the mock devices' page-request side (a device model that ignores
- * responses, as the kernel's mock does). */
-int iommufd_test_pasid(struct iommufd_ucmd *ucmd);
-int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd);
-int iommufd_selftest_iopf_enable(struct sio_device *dev);
-
 /* viommu.c */
 int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd);
 void iommufd_viommu_destroy(struct iommufd_object *obj);
@@ -750,24 +731,17 @@ int iommufd_mmap_alloc(struct sio_iommufd *ictx, struct iommufd_object *owner,
 void iommufd_mmap_destroy(struct sio_iommufd *ictx,
 			  struct iommufd_object *owner, uint64_t offset);
 
-/* selftest_viommu.c */
-int iommufd_test_trigger_vevent(struct iommufd_ucmd *ucmd);
-
 /* hw_info.c */
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 
 /* access.c */
 void iommufd_access_destroy_object(struct iommufd_object *obj);
 
-/* selftest.c */
+
+/* selftest/: the test ABI (IOMMU_TEST_CMD), only on a host with the
+ * selftest option; the rest of its declarations are in
+ * selftest/selftest.h. */
 int iommufd_test(struct iommufd_ucmd *ucmd);
-struct selftest_obj *iommufd_get_selftest_obj(struct sio_iommufd *ictx,
-					      uint32_t id, int *err);
-/* dmabuf.c: the selftest's dmabuf exporter */
-int iommufd_test_dmabuf_get(struct iommufd_ucmd *ucmd, unsigned int open_flags,
-			    size_t len);
-int iommufd_test_dmabuf_revoke(struct iommufd_ucmd *ucmd, int fd,
-			       bool revoked);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 
 /* option.c */

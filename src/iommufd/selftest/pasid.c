@@ -11,6 +11,7 @@
  * still succeeds, as iommu_report_device_fault's result is ignored there.
  */
 #include "iommufd/iommufd_private.h"
+#include "iommufd/selftest/selftest.h"
 #include "softiommu/mock.h"
 
 static void mock_page_response(struct sio_device *dev, void *arg,

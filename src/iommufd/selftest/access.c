@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "iommufd/iommufd_private.h"
+#include "iommufd/selftest/selftest.h"
 #include "softiommu/file.h"
 #include "umem/umem.h"
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "iommufd/iommufd_private.h"
+#include "iommufd/selftest/selftest.h"
 #include "softiommu/mock.h"
 
 /* The selftest's bound on the bits one DIRTY call may name (16 MiB of

@@ -8,13 +8,14 @@
  * have no pages, so MD_CHECK_MAP compares the bytes a domain translates to
  * with the program's bytes, and MD_CHECK_REFS counts the live iopt_pages
  * that pin a page (the kernel's pin count of a page divided by its bias).
- * The access-object operations are in selftest_access.c.
+ * The access-object operations are in access.c of this directory.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iommufd/iommufd_private.h"
+#include "iommufd/selftest/selftest.h"
 #include "softiommu/mock.h"
 
 int iommufd_test_access_op(struct iommufd_ucmd *ucmd);
