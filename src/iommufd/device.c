@@ -118,7 +118,7 @@ struct iommufd_device *iommufd_device_bind(struct sio_iommufd *ictx,
 
 	/* iommufd always maps cache coherent. */
 	if (!sio_device_capable(dev, SIO_CAP_CACHE_COHERENCY)) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL, "bind: the device is not cache coherent");
 		goto err;
 	}
 	igroup = iommufd_get_group(ictx, dev, &rc);
@@ -211,7 +211,7 @@ static int attach_add_dev(struct iommufd_attach *attach,
 						    ncap * sizeof(*n));
 
 		if (!n)
-			return -ENOMEM;
+			return sio_err(-ENOMEM, "attach: out of memory");
 		attach->devs = n;
 		attach->cap = ncap;
 	}
@@ -235,14 +235,17 @@ static int hwpt_pasid_compat(struct iommufd_hw_pagetable *hwpt,
 			return 0;
 		cds_list_for_each_entry(attach, &igroup->attaches, node)
 			if (attach->pasid != SIO_NO_PASID)
-				return -EINVAL;
+				return sio_err(-EINVAL,
+					       "attach: the group has PASID attachments; this HWPT cannot take them");
 		return 0;
 	}
 	if (!hwpt->pasid_compat)
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "attach: the HWPT is not PASID-compatible");
 	attach = find_attach(igroup, SIO_NO_PASID);
 	if (attach && !attach->hwpt->pasid_compat)
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "attach: the group's RID domain is not PASID-compatible");
 	return 0;
 }
 
@@ -267,7 +270,7 @@ static int hwpt_attach_device(struct iommufd_attach *attach,
 		return rc;
 	h = new_handle(idev);
 	if (!h)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "attach: out of memory");
 	if (pasid == SIO_NO_PASID)
 		rc = sio_attach_group(hwpt->domain, idev->igroup->group,
 				      &h->handle);
@@ -307,7 +310,7 @@ static int hwpt_replace_device(struct iommufd_attach *attach,
 		return rc;
 	h = new_handle(idev);
 	if (!h)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "replace: out of memory");
 	if (attach->pasid == SIO_NO_PASID)
 		rc = sio_replace_group(idev->igroup->group, hwpt->domain,
 				       &h->handle);
@@ -339,15 +342,17 @@ int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
 	if (first) {
 		attach = sio_calloc(1, sizeof(*attach));
 		if (!attach) {
-			rc = -ENOMEM;
+			rc = sio_err(-ENOMEM, "attach: out of memory");
 			goto out_unlock;
 		}
 		attach->pasid = pasid;
 	} else if (attach_index(attach, idev) >= 0) {
-		rc = -EBUSY;
+		rc = sio_err(-EBUSY,
+			     "attach: the device is attached there already");
 		goto out_unlock;
 	} else if (attach->hwpt != hwpt) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "attach: the group is attached to another HWPT");
 		goto out_unlock;
 	}
 	rc = attach_add_dev(attach, idev);
@@ -464,7 +469,8 @@ static int do_replace(struct iommufd_device *idev, sio_pasid_t pasid,
 	pthread_mutex_lock(&igroup->lock);
 	attach = find_attach(igroup, pasid);
 	if (!attach || attach_index(attach, idev) < 0) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "replace: the device is not attached at that PASID");
 		goto out_unlock;
 	}
 	old = attach->hwpt;
@@ -566,7 +572,8 @@ static int change_pt(struct iommufd_device *idev, sio_pasid_t pasid,
 				     &destroy);
 		break;
 	default:
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "attach: pt_id %u is not an IOAS or a HWPT", *pt_id);
 		break;
 	}
 	iommufd_put_object(idev->ictx, pt_obj);
