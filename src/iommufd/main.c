@@ -332,8 +332,11 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 		return sio_err(ret, "%s: argument %#lx not readable", op->name,
 			       arg);
 	ret = op->execute(&ucmd);
-	if (ret)
+	if (ret < 0)
 		name_the_ioctl(op->name, ret);
+	else
+		/* A failure handled on the way (a retry) is not the answer. */
+		sio_err_clear();
 
 	if (ucmd.new_obj) {
 		if (ret)
