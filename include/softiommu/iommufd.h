@@ -30,8 +30,24 @@ struct sio_iommufd_host;
 struct sio_iommufd;
 struct sio_umem_owner;
 
-/* Create the host: a system with a mock IOMMU and the calling process as
- * the owner of user memory. */
+/* What a host offers beyond the kernel's iommufd uAPI. */
+#define SIO_IOMMUFD_HOST_SELFTEST (1u << 0)	/* the test ABI and its mock */
+
+struct sio_iommufd_host_opts {
+	/* SIO_IOMMUFD_HOST_SELFTEST: a mock IOMMU and IOMMU_TEST_CMD, as a
+	 * kernel built with CONFIG_IOMMUFD_TEST.  Without it IOMMU_TEST_CMD
+	 * answers -ENOTTY.  `softiommu run` turns it on by default (the
+	 * kernel's iommufd selftest needs it). */
+	unsigned int flags;
+};
+
+/* Create the host: a system (with a mock IOMMU when the selftest ABI is
+ * wanted) and the calling process as the owner of user memory.  opts may
+ * be NULL: no selftest ABI. */
+SIO_API int sio_iommufd_host_create_opts(
+	const struct sio_iommufd_host_opts *opts,
+	struct sio_iommufd_host **out);
+/* The same with the selftest ABI on (SIO_IOMMUFD_HOST_SELFTEST). */
 SIO_API int sio_iommufd_host_create(struct sio_iommufd_host **out);
 SIO_API void sio_iommufd_host_destroy(struct sio_iommufd_host *host);
 /* The system the host's contexts bind devices from: where the VFIO layer,

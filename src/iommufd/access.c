@@ -42,11 +42,10 @@ struct iommufd_access *iommufd_access_create(struct sio_iommufd *ictx,
 	struct iommufd_access *access;
 	struct iommufd_object *obj;
 
-	obj = iommufd_object_alloc(ictx, sizeof(*access), IOMMUFD_OBJ_ACCESS);
-	if (!obj) {
-		*err = -ENOMEM;
+	obj = iommufd_object_alloc(ictx, sizeof(*access), IOMMUFD_OBJ_ACCESS,
+				   err);
+	if (!obj)
 		return NULL;
-	}
 	access = sio_container_of(obj, struct iommufd_access, obj);
 	access->ictx = ictx;
 	/* Until iommufd_access_destroy(); an internal access belongs to an
@@ -165,7 +164,8 @@ void iommufd_access_destroy(struct iommufd_access *access)
 {
 	struct sio_iommufd *ictx = access->ictx;
 
-	iommufd_object_remove(ictx, &access->obj, access->obj.id);
+	iommufd_object_remove(ictx, &access->obj, access->obj.id,
+			      IOMMUFD_REMOVE_WAIT);
 	/* The context was kept for the access: its release may run now. */
 	iommufd_ctx_put(ictx);
 }
@@ -186,7 +186,8 @@ struct iommufd_access *iommufd_access_create_internal(struct sio_iommufd *ictx,
 
 void iommufd_access_destroy_internal(struct iommufd_access *access)
 {
-	iommufd_object_remove(access->ictx, &access->obj, access->obj.id);
+	iommufd_object_remove(access->ictx, &access->obj, access->obj.id,
+			      IOMMUFD_REMOVE_WAIT);
 }
 
 int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id)
@@ -229,7 +230,7 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova,
 			struct iommufd_access **nl;
 
 			cap = cap ? cap * 2 : 4;
-			nl = realloc(list, cap * sizeof(*nl));
+			nl = sio_realloc(list, cap * sizeof(*nl));
 			if (!nl)
 				break;
 			list = nl;
@@ -274,7 +275,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 		return -EINVAL;
 	if (__builtin_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
-	p = calloc(1, sizeof(*p) + cap * sizeof(p->pieces[0]));
+	p = sio_calloc(1, sizeof(*p) + cap * sizeof(p->pieces[0]));
 	if (!p)
 		return -ENOMEM;
 	p->iova = iova;
@@ -318,7 +319,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 			struct access_pin *np;
 
 			cap *= 2;
-			np = realloc(p, sizeof(*p) + cap * sizeof(p->pieces[0]));
+			np = sio_realloc(p, sizeof(*p) + cap * sizeof(p->pieces[0]));
 			if (!np) {
 				rc = -ENOMEM;
 				break;

@@ -54,7 +54,7 @@ static struct iommufd_group *iommufd_get_group(struct sio_iommufd *ictx,
 			return igroup;
 		}
 	}
-	igroup = calloc(1, sizeof(*igroup));
+	igroup = sio_calloc(1, sizeof(*igroup));
 	if (!igroup) {
 		pthread_mutex_unlock(&ictx->groups_lock);
 		sio_group_put(group);
@@ -108,18 +108,17 @@ struct iommufd_device *iommufd_device_bind(struct sio_iommufd *ictx,
 	struct iommufd_object *obj;
 	int rc;
 
-	obj = iommufd_object_alloc(ictx, sizeof(*idev), IOMMUFD_OBJ_DEVICE);
-	if (!obj) {
-		*err = -ENOMEM;
+	obj = iommufd_object_alloc(ictx, sizeof(*idev), IOMMUFD_OBJ_DEVICE,
+				   err);
+	if (!obj)
 		return NULL;
-	}
 	idev = sio_container_of(obj, struct iommufd_device, obj);
 	idev->ictx = ictx;
 	idev->dev = sio_device_get(dev);
 
 	/* iommufd always maps cache coherent. */
 	if (!sio_device_capable(dev, SIO_CAP_CACHE_COHERENCY)) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL, "bind: the device is not cache coherent");
 		goto err;
 	}
 	igroup = iommufd_get_group(ictx, dev, &rc);
@@ -144,9 +143,19 @@ err:
 
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
+	int rc;
+
 	/* Its vDEVICE holds it and goes first, leaving a tombstone. */
 	iommufd_device_remove_vdev(idev);
-	iommufd_object_remove(idev->ictx, &idev->obj, idev->obj.id);
+	/* Out of the table at once, then wait for the ioctls holding it
+	 * (the kernel's REMOVE_WAIT): the device is gone when this returns.
+	 * -EBUSY only if a caller left it attached (a bug of the caller):
+	 * it then stays published and the last close destroys it. */
+	rc = iommufd_object_remove(idev->ictx, &idev->obj, idev->obj.id,
+				   IOMMUFD_REMOVE_WAIT);
+	if (rc)
+		sio_err(rc, "iommufd: unbind: device %u still attached",
+			idev->obj.id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -198,11 +207,11 @@ static int attach_add_dev(struct iommufd_attach *attach,
 {
 	if (attach->ndevs == attach->cap) {
 		unsigned int ncap = attach->cap ? attach->cap * 2 : 4;
-		struct iommufd_device **n = realloc(attach->devs,
+		struct iommufd_device **n = sio_realloc(attach->devs,
 						    ncap * sizeof(*n));
 
 		if (!n)
-			return -ENOMEM;
+			return sio_err(-ENOMEM, "attach: out of memory");
 		attach->devs = n;
 		attach->cap = ncap;
 	}
@@ -226,20 +235,23 @@ static int hwpt_pasid_compat(struct iommufd_hw_pagetable *hwpt,
 			return 0;
 		cds_list_for_each_entry(attach, &igroup->attaches, node)
 			if (attach->pasid != SIO_NO_PASID)
-				return -EINVAL;
+				return sio_err(-EINVAL,
+					       "attach: the group has PASID attachments; this HWPT cannot take them");
 		return 0;
 	}
 	if (!hwpt->pasid_compat)
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "attach: the HWPT is not PASID-compatible");
 	attach = find_attach(igroup, SIO_NO_PASID);
 	if (attach && !attach->hwpt->pasid_compat)
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "attach: the group's RID domain is not PASID-compatible");
 	return 0;
 }
 
 static struct iommufd_attach_handle *new_handle(struct iommufd_device *idev)
 {
-	struct iommufd_attach_handle *h = calloc(1, sizeof(*h));
+	struct iommufd_attach_handle *h = sio_calloc(1, sizeof(*h));
 
 	if (h)
 		h->idev = idev;
@@ -258,7 +270,7 @@ static int hwpt_attach_device(struct iommufd_attach *attach,
 		return rc;
 	h = new_handle(idev);
 	if (!h)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "attach: out of memory");
 	if (pasid == SIO_NO_PASID)
 		rc = sio_attach_group(hwpt->domain, idev->igroup->group,
 				      &h->handle);
@@ -298,7 +310,7 @@ static int hwpt_replace_device(struct iommufd_attach *attach,
 		return rc;
 	h = new_handle(idev);
 	if (!h)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "replace: out of memory");
 	if (attach->pasid == SIO_NO_PASID)
 		rc = sio_replace_group(idev->igroup->group, hwpt->domain,
 				       &h->handle);
@@ -328,17 +340,19 @@ int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
 	attach = find_attach(igroup, pasid);
 	first = !attach;
 	if (first) {
-		attach = calloc(1, sizeof(*attach));
+		attach = sio_calloc(1, sizeof(*attach));
 		if (!attach) {
-			rc = -ENOMEM;
+			rc = sio_err(-ENOMEM, "attach: out of memory");
 			goto out_unlock;
 		}
 		attach->pasid = pasid;
 	} else if (attach_index(attach, idev) >= 0) {
-		rc = -EBUSY;
+		rc = sio_err(-EBUSY,
+			     "attach: the device is attached there already");
 		goto out_unlock;
 	} else if (attach->hwpt != hwpt) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "attach: the group is attached to another HWPT");
 		goto out_unlock;
 	}
 	rc = attach_add_dev(attach, idev);
@@ -455,7 +469,8 @@ static int do_replace(struct iommufd_device *idev, sio_pasid_t pasid,
 	pthread_mutex_lock(&igroup->lock);
 	attach = find_attach(igroup, pasid);
 	if (!attach || attach_index(attach, idev) < 0) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "replace: the device is not attached at that PASID");
 		goto out_unlock;
 	}
 	old = attach->hwpt;
@@ -557,7 +572,8 @@ static int change_pt(struct iommufd_device *idev, sio_pasid_t pasid,
 				     &destroy);
 		break;
 	default:
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "attach: pt_id %u is not an IOAS or a HWPT", *pt_id);
 		break;
 	}
 	iommufd_put_object(idev->ictx, pt_obj);

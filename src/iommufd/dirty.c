@@ -132,18 +132,20 @@ static int check_bitmap_range(struct io_pagetable *iopt,
 	uint64_t align = iopt->iova_alignment;
 
 	if (!cmd->length)
-		return -EINVAL;
+		return sio_err(-EINVAL, "length 0");
 	if (__builtin_add_overflow(cmd->iova, cmd->length - 1, last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "iova + length overflows");
 	if (*last > UINTPTR_MAX)
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "range beyond the address width");
 	if ((cmd->iova & (align - 1)) || ((*last + 1) & (align - 1)))
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "range not aligned to the IOAS alignment %#llx", (unsigned long long)align);
 	if (!cmd->page_size)
-		return -EINVAL;
+		return sio_err(-EINVAL, "page_size 0");
 	if ((cmd->iova & (cmd->page_size - 1)) ||
 	    ((*last + 1) & (cmd->page_size - 1)))
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "range not aligned to page_size %#llx", (unsigned long long)cmd->page_size);
 	return 0;
 }
 
@@ -164,7 +166,8 @@ int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_HWPT_SET_DIRTY_TRACKING: unknown flags %#x", cmd->flags);
 	hwpt_paging = get_hwpt_paging(ucmd, cmd->hwpt_id, &rc);
 	if (!hwpt_paging)
 		return rc;
@@ -207,12 +210,13 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct user_bitmap *bm;
 	struct io_pagetable *iopt;
-	uint64_t last;
+	uint64_t last = 0;
 	int rc;
 
 	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
 	    cmd->__reserved)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_HWPT_GET_DIRTY_BITMAP: unknown flags or reserved field set");
 	hwpt_paging = get_hwpt_paging(ucmd, cmd->hwpt_id, &rc);
 	if (!hwpt_paging)
 		return rc;
@@ -222,12 +226,14 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 	if (rc)
 		goto out_unlock;
 	if (!sio_domain_can_track_dirty(hwpt_paging->common.domain)) {
-		rc = -EOPNOTSUPP;
+		rc = sio_err(-EOPNOTSUPP,
+			     "IOMMU_HWPT_GET_DIRTY_BITMAP: the domain does not track dirty pages");
 		goto out_unlock;
 	}
-	bm = malloc(sizeof(*bm));
+	bm = sio_malloc(sizeof(*bm));
 	if (!bm) {
-		rc = -ENOMEM;
+		rc = sio_err(-ENOMEM,
+			     "IOMMU_HWPT_GET_DIRTY_BITMAP: out of memory");
 		goto out_unlock;
 	}
 	*bm = (struct user_bitmap){

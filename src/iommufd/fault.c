@@ -57,9 +57,10 @@ static int response_add(struct iommufd_fault *fault,
 						    : 16;
 		struct iommufd_fault_record **n;
 
-		n = realloc(fault->response, ncap * sizeof(*n));
+		n = sio_realloc(fault->response, ncap * sizeof(*n));
 		if (!n)
-			return -ENOMEM;
+			return sio_err(-ENOMEM,
+				       "fault queue: out of memory for the response list");
 		memset(n + fault->response_cap, 0,
 		       (ncap - fault->response_cap) * sizeof(*n));
 		if (!fault->response_cap)
@@ -121,11 +122,12 @@ static void answer_held_locked(struct iommufd_fault *fault,
 static int fault_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group)
 {
 	struct iommufd_fault *fault = to_fault(h);
-	struct iommufd_fault_record *rec = malloc(sizeof(*rec));
+	struct iommufd_fault_record *rec = sio_malloc(sizeof(*rec));
 	bool closed;
 
 	if (!rec)
-		return -ENOMEM;
+		return sio_err(-ENOMEM,
+			       "fault queue: out of memory for the fault");
 	rec->group = group;
 	pthread_mutex_lock(&fault->common.mutex);
 	closed = !fault->common.file;
@@ -188,7 +190,8 @@ static int copy_group(struct iommufd_fault *fault,
 		compose(&reqs[i], h, rec->cookie, &out);
 		if (sio_umem_write(fault->common.ictx->host->owner,
 				   ubuf + i * sizeof(out), &out, sizeof(out)))
-			return -EFAULT;
+			return sio_err(-EFAULT,
+				       "fault queue read: buffer not writable");
 	}
 	return 0;
 }
@@ -208,7 +211,8 @@ static ssize_t fault_read(struct sio_file *file, void *buf, size_t len)
 	int rc = 0;
 
 	if (len % rec_size)
-		return -ESPIPE;
+		return sio_err(-ESPIPE,
+			       "fault queue read: length not a multiple of the record");
 	pthread_mutex_lock(&fault->common.mutex);
 	while (!cds_list_empty(&fault->common.deliver)) {
 		struct iommufd_fault_record *rec = cds_list_first_entry(
@@ -219,7 +223,8 @@ static ssize_t fault_read(struct sio_file *file, void *buf, size_t len)
 		if (n * rec_size > len - done) {
 			/* The first group does not fit: the caller's error. */
 			if (!done)
-				rc = -EINVAL;
+				rc = sio_err(-EINVAL,
+					     "fault queue read: buffer smaller than one fault group");
 			break;
 		}
 		rc = response_add(fault, rec);
@@ -247,7 +252,8 @@ static ssize_t fault_write(struct sio_file *file, const void *buf, size_t len)
 	int rc = 0;
 
 	if (len % resp_size)
-		return -ESPIPE;
+		return sio_err(-ESPIPE,
+			       "fault queue write: length not a multiple of the response");
 	pthread_mutex_lock(&fault->common.mutex);
 	while (done < len) {
 		struct iommu_hwpt_page_response resp;
@@ -255,17 +261,20 @@ static ssize_t fault_write(struct sio_file *file, const void *buf, size_t len)
 
 		if (sio_umem_read(fault->common.ictx->host->owner, &resp, ubuf + done,
 				  resp_size)) {
-			rc = -EFAULT;
+			rc = sio_err(-EFAULT,
+				     "fault queue write: buffer not readable");
 			break;
 		}
 		if (resp.code != IOMMUFD_PAGE_RESP_SUCCESS &&
 		    resp.code != IOMMUFD_PAGE_RESP_INVALID) {
-			rc = -EINVAL;
+			rc = sio_err(-EINVAL,
+				     "fault queue write: unknown response code %u", resp.code);
 			break;
 		}
 		rec = response_take(fault, resp.cookie);
 		if (!rec) {
-			rc = -EINVAL;
+			rc = sio_err(-EINVAL,
+				     "fault queue write: no fault with cookie %u", resp.cookie);
 			break;
 		}
 		/* The uAPI codes are the layer's (SUCCESS 0, INVALID 1). */
@@ -321,10 +330,12 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 	int fd, rc;
 
 	if (cmd->flags)
-		return -EOPNOTSUPP;
-	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*fault), IOMMUFD_OBJ_FAULT);
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_FAULT_QUEUE_ALLOC: unknown flags %#x", cmd->flags);
+	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*fault), IOMMUFD_OBJ_FAULT,
+					&rc);
 	if (!obj)
-		return -ENOMEM;
+		return rc;
 	fault = sio_container_of(obj, struct iommufd_fault, common.obj);
 	fault->handler.ops = &fault_handler_ops;
 	fault->response_hint = 1;

@@ -22,9 +22,11 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_GET_HW_INFO: unknown flags %#x", cmd->flags);
 	if (cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2])
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_GET_HW_INFO: reserved field set");
 	/* Without the flag the type field is not an input. */
 	if (!(cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE))
 		cmd->in_data_type = IOMMU_HW_INFO_TYPE_DEFAULT;
@@ -48,7 +50,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 
 	copy_len = cmd->data_len < data_len ? cmd->data_len : data_len;
 	if (copy_len && sio_umem_write(owner, cmd->data_uptr, data, copy_len)) {
-		rc = -EFAULT;
+		rc = sio_err(-EFAULT,
+			     "IOMMU_GET_HW_INFO: data_uptr not writable");
 		goto out_free;
 	}
 	if (copy_len < cmd->data_len) {
@@ -60,7 +63,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 			size_t n = left < sizeof(zero) ? left : sizeof(zero);
 
 			if (sio_umem_write(owner, pos, zero, n)) {
-				rc = -EFAULT;
+				rc = sio_err(-EFAULT,
+					     "IOMMU_GET_HW_INFO: data_uptr not writable");
 				goto out_free;
 			}
 			pos += n;

@@ -110,9 +110,8 @@ iommufd_hwpt_paging_alloc(struct sio_iommufd *ictx, struct iommufd_ioas *ioas,
 		return NULL;
 	}
 	obj = iommufd_object_alloc(ictx, sizeof(*hwpt_paging),
-				   IOMMUFD_OBJ_HWPT_PAGING);
+				   IOMMUFD_OBJ_HWPT_PAGING, err);
 	if (!obj) {
-		*err = -ENOMEM;
 		return NULL;
 	}
 	hwpt_paging = to_hwpt_paging(obj);
@@ -172,9 +171,8 @@ hwpt_nested_create(struct sio_iommufd *ictx, struct iommufd_hwpt_paging *parent,
 	int rc;
 
 	obj = iommufd_object_alloc(ictx, sizeof(*hwpt_nested),
-				   IOMMUFD_OBJ_HWPT_NESTED);
+				   IOMMUFD_OBJ_HWPT_NESTED, err);
 	if (!obj) {
-		*err = -ENOMEM;
 		return NULL;
 	}
 	hwpt_nested = sio_container_of(obj, struct iommufd_hwpt_nested,
@@ -253,11 +251,11 @@ int iommufd_copy_user_data(struct sio_iommufd *ictx, uint32_t type,
 
 	ud->type = type;
 	ud->len = len;
-	ud->buf = calloc(1, n ? n : 1);
+	ud->buf = sio_calloc(1, n ? n : 1);
 	if (!ud->buf)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "out of memory for driver data");
 	if (sio_umem_read(ictx->host->owner, ud->buf, uptr, n))
-		return -EFAULT;
+		return sio_err(-EFAULT, "data_uptr not readable");
 	return 0;
 }
 
@@ -272,10 +270,12 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_HWPT_ALLOC: reserved field set");
 	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE && cmd->data_len) ||
 	    (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len))
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "IOMMU_HWPT_ALLOC: data_len and data_type disagree");
 	dev_obj = iommufd_get_object(ucmd->ictx, cmd->dev_id,
 				     IOMMUFD_OBJ_DEVICE, &rc);
 	if (!dev_obj)
@@ -284,7 +284,8 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY,
 				    &rc);
 	if (!pt_obj) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_HWPT_ALLOC: no IOAS, HWPT or vIOMMU %u", cmd->pt_id);
 		goto out_put_idev;
 	}
 	if (cmd->data_len) {
@@ -325,7 +326,8 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 			goto out_unlock;
 		hwpt = &hwpt_nested->common;
 	} else {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_HWPT_ALLOC: pt_id %u is not an IOAS, HWPT or vIOMMU", cmd->pt_id);
 		goto out_put_pt;
 	}
 
@@ -396,14 +398,16 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->__reserved) {
-		rc = -EOPNOTSUPP;
+		rc = sio_err(-EOPNOTSUPP,
+			     "IOMMU_HWPT_INVALIDATE: reserved field set");
 		goto out;
 	}
 	if (cmd->entry_num &&
 	    (!cmd->data_uptr || !cmd->entry_len ||
 	     cmd->entry_len > ucmd->ictx->host->page_size ||
 	     cmd->entry_num > HWPT_INVALIDATE_ENTRY_NUM_MAX)) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_HWPT_INVALIDATE: bad array (pointer, entry_len or entry_num)");
 		goto out;
 	}
 	pt_obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id, IOMMUFD_OBJ_ANY,
@@ -423,13 +427,15 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 			&array);
 		done = array.entry_num;
 	} else {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_HWPT_INVALIDATE: hwpt_id %u is not a nested HWPT or vIOMMU", cmd->hwpt_id);
 	}
 	iommufd_put_object(ucmd->ictx, pt_obj);
 out:
 	/* The count goes back even on failure: how far the driver got. */
 	cmd->entry_num = done;
 	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
-		return -EFAULT;
+		return sio_err(-EFAULT,
+			       "IOMMU_HWPT_INVALIDATE: entry_num not writable");
 	return rc;
 }

@@ -56,7 +56,8 @@ static int pin_queue(struct iommufd_hw_queue *q, struct sio_iommufd *ictx,
 
 	if (__builtin_add_overflow(offset, length, &span) ||
 	    __builtin_add_overflow(span, ps - 1, &span))
-		return -ERANGE;
+		return sio_err(-ERANGE,
+			       "IOMMU_HW_QUEUE_ALLOC: queue range overflows");
 	q->pin_iova = iova - offset;
 	q->pin_length = span - span % ps;
 	q->access = iommufd_access_create_internal(ictx, &rc);
@@ -75,7 +76,8 @@ static int pin_queue(struct iommufd_hw_queue *q, struct sio_iommufd *ictx,
 	*base_pa = iommufd_access_pinned_host(q->access, q->pin_iova, &contig);
 	/* The hardware reads it by physical address: one run of memory. */
 	if (!*base_pa || contig < q->pin_length)
-		return -EFAULT;
+		return sio_err(-EFAULT,
+			       "IOMMU_HW_QUEUE_ALLOC: queue memory not mapped or not contiguous");
 	*base_pa += offset;
 	return 0;
 }
@@ -90,24 +92,26 @@ int iommufd_hw_queue_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->flags || cmd->type == IOMMU_HW_QUEUE_TYPE_DEFAULT)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_HW_QUEUE_ALLOC: unknown flags or type %u", cmd->type);
 	if (!cmd->length)
-		return -EINVAL;
+		return sio_err(-EINVAL, "IOMMU_HW_QUEUE_ALLOC: length 0");
 	if (__builtin_add_overflow(cmd->nesting_parent_iova, cmd->length - 1,
 				   &last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW,
+			       "IOMMU_HW_QUEUE_ALLOC: nesting_parent_iova + length overflows");
 	viommu = iommufd_get_viommu(ucmd->ictx, cmd->viommu_id, &rc);
 	if (!viommu)
 		return rc;
 	if (!sio_viommu_hw_queue_supported(viommu->core, cmd->type)) {
-		rc = -EOPNOTSUPP;
+		rc = sio_err(-EOPNOTSUPP,
+			     "IOMMU_HW_QUEUE_ALLOC: type %u not supported by the vIOMMU", cmd->type);
 		goto out_put;
 	}
-	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*q), IOMMUFD_OBJ_HW_QUEUE);
-	if (!obj) {
-		rc = -ENOMEM;
+	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*q), IOMMUFD_OBJ_HW_QUEUE,
+					&rc);
+	if (!obj)
 		goto out_put;
-	}
 	q = sio_container_of(obj, struct iommufd_hw_queue, obj);
 	iommufd_obj_get(&viommu->obj);
 	q->viommu = viommu;

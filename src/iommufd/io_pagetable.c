@@ -29,6 +29,7 @@
  */
 #include <stdlib.h>
 
+#include "iommufd/dmabuf.h"
 #include "iommufd/iommufd_private.h"
 
 #define HPAGE_SIZE (2ull << 20)
@@ -159,7 +160,8 @@ static int area_map_domain(struct iopt_area *area, struct sio_domain *domain)
 		uint64_t n = contig < left ? contig : left;
 
 		if (!host || !n) {
-			rc = -EFAULT;
+			rc = sio_err(-EFAULT,
+				     "a pinned page has no host address");
 			goto err;
 		}
 		if (area->iopt->disable_large_pages && n > ps - (off % ps))
@@ -263,14 +265,15 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova,
 	struct sio_itree_span allowed, used;
 
 	if (length == 0 || length >= UINT64_MAX / 2)
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "length 0 or too large");
 	align = length <= 1 ? 1 : 1ull << (64 - __builtin_clzll(length - 1));
 	if (addr && ffs64(addr) < align)
 		align = ffs64(addr);
 	if (align >= HPAGE_SIZE)
 		align = HPAGE_SIZE;
 	if (align < iopt->iova_alignment)
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "alignment below the IOAS's %#llx", (unsigned long long)iopt->iova_alignment);
 
 	for (sio_itree_span_first(&allowed, &iopt->allowed_itree, NULL, lo, hi);
 	     !sio_itree_span_done(&allowed); sio_itree_span_next(&allowed)) {
@@ -300,7 +303,7 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova,
 		if (sio_itree_empty(&iopt->allowed_itree))
 			break;
 	}
-	return -ENOSPC;
+	return sio_err(-ENOSPC, "no free IOVA range of that length");
 }
 
 static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova,
@@ -309,13 +312,14 @@ static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova,
 	uint64_t last;
 
 	if (iova & (iopt->iova_alignment - 1))
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "iova %#llx not aligned to the IOAS's %#llx", (unsigned long long)iova, (unsigned long long)iopt->iova_alignment);
 	if (__builtin_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "iova + length overflows");
 	if (sio_itree_iter_first(&iopt->reserved_itree, iova, last))
-		return -EINVAL;
+		return sio_err(-EINVAL, "the range overlaps a reserved range");
 	if (sio_itree_iter_first(&iopt->area_itree, iova, last))
-		return -EEXIST;
+		return sio_err(-EEXIST, "the range overlaps a mapping");
 	return 0;
 }
 
@@ -338,18 +342,19 @@ static int area_init(struct io_pagetable *iopt, struct pages_elm *elm,
 	uint64_t ps = iopt->host->page_size;
 
 	if ((prot & SIO_PROT_WRITE) && !elm->pages->writable)
-		return -EPERM;
+		return sio_err(-EPERM, "writable mapping of read-only memory");
 	if ((elm->start_byte % ps) & (iopt->iova_alignment - 1))
-		return -EINVAL;
+		return sio_err(-EINVAL, "memory not aligned as the IOAS needs");
 	area->iopt = iopt;
 	area->pages = elm->pages;	/* owned once inserted */
 	area->iommu_prot = prot;
 	area->start_byte = elm->start_byte;
 	area->node.start = iova;
 	if (__builtin_add_overflow(iova, elm->length - 1, &area->node.last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "iova + length overflows");
 	if ((elm->start_byte + elm->length - 1) / ps >= elm->pages->npages)
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW,
+			       "range beyond the end of the memory");
 	return 0;
 }
 
@@ -369,16 +374,17 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 	int rc = 0;
 
 	for (i = 0; i < nelms; i++) {
-		elms[i].area = calloc(1, sizeof(*elms[i].area));
+		elms[i].area = sio_calloc(1, sizeof(*elms[i].area));
 		if (!elms[i].area) {
-			rc = -ENOMEM;
+			rc = sio_err(-ENOMEM, "out of memory");
 			goto out_free;
 		}
 	}
 
 	pthread_mutex_lock(&iopt->lock);
 	if (!length || (length & (iopt->iova_alignment - 1))) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "length 0 or not aligned to the IOAS's %#llx", (unsigned long long)iopt->iova_alignment);
 		goto out_unlock;
 	}
 	if (flags & IOPT_ALLOC_IOVA) {
@@ -485,9 +491,9 @@ int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 	int rc = 0;
 
 	if (!length)
-		return -EINVAL;
+		return sio_err(-EINVAL, "length 0");
 	if (__builtin_add_overflow(start, length - 1, &last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "start + length overflows");
 	dmabuf = iommufd_dmabuf_get(fd);
 	if (dmabuf)
 		elm.pages = iopt_alloc_dmabuf_pages(iopt->host, dmabuf, start,
@@ -513,9 +519,9 @@ static int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova,
 	int rc = 0;
 
 	if (!length)
-		return -EINVAL;
+		return sio_err(-EINVAL, "length 0");
 	if (__builtin_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "iova + length overflows");
 
 	pthread_mutex_lock(&iopt->lock);
 	for (;;) {
@@ -523,16 +529,17 @@ static int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova,
 
 		area = area_first(iopt, cur, cur);
 		if (!area) {
-			rc = -ENOENT;
+			rc = sio_err(-ENOENT,
+				     "nothing mapped at %#llx", (unsigned long long)cur);
 			break;
 		}
 		if (n == cap) {
 			struct pages_elm *ne;
 
 			cap = cap ? cap * 2 : 4;
-			ne = realloc(elms, cap * sizeof(*ne));
+			ne = sio_realloc(elms, cap * sizeof(*ne));
 			if (!ne) {
-				rc = -ENOMEM;
+				rc = sio_err(-ENOMEM, "out of memory");
 				break;
 			}
 			elms = ne;
@@ -564,8 +571,8 @@ int iopt_copy(struct io_pagetable *src, struct io_pagetable *dst,
 	      uint64_t src_iova, uint64_t length, uint64_t *dst_iova,
 	      unsigned int iommu_prot, unsigned int flags)
 {
-	struct pages_elm *elms;
-	size_t n;
+	struct pages_elm *elms = NULL;
+	size_t n = 0;
 	int rc;
 
 	rc = iopt_get_pages(src, src_iova, length, &elms, &n);
@@ -598,12 +605,13 @@ again:
 
 		/* Locked by an object that is not destroyed (a HW queue). */
 		if (area->num_locks) {
-			rc = -EBUSY;
+			rc = sio_err(-EBUSY,
+				     "a mapping in the range is in use by a HW queue");
 			break;
 		}
 		/* Unmap never splits an area. */
 		if (a_first < start || a_last > last) {
-			rc = -ENOENT;
+			rc = sio_err(-ENOENT, "the range cuts a mapping");
 			break;
 		}
 		if (a_first != start)
@@ -616,7 +624,8 @@ again:
 			iommufd_access_notify_unmap(iopt, a_first,
 						    a_last - a_first + 1);
 			if (++tries > 100) {
-				rc = -EDEADLK;
+				rc = sio_err(-EDEADLK,
+					     "accesses keep the range pinned");
 				goto out;
 			}
 			goto again;
@@ -641,9 +650,9 @@ int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 	uint64_t last;
 
 	if (!length)
-		return -EINVAL;
+		return sio_err(-EINVAL, "length 0");
 	if (__builtin_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "iova + length overflows");
 	return iopt_unmap_iova_range(iopt, iova, last, unmapped);
 }
 
@@ -671,19 +680,19 @@ static int area_split(struct io_pagetable *iopt, struct iopt_area *area,
 	if (iova == area_iova(area) || iova == area_last(area))
 		return 0;
 	if (area->prevent_access)
-		return -EBUSY;
+		return sio_err(-EBUSY, "the mapping is being unmapped");
 	/* A dmabuf tracks (area, domain) pairs to revoke: never split. */
 	if (area->pages->kind == IOPT_PAGES_DMABUF)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP, "a dmabuf mapping cannot be split");
 	if ((new_start & (align - 1)) || ((rhs_byte % ps) & (align - 1)))
-		return -EINVAL;
+		return sio_err(-EINVAL, "the cut is not aligned");
 	if (area->num_accesses)
-		return -EINVAL;
+		return sio_err(-EINVAL, "the mapping is pinned by an access");
 	if (area->dom_pin && !iopt->disable_large_pages)
-		return -EINVAL;
-	rhs = calloc(1, sizeof(*rhs));
+		return sio_err(-EINVAL, "the mapping may use large pages");
+	rhs = sio_calloc(1, sizeof(*rhs));
 	if (!rhs)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "out of memory");
 	/* With a domain pin large pages are off: the cut is page aligned. */
 	if (area->dom_pin) {
 		rc = iopt_pages_split_pin(area->pages, area_first_index(area),
@@ -737,11 +746,11 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 	struct sio_itree_node *n;
 
 	for (uint32_t i = 0; i < num; i++) {
-		struct iopt_allowed *a = calloc(1, sizeof(*a));
+		struct iopt_allowed *a = sio_calloc(1, sizeof(*a));
 
 		if (!a) {
 			free_tree(&nt, offsetof(struct iopt_allowed, node));
-			return -ENOMEM;
+			return sio_err(-ENOMEM, "out of memory");
 		}
 		a->node.start = ranges[i].start;
 		a->node.last = ranges[i].last;
@@ -753,7 +762,8 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 					 n->last)) {
 			pthread_mutex_unlock(&iopt->lock);
 			free_tree(&nt, offsetof(struct iopt_allowed, node));
-			return -EADDRINUSE;
+			return sio_err(-EADDRINUSE,
+				       "an allowed range overlaps a mapping or a reserved range");
 		}
 	}
 	old = iopt->allowed_itree;
@@ -770,10 +780,11 @@ static int reserve_locked(struct io_pagetable *iopt, uint64_t start,
 
 	if (sio_itree_iter_first(&iopt->area_itree, start, last) ||
 	    sio_itree_iter_first(&iopt->allowed_itree, start, last))
-		return -EADDRINUSE;
-	r = calloc(1, sizeof(*r));
+		return sio_err(-EADDRINUSE,
+			       "the range overlaps a mapping or an allowed range");
+	r = sio_calloc(1, sizeof(*r));
 	if (!r)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "out of memory");
 	r->node.start = start;
 	r->node.last = last;
 	r->owner = owner;
@@ -882,7 +893,8 @@ static int check_iova_alignment(struct io_pagetable *iopt, uint64_t align)
 	for_each_area(area, iopt, 0, UINT64_MAX)
 		if ((area_iova(area) & mask) || (area_length(area) & mask) ||
 		    ((area->start_byte % ps) & mask))
-			return -EADDRINUSE;
+			return sio_err(-EADDRINUSE,
+				       "a mapping is not aligned as the new alignment needs");
 	return 0;
 }
 
@@ -913,11 +925,11 @@ static int calculate_iova_alignment(struct io_pagetable *iopt)
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		    struct iopt_access_link **out)
 {
-	struct iopt_access_link *link = malloc(sizeof(*link));
+	struct iopt_access_link *link = sio_malloc(sizeof(*link));
 	int rc;
 
 	if (!link)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "out of memory");
 	link->access = access;
 	pthread_mutex_lock(&iopt->lock);
 	cds_list_add_tail(&link->node, &iopt->accesses);
@@ -952,7 +964,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 	pthread_mutex_lock(&iopt->lock);
 	for (unsigned int i = 0; i < iopt->ndomains; i++)
 		if (iopt->domains[i] == domain) {
-			rc = -EEXIST;
+			rc = sio_err(-EEXIST, "the domain is attached already");
 			goto out_unlock;
 		}
 	/* A domain must take PAGE_SIZE: iopt_pages work in CPU pages. */
@@ -960,7 +972,8 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 	if (align < iopt->iova_alignment)
 		align = iopt->iova_alignment;
 	if (align > ps) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "the domain's page size exceeds the CPU page size");
 		goto out_unlock;
 	}
 	if (align != iopt->iova_alignment) {
@@ -982,11 +995,11 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 	}
 	if (iopt->ndomains == iopt->domains_cap) {
 		unsigned int ncap = iopt->domains_cap ? iopt->domains_cap * 2 : 4;
-		struct sio_domain **nd = realloc(iopt->domains,
+		struct sio_domain **nd = sio_realloc(iopt->domains,
 						 ncap * sizeof(*nd));
 
 		if (!nd) {
-			rc = -ENOMEM;
+			rc = sio_err(-ENOMEM, "out of memory");
 			goto out_reserved;
 		}
 		iopt->domains = nd;
@@ -1060,7 +1073,8 @@ int iopt_disable_large_pages(struct io_pagetable *iopt)
 		goto out;
 	/* Not once domains may have been mapped with large pages. */
 	if (iopt->ndomains && !sio_itree_empty(&iopt->area_itree)) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "large pages cannot change with domains and mappings");
 		goto out;
 	}
 	iopt->disable_large_pages = true;

@@ -20,12 +20,12 @@ struct iommufd_ioas *iommufd_get_ioas(struct sio_iommufd *ictx, uint32_t id,
 	return obj ? to_ioas(obj) : NULL;
 }
 
-struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx)
+struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx, int *err)
 {
 	struct iommufd_object *obj;
 	struct iommufd_ioas *ioas;
 
-	obj = iommufd_object_alloc(ictx, sizeof(*ioas), IOMMUFD_OBJ_IOAS);
+	obj = iommufd_object_alloc(ictx, sizeof(*ioas), IOMMUFD_OBJ_IOAS, err);
 	if (!obj)
 		return NULL;
 	ioas = to_ioas(obj);
@@ -51,10 +51,11 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->flags)
-		return -EOPNOTSUPP;
-	ioas = iommufd_ioas_alloc(ucmd->ictx);
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_IOAS_ALLOC: unknown flags %#x", cmd->flags);
+	ioas = iommufd_ioas_alloc(ucmd->ictx, &rc);
 	if (!ioas)
-		return -ENOMEM;
+		return rc;
 	cmd->out_ioas_id = ioas->obj.id;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc) {
@@ -81,7 +82,8 @@ static int put_range(uint64_t start, uint64_t last, void *arg)
 		if (sio_umem_write(o->owner,
 				   o->uptr + (uint64_t)o->num * sizeof(elm),
 				   &elm, sizeof(elm)))
-			return -EFAULT;
+			return sio_err(-EFAULT,
+				       "IOMMU_IOAS_IOVA_RANGES: allowed_iovas not writable");
 	}
 	o->num++;
 	return 0;
@@ -96,7 +98,8 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_IOAS_IOVA_RANGES: reserved field set");
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
 	if (!ioas)
 		return rc;
@@ -113,7 +116,8 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 		goto out_put;
 	/* Too small an array: the count is out, the call fails. */
 	if (o.num > o.max)
-		rc = -EMSGSIZE;
+		rc = sio_err(-EMSGSIZE,
+			     "IOMMU_IOAS_IOVA_RANGES: %u ranges, room for %u", o.num, o.max);
 out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
@@ -130,7 +134,8 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 	int rc = 0;
 
 	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_IOAS_ALLOW_IOVAS: reserved field set");
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
 	if (!ioas)
 		return rc;
@@ -144,12 +149,14 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 		if (sio_umem_read(ucmd->ictx->host->owner, &range,
 				  cmd->allowed_iovas + (uint64_t)i * sizeof(range),
 				  sizeof(range))) {
-			rc = -EFAULT;
+			rc = sio_err(-EFAULT,
+				     "IOMMU_IOAS_ALLOW_IOVAS: allowed_iovas[%u] not readable", i);
 			goto out_free;
 		}
 		if (range.start >= range.last ||
 		    sio_itree_iter_first(&seen, range.start, range.last)) {
-			rc = -EINVAL;
+			rc = sio_err(-EINVAL,
+				     "IOMMU_IOAS_ALLOW_IOVAS: range %u empty or overlapping", i);
 			goto out_free;
 		}
 		if (i == cap) {
@@ -158,17 +165,19 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 
 			if (ncap > cmd->num_iovas)
 				ncap = cmd->num_iovas;
-			n = realloc(ranges, (size_t)ncap * sizeof(*ranges));
+			n = sio_realloc(ranges, (size_t)ncap * sizeof(*ranges));
 			if (!n) {
-				rc = -ENOMEM;
+				rc = sio_err(-ENOMEM,
+					     "IOMMU_IOAS_ALLOW_IOVAS: out of memory");
 				goto out_free;
 			}
 			ranges = n;
 			cap = ncap;
 		}
-		node = calloc(1, sizeof(*node));
+		node = sio_calloc(1, sizeof(*node));
 		if (!node) {
-			rc = -ENOMEM;
+			rc = sio_err(-ENOMEM,
+				     "IOMMU_IOAS_ALLOW_IOVAS: out of memory");
 			goto out_free;
 		}
 		node->start = range.start;
@@ -206,11 +215,11 @@ static unsigned int conv_iommu_prot(uint32_t map_flags)
 static int check_map_args(uint32_t flags, uint64_t iova, uint64_t length)
 {
 	if (flags & ~MAP_FLAGS)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP, "unknown flags %#x", flags);
 	if (iova >= UINT64_MAX || length >= UINT64_MAX)
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "iova or length overflows");
 	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+		return sio_err(-EINVAL, "neither readable nor writeable");
 	return 0;
 }
 
@@ -259,7 +268,8 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_IOAS_MAP: reserved field set");
 	rc = ioas_map_source(ucmd, cmd->ioas_id, cmd->flags, &src, &iova);
 	if (rc)
 		return rc;
@@ -291,12 +301,15 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->flags & ~MAP_FLAGS)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_IOAS_COPY: unknown flags %#x", cmd->flags);
 	if (cmd->length >= UINT64_MAX || cmd->src_iova >= UINT64_MAX ||
 	    cmd->dst_iova >= UINT64_MAX)
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW,
+			       "IOMMU_IOAS_COPY: iova or length overflows");
 	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "IOMMU_IOAS_COPY: neither readable nor writeable");
 	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id, &rc);
 	if (!src)
 		return rc;
@@ -335,7 +348,8 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 			goto out_put;
 	} else {
 		if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX) {
-			rc = -EOVERFLOW;
+			rc = sio_err(-EOVERFLOW,
+				     "IOMMU_IOAS_UNMAP: iova or length overflows");
 			goto out_put;
 		}
 		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,
@@ -343,7 +357,8 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 		if (rc)
 			goto out_put;
 		if (!unmapped) {
-			rc = -ENOENT;
+			rc = sio_err(-ENOENT,
+				     "IOMMU_IOAS_UNMAP: nothing mapped in the range");
 			goto out_put;
 		}
 	}
@@ -361,12 +376,13 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 	int rc = 0;
 
 	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP, "IOMMU_OPTION: reserved field set");
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->object_id, &rc);
 	if (!ioas)
 		return rc;
 	if (cmd->option_id != IOMMU_OPTION_HUGE_PAGES) {
-		rc = -EOPNOTSUPP;
+		rc = sio_err(-EOPNOTSUPP,
+			     "IOMMU_OPTION: unknown IOAS option %u", cmd->option_id);
 	} else if (cmd->op == IOMMU_OPTION_OP_GET) {
 		cmd->val64 = !ioas->iopt.disable_large_pages;
 	} else if (cmd->op == IOMMU_OPTION_OP_SET) {
@@ -375,9 +391,11 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 		else if (cmd->val64 == 1)
 			iopt_enable_large_pages(&ioas->iopt);
 		else
-			rc = -EINVAL;
+			rc = sio_err(-EINVAL,
+				     "IOMMU_OPTION: HUGE_PAGES takes 0 or 1, not %llu", (unsigned long long)cmd->val64);
 	} else {
-		rc = -EOPNOTSUPP;
+		rc = sio_err(-EOPNOTSUPP,
+			     "IOMMU_OPTION: unknown op %u", cmd->op);
 	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;

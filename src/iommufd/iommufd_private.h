@@ -42,6 +42,7 @@
 #include "softiommu/viommu.h"
 #include "iommufd/iommufd_vfio.h"
 #include "util/error.h"
+#include "util/fail.h"
 #include "util/interval_tree.h"
 
 struct iopt_pages;
@@ -54,7 +55,8 @@ struct sio_file_ops;
 
 struct sio_iommufd_host {
 	struct sio_system *sys;
-	struct sio_iommu *mock;		/* where MOCK_DOMAIN probes devices */
+	struct sio_iommu *mock;		/* where MOCK_DOMAIN probes devices;
+					 * NULL: no selftest ABI */
 	struct sio_umem_owner *owner;	/* one per host: MM counter per process */
 	size_t page_size;		/* the owner's CPU page size */
 	pthread_mutex_t lock;		/* protects pages_list, next_mock_rid */
@@ -86,6 +88,10 @@ struct iommufd_object {
 	/* References: 1 for the table while published, +1 per user (an
 	 * ioctl holding it, a child object).  DESTROY needs exactly 1. */
 	unsigned int users;		/* atomic */
+	/* The short-lived part of users, as the kernel's wait_cnt: 1 for the
+	 * table while published, +1 per iommufd_get_object() not yet put
+	 * (an ioctl in flight).  Removal waits for it to reach 0. */
+	unsigned int wait_cnt;		/* atomic */
 };
 
 /* A slot of the object table: NULL = free, RESERVED = an ID taken by an
@@ -99,12 +105,21 @@ struct sio_iommufd {
 	 * kernel (iommufd_ctx_get), keeps the context alive until its driver
 	 * destroys it.  The last one tears the context down. */
 	unsigned int refs;
-	pthread_mutex_t obj_lock;	/* protects objs, nobjs, cap, free_hint,
-					 * users counts' 1 -> 0 transitions */
+	/* Protects objs, nobjs, cap, free_hint, id_limit, the users counts'
+	 * 1 -> 0 transitions and the wait_cnt waits.  A leaf lock except
+	 * that removal sleeps on destroy_wait with it (so nothing that
+	 * removes an object may hold a lock an ioctl takes before it puts
+	 * its objects: removal may wait for that ioctl). */
+	pthread_mutex_t obj_lock;
+	/* Signalled (under obj_lock) when an object's wait_cnt reaches 0. */
+	pthread_cond_t destroy_wait;
 	struct iommufd_object **objs;	/* indexed by ID; [0] unused */
 	uint32_t cap;			/* size of objs */
 	uint32_t nobjs;			/* live and reserved */
 	uint32_t free_hint;		/* no free ID below this */
+	/* The largest ID (the kernel's xa_limit_31b); beyond it alloc is
+	 * -EBUSY.  Lowered only by tests (iommufd_ctx_set_id_limit). */
+	uint32_t id_limit;
 	enum sio_umem_acct account_mode;	/* USER or MM; under obj_lock */
 	pthread_mutex_t groups_lock;	/* protects groups */
 	struct cds_list_head groups;	/* iommufd_group.node */
@@ -140,13 +155,19 @@ void iommufd_ctx_put(struct sio_iommufd *ictx);
 struct sio_iommufd *iommufd_ctx_from_fd(int fd);
 
 /* object.c */
+/* A reserved object, or NULL with *err: -ENOMEM, or -EBUSY when every ID
+ * up to the limit is taken (the kernel's xa_alloc). */
 struct iommufd_object *iommufd_object_alloc(struct sio_iommufd *ictx,
 					    size_t size,
-					    enum iommufd_object_type type);
+					    enum iommufd_object_type type,
+					    int *err);
 /* The same, recorded in ucmd so the dispatcher finalizes or aborts it. */
 struct iommufd_object *iommufd_object_alloc_ucmd(struct iommufd_ucmd *ucmd,
 						 size_t size,
-						 enum iommufd_object_type type);
+						 enum iommufd_object_type type,
+						 int *err);
+/* The largest ID objects of ictx may have (for tests of exhaustion). */
+void iommufd_ctx_set_id_limit(struct sio_iommufd *ictx, uint32_t limit);
 void iommufd_object_finalize(struct sio_iommufd *ictx,
 			     struct iommufd_object *obj);
 /* Undo alloc of an object whose destroy must not run. */
@@ -154,7 +175,8 @@ void iommufd_object_abort(struct sio_iommufd *ictx, struct iommufd_object *obj);
 /* Undo alloc of an initialized object: its abort/destroy op runs. */
 void iommufd_object_abort_and_destroy(struct sio_iommufd *ictx,
 				      struct iommufd_object *obj);
-/* -ENOENT unless id names a published object of type (or ANY). */
+/* -ENOENT unless id names a published object of type (or ANY).  The
+ * reference is short-lived (users and wait_cnt): iommufd_put_object. */
 struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 					  enum iommufd_object_type type,
 					  int *err);
@@ -167,10 +189,24 @@ static inline void iommufd_obj_put(struct iommufd_object *obj)
 {
 	__atomic_sub_fetch(&obj->users, 1, __ATOMIC_RELEASE);
 }
+/* Take a short-lived reference on obj (as iommufd_get_object), false if
+ * it is not published any more.  Under obj_lock. */
+bool iommufd_lock_obj(struct sio_iommufd *ictx, struct iommufd_object *obj);
 /* Remove and destroy: -ENOENT, or -EBUSY while someone else holds it.
- * If held is set the caller's reference is dropped first. */
+ * If held is set the caller's reference is dropped first.  Plain removal
+ * (DESTROY) is -EBUSY while an ioctl holds the object.  With
+ * IOMMUFD_REMOVE_WAIT (a driver's unbind or destroy, the kernel's
+ * REMOVE_WAIT) the object leaves the table at once, so no lookup finds
+ * it, then removal sleeps until the ioctls holding it have put it, then
+ * destroys it; -EBUSY (object published again) only if a long-lived user
+ * other than held remains.  TOMBSTONE leaves the ID taken. */
+enum {
+	IOMMUFD_REMOVE_WAIT = 1 << 0,
+	IOMMUFD_REMOVE_TOMBSTONE = 1 << 1,
+};
 int iommufd_object_remove(struct sio_iommufd *ictx,
-			  struct iommufd_object *held, uint32_t id);
+			  struct iommufd_object *held, uint32_t id,
+			  unsigned int flags);
 /* Destroy the object published as id if it is obj and only the table
  * holds it, leaving id taken until the context closes (the kernel's
  * tombstone): 0, -ENOENT if id is not obj any more, -EBUSY if held. */
@@ -182,221 +218,8 @@ void iommufd_object_put_and_try_destroy(struct sio_iommufd *ictx,
 bool iommufd_ctx_has_objects(struct sio_iommufd *ictx);
 void iommufd_objects_destroy_all(struct sio_iommufd *ictx);
 
-/* ------------------------------------------------------------------ */
-/* io_pagetable (io_pagetable.c) and iopt_pages (pages.c)               */
-/* ------------------------------------------------------------------ */
-
-struct io_pagetable {
-	struct sio_iommufd_host *host;
-	pthread_mutex_t lock;		/* protects everything below */
-	struct sio_itree area_itree;	/* iopt_area.node */
-	struct sio_itree allowed_itree;	/* iopt_allowed.node */
-	struct sio_itree reserved_itree;	/* iopt_reserved.node */
-	struct sio_domain **domains;
-	unsigned int ndomains, domains_cap;
-	struct cds_list_head accesses;	/* struct iopt_access_link.node */
-	uint64_t iova_alignment;
-	bool disable_large_pages;
-};
-
-struct iopt_area {
-	struct sio_itree_node node;	/* IOVA range; under iopt->lock */
-	struct io_pagetable *iopt;
-	struct iopt_pages *pages;	/* a reference */
-	uint64_t start_byte;		/* offset of iova start in pages */
-	unsigned int iommu_prot;	/* SIO_PROT_* */
-	/* While the IOAS has domains: the pin of the area's pages whose
-	 * alias is mapped into them.  Under iopt->lock. */
-	struct sio_umem_pin *dom_pin;
-	uint64_t dom_pin_first;		/* page index of dom_pin's start */
-	unsigned int num_accesses;	/* access pins inside; under iopt->lock */
-	/* Pins of internal accesses (HW queues) inside: UNMAP is -EBUSY
-	 * rather than a request to let go.  Under iopt->lock. */
-	unsigned int num_locks;
-	bool prevent_access;		/* an unmap is waiting for accesses */
-};
-
-struct iopt_allowed {
-	struct sio_itree_node node;
-};
-
-struct iopt_reserved {
-	struct sio_itree_node node;
-	const void *owner;		/* a domain, a device or NULL */
-};
-
-/* What an iopt_pages is a range of (the kernel's IOPT_ADDRESS_*). */
-enum iopt_pages_kind {
-	IOPT_PAGES_USER,	/* the program's addresses from uptr (MAP) */
-	IOPT_PAGES_FILE,	/* a memory file from offset start (MAP_FILE) */
-	IOPT_PAGES_DMABUF,	/* a dmabuf's memory from start (dmabuf.c) */
-};
-
-struct iommufd_dmabuf;
-
-/*
- * A linear range of the program's memory (iopt_pages): shared by the areas
- * that map it (MAP and MAP_FILE make one, COPY shares it).  Pages are pinned by users
- * (an area's domain pin, an access pin), each holding its own umem pin;
- * per-page counts make each page charged and counted once however many
- * users pin it, as the kernel's npinned does.  The counts are kept as the
- * set of live pins, not as an array over the range: a range may be huge
- * (the kernel accepts any length up to SIZE_MAX) while its pins are few.
- */
-struct iopt_pages {
-	unsigned int refcount;		/* atomic: areas + list users */
-	struct sio_iommufd_host *host;
-	enum iopt_pages_kind kind;	/* constant */
-	uint64_t uptr;			/* USER: page aligned */
-	/* FILE: a reference to the program's file; DMABUF: to the dmabuf's
-	 * memory.  Pins go through it, never through a program's mapping. */
-	struct sio_umem_file *file;
-	uint64_t start;			/* FILE, DMABUF: offset of page 0 */
-	size_t npages;
-	bool writable;
-	enum sio_umem_acct acct;	/* effective mode, fixed at map */
-	/* DMABUF (dmabuf.c): the buffer (its file held by a reference), the
-	 * node in its attachments (under dmabuf->lock); revoked and the
-	 * (area, domain) tracks a revocation unmaps are under mutex. */
-	struct iommufd_dmabuf *dmabuf;
-	struct cds_list_head dmabuf_node;
-	bool revoked;
-	struct cds_list_head dmabuf_tracks;
-	pthread_mutex_t mutex;		/* protects npinned, pins */
-	size_t npinned;			/* pages some pin covers */
-	/* Live pins (struct pages_pin_rec) by page-index range: a page's
-	 * pin count is the number of them covering it.  Pages pinned once
-	 * are taken from an existing pin, never read again from the
-	 * program's view. */
-	struct sio_itree pins;
-	struct cds_list_head host_node;	/* in host->pages_list */
-};
-
-struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
-					 uint64_t uptr, uint64_t length,
-					 bool writable, enum sio_umem_acct acct,
-					 int *err);
-/* MAP_FILE of a file that is not a dmabuf: fd is the program's. */
-struct iopt_pages *iopt_alloc_file_pages(struct sio_iommufd_host *host, int fd,
-					 uint64_t start, uint64_t length,
-					 bool writable, enum sio_umem_acct acct,
-					 int *err);
-void iopt_pages_get(struct iopt_pages *pages);
-void iopt_pages_put(struct iopt_pages *pages);
-/* Where page 0 is (uptr or start): what guides IOVA alignment. */
-uint64_t iopt_pages_base(const struct iopt_pages *pages);
-/* Pin pages [first, last] (indexes), charging newly pinned pages, for an
- * access object or a copy: -EINVAL for a dmabuf, as in the kernel. */
-int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
-		   bool write, struct sio_umem_pin **out);
-/* The same for the pin whose alias an area maps into its domains. */
-int iopt_pages_pin_domain(struct iopt_pages *pages, size_t first, size_t last,
-			  struct sio_umem_pin **out);
-void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
-		      struct sio_umem_pin *pin);
-/* Make pin of [first, last] two pins, [first, mid - 1] and [mid, last],
- * sharing its alias (the VFIO type1 cut). */
-int iopt_pages_split_pin(struct iopt_pages *pages, size_t first, size_t last,
-			 size_t mid, struct sio_umem_pin *pin);
-/* How many live iopt_pages of the host pin the page at user address
- * uaddr (MD_CHECK_REFS); a file's pages count for the program's shared
- * mappings of that file. */
-unsigned int iopt_host_page_refs(struct sio_iommufd_host *host,
-				 uint64_t uaddr);
-
-/*
- * Putting an area's pages into one domain and taking them out: map/unmap
- * do it (io_pagetable.c); the pages decide whether they run.  A dmabuf
- * runs them under pages->mutex and remembers (area, domain, unmap) so that
- * a revocation can unmap it; a revoked dmabuf maps nothing.
- */
-typedef int (*iopt_area_map_fn)(struct iopt_area *area,
-				struct sio_domain *domain);
-typedef void (*iopt_area_unmap_fn)(struct iopt_area *area,
-				   struct sio_domain *domain);
-int iopt_pages_fill_domain(struct iopt_area *area, struct sio_domain *domain,
-			   iopt_area_map_fn map, iopt_area_unmap_fn unmap);
-void iopt_pages_unfill_domain(struct iopt_area *area,
-			      struct sio_domain *domain,
-			      iopt_area_unmap_fn unmap);
-
-/* dmabuf.c: the importer side (the exporter is the selftest's). */
-/* The dmabuf open at the program's fd, with a reference, or NULL. */
-struct iommufd_dmabuf *iommufd_dmabuf_get(int fd);
-/* The iopt_pages part of a dmabuf's pages (pages.c): not accounted. */
-struct iopt_pages *iopt_pages_alloc_dmabuf(struct sio_iommufd_host *host,
-					   uint64_t start, uint64_t length,
-					   bool writable, int *err);
-/* MAP_FILE of a dmabuf: consumes the reference of dmabuf. */
-struct iopt_pages *iopt_alloc_dmabuf_pages(struct sio_iommufd_host *host,
-					   struct iommufd_dmabuf *dmabuf,
-					   uint64_t start, uint64_t length,
-					   bool writable, int *err);
-/* Called once by iopt_pages_put(): detach and drop the reference. */
-void iopt_dmabuf_release_pages(struct iopt_pages *pages);
-int iopt_dmabuf_fill_domain(struct iopt_area *area, struct sio_domain *domain,
-			    iopt_area_map_fn map, iopt_area_unmap_fn unmap);
-void iopt_dmabuf_unfill_domain(struct iopt_area *area,
-			       struct sio_domain *domain,
-			       iopt_area_unmap_fn unmap);
-
-void iopt_init_table(struct io_pagetable *iopt, struct sio_iommufd_host *host);
-void iopt_destroy_table(struct io_pagetable *iopt);
-
-#define IOPT_ALLOC_IOVA 1u
-
-int iopt_map_user_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
-			uint64_t *iova, uint64_t uptr, uint64_t length,
-			unsigned int iommu_prot, unsigned int flags);
-/* MAP_FILE: fd is the program's; a dmabuf or a memory file. */
-int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
-			uint64_t *iova, int fd, uint64_t start, uint64_t length,
-			unsigned int iommu_prot, unsigned int flags);
-/* COPY: map [src_iova, +length) of src into dst. */
-int iopt_copy(struct io_pagetable *src, struct io_pagetable *dst,
-	      uint64_t src_iova, uint64_t length, uint64_t *dst_iova,
-	      unsigned int iommu_prot, unsigned int flags);
-int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
-		    uint64_t *unmapped);
-int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
-/* VFIO type1: split the areas holding each iova so that it ends one. */
-int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas,
-		  size_t num_iovas);
-/* Replace the allowed ranges with the given ones (already validated). */
-int iopt_set_allow_iova(struct io_pagetable *iopt,
-			const struct iommu_iova_range *ranges, uint32_t num);
-int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start,
-		      uint64_t last, const void *owner);
-void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner);
-int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
-					struct sio_device *dev);
-int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain);
-void iopt_table_remove_domain(struct io_pagetable *iopt,
-			      struct sio_domain *domain);
-int iopt_disable_large_pages(struct io_pagetable *iopt);
-void iopt_enable_large_pages(struct io_pagetable *iopt);
-/* IOAS_IOVA_RANGES: calls fn for each allowed hole of reserved ranges. */
-int iopt_for_each_iova_range(struct io_pagetable *iopt,
-			     int (*fn)(uint64_t start, uint64_t last, void *arg),
-			     void *arg, uint64_t *alignment);
-
-/*
- * Accesses (access.c) as the iopt sees them.  An access belongs to an IOAS
- * through a link of its own, not a node embedded in the access: while it
- * changes IOAS it is briefly in both, as in the kernel (which keeps an ID
- * per membership in an xarray for the same reason).
- */
-struct iommufd_access;
-struct iopt_access_link {
-	struct cds_list_head node;	/* in iopt->accesses, under iopt->lock */
-	struct iommufd_access *access;
-};
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
-		    struct iopt_access_link **out);
-void iopt_remove_access(struct io_pagetable *iopt,
-			struct iopt_access_link *link);
-void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova,
-				 uint64_t length);
+/* The IOAS's page table and the pages it maps: io_pagetable.h. */
+#include "iommufd/io_pagetable.h"
 
 /* ------------------------------------------------------------------ */
 /* Objects                                                              */
@@ -576,13 +399,6 @@ void iommufd_access_unpin_pages(struct iommufd_access *access, uint64_t iova,
 int iommufd_access_rw(struct iommufd_access *access, uint64_t iova,
 		      void *data, size_t length, unsigned int flags);
 
-/* selftest.c: a mock device made by MOCK_DOMAIN */
-struct selftest_obj {
-	struct iommufd_object obj;
-	struct sio_device *dev;		/* probed on the host's mock IOMMU */
-	struct iommufd_device *idev;
-};
-
 static inline struct iommufd_ioas *to_ioas(struct iommufd_object *obj)
 {
 	return sio_container_of(obj, struct iommufd_ioas, obj);
@@ -599,7 +415,7 @@ static inline struct iommufd_hwpt_paging *to_hwpt_paging(struct iommufd_object *
 /* ioas.c */
 struct iommufd_ioas *iommufd_get_ioas(struct sio_iommufd *ictx, uint32_t id,
 				      int *err);
-struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx);
+struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx, int *err);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
@@ -633,10 +449,6 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 /* dirty.c */
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
-
-/* selftest_hwpt.c: test ops on HW page tables */
-int iommufd_test_dirty(struct iommufd_ucmd *ucmd);
-int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd);
 
 /* device.c: attachments are per (device, PASID); SIO_NO_PASID is the
  * RID. */
@@ -677,13 +489,6 @@ void iommufd_fault_destroy(struct iommufd_object *obj);
 struct iommufd_fault *iommufd_get_fault(struct sio_iommufd *ictx, uint32_t id,
 					int *err);
 
-/* selftest_pasid.c: PASID attachments and page faults of the test ABI,
- * and the mock devices' page-request side (a device model that ignores
- * responses, as the kernel's mock does). */
-int iommufd_test_pasid(struct iommufd_ucmd *ucmd);
-int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd);
-int iommufd_selftest_iopf_enable(struct sio_device *dev);
-
 /* viommu.c */
 int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd);
 void iommufd_viommu_destroy(struct iommufd_object *obj);
@@ -714,24 +519,17 @@ int iommufd_mmap_alloc(struct sio_iommufd *ictx, struct iommufd_object *owner,
 void iommufd_mmap_destroy(struct sio_iommufd *ictx,
 			  struct iommufd_object *owner, uint64_t offset);
 
-/* selftest_viommu.c */
-int iommufd_test_trigger_vevent(struct iommufd_ucmd *ucmd);
-
 /* hw_info.c */
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 
 /* access.c */
 void iommufd_access_destroy_object(struct iommufd_object *obj);
 
-/* selftest.c */
+
+/* selftest/: the test ABI (IOMMU_TEST_CMD), only on a host with the
+ * selftest option; the rest of its declarations are in
+ * selftest/selftest.h. */
 int iommufd_test(struct iommufd_ucmd *ucmd);
-struct selftest_obj *iommufd_get_selftest_obj(struct sio_iommufd *ictx,
-					      uint32_t id, int *err);
-/* dmabuf.c: the selftest's dmabuf exporter */
-int iommufd_test_dmabuf_get(struct iommufd_ucmd *ucmd, unsigned int open_flags,
-			    size_t len);
-int iommufd_test_dmabuf_revoke(struct iommufd_ucmd *ucmd, int fd,
-			       bool revoked);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 
 /* option.c */

@@ -20,8 +20,11 @@
  *
  * Commands whose handlers belong to later issues are in the table with
  * their sizes, so they get every size rule, then -EOPNOTSUPP.
+ * IOMMU_TEST_CMD answers -ENOTTY on a host without the selftest option.
+ * The host the contexts live in is in host.c.
  */
 #include <linux/capability.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -29,69 +32,6 @@
 #include <unistd.h>
 
 #include "iommufd/iommufd_private.h"
-#include "softiommu/iommu.h"
-#include "softiommu/mock.h"
-
-/* ------------------------------------------------------------------ */
-/* Host                                                                 */
-/* ------------------------------------------------------------------ */
-
-SIO_API int sio_iommufd_host_create(struct sio_iommufd_host **out)
-{
-	struct sio_iommufd_host *host;
-	int rc;
-
-	sio_err_clear();
-	if (!out)
-		return sio_err(-EINVAL, "iommufd: host_create: NULL out");
-	host = calloc(1, sizeof(*host));
-	if (!host)
-		return sio_err(-ENOMEM, "iommufd: host");
-	pthread_mutex_init(&host->lock, NULL);
-	CDS_INIT_LIST_HEAD(&host->pages_list);
-	host->temp_memory_limit = 65536;
-	host->next_mock_rid = 1;
-	rc = sio_system_create(&host->sys);
-	if (rc)
-		goto err_free;
-	rc = sio_mock_iommu_create(host->sys, "iommufd-mock", &host->mock);
-	if (rc)
-		goto err_sys;
-	rc = sio_umem_owner_self(&host->owner);
-	if (rc)
-		goto err_iommu;
-	host->page_size = sio_umem_page_size(host->owner);
-	*out = host;
-	return 0;
-
-err_iommu:
-	sio_iommu_unregister(host->mock);
-err_sys:
-	sio_system_destroy(host->sys);
-err_free:
-	pthread_mutex_destroy(&host->lock);
-	free(host);
-	return rc;
-}
-
-SIO_API struct sio_system *sio_iommufd_host_system(
-	struct sio_iommufd_host *host)
-{
-	return host->sys;
-}
-
-SIO_API void sio_iommufd_host_destroy(struct sio_iommufd_host *host)
-{
-	if (!host)
-		return;
-	if (!cds_list_empty(&host->pages_list))
-		sio_err(-EBUSY, "iommufd: host destroyed with pinned pages");
-	sio_umem_owner_put(host->owner);
-	sio_iommu_unregister(host->mock);
-	sio_system_destroy(host->sys);
-	pthread_mutex_destroy(&host->lock);
-	free(host);
-}
 
 /* ------------------------------------------------------------------ */
 /* Context                                                              */
@@ -105,17 +45,19 @@ SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
 	sio_err_clear();
 	if (!host || !out)
 		return sio_err(-EINVAL, "iommufd: open: NULL argument");
-	ictx = calloc(1, sizeof(*ictx));
+	ictx = sio_calloc(1, sizeof(*ictx));
 	if (!ictx)
 		return sio_err(-ENOMEM, "iommufd: open");
 	ictx->host = host;
 	ictx->refs = 1;
 	pthread_mutex_init(&ictx->obj_lock, NULL);
+	pthread_cond_init(&ictx->destroy_wait, NULL);
 	pthread_mutex_init(&ictx->groups_lock, NULL);
 	CDS_INIT_LIST_HEAD(&ictx->groups);
 	pthread_mutex_init(&ictx->mmap_lock, NULL);
 	CDS_INIT_LIST_HEAD(&ictx->mmaps);
 	ictx->free_hint = 1;
+	iommufd_ctx_set_id_limit(ictx, UINT32_MAX);
 	ictx->account_mode = SIO_UMEM_ACCT_USER;
 	*out = ictx;
 	return 0;
@@ -124,11 +66,6 @@ SIO_API int sio_iommufd_open(struct sio_iommufd_host *host,
 struct sio_iommufd_host *iommufd_ctx_host(struct sio_iommufd *ictx)
 {
 	return ictx->host;
-}
-
-struct sio_umem_owner *iommufd_host_owner(struct sio_iommufd_host *host)
-{
-	return host->owner;
 }
 
 void iommufd_ctx_get(struct sio_iommufd *ictx)
@@ -142,6 +79,7 @@ void iommufd_ctx_put(struct sio_iommufd *ictx)
 		return;
 	iommufd_objects_destroy_all(ictx);
 	free(ictx->objs);
+	pthread_cond_destroy(&ictx->destroy_wait);
 	pthread_mutex_destroy(&ictx->obj_lock);
 	pthread_mutex_destroy(&ictx->groups_lock);
 	pthread_mutex_destroy(&ictx->mmap_lock);
@@ -181,22 +119,28 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
 
 	if (sio_umem_write(ucmd->ictx->host->owner, ucmd->ubuffer, ucmd->cmd,
 			   len))
-		return -EFAULT;
+		return sio_err(-EFAULT, "result not writable to %#llx",
+			       (unsigned long long)ucmd->ubuffer);
 	return 0;
 }
 
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
+	int rc = iommufd_object_remove(ucmd->ictx, NULL, cmd->id, 0);
 
-	return iommufd_object_remove(ucmd->ictx, NULL, cmd->id);
+	if (rc == -ENOENT)
+		return sio_err(rc, "IOMMU_DESTROY: no object %u", cmd->id);
+	if (rc == -EBUSY)
+		return sio_err(rc, "IOMMU_DESTROY: object %u in use", cmd->id);
+	return rc;
 }
 
 /* Handlers of later issues: the size rules ran; the feature is absent. */
 static int iommufd_not_yet(struct iommufd_ucmd *ucmd)
 {
 	(void)ucmd;
-	return -EOPNOTSUPP;
+	return sio_err(-EOPNOTSUPP, "not supported by softiommu");
 }
 
 union ucmd_buffer {
@@ -229,6 +173,7 @@ struct iommufd_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	unsigned int ioctl_num;
+	const char *name;		/* IOMMU_..., for messages */
 	int (*execute)(struct iommufd_ucmd *ucmd);
 };
 
@@ -240,6 +185,7 @@ struct iommufd_ioctl_op {
 		.size = sizeof(_struct),                                     \
 		.min_size = IOMMUFD_OFFSETOFEND(_struct, _last),             \
 		.ioctl_num = _ioctl,                                         \
+		.name = #_ioctl,                                             \
 		.execute = _fn,                                              \
 	}
 
@@ -319,6 +265,27 @@ static int copy_struct_from_user(struct sio_umem_owner *owner, void *dst,
 	return 0;
 }
 
+/*
+ * A failed ioctl's message names it: handlers say "IOMMU_...: reason"
+ * themselves; a reason given deeper (an object lookup, the table) gets the
+ * name in front, and a failure without a reason gets the name alone.
+ */
+static void name_the_ioctl(const char *name, int ret)
+{
+	const char *msg = sio_last_error();
+	char reason[256];
+
+	if (!msg[0]) {
+		sio_err(ret, "%s", name);
+		return;
+	}
+	if (strstr(msg, name + strlen("IOMMU_")))
+		return;
+	snprintf(reason, sizeof(reason), "%s", msg);
+	/* err 0: the reason already ends with its errno's text. */
+	sio_err(0, "%s: %s", name, reason);
+}
+
 SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 			       unsigned long arg)
 {
@@ -330,29 +297,46 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 
 	sio_err_clear();
 	if (!ictx)
-		return -EBADF;
+		return sio_err(-EBADF, "iommufd: ioctl on no context");
 	nr = _IOC_NR(cmd);
 	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= NR_OPS)
 		return iommufd_vfio_ioctl(ictx, cmd, arg);
 
 	ucmd.ictx = ictx;
 	ucmd.ubuffer = arg;
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	/* The size is read first, as the kernel does: -EFAULT before
+	 * -ENOTTY. */
 	if (sio_umem_read(ictx->host->owner, &ucmd.user_size, arg,
 			  sizeof(ucmd.user_size)))
-		return -EFAULT;
-
-	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+		return sio_err(-EFAULT, "%s: argument %#lx not readable",
+			       op->execute && op->ioctl_num == cmd ?
+			       op->name : "iommufd", arg);
 	if (!op->execute || op->ioctl_num != cmd)
-		return -ENOTTY;
+		return sio_err(-ENOTTY, "iommufd: unknown ioctl %#x", cmd);
+	/* A kernel without CONFIG_IOMMUFD_TEST has no such command. */
+	if (cmd == IOMMU_TEST_CMD && !ictx->host->mock)
+		return sio_err(-ENOTTY, "IOMMU_TEST_CMD: the host has no "
+			       "selftest ABI");
 	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
+		return sio_err(-EINVAL, "%s: size %u below the minimum %u",
+			       op->name, ucmd.user_size, op->min_size);
 
 	ucmd.cmd = &buf;
 	ret = copy_struct_from_user(ictx->host->owner, ucmd.cmd, op->size, arg,
 				    ucmd.user_size);
+	if (ret == -E2BIG)
+		return sio_err(ret, "%s: size %u with non-zero bytes past the "
+			       "%u known", op->name, ucmd.user_size, op->size);
 	if (ret)
-		return ret;
+		return sio_err(ret, "%s: argument %#lx not readable", op->name,
+			       arg);
 	ret = op->execute(&ucmd);
+	if (ret < 0)
+		name_the_ioctl(op->name, ret);
+	else
+		/* A failure handled on the way (a retry) is not the answer. */
+		sio_err_clear();
 
 	if (ucmd.new_obj) {
 		if (ret)

@@ -55,7 +55,7 @@ int iommufd_mmap_alloc(struct sio_iommufd *ictx, struct iommufd_object *owner,
 
 	if (!length || length % ps || fd_offset % ps || fd < 0)
 		return -EINVAL;
-	m = calloc(1, sizeof(*m));
+	m = sio_calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->owner = owner;

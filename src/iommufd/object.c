@@ -10,11 +10,19 @@
  *
  * Every object counts its users: 1 for the table while published, and one
  * per holder (an ioctl working on it, a child object such as a HWPT on its
- * IOAS).  DESTROY removes an object only when the table's is the only
- * reference (-EBUSY otherwise) and takes it out of the table before its
- * destroy op runs, which cannot fail: destroy never fails half-way.  A
- * tombstone is an object destroyed for another's sake (a vDEVICE whose
- * device went) whose ID stays reserved until the context is closed.
+ * IOAS).  Those of ioctls in flight are counted again in wait_cnt, as the
+ * kernel does.  DESTROY removes an object only when the table's is the
+ * only reference (-EBUSY otherwise) and takes it out of the table before
+ * its destroy op runs, which cannot fail: destroy never fails half-way.
+ * A driver's removal (unbind of a device, destroy of an access: the
+ * kernel's REMOVE_WAIT) cannot be refused: it takes the object out of the
+ * table at once, then sleeps on destroy_wait until wait_cnt drops to 0,
+ * then destroys.  A tombstone is an object destroyed for another's sake (a
+ * vDEVICE whose device went) whose ID stays reserved until the context is
+ * closed.
+ *
+ * IDs run out at the kernel's 31-bit limit (or a lower one a test sets):
+ * that is -EBUSY, as xa_alloc answers, not -ENOMEM.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,22 +62,22 @@ static int table_reserve(struct sio_iommufd *ictx, struct iommufd_object *obj)
 	for (id = ictx->free_hint; id < ictx->cap; id++)
 		if (!ictx->objs[id])
 			break;
+	if (id > ictx->id_limit)
+		return -EBUSY;
 	if (id >= ictx->cap) {
-		uint32_t ncap = ictx->cap ? ictx->cap * 2 : 16;
+		uint64_t ncap = ictx->cap ? (uint64_t)ictx->cap * 2 : 16;
 		struct iommufd_object **n;
 
-		if (ictx->cap >= IOMMUFD_MAX_ID)
-			return -EBUSY;
-		if (ncap > IOMMUFD_MAX_ID + 1u)
-			ncap = IOMMUFD_MAX_ID + 1u;
-		n = realloc(ictx->objs, ncap * sizeof(*n));
+		if (ncap > (uint64_t)ictx->id_limit + 1)
+			ncap = (uint64_t)ictx->id_limit + 1;
+		n = sio_realloc(ictx->objs, ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		memset(n + ictx->cap, 0, (ncap - ictx->cap) * sizeof(*n));
 		if (ictx->cap == 0)
 			id = 1;
 		ictx->objs = n;
-		ictx->cap = ncap;
+		ictx->cap = (uint32_t)ncap;
 	}
 	ictx->objs[id] = IOMMUFD_OBJ_RESERVED;
 	ictx->nobjs++;
@@ -86,22 +94,34 @@ static void table_free_id(struct sio_iommufd *ictx, uint32_t id)
 		ictx->free_hint = id;
 }
 
+void iommufd_ctx_set_id_limit(struct sio_iommufd *ictx, uint32_t limit)
+{
+	pthread_mutex_lock(&ictx->obj_lock);
+	ictx->id_limit = limit < IOMMUFD_MAX_ID ? limit : IOMMUFD_MAX_ID;
+	pthread_mutex_unlock(&ictx->obj_lock);
+}
+
 struct iommufd_object *iommufd_object_alloc(struct sio_iommufd *ictx,
 					    size_t size,
-					    enum iommufd_object_type type)
+					    enum iommufd_object_type type,
+					    int *err)
 {
-	struct iommufd_object *obj = calloc(1, size);
+	struct iommufd_object *obj = sio_calloc(1, size);
 	int rc;
 
-	if (!obj)
+	if (!obj) {
+		*err = -ENOMEM;
 		return NULL;
+	}
 	obj->type = type;
 	obj->users = 1;
+	obj->wait_cnt = 1;
 	pthread_mutex_lock(&ictx->obj_lock);
 	rc = table_reserve(ictx, obj);
 	pthread_mutex_unlock(&ictx->obj_lock);
 	if (rc) {
 		free(obj);
+		*err = rc;
 		return NULL;
 	}
 	return obj;
@@ -109,14 +129,17 @@ struct iommufd_object *iommufd_object_alloc(struct sio_iommufd *ictx,
 
 struct iommufd_object *iommufd_object_alloc_ucmd(struct iommufd_ucmd *ucmd,
 						 size_t size,
-						 enum iommufd_object_type type)
+						 enum iommufd_object_type type,
+						 int *err)
 {
 	struct iommufd_object *obj;
 
 	/* An abort op must run under the caller's locks: not for ucmd. */
-	if (ucmd->new_obj || iommufd_object_ops[type].abort)
+	if (ucmd->new_obj || iommufd_object_ops[type].abort) {
+		*err = -EINVAL;
 		return NULL;
-	obj = iommufd_object_alloc(ucmd->ictx, size, type);
+	}
+	obj = iommufd_object_alloc(ucmd->ictx, size, type, err);
 	ucmd->new_obj = obj;
 	return obj;
 }
@@ -149,6 +172,18 @@ void iommufd_object_abort_and_destroy(struct sio_iommufd *ictx,
 	iommufd_object_abort(ictx, obj);
 }
 
+bool iommufd_lock_obj(struct sio_iommufd *ictx, struct iommufd_object *obj)
+{
+	(void)ictx;
+	/* wait_cnt 0: a removal has taken the table's count and waits. */
+	if (!__atomic_load_n(&obj->wait_cnt, __ATOMIC_RELAXED) ||
+	    !__atomic_load_n(&obj->users, __ATOMIC_RELAXED))
+		return false;
+	__atomic_add_fetch(&obj->users, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&obj->wait_cnt, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
 struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 					  enum iommufd_object_type type,
 					  int *err)
@@ -159,25 +194,82 @@ struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 	if (id < ictx->cap) {
 		obj = ictx->objs[id];
 		if (obj == IOMMUFD_OBJ_RESERVED ||
-		    (obj && type != IOMMUFD_OBJ_ANY && obj->type != type))
+		    (obj && type != IOMMUFD_OBJ_ANY && obj->type != type) ||
+		    (obj && !iommufd_lock_obj(ictx, obj)))
 			obj = NULL;
-		if (obj)
-			iommufd_obj_get(obj);
 	}
 	pthread_mutex_unlock(&ictx->obj_lock);
 	if (!obj)
-		*err = -ENOENT;
+		*err = sio_err(-ENOENT, "no object %u%s", id,
+			       type == IOMMUFD_OBJ_ANY ? "" : " of that type");
 	return obj;
 }
 
 void iommufd_put_object(struct sio_iommufd *ictx, struct iommufd_object *obj)
 {
-	(void)ictx;
-	iommufd_obj_put(obj);
+	/* users first, then wait_cnt: a removal woken by wait_cnt reaching 0
+	 * never sees this ioctl's users count.  obj may be freed as soon as
+	 * wait_cnt is 0; the wake-up under obj_lock cannot be lost, as the
+	 * waiter tests wait_cnt under it. */
+	__atomic_sub_fetch(&obj->users, 1, __ATOMIC_RELEASE);
+	if (__atomic_sub_fetch(&obj->wait_cnt, 1, __ATOMIC_ACQ_REL) == 0) {
+		pthread_mutex_lock(&ictx->obj_lock);
+		pthread_cond_broadcast(&ictx->destroy_wait);
+		pthread_mutex_unlock(&ictx->obj_lock);
+	}
+}
+
+/* Drop the table's wait_cnt and sleep until the ioctls holding obj have
+ * put it.  Under obj_lock, with obj out of the table's lookups. */
+static void wait_shortterm_users(struct sio_iommufd *ictx,
+				 struct iommufd_object *obj)
+{
+	__atomic_sub_fetch(&obj->wait_cnt, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&obj->wait_cnt, __ATOMIC_ACQUIRE))
+		pthread_cond_wait(&ictx->destroy_wait, &ictx->obj_lock);
+}
+
+/* Remove obj, published as id, found under obj_lock; drops the lock. */
+static int remove_locked(struct sio_iommufd *ictx, struct iommufd_object *obj,
+			 uint32_t id, unsigned int flags)
+{
+	if (flags & IOMMUFD_REMOVE_WAIT) {
+		/* Out of the table first: no new lookup finds it. */
+		ictx->objs[id] = IOMMUFD_OBJ_RESERVED;
+		wait_shortterm_users(ictx, obj);
+	}
+	if (__atomic_load_n(&obj->users, __ATOMIC_ACQUIRE) != 1) {
+		if (flags & IOMMUFD_REMOVE_WAIT) {
+			/* A long-lived user remains: publish it again. */
+			__atomic_store_n(&obj->wait_cnt, 1, __ATOMIC_RELEASE);
+			ictx->objs[id] = obj;
+		}
+		pthread_mutex_unlock(&ictx->obj_lock);
+		return -EBUSY;
+	}
+	obj->users = 0;
+	if (flags & IOMMUFD_REMOVE_TOMBSTONE)
+		/* The ID stays counted and invisible: DESTROY of it is
+		 * -ENOENT and no new object gets it before the close. */
+		ictx->objs[id] = IOMMUFD_OBJ_RESERVED;
+	else
+		table_free_id(ictx, id);
+	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
+		ictx->vfio_ioas = NULL;
+	/* An ioctl that put its users count may not have put its wait_cnt
+	 * yet: it still touches obj until then. */
+	if (!(flags & IOMMUFD_REMOVE_WAIT))
+		wait_shortterm_users(ictx, obj);
+	pthread_mutex_unlock(&ictx->obj_lock);
+
+	iommufd_object_ops[obj->type].destroy(obj);
+	free(obj);
+	return 0;
 }
 
 int iommufd_object_remove(struct sio_iommufd *ictx,
-			  struct iommufd_object *held, uint32_t id)
+			  struct iommufd_object *held, uint32_t id,
+			  unsigned int flags)
 {
 	struct iommufd_object *obj;
 
@@ -189,19 +281,7 @@ int iommufd_object_remove(struct sio_iommufd *ictx,
 		pthread_mutex_unlock(&ictx->obj_lock);
 		return -ENOENT;
 	}
-	if (__atomic_load_n(&obj->users, __ATOMIC_ACQUIRE) != 1) {
-		pthread_mutex_unlock(&ictx->obj_lock);
-		return -EBUSY;
-	}
-	obj->users = 0;
-	table_free_id(ictx, id);
-	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
-		ictx->vfio_ioas = NULL;
-	pthread_mutex_unlock(&ictx->obj_lock);
-
-	iommufd_object_ops[obj->type].destroy(obj);
-	free(obj);
-	return 0;
+	return remove_locked(ictx, obj, id, flags);
 }
 
 int iommufd_object_tombstone(struct sio_iommufd *ictx,
@@ -211,30 +291,19 @@ int iommufd_object_tombstone(struct sio_iommufd *ictx,
 
 	pthread_mutex_lock(&ictx->obj_lock);
 	cur = id < ictx->cap ? ictx->objs[id] : NULL;
+	/* Compared by address only: obj may be freed if it is not cur. */
 	if (cur != obj) {
 		pthread_mutex_unlock(&ictx->obj_lock);
 		return -ENOENT;
 	}
-	if (__atomic_load_n(&cur->users, __ATOMIC_ACQUIRE) != 1) {
-		pthread_mutex_unlock(&ictx->obj_lock);
-		return -EBUSY;
-	}
-	cur->users = 0;
-	/* The ID stays counted and invisible: DESTROY of it is -ENOENT and
-	 * no new object gets it before the context is closed. */
-	ictx->objs[id] = IOMMUFD_OBJ_RESERVED;
-	pthread_mutex_unlock(&ictx->obj_lock);
-
-	iommufd_object_ops[cur->type].destroy(cur);
-	free(cur);
-	return 0;
+	return remove_locked(ictx, cur, id, IOMMUFD_REMOVE_TOMBSTONE);
 }
 
 void iommufd_object_put_and_try_destroy(struct sio_iommufd *ictx,
 					struct iommufd_object *obj)
 {
 	/* Busy means another user keeps it: not an error here. */
-	iommufd_object_remove(ictx, obj, obj->id);
+	iommufd_object_remove(ictx, obj, obj->id, 0);
 }
 
 bool iommufd_ctx_has_objects(struct sio_iommufd *ictx)
@@ -263,16 +332,8 @@ void iommufd_objects_destroy_all(struct sio_iommufd *ictx)
 				continue;
 			}
 			any = true;
-			if (__atomic_load_n(&obj->users, __ATOMIC_ACQUIRE) != 1) {
-				pthread_mutex_unlock(&ictx->obj_lock);
-				continue;
-			}
-			obj->users = 0;
-			table_free_id(ictx, id);
-			pthread_mutex_unlock(&ictx->obj_lock);
-			iommufd_object_ops[obj->type].destroy(obj);
-			free(obj);
-			destroyed++;
+			if (remove_locked(ictx, obj, id, 0) == 0)
+				destroyed++;
 		}
 		if (!any)
 			break;

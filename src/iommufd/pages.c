@@ -44,7 +44,7 @@ static struct iopt_pages *pages_alloc(struct sio_iommufd_host *host,
 		*err = -EINVAL;
 		return NULL;
 	}
-	pages = calloc(1, sizeof(*pages));
+	pages = sio_calloc(1, sizeof(*pages));
 	if (!pages) {
 		*err = -ENOMEM;
 		return NULL;
@@ -242,7 +242,7 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	/* FOLL_WRITE whenever the range may be written, as the kernel. */
 	if (pages->writable || write)
 		flags |= SIO_UMEM_PIN_WRITE;
-	rec = malloc(sizeof(*rec));
+	rec = sio_malloc(sizeof(*rec));
 	if (!rec)
 		return -ENOMEM;
 	pthread_mutex_lock(&pages->mutex);
@@ -350,7 +350,7 @@ int iopt_pages_split_pin(struct iopt_pages *pages, size_t first, size_t last,
 
 	if (mid <= first || mid > last)
 		return -EINVAL;
-	rhs = malloc(sizeof(*rhs));
+	rhs = sio_malloc(sizeof(*rhs));
 	if (!rhs)
 		return -ENOMEM;
 	pthread_mutex_lock(&pages->mutex);
@@ -368,7 +368,7 @@ int iopt_pages_split_pin(struct iopt_pages *pages, size_t first, size_t last,
 		goto err_unlock;
 	}
 	if (!rec->sharers) {
-		rec->sharers = malloc(sizeof(*rec->sharers));
+		rec->sharers = sio_malloc(sizeof(*rec->sharers));
 		if (!rec->sharers) {
 			rc = -ENOMEM;
 			goto err_unlock;

@@ -101,13 +101,15 @@ int iommufd_viommu_report_event(struct iommufd_viommu *viommu, uint32_t type,
 	q = find_veventq(viommu, type);
 	if (!q) {
 		pthread_rwlock_unlock(&viommu->veventqs_lock);
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "vIOMMU event: no vEVENTQ of type %u", type);
 	}
-	ev = malloc(sizeof(*ev) + len);
+	ev = sio_malloc(sizeof(*ev) + len);
 	pthread_mutex_lock(&q->common.mutex);
 	if (!ev) {
 		/* Out of memory is a loss the reader should know of. */
-		rc = -ENOMEM;
+		rc = sio_err(-ENOMEM,
+			     "vIOMMU event: out of memory, event lost");
 		ev = &q->lost;
 	} else if (q->num_events == q->depth) {
 		free(ev);
@@ -131,11 +133,11 @@ static int copy_event(struct iommufd_veventq *q, const struct iommufd_vevent *ev
 	struct sio_umem_owner *owner = q->common.ictx->host->owner;
 
 	if (sio_umem_write(owner, ubuf, &ev->header, sizeof(ev->header)))
-		return -EFAULT;
+		return sio_err(-EFAULT, "vEVENTQ read: buffer not writable");
 	if (ev->data_len &&
 	    sio_umem_write(owner, ubuf + sizeof(ev->header), ev->data,
 			   ev->data_len))
-		return -EFAULT;
+		return sio_err(-EFAULT, "vEVENTQ read: buffer not writable");
 	return 0;
 }
 
@@ -149,7 +151,8 @@ static ssize_t veventq_read(struct sio_file *file, void *buf, size_t len)
 	int rc = 0;
 
 	if (len < hdr)
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "vEVENTQ read: buffer smaller than an event header");
 	pthread_mutex_lock(&q->common.mutex);
 	while (!cds_list_empty(&q->common.deliver)) {
 		struct iommufd_vevent *ev = cds_list_first_entry(
@@ -159,7 +162,8 @@ static ssize_t veventq_read(struct sio_file *file, void *buf, size_t len)
 		if (need > len - done) {
 			/* Only a whole event is handed out. */
 			if (!done)
-				rc = -EINVAL;
+				rc = sio_err(-EINVAL,
+					     "vEVENTQ read: buffer smaller than the next event");
 			break;
 		}
 		rc = copy_event(q, ev, ubuf + done);
@@ -220,11 +224,13 @@ static int veventq_alloc_locked(struct iommufd_ucmd *ucmd,
 	int fd, rc;
 
 	if (find_veventq(viommu, cmd->type))
-		return -EEXIST;
+		return sio_err(-EEXIST,
+			       "IOMMU_VEVENTQ_ALLOC: the vIOMMU has a vEVENTQ of type %u", cmd->type);
 	/* Published under the lock, so a second ALLOC of the type sees it. */
-	obj = iommufd_object_alloc(ucmd->ictx, sizeof(*q), IOMMUFD_OBJ_VEVENTQ);
+	obj = iommufd_object_alloc(ucmd->ictx, sizeof(*q), IOMMUFD_OBJ_VEVENTQ,
+				   &rc);
 	if (!obj)
-		return -ENOMEM;
+		return rc;
 	q = to_veventq(obj);
 	q->type = cmd->type;
 	q->depth = cmd->veventq_depth;
@@ -254,9 +260,11 @@ int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved ||
 	    cmd->type == IOMMU_VEVENTQ_TYPE_DEFAULT)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_VEVENTQ_ALLOC: unknown flags or type %u, or reserved field set", cmd->type);
 	if (!cmd->veventq_depth || cmd->veventq_depth > VEVENTQ_MAX_DEPTH)
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "IOMMU_VEVENTQ_ALLOC: depth %u not in 1..%u", cmd->veventq_depth, VEVENTQ_MAX_DEPTH);
 	viommu = iommufd_get_viommu(ucmd->ictx, cmd->viommu_id, &rc);
 	if (!viommu)
 		return rc;

@@ -44,8 +44,8 @@ static struct iommufd_ioas *get_compat_ioas(struct sio_iommufd *ictx)
 
 	pthread_mutex_lock(&ictx->obj_lock);
 	ioas = ictx->vfio_ioas;
-	if (ioas)
-		iommufd_obj_get(&ioas->obj);
+	if (ioas && !iommufd_lock_obj(ictx, &ioas->obj))
+		ioas = NULL;
 	pthread_mutex_unlock(&ictx->obj_lock);
 	return ioas;
 }
@@ -88,11 +88,11 @@ int iommufd_vfio_compat_set_no_iommu(struct sio_iommufd *ictx)
  */
 int iommufd_vfio_compat_ioas_create(struct sio_iommufd *ictx)
 {
-	struct iommufd_ioas *ioas = iommufd_ioas_alloc(ictx);
 	int rc = 0;
+	struct iommufd_ioas *ioas = iommufd_ioas_alloc(ictx, &rc);
 
 	if (!ioas)
-		return -ENOMEM;
+		return rc;
 	pthread_mutex_lock(&ictx->obj_lock);
 	/* VFIO never mixes IOMMU and no-IOMMU use of a container. */
 	if (ictx->no_iommu_mode) {
@@ -365,7 +365,7 @@ static int collect_range(uint64_t start, uint64_t last, void *arg)
 		uint32_t ncap = ci->cap_ranges ? ci->cap_ranges * 2 : 4;
 		struct sio_vfio_iova_range *n;
 
-		n = realloc(ci->ranges, ncap * sizeof(*n));
+		n = sio_realloc(ci->ranges, ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		ci->ranges = n;

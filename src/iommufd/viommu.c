@@ -116,7 +116,8 @@ static int viommu_init(struct iommufd_ucmd *ucmd, struct iommufd_viommu *viommu,
 	}
 	if (ud.out_len && sio_umem_write(ucmd->ictx->host->owner,
 					 cmd->data_uptr, ud.buf, ud.out_len)) {
-		rc = -EFAULT;
+		rc = sio_err(-EFAULT,
+			     "IOMMU_VIOMMU_ALLOC: data_uptr not writable");
 		goto out;
 	}
 	cmd->out_viommu_id = viommu->obj.id;
@@ -136,12 +137,14 @@ int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	int rc;
 
 	if (cmd->flags || cmd->type == IOMMU_VIOMMU_TYPE_DEFAULT)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_VIOMMU_ALLOC: unknown flags or type %u", cmd->type);
 	idev = get_device(ucmd->ictx, cmd->dev_id, &rc);
 	if (!idev)
 		return rc;
 	if (!sio_viommu_type_supported(idev->dev, cmd->type)) {
-		rc = -EOPNOTSUPP;
+		rc = sio_err(-EOPNOTSUPP,
+			     "IOMMU_VIOMMU_ALLOC: type %u not supported by the device's IOMMU", cmd->type);
 		goto out_put_idev;
 	}
 	hwpt_obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id,
@@ -150,15 +153,14 @@ int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd)
 		goto out_put_idev;
 	hwpt_paging = to_hwpt_paging(hwpt_obj);
 	if (!hwpt_paging->nest_parent) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_VIOMMU_ALLOC: HWPT %u is not a nesting parent", cmd->hwpt_id);
 		goto out_put_hwpt;
 	}
 	obj = iommufd_object_alloc_ucmd(ucmd, sizeof(*viommu),
-					IOMMUFD_OBJ_VIOMMU);
-	if (!obj) {
-		rc = -ENOMEM;
+					IOMMUFD_OBJ_VIOMMU, &rc);
+	if (!obj)
 		goto out_put_hwpt;
-	}
 	viommu = sio_container_of(obj, struct iommufd_viommu, obj);
 	viommu->ictx = ucmd->ictx;
 	pthread_rwlock_init(&viommu->veventqs_lock, NULL);
@@ -197,7 +199,9 @@ void iommufd_vdevice_destroy(struct iommufd_object *obj)
 	pthread_mutex_lock(&idev->igroup->lock);
 	iommufd_vdevice_abort(obj);
 	pthread_mutex_unlock(&idev->igroup->lock);
-	iommufd_obj_put(&idev->obj);
+	/* The lookup's reference (users and wait_cnt): an unbind waiting
+	 * for the device's ioctls is waiting for this one too. */
+	iommufd_put_object(idev->ictx, &idev->obj);
 }
 
 /* Make the vDEVICE; igroup->lock held.  On success the vDEVICE keeps the
@@ -212,15 +216,17 @@ static int vdevice_alloc_locked(struct iommufd_ucmd *ucmd,
 	int rc;
 
 	if (idev->destroying)
-		return -ENOENT;
+		return sio_err(-ENOENT,
+			       "IOMMU_VDEVICE_ALLOC: the device is being unbound");
 	if (idev->vdev)
-		return -EEXIST;
+		return sio_err(-EEXIST,
+			       "IOMMU_VDEVICE_ALLOC: the device has a vDEVICE already");
 	/* Not a ucmd object: it is published under igroup->lock, before
 	 * anyone can look at idev->vdev. */
 	obj = iommufd_object_alloc(ucmd->ictx, sizeof(*vdev),
-				   IOMMUFD_OBJ_VDEVICE);
+				   IOMMUFD_OBJ_VDEVICE, &rc);
 	if (!obj)
-		return -ENOMEM;
+		return rc;
 	vdev = sio_container_of(obj, struct iommufd_vdevice, obj);
 	rc = sio_vdevice_alloc(viommu->core, idev->dev, cmd->virt_id, vdev,
 			       &vdev->core);
@@ -256,7 +262,8 @@ int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	if (!idev)
 		goto out_put_viommu;
 	if (sio_device_iommu(idev->dev) != viommu->core->iommu) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_VDEVICE_ALLOC: the device is not behind the vIOMMU's IOMMU");
 	} else {
 		pthread_mutex_lock(&idev->igroup->lock);
 		rc = vdevice_alloc_locked(ucmd, viommu, idev);

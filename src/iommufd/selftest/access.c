@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "iommufd/iommufd_private.h"
+#include "iommufd/selftest/selftest.h"
 #include "softiommu/file.h"
 #include "umem/umem.h"
 
@@ -169,7 +170,7 @@ static int create_access(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 
 	if (flags & ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
 		return -EOPNOTSUPP;
-	sa = calloc(1, sizeof(*sa));
+	sa = sio_calloc(1, sizeof(*sa));
 	if (!sa)
 		return -ENOMEM;
 	pthread_mutex_init(&sa->lock, NULL);
@@ -217,7 +218,7 @@ static int access_pages(struct iommufd_ucmd *ucmd, struct selftest_access *sa,
 	if (cmd->access_pages.uptr)
 		rc = check_pages(sa->access, iova, len, cmd->access_pages.uptr,
 				 sa->access->ictx->host->page_size);
-	it = rc ? NULL : calloc(1, sizeof(*it));
+	it = rc ? NULL : sio_calloc(1, sizeof(*it));
 	if (!rc && !it)
 		rc = -ENOMEM;
 	if (!rc) {
@@ -305,7 +306,7 @@ int iommufd_test_access_op(struct iommufd_ucmd *ucmd)
 		struct sio_umem_owner *owner = ucmd->ictx->host->owner;
 		size_t len = cmd->access_rw.length;
 		bool wr = cmd->access_rw.flags & MOCK_ACCESS_RW_WRITE;
-		void *tmp = calloc(1, len ? len : 1);
+		void *tmp = sio_calloc(1, len ? len : 1);
 
 		if (!tmp) {
 			rc = -ENOMEM;

@@ -8,6 +8,7 @@
  * vIOMMU has no vEVENTQ of the selftest type.
  */
 #include "iommufd/iommufd_private.h"
+#include "iommufd/selftest/selftest.h"
 #include "softiommu/mock.h"
 
 int iommufd_test_trigger_vevent(struct iommufd_ucmd *ucmd)

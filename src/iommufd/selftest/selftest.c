@@ -8,13 +8,14 @@
  * have no pages, so MD_CHECK_MAP compares the bytes a domain translates to
  * with the program's bytes, and MD_CHECK_REFS counts the live iopt_pages
  * that pin a page (the kernel's pin count of a page divided by its bias).
- * The access-object operations are in selftest_access.c.
+ * The access-object operations are in access.c of this directory.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iommufd/iommufd_private.h"
+#include "iommufd/selftest/selftest.h"
 #include "softiommu/mock.h"
 
 int iommufd_test_access_op(struct iommufd_ucmd *ucmd);
@@ -43,16 +44,17 @@ static int test_mock_domain(struct iommufd_ucmd *ucmd,
 	int rc;
 
 	obj = iommufd_object_alloc(ucmd->ictx, sizeof(*sobj),
-				   IOMMUFD_OBJ_SELFTEST);
+				   IOMMUFD_OBJ_SELFTEST, &rc);
 	if (!obj)
-		return -ENOMEM;
+		return rc;
 	sobj = sio_container_of(obj, struct selftest_obj, obj);
 
 	if (cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS) {
 		desc.flags = cmd->mock_domain_flags.dev_flags;
 		if (desc.flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY |
 				   MOCK_FLAGS_DEVICE_PASID)) {
-			rc = -EINVAL;
+			rc = sio_err(-EINVAL,
+				     "IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS: unknown flags %#x", desc.flags);
 			goto out_sobj;
 		}
 	}
@@ -133,9 +135,10 @@ static int test_add_reserved(struct iommufd_ucmd *ucmd, uint32_t ioas_id,
 	int rc;
 
 	if (!length)
-		return -EINVAL;
+		return sio_err(-EINVAL, "IOMMU_TEST_OP_ADD_RESERVED: length 0");
 	if (__builtin_add_overflow(start, length - 1, &last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW,
+			       "IOMMU_TEST_OP_ADD_RESERVED: start + length overflows");
 	ioas = iommufd_get_ioas(ucmd->ictx, ioas_id, &rc);
 	if (!ioas)
 		return rc;
@@ -158,18 +161,21 @@ static int test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id,
 		return rc;
 	hwpt = to_hwpt(obj);
 	if (!sio_mock_domain_is_mock(hwpt->domain)) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_TEST_OP_MD_CHECK_MAP: not a mock domain");
 		goto out_put;
 	}
 	page_size = 1ull << __builtin_ctzll(sio_domain_pgsize_bitmap(hwpt->domain));
 	if (iova % page_size || length % page_size || uptr % page_size ||
 	    __builtin_add_overflow(uptr, length, &end)) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_TEST_OP_MD_CHECK_MAP: unaligned or overflowing range");
 		goto out_put;
 	}
-	buf = malloc(page_size);
+	buf = sio_malloc(page_size);
 	if (!buf) {
-		rc = -ENOMEM;
+		rc = sio_err(-ENOMEM,
+			     "IOMMU_TEST_OP_MD_CHECK_MAP: out of memory");
 		goto out_put;
 	}
 	for (rc = 0; length; length -= page_size) {
@@ -177,11 +183,13 @@ static int test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id,
 
 		if (sio_umem_read(ucmd->ictx->host->owner, buf, uptr,
 				  page_size)) {
-			rc = -EFAULT;
+			rc = sio_err(-EFAULT,
+				     "IOMMU_TEST_OP_MD_CHECK_MAP: uptr not readable");
 			break;
 		}
 		if (!host || memcmp((void *)(uintptr_t)host, buf, page_size)) {
-			rc = -EINVAL;
+			rc = sio_err(-EINVAL,
+				     "IOMMU_TEST_OP_MD_CHECK_MAP: iova %#llx does not translate to uptr's bytes", (unsigned long long)iova);
 			break;
 		}
 		iova += page_size;
@@ -202,13 +210,16 @@ static int test_md_check_refs(struct iommufd_ucmd *ucmd, uint64_t uptr,
 
 	if (length % ps || uptr % ps ||
 	    __builtin_add_overflow(uptr, length, &end))
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "IOMMU_TEST_OP_MD_CHECK_REFS: unaligned or overflowing range");
 	for (; length; length -= ps, uptr += ps) {
 		/* The page must be there, as get_user_pages_fast wants. */
 		if (sio_umem_read(host->owner, &probe, uptr, 1))
-			return -EFAULT;
+			return sio_err(-EFAULT,
+				       "IOMMU_TEST_OP_MD_CHECK_REFS: uptr not readable");
 		if (iopt_host_page_refs(host, uptr) != refs)
-			return -EIO;
+			return sio_err(-EIO,
+				       "IOMMU_TEST_OP_MD_CHECK_REFS: page %#llx has another pin count", (unsigned long long)uptr);
 	}
 	return 0;
 }
@@ -228,7 +239,8 @@ static int test_dev_check_cache(struct iommufd_ucmd *ucmd, uint32_t idev_id,
 		sio_container_of(obj, struct iommufd_device, obj)->dev,
 		cache_id, &value);
 	if (!rc && value != expected)
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_TEST_OP_DEV_CHECK_CACHE: cache %u holds another value", cache_id);
 	iommufd_put_object(ucmd->ictx, obj);
 	return rc;
 }
@@ -286,11 +298,13 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		/* The kernel's pfn batches need room for one entry. */
 		if (cmd->memory_limit.limit < sizeof(unsigned long) + sizeof(uint32_t))
-			return -EINVAL;
+			return sio_err(-EINVAL,
+				       "IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT: limit too small");
 		__atomic_store_n(&ucmd->ictx->host->temp_memory_limit,
 				 cmd->memory_limit.limit, __ATOMIC_RELAXED);
 		return 0;
 	default:
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_TEST_CMD: unknown op %u", cmd->op);
 	}
 }

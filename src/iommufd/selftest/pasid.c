@@ -11,6 +11,7 @@
  * still succeeds, as iommu_report_device_fault's result is ignored there.
  */
 #include "iommufd/iommufd_private.h"
+#include "iommufd/selftest/selftest.h"
 #include "softiommu/mock.h"
 
 static void mock_page_response(struct sio_device *dev, void *arg,
@@ -49,7 +50,8 @@ static int pasid_check_hwpt(struct iommufd_ucmd *ucmd, struct selftest_obj *sobj
 		return rc;
 	if (obj->type != IOMMUFD_OBJ_HWPT_PAGING &&
 	    obj->type != IOMMUFD_OBJ_HWPT_NESTED)
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_TEST_OP_PASID_*: object %u is not a HWPT", obj->id);
 	else
 		rc = attached == to_hwpt(obj)->domain ? 0 : -EINVAL;
 	iommufd_put_object(ucmd->ictx, obj);
@@ -91,7 +93,8 @@ int iommufd_test_pasid(struct iommufd_ucmd *ucmd)
 				      cmd->pasid_check.hwpt_id);
 		break;
 	default:
-		rc = -EOPNOTSUPP;
+		rc = sio_err(-EOPNOTSUPP,
+			     "IOMMU_TEST_CMD: unknown PASID op %u", cmd->op);
 		break;
 	}
 	iommufd_put_object(ucmd->ictx, &sobj->obj);
@@ -118,7 +121,8 @@ int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd)
 		return rc;
 	idev = sio_container_of(obj, struct iommufd_device, obj);
 	if (sio_device_iommu(idev->dev) != ucmd->ictx->host->mock) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_TEST_OP_TRIGGER_IOPF: not a mock device");
 	} else {
 		/* Answered at once when nothing takes it; not an error here. */
 		sio_iopf_report(idev->dev, &req);

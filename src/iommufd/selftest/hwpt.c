@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "iommufd/iommufd_private.h"
+#include "iommufd/selftest/selftest.h"
 #include "softiommu/mock.h"
 
 /* The selftest's bound on the bits one DIRTY call may name (16 MiB of
@@ -25,10 +26,12 @@ int iommufd_test_dirty(struct iommufd_ucmd *ucmd)
 
 	if (!page_size || !cmd->dirty.length || cmd->dirty.iova % page_size ||
 	    cmd->dirty.length % page_size || !cmd->dirty.uptr)
-		return -EINVAL;
+		return sio_err(-EINVAL,
+			       "IOMMU_TEST_OP_DIRTY: unaligned range or no bitmap");
 	nbits = cmd->dirty.length / page_size;
 	if (nbits > TEST_DIRTY_MAX_BITS)
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW,
+			       "IOMMU_TEST_OP_DIRTY: more than %lu pages", (unsigned long)TEST_DIRTY_MAX_BITS);
 	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING,
 				 &rc);
 	if (!obj)
@@ -36,18 +39,20 @@ int iommufd_test_dirty(struct iommufd_ucmd *ucmd)
 	domain = to_hwpt(obj)->domain;
 	if (!sio_mock_domain_is_mock(domain) ||
 	    !sio_domain_dirty_tracking(domain)) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_TEST_OP_DIRTY: not a mock domain tracking dirty pages");
 		goto out_put;
 	}
 	nbytes = (nbits + 7) / 8;
-	bits = malloc(nbytes);
+	bits = sio_malloc(nbytes);
 	if (!bits) {
-		rc = -ENOMEM;
+		rc = sio_err(-ENOMEM, "IOMMU_TEST_OP_DIRTY: out of memory");
 		goto out_put;
 	}
 	if (sio_umem_read(ucmd->ictx->host->owner, bits, cmd->dirty.uptr,
 			  nbytes)) {
-		rc = -EFAULT;
+		rc = sio_err(-EFAULT,
+			     "IOMMU_TEST_OP_DIRTY: bitmap not readable");
 		goto out_free;
 	}
 	/* Bit i of the program's __u64 words is bit i % 8 of byte i / 8 on
@@ -83,7 +88,8 @@ int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd)
 	rc = sio_mock_nested_iotlb(to_hwpt(obj)->domain, cmd->check_iotlb.id,
 				   &value);
 	if (!rc && value != cmd->check_iotlb.iotlb)
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL,
+			     "IOMMU_TEST_OP_MD_CHECK_IOTLB: IOTLB %u holds another value", cmd->check_iotlb.id);
 	iommufd_put_object(ucmd->ictx, obj);
 	return rc;
 }
