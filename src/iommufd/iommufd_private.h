@@ -451,19 +451,9 @@ int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
 
 /* device.c: attachments are per (device, PASID); SIO_NO_PASID is the
- * RID. */
-struct iommufd_device *iommufd_device_bind(struct sio_iommufd *ictx,
-					   struct sio_device *dev,
-					   uint32_t *id, int *err);
-void iommufd_device_unbind(struct iommufd_device *idev);
+ * RID.  Bind, unbind, attach, replace and detach are declared in
+ * iommufd_vfio.h, the interface the VFIO layer uses. */
 void iommufd_device_destroy(struct iommufd_object *obj);
-int iommufd_device_attach(struct iommufd_device *idev, sio_pasid_t pasid,
-			  uint32_t *pt_id);
-int iommufd_device_replace(struct iommufd_device *idev, sio_pasid_t pasid,
-			   uint32_t *pt_id);
-void iommufd_device_detach(struct iommufd_device *idev, sio_pasid_t pasid);
-/* Detach every PASID and then the RID of idev. */
-void iommufd_device_detach_all(struct iommufd_device *idev);
 int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
 				struct iommufd_device *idev, sio_pasid_t pasid);
 struct iommufd_hw_pagetable *
@@ -540,13 +530,7 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);	/* IOMMU_VFIO_IOAS */
 /* A VFIO container ioctl (a number outside the iommufd table). */
 long iommufd_vfio_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 			unsigned long arg);
-/* For VFIO group/device emulation, as the kernel exports them to VFIO:
- * the compat IOAS's ID (-ENODEV if none), make one if none (-EINVAL in
- * no-IOMMU mode), enter no-IOMMU mode (-EINVAL once a compat IOAS is set). */
-int iommufd_vfio_compat_ioas_get_id(struct sio_iommufd *ictx,
-				    uint32_t *out_ioas_id);
-int iommufd_vfio_compat_ioas_create(struct sio_iommufd *ictx);
-int iommufd_vfio_compat_set_no_iommu(struct sio_iommufd *ictx);
+/* The compat IOAS calls the VFIO layer uses are in iommufd_vfio.h. */
 
 /* Capabilities of the calling thread (capget). */
 bool iommufd_capable(int cap);

@@ -47,27 +47,12 @@
 #include "softiommu/iommufd.h"
 #include "file/private_fd.h"
 #include "file/file.h"
+#include "preload/interpose.h"
 #include "preload/vfs.h"
-
-#define EXPORT __attribute__((visibility("default")))
 
 /* ------------------------------------------------------------------ */
 /* The next definitions                                                 */
 /* ------------------------------------------------------------------ */
-
-/* Resolved on first use; a racing second resolution stores the same
- * pointer, so a relaxed atomic is enough. */
-#define REAL(name)							\
-	({								\
-		static __typeof__(&name) real_##name;			\
-		__typeof__(&name) fn = __atomic_load_n(&real_##name,	\
-						       __ATOMIC_RELAXED); \
-		if (!fn) {						\
-			fn = (__typeof__(&name))dlsym(RTLD_NEXT, #name); \
-			__atomic_store_n(&real_##name, fn, __ATOMIC_RELAXED); \
-		}							\
-		fn;							\
-	})
 
 /* What the fortified and 64-bit entry points are, for REAL(). */
 int __open_2(const char *path, int flags);

@@ -24,25 +24,11 @@
 #include <string.h>
 
 #include "softiommu/mmio.h"
-
-#define EXPORT __attribute__((visibility("default")))
+#include "preload/interpose.h"
 
 /* sigset, sigignore and siginterrupt are deprecated, and still in libc:
  * a program that calls them must be served like any other. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-
-/* The next definition, resolved on first use (as in preload.c). */
-#define REAL(name)							\
-	({								\
-		static __typeof__(&name) real_##name;			\
-		__typeof__(&name) fn = __atomic_load_n(&real_##name,	\
-						       __ATOMIC_RELAXED); \
-		if (!fn) {						\
-			fn = (__typeof__(&name))dlsym(RTLD_NEXT, #name); \
-			__atomic_store_n(&real_##name, fn, __ATOMIC_RELAXED); \
-		}							\
-		fn;							\
-	})
 
 typedef void (*handler_t)(int);
 

@@ -53,25 +53,10 @@
 #include "softiommu/machine.h"
 #include "file/fail_files.h"
 #include "file/file.h"
+#include "preload/interpose.h"
 #include "preload/vfs.h"
 
-#define EXPORT __attribute__((visibility("default")))
-
-/* The next definition of a libc function, resolved on first use (a racing
- * second resolution stores the same pointer). */
-#define NEXT(name)							\
-	({								\
-		static __typeof__(&name) next_##name;			\
-		__typeof__(&name) fn = __atomic_load_n(&next_##name,	\
-						       __ATOMIC_RELAXED); \
-		if (!fn) {						\
-			fn = (__typeof__(&name))dlsym(RTLD_NEXT, #name); \
-			__atomic_store_n(&next_##name, fn, __ATOMIC_RELAXED); \
-		}							\
-		fn;							\
-	})
-
-/* glibc's other names for what is interposed, for NEXT(). */
+/* glibc's other names for what is interposed, for REAL(). */
 int __xstat(int ver, const char *path, struct stat *st);
 int __xstat64(int ver, const char *path, struct stat64 *st);
 int __lxstat(int ver, const char *path, struct stat *st);
@@ -231,7 +216,7 @@ static bool open_node_at(int dirfd, const char *path, int flags, int *fd)
 
 	if (flags & O_PATH)
 		return false;
-	if (NEXT(fstatat)(dirfd, path, &st,
+	if (REAL(fstatat)(dirfd, path, &st,
 			  (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) ||
 	    !vfs_node(&st, &node))
 		return false;
@@ -295,7 +280,7 @@ static pid_t proc_fail_nth_tid(const char *path)
 		return 0;
 	/* A thread of this process has its directory under our task/. */
 	snprintf(task, sizeof(task), "/proc/%d/task/%ld", (int)pid, tid);
-	if (NEXT(stat)(task, &st))
+	if (REAL(stat)(task, &st))
 		return 0;
 	return (pid_t)tid;
 }
@@ -362,7 +347,7 @@ bool sio_vfs_open(const char *path, int flags, mode_t mode, int *fd)
 		return false;
 	if (open_node(p.path, flags, fd))
 		return true;
-	*fd = NEXT(openat)(AT_FDCWD, p.path, flags, mode);
+	*fd = REAL(openat)(AT_FDCWD, p.path, flags, mode);
 	return true;
 }
 
@@ -416,10 +401,10 @@ EXPORT FILE *fopen(const char *path, const char *mode)
 	FILE *f;
 
 	if (resolve(path, &p) != SIO_MACHINE_PATH_REDIRECT)
-		return NEXT(fopen)(path, mode);
+		return REAL(fopen)(path, mode);
 	if (fopen_node(p.path, mode, &f))
 		return f;
-	return NEXT(fopen)(p.path, mode);
+	return REAL(fopen)(p.path, mode);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
@@ -428,10 +413,10 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 	FILE *f;
 
 	if (resolve(path, &p) != SIO_MACHINE_PATH_REDIRECT)
-		return NEXT(fopen64)(path, mode);
+		return REAL(fopen64)(path, mode);
 	if (fopen_node(p.path, mode, &f))
 		return f;
-	return NEXT(fopen64)(p.path, mode);
+	return REAL(fopen64)(p.path, mode);
 }
 
 /* freopen onto a generated file reopens its memfd by /proc/self/fd; a
@@ -448,7 +433,7 @@ static FILE *do_freopen(FILE *(*next)(const char *, const char *, FILE *),
 
 	if (resolve(path, &p) != SIO_MACHINE_PATH_REDIRECT)
 		return next(path, mode, stream);
-	if (NEXT(fstatat)(AT_FDCWD, p.path, &st, 0) || !vfs_node(&st, &node))
+	if (REAL(fstatat)(AT_FDCWD, p.path, &st, 0) || !vfs_node(&st, &node))
 		return next(p.path, mode, stream);
 	if (node.device) {
 		fclose(stream);
@@ -469,12 +454,12 @@ static FILE *do_freopen(FILE *(*next)(const char *, const char *, FILE *),
 
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 {
-	return do_freopen(NEXT(freopen), path, mode, stream);
+	return do_freopen(REAL(freopen), path, mode, stream);
 }
 
 EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 {
-	return do_freopen(NEXT(freopen64), path, mode, stream);
+	return do_freopen(REAL(freopen64), path, mode, stream);
 }
 
 /* ------------------------------------------------------------------ */
@@ -510,66 +495,66 @@ _Static_assert(sizeof(struct stat) == sizeof(struct stat64),
 
 EXPORT int stat(const char *path, struct stat *st)
 {
-	STAT_BODY(NEXT(stat)(vfs_path(path, &p), st), st);
+	STAT_BODY(REAL(stat)(vfs_path(path, &p), st), st);
 }
 
 EXPORT int stat64(const char *path, struct stat64 *st)
 {
-	STAT_BODY(NEXT(stat64)(vfs_path(path, &p), st), st);
+	STAT_BODY(REAL(stat64)(vfs_path(path, &p), st), st);
 }
 
 EXPORT int lstat(const char *path, struct stat *st)
 {
-	STAT_BODY(NEXT(lstat)(vfs_path(path, &p), st), st);
+	STAT_BODY(REAL(lstat)(vfs_path(path, &p), st), st);
 }
 
 EXPORT int lstat64(const char *path, struct stat64 *st)
 {
-	STAT_BODY(NEXT(lstat64)(vfs_path(path, &p), st), st);
+	STAT_BODY(REAL(lstat64)(vfs_path(path, &p), st), st);
 }
 
 /* An absolute path ignores dirfd, as the kernel does. */
 EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-	STAT_BODY(NEXT(fstatat)(dirfd, vfs_path(path, &p), st, flags), st);
+	STAT_BODY(REAL(fstatat)(dirfd, vfs_path(path, &p), st, flags), st);
 }
 
 EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 {
-	STAT_BODY(NEXT(fstatat64)(dirfd, vfs_path(path, &p), st, flags), st);
+	STAT_BODY(REAL(fstatat64)(dirfd, vfs_path(path, &p), st, flags), st);
 }
 
 /* The names programs built against glibc before 2.33 call. */
 EXPORT int __xstat(int ver, const char *path, struct stat *st)
 {
-	STAT_BODY(NEXT(__xstat)(ver, vfs_path(path, &p), st), st);
+	STAT_BODY(REAL(__xstat)(ver, vfs_path(path, &p), st), st);
 }
 
 EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
 {
-	STAT_BODY(NEXT(__xstat64)(ver, vfs_path(path, &p), st), st);
+	STAT_BODY(REAL(__xstat64)(ver, vfs_path(path, &p), st), st);
 }
 
 EXPORT int __lxstat(int ver, const char *path, struct stat *st)
 {
-	STAT_BODY(NEXT(__lxstat)(ver, vfs_path(path, &p), st), st);
+	STAT_BODY(REAL(__lxstat)(ver, vfs_path(path, &p), st), st);
 }
 
 EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
 {
-	STAT_BODY(NEXT(__lxstat64)(ver, vfs_path(path, &p), st), st);
+	STAT_BODY(REAL(__lxstat64)(ver, vfs_path(path, &p), st), st);
 }
 
 EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st,
 		      int flags)
 {
-	STAT_BODY(NEXT(__fxstatat)(ver, dirfd, vfs_path(path, &p), st, flags), st);
+	STAT_BODY(REAL(__fxstatat)(ver, dirfd, vfs_path(path, &p), st, flags), st);
 }
 
 EXPORT int __fxstatat64(int ver, int dirfd, const char *path,
 			struct stat64 *st, int flags)
 {
-	STAT_BODY(NEXT(__fxstatat64)(ver, dirfd, vfs_path(path, &p), st, flags),
+	STAT_BODY(REAL(__fxstatat64)(ver, dirfd, vfs_path(path, &p), st, flags),
 		  st);
 }
 
@@ -579,7 +564,7 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 	struct sio_machine_path p;
 	struct sio_machine_node node;
 	struct stat st;
-	int rc = NEXT(statx)(dirfd, vfs_path(path, &p), flags, mask, stx);
+	int rc = REAL(statx)(dirfd, vfs_path(path, &p), flags, mask, stx);
 
 	if (rc || p.kind != SIO_MACHINE_PATH_REDIRECT)
 		return rc;
@@ -603,42 +588,42 @@ EXPORT int access(const char *path, int mode)
 {
 	struct sio_machine_path p;
 
-	return NEXT(access)(vfs_path(path, &p), mode);
+	return REAL(access)(vfs_path(path, &p), mode);
 }
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	struct sio_machine_path p;
 
-	return NEXT(faccessat)(dirfd, vfs_path(path, &p), mode, flags);
+	return REAL(faccessat)(dirfd, vfs_path(path, &p), mode, flags);
 }
 
 EXPORT int eaccess(const char *path, int mode)
 {
 	struct sio_machine_path p;
 
-	return NEXT(eaccess)(vfs_path(path, &p), mode);
+	return REAL(eaccess)(vfs_path(path, &p), mode);
 }
 
 EXPORT int euidaccess(const char *path, int mode)
 {
 	struct sio_machine_path p;
 
-	return NEXT(euidaccess)(vfs_path(path, &p), mode);
+	return REAL(euidaccess)(vfs_path(path, &p), mode);
 }
 
 EXPORT ssize_t readlink(const char *path, char *buf, size_t len)
 {
 	struct sio_machine_path p;
 
-	return NEXT(readlink)(vfs_path(path, &p), buf, len);
+	return REAL(readlink)(vfs_path(path, &p), buf, len);
 }
 
 EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
 	struct sio_machine_path p;
 
-	return NEXT(readlinkat)(dirfd, vfs_path(path, &p), buf, len);
+	return REAL(readlinkat)(dirfd, vfs_path(path, &p), buf, len);
 }
 
 EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t len,
@@ -646,7 +631,7 @@ EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t len,
 {
 	struct sio_machine_path p;
 
-	return NEXT(__readlink_chk)(vfs_path(path, &p), buf, len, buflen);
+	return REAL(__readlink_chk)(vfs_path(path, &p), buf, len, buflen);
 }
 
 EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf,
@@ -654,7 +639,7 @@ EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf,
 {
 	struct sio_machine_path p;
 
-	return NEXT(__readlinkat_chk)(dirfd, vfs_path(path, &p), buf, len,
+	return REAL(__readlinkat_chk)(dirfd, vfs_path(path, &p), buf, len,
 				      buflen);
 }
 
@@ -665,7 +650,7 @@ EXPORT ssize_t getxattr(const char *path, const char *name, void *value,
 {
 	struct sio_machine_path p;
 
-	return NEXT(getxattr)(vfs_path(path, &p), name, value, size);
+	return REAL(getxattr)(vfs_path(path, &p), name, value, size);
 }
 
 EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value,
@@ -673,21 +658,21 @@ EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value,
 {
 	struct sio_machine_path p;
 
-	return NEXT(lgetxattr)(vfs_path(path, &p), name, value, size);
+	return REAL(lgetxattr)(vfs_path(path, &p), name, value, size);
 }
 
 EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
 {
 	struct sio_machine_path p;
 
-	return NEXT(listxattr)(vfs_path(path, &p), list, size);
+	return REAL(listxattr)(vfs_path(path, &p), list, size);
 }
 
 EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
 {
 	struct sio_machine_path p;
 
-	return NEXT(llistxattr)(vfs_path(path, &p), list, size);
+	return REAL(llistxattr)(vfs_path(path, &p), list, size);
 }
 
 /* realpath of a redirected path: the tree's answer without the tree's
@@ -700,8 +685,8 @@ static char *vfs_realpath(const char *path, char *resolved)
 	size_t dlen;
 
 	if (resolve(path, &p) != SIO_MACHINE_PATH_REDIRECT)
-		return NEXT(realpath)(path, resolved);
-	if (!NEXT(realpath)(p.path, buf))
+		return REAL(realpath)(path, resolved);
+	if (!REAL(realpath)(p.path, buf))
 		return NULL;
 	dir = sio_machine_namespace_dir(machine);
 	dlen = strlen(dir);
@@ -805,13 +790,13 @@ __attribute__((constructor)) static void vfs_init(void)
 /* The tree's entries of a union directory. */
 static int union_read_tree(const char *tree_dir, struct union_dir *u)
 {
-	DIR *d = NEXT(opendir)(tree_dir);
+	DIR *d = REAL(opendir)(tree_dir);
 	struct dirent64 *e;
 	size_t cap = 0;
 
 	if (!d)
 		return -errno;
-	while ((e = (struct dirent64 *)NEXT(readdir64)(d))) {
+	while ((e = (struct dirent64 *)REAL(readdir64)(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		if (u->n == cap) {
@@ -820,7 +805,7 @@ static int union_read_tree(const char *tree_dir, struct union_dir *u)
 							      sizeof(*v));
 
 			if (!v) {
-				NEXT(closedir)(d);
+				REAL(closedir)(d);
 				return -ENOMEM;
 			}
 			u->ents = v;
@@ -832,13 +817,13 @@ static int union_read_tree(const char *tree_dir, struct union_dir *u)
 		u->ents[u->n].seen = false;
 		u->n++;
 	}
-	NEXT(closedir)(d);
+	REAL(closedir)(d);
 	return 0;
 }
 
 static DIR *union_open(const char *path, const struct sio_machine_path *p)
 {
-	DIR *dirp = NEXT(opendir)(path);
+	DIR *dirp = REAL(opendir)(path);
 	struct union_dir *u;
 
 	if (!dirp)
@@ -876,11 +861,11 @@ EXPORT DIR *opendir(const char *path)
 
 	switch (resolve(path, &p)) {
 	case SIO_MACHINE_PATH_REDIRECT:
-		return NEXT(opendir)(p.path);
+		return REAL(opendir)(p.path);
 	case SIO_MACHINE_PATH_UNION:
 		return union_open(path, &p);
 	default:
-		return NEXT(opendir)(path);
+		return REAL(opendir)(path);
 	}
 }
 
@@ -904,7 +889,7 @@ static bool union_dir_path(int fd, char *buf, size_t size)
 
 static struct dirent64 *union_next(struct union_dir *u)
 {
-	struct dirent64 *e = (struct dirent64 *)NEXT(readdir64)(u->dirp);
+	struct dirent64 *e = (struct dirent64 *)REAL(readdir64)(u->dirp);
 
 	if (e) {
 		for (size_t i = 0; i < u->n; i++)
@@ -950,7 +935,7 @@ EXPORT struct dirent *readdir(DIR *dirp)
 	bool handled;
 	struct dirent64 *e = vfs_readdir(dirp, &handled);
 
-	return handled ? (struct dirent *)e : NEXT(readdir)(dirp);
+	return handled ? (struct dirent *)e : REAL(readdir)(dirp);
 }
 
 EXPORT struct dirent64 *readdir64(DIR *dirp)
@@ -958,7 +943,7 @@ EXPORT struct dirent64 *readdir64(DIR *dirp)
 	bool handled;
 	struct dirent64 *e = vfs_readdir(dirp, &handled);
 
-	return handled ? e : NEXT(readdir64)(dirp);
+	return handled ? e : REAL(readdir64)(dirp);
 }
 
 EXPORT void rewinddir(DIR *dirp)
@@ -975,7 +960,7 @@ EXPORT void rewinddir(DIR *dirp)
 		}
 		pthread_mutex_unlock(&union_lock);
 	}
-	NEXT(rewinddir)(dirp);
+	REAL(rewinddir)(dirp);
 }
 
 EXPORT int closedir(DIR *dirp)
@@ -997,7 +982,7 @@ EXPORT int closedir(DIR *dirp)
 		free(u->ents);
 		free(u);
 	}
-	return NEXT(closedir)(dirp);
+	return REAL(closedir)(dirp);
 }
 
 /* scandir of a union: read it through the streams above, then filter and
@@ -1084,11 +1069,11 @@ EXPORT int scandir(const char *path, struct dirent ***list,
 
 	switch (resolve(path, &p)) {
 	case SIO_MACHINE_PATH_REDIRECT:
-		return NEXT(scandir)(p.path, list, filter, compar);
+		return REAL(scandir)(p.path, list, filter, compar);
 	case SIO_MACHINE_PATH_UNION:
 		return union_scandir(path, (struct dirent64 ***)list, &fns);
 	default:
-		return NEXT(scandir)(path, list, filter, compar);
+		return REAL(scandir)(path, list, filter, compar);
 	}
 }
 
@@ -1102,10 +1087,10 @@ EXPORT int scandir64(const char *path, struct dirent64 ***list,
 
 	switch (resolve(path, &p)) {
 	case SIO_MACHINE_PATH_REDIRECT:
-		return NEXT(scandir64)(p.path, list, filter, compar);
+		return REAL(scandir64)(p.path, list, filter, compar);
 	case SIO_MACHINE_PATH_UNION:
 		return union_scandir(path, list, &fns);
 	default:
-		return NEXT(scandir64)(path, list, filter, compar);
+		return REAL(scandir64)(path, list, filter, compar);
 	}
 }
