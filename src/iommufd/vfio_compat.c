@@ -231,6 +231,7 @@ static int vfio_unmap_dma(struct sio_iommufd *ictx, uint64_t uarg)
 	struct sio_vfio_iommu_type1_dma_unmap unmap;
 	struct iommufd_ioas *ioas;
 	uint64_t unmapped = 0;
+	char reason[256];
 	int rc;
 
 	if (sio_umem_read(ictx->host->owner, &unmap, uarg, minsz))
@@ -264,11 +265,18 @@ static int vfio_unmap_dma(struct sio_iommufd *ictx, uint64_t uarg)
 		rc = iopt_unmap_iova(&ioas->iopt, unmap.iova, unmap.size,
 				     &unmapped);
 	}
-	/* What was unmapped is reported even when the unmap failed part way. */
+	/* What was unmapped is reported even when the unmap failed part way.
+	 * The copy-out starts with a clean message, so the unmap's reason is
+	 * kept aside across it. */
+	if (rc)
+		snprintf(reason, sizeof(reason), "%s", sio_last_error());
 	unmap.size = unmapped;
 	if (sio_umem_write(ictx->host->owner, uarg, &unmap, minsz))
 		rc = sio_err(-EFAULT, "VFIO_IOMMU_UNMAP_DMA: result not "
 			     "writable to %#llx", (unsigned long long)uarg);
+	else if (rc)
+		/* err 0: the reason already ends with its errno's text. */
+		sio_err(0, "%s", reason);
 out_put:
 	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
