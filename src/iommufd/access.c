@@ -73,7 +73,8 @@ static int change_ioas(struct iommufd_access *access,
 	int rc;
 
 	if (cur != access->ioas_unpin)
-		return -EBUSY;	/* racing with another change */
+		/* racing with another change */
+		return sio_err(-EBUSY, "access: IOAS change already in progress");
 	if (cur == new_ioas)
 		return 0;
 	/* Block new pins; unpins go on through ioas_unpin. */
@@ -196,7 +197,8 @@ int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id)
 
 	pthread_mutex_lock(&access->ioas_lock);
 	if (access->ioas)
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL, "access: already attached to IOAS %u",
+			     access->ioas->obj.id);
 	else
 		rc = change_ioas_id(access, ioas_id);
 	pthread_mutex_unlock(&access->ioas_lock);
@@ -209,7 +211,7 @@ int iommufd_access_replace(struct iommufd_access *access, uint32_t ioas_id)
 
 	pthread_mutex_lock(&access->ioas_lock);
 	if (!access->ioas)
-		rc = -ENOENT;
+		rc = sio_err(-ENOENT, "access: replace with no IOAS attached");
 	else
 		rc = change_ioas_id(access, ioas_id);
 	pthread_mutex_unlock(&access->ioas_lock);
@@ -272,12 +274,15 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 	int rc = 0;
 
 	if (!length)
-		return -EINVAL;
+		return sio_err(-EINVAL, "access: pin of zero length at %#llx",
+			       (unsigned long long)iova);
 	if (__builtin_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "access: pin of %#llx+%#llx wraps",
+			       (unsigned long long)iova,
+			       (unsigned long long)length);
 	p = sio_calloc(1, sizeof(*p) + cap * sizeof(p->pieces[0]));
 	if (!p)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "access: no memory for a pin");
 	p->iova = iova;
 	p->length = length;
 
@@ -285,7 +290,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 	if (!access->ioas) {
 		pthread_mutex_unlock(&access->ioas_lock);
 		free(p);
-		return -ENOENT;
+		return sio_err(-ENOENT, "access: pin with no IOAS attached");
 	}
 	iopt = &access->ioas->iopt;
 	pthread_mutex_lock(&iopt->lock);
@@ -295,24 +300,36 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 		struct access_piece *pc;
 
 		if (!area) {
-			rc = -ENOENT;
+			rc = sio_err(-ENOENT, "access: IOVA %#llx is not in the "
+				     "IOAS", (unsigned long long)cur);
 			break;
 		}
 		end = area->node.last < last ? area->node.last : last;
 		sb = area->start_byte + (cur - area->node.start);
 		eb = area->start_byte + (end - area->node.start);
 		/* Pieces must start and (unless last) end on page borders. */
-		if (area->prevent_access || sb % ps ||
-		    (end != last && eb % ps != ps - 1)) {
-			rc = -EINVAL;
+		if (area->prevent_access) {
+			rc = sio_err(-EINVAL, "access: IOVA %#llx is in an area "
+				     "closed to accesses",
+				     (unsigned long long)cur);
+			break;
+		}
+		if (sb % ps || (end != last && eb % ps != ps - 1)) {
+			rc = sio_err(-EINVAL, "access: pin at %#llx does not "
+				     "fall on page borders",
+				     (unsigned long long)cur);
 			break;
 		}
 		if (!check_area_prot(area, write ? IOMMUFD_ACCESS_RW_WRITE : 0)) {
-			rc = -EPERM;
+			rc = sio_err(-EPERM, "access: IOVA %#llx is not mapped "
+				     "%s", (unsigned long long)cur,
+				     write ? "writable" : "readable");
 			break;
 		}
 		if (write && !area->pages->writable) {
-			rc = -EPERM;
+			rc = sio_err(-EPERM, "access: IOVA %#llx is backed by "
+				     "read-only memory",
+				     (unsigned long long)cur);
 			break;
 		}
 		if (p->npieces == cap) {
@@ -321,7 +338,8 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 			cap *= 2;
 			np = sio_realloc(p, sizeof(*p) + cap * sizeof(p->pieces[0]));
 			if (!np) {
-				rc = -ENOMEM;
+				rc = sio_err(-ENOMEM, "access: no memory for a "
+					     "pin of %zu pieces", cap);
 				break;
 			}
 			p = np;
@@ -421,7 +439,9 @@ static int rw_pin(struct sio_umem_pin *pin, uint64_t off, void *data,
 		size_t n = contig < length ? contig : length;
 
 		if (!host || !n)
-			return -EINVAL;
+			return sio_err(-EINVAL, "access: pinned page at offset "
+				       "%#llx has no host address",
+				       (unsigned long long)off);
 		if (flags & IOMMUFD_ACCESS_RW_WRITE)
 			memcpy((void *)(uintptr_t)host, data, n);
 		else
@@ -468,20 +488,30 @@ static int pages_rw(struct iopt_area *area, uint64_t start_byte, void *data,
 	struct sio_umem_owner *owner = pages->host->owner;
 
 	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
-		return -EPERM;
+		return sio_err(-EPERM, "access: write to read-only memory");
 	if (pages->kind == IOPT_PAGES_DMABUF)
-		return -EINVAL;
+		return sio_err(-EINVAL, "access: read/write of dma-buf "
+			       "memory");
 	/* Only the program's addresses have a view to copy through. */
 	if ((flags & IOMMUFD_ACCESS_RW_SLOW_PATH) ||
 	    pages->kind != IOPT_PAGES_USER)
 		return rw_slow(area, start_byte, data, length, flags);
 	/* The fast path copies through the program's own view, ignoring
 	 * pins, as the kernel's copy_to_user() shortcut does. */
-	if (flags & IOMMUFD_ACCESS_RW_WRITE)
-		return sio_umem_write(owner, pages->uptr + start_byte, data,
-				      length) ? -EFAULT : 0;
-	return sio_umem_read(owner, data, pages->uptr + start_byte, length)
-		       ? -EFAULT : 0;
+	if (flags & IOMMUFD_ACCESS_RW_WRITE) {
+		if (sio_umem_write(owner, pages->uptr + start_byte, data,
+				   length))
+			return sio_err(-EFAULT, "access: program memory at "
+				       "%#llx not writable",
+				       (unsigned long long)(pages->uptr +
+							    start_byte));
+		return 0;
+	}
+	if (sio_umem_read(owner, data, pages->uptr + start_byte, length))
+		return sio_err(-EFAULT, "access: program memory at %#llx not "
+			       "readable",
+			       (unsigned long long)(pages->uptr + start_byte));
+	return 0;
 }
 
 int iommufd_access_rw(struct iommufd_access *access, uint64_t iova,
@@ -492,13 +522,16 @@ int iommufd_access_rw(struct iommufd_access *access, uint64_t iova,
 	int rc = 0;
 
 	if (!length)
-		return -EINVAL;
+		return sio_err(-EINVAL, "access: read/write of zero length at "
+			       "%#llx", (unsigned long long)iova);
 	if (__builtin_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
+		return sio_err(-EOVERFLOW, "access: read/write of %#llx+%#zx "
+			       "wraps", (unsigned long long)iova, length);
 	pthread_mutex_lock(&access->ioas_lock);
 	if (!access->ioas) {
 		pthread_mutex_unlock(&access->ioas_lock);
-		return -ENOENT;
+		return sio_err(-ENOENT, "access: read/write with no IOAS "
+			       "attached");
 	}
 	iopt = &access->ioas->iopt;
 	pthread_mutex_lock(&iopt->lock);
@@ -507,15 +540,21 @@ int iommufd_access_rw(struct iommufd_access *access, uint64_t iova,
 		uint64_t end, bytes;
 
 		if (!area) {
-			rc = -ENOENT;
+			rc = sio_err(-ENOENT, "access: IOVA %#llx is not in the "
+				     "IOAS", (unsigned long long)cur);
 			break;
 		}
 		if (area->prevent_access) {
-			rc = -EINVAL;
+			rc = sio_err(-EINVAL, "access: IOVA %#llx is in an area "
+				     "closed to accesses",
+				     (unsigned long long)cur);
 			break;
 		}
 		if (!check_area_prot(area, flags)) {
-			rc = -EPERM;
+			rc = sio_err(-EPERM, "access: IOVA %#llx is not mapped "
+				     "%s", (unsigned long long)cur,
+				     flags & IOMMUFD_ACCESS_RW_WRITE ?
+				     "writable" : "readable");
 			break;
 		}
 		end = area->node.last < last ? area->node.last : last;

@@ -54,10 +54,12 @@ int iommufd_mmap_alloc(struct sio_iommufd *ictx, struct iommufd_object *owner,
 	struct iommufd_mmap *m, *cur;
 
 	if (!length || length % ps || fd_offset % ps || fd < 0)
-		return -EINVAL;
+		return sio_err(-EINVAL, "mmap region: length %#zx at fd %d "
+			       "offset %#llx is not whole pages", length, fd,
+			       (unsigned long long)fd_offset);
 	m = sio_calloc(1, sizeof(*m));
 	if (!m)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "mmap region: no memory");
 	m->owner = owner;
 	m->length = length;
 	m->fd = fd;
@@ -75,7 +77,8 @@ int iommufd_mmap_alloc(struct sio_iommufd *ictx, struct iommufd_object *owner,
 	if (start > UINT64_MAX - length || start > (uint64_t)INT64_MAX) {
 		pthread_mutex_unlock(&ictx->mmap_lock);
 		free(m);
-		return -ENOSPC;
+		return sio_err(-ENOSPC, "mmap region: no room for %#zx bytes "
+			       "of mmap offsets", length);
 	}
 	m->offset = start;
 	cds_list_add_tail(&m->node, pos);
@@ -121,15 +124,18 @@ SIO_API int sio_iommufd_mmap(struct sio_iommufd *ictx, void **addr,
 	void *p;
 	int rc = 0;
 
+	sio_err_clear();
 	if (!ictx || !addr)
-		return -EINVAL;
+		return sio_err(-EINVAL, "iommufd mmap: NULL argument");
 	if (!(flags & MAP_SHARED))
-		return -EINVAL;
+		return sio_err(-EINVAL, "iommufd mmap: flags %#x without "
+			       "MAP_SHARED", flags);
 	if (prot & PROT_EXEC)
-		return -EPERM;
+		return sio_err(-EPERM, "iommufd mmap: PROT_EXEC");
 	ps = ictx->host->page_size;
 	if (off < 0 || (uint64_t)off % ps || !len)
-		return -EINVAL;
+		return sio_err(-EINVAL, "iommufd mmap: offset %#llx length "
+			       "%#zx", (unsigned long long)off, len);
 	/* The mapping covers whole pages, as a VMA does. */
 	span = (len + ps - 1) / ps * ps;
 	pthread_mutex_lock(&ictx->mmap_lock);
@@ -137,12 +143,15 @@ SIO_API int sio_iommufd_mmap(struct sio_iommufd *ictx, void **addr,
 	/* Only the exact region, whole: offset and length cannot change. */
 	if (!m || m->offset != (uint64_t)off || m->length != span ||
 	    !get_live(ictx, m->owner)) {
-		rc = -ENXIO;
+		rc = sio_err(-ENXIO, "iommufd mmap: offset %#llx length %#llx "
+			     "is no whole region of a live object",
+			     (unsigned long long)off, (unsigned long long)span);
 		goto out;
 	}
 	p = mmap(*addr, span, prot, flags, m->fd, (off_t)m->fd_offset);
 	if (p == MAP_FAILED) {
-		rc = -errno;
+		rc = sio_err(-errno, "iommufd mmap: mmap of offset %#llx "
+			     "failed", (unsigned long long)off);
 		iommufd_obj_put(m->owner);
 		goto out;
 	}

@@ -63,7 +63,8 @@ static int table_reserve(struct sio_iommufd *ictx, struct iommufd_object *obj)
 		if (!ictx->objs[id])
 			break;
 	if (id > ictx->id_limit)
-		return -EBUSY;
+		return sio_err(-EBUSY, "object: all IDs up to %u are in use",
+			       ictx->id_limit);
 	if (id >= ictx->cap) {
 		uint64_t ncap = ictx->cap ? (uint64_t)ictx->cap * 2 : 16;
 		struct iommufd_object **n;
@@ -72,7 +73,8 @@ static int table_reserve(struct sio_iommufd *ictx, struct iommufd_object *obj)
 			ncap = (uint64_t)ictx->id_limit + 1;
 		n = sio_realloc(ictx->objs, ncap * sizeof(*n));
 		if (!n)
-			return -ENOMEM;
+			return sio_err(-ENOMEM, "object: no memory for a table "
+				       "of %llu IDs", (unsigned long long)ncap);
 		memset(n + ictx->cap, 0, (ncap - ictx->cap) * sizeof(*n));
 		if (ictx->cap == 0)
 			id = 1;
@@ -245,7 +247,7 @@ static int remove_locked(struct sio_iommufd *ictx, struct iommufd_object *obj,
 			ictx->objs[id] = obj;
 		}
 		pthread_mutex_unlock(&ictx->obj_lock);
-		return -EBUSY;
+		return sio_err(-EBUSY, "object %u is in use", id);
 	}
 	obj->users = 0;
 	if (flags & IOMMUFD_REMOVE_TOMBSTONE)
@@ -279,7 +281,7 @@ int iommufd_object_remove(struct sio_iommufd *ictx,
 	obj = id < ictx->cap ? ictx->objs[id] : NULL;
 	if (!obj || obj == IOMMUFD_OBJ_RESERVED || (held && obj != held)) {
 		pthread_mutex_unlock(&ictx->obj_lock);
-		return -ENOENT;
+		return sio_err(-ENOENT, "no object %u", id);
 	}
 	return remove_locked(ictx, obj, id, flags);
 }
@@ -294,7 +296,8 @@ int iommufd_object_tombstone(struct sio_iommufd *ictx,
 	/* Compared by address only: obj may be freed if it is not cur. */
 	if (cur != obj) {
 		pthread_mutex_unlock(&ictx->obj_lock);
-		return -ENOENT;
+		return sio_err(-ENOENT, "object %u is no longer in the table",
+			       id);
 	}
 	return remove_locked(ictx, cur, id, IOMMUFD_REMOVE_TOMBSTONE);
 }

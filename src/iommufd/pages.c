@@ -238,13 +238,14 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	int rc;
 
 	if (first > last || last >= pages->npages)
-		return -EINVAL;
+		return sio_err(-EINVAL, "pages: pin of pages %zu-%zu outside "
+			       "the %zu pages", first, last, pages->npages);
 	/* FOLL_WRITE whenever the range may be written, as the kernel. */
 	if (pages->writable || write)
 		flags |= SIO_UMEM_PIN_WRITE;
 	rec = sio_malloc(sizeof(*rec));
 	if (!rec)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "pages: no memory for a pin record");
 	pthread_mutex_lock(&pages->mutex);
 	rc = pages_umem_pin(pages, first, last, flags, &pin);
 	if (rc)
@@ -282,7 +283,8 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	/* iopt_area_add_access(), iopt_pages_rw_access(): a dmabuf is only
 	 * for domains. */
 	if (pages->kind == IOPT_PAGES_DMABUF)
-		return -EINVAL;
+		return sio_err(-EINVAL, "pages: dma-buf memory cannot be "
+			       "pinned for an access");
 	return pages_pin(pages, first, last, write, out);
 }
 
@@ -349,10 +351,11 @@ int iopt_pages_split_pin(struct iopt_pages *pages, size_t first, size_t last,
 	int rc;
 
 	if (mid <= first || mid > last)
-		return -EINVAL;
+		return sio_err(-EINVAL, "pages: split of pages %zu-%zu at %zu",
+			       first, last, mid);
 	rhs = sio_malloc(sizeof(*rhs));
 	if (!rhs)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "pages: no memory to split a pin");
 	pthread_mutex_lock(&pages->mutex);
 	sio_itree_for_each(n, &pages->pins, first, last) {
 		struct pages_pin_rec *r =
@@ -364,13 +367,14 @@ int iopt_pages_split_pin(struct iopt_pages *pages, size_t first, size_t last,
 		}
 	}
 	if (!rec) {
-		rc = -ENOENT;
+		rc = sio_err(-ENOENT, "pages: no pin of exactly pages %zu-%zu "
+			     "to split", first, last);
 		goto err_unlock;
 	}
 	if (!rec->sharers) {
 		rec->sharers = sio_malloc(sizeof(*rec->sharers));
 		if (!rec->sharers) {
-			rc = -ENOMEM;
+			rc = sio_err(-ENOMEM, "pages: no memory to split a pin");
 			goto err_unlock;
 		}
 		*rec->sharers = 1;

@@ -23,7 +23,9 @@
  * VFIO, not iommufd's size rules), through the fault-safe umem copies.
  */
 #include <linux/capability.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "iommufd/iommufd_private.h"
 #include "softiommu/uapi/vfio_compat.h"
@@ -73,7 +75,8 @@ int iommufd_vfio_compat_set_no_iommu(struct sio_iommufd *ictx)
 
 	pthread_mutex_lock(&ictx->obj_lock);
 	if (ictx->vfio_ioas)
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL, "vfio compat: no-IOMMU mode on a "
+			     "container with an IOAS");
 	else
 		ictx->no_iommu_mode = true;
 	pthread_mutex_unlock(&ictx->obj_lock);
@@ -96,7 +99,8 @@ int iommufd_vfio_compat_ioas_create(struct sio_iommufd *ictx)
 	pthread_mutex_lock(&ictx->obj_lock);
 	/* VFIO never mixes IOMMU and no-IOMMU use of a container. */
 	if (ictx->no_iommu_mode) {
-		rc = -EINVAL;
+		rc = sio_err(-EINVAL, "vfio compat: the container is in "
+			     "no-IOMMU mode");
 		goto out_abort;
 	}
 	/* One exists already: nothing to do. */
@@ -125,7 +129,8 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 	int rc = 0;
 
 	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP, "IOMMU_VFIO_IOAS: __reserved %#x",
+			       cmd->__reserved);
 	switch (cmd->op) {
 	case IOMMU_VFIO_IOAS_GET:
 		rc = iommufd_vfio_compat_ioas_get_id(ictx, &cmd->ioas_id);
@@ -147,7 +152,7 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 		pthread_mutex_unlock(&ictx->obj_lock);
 		return 0;
 	default:
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP, "IOMMU_VFIO_IOAS: op %u", cmd->op);
 	}
 }
 
@@ -168,9 +173,14 @@ static int vfio_map_dma(struct sio_iommufd *ictx, uint64_t uarg)
 	int rc;
 
 	if (sio_umem_read(ictx->host->owner, &map, uarg, minsz))
-		return -EFAULT;
-	if (map.argsz < minsz || (map.flags & ~supported))
-		return -EINVAL;
+		return sio_err(-EFAULT, "VFIO_IOMMU_MAP_DMA: argument %#llx "
+			       "not readable", (unsigned long long)uarg);
+	if (map.argsz < minsz)
+		return sio_err(-EINVAL, "VFIO_IOMMU_MAP_DMA: argsz %u below "
+			       "%zu", map.argsz, minsz);
+	if (map.flags & ~supported)
+		return sio_err(-EINVAL, "VFIO_IOMMU_MAP_DMA: flags %#x",
+			       map.flags);
 	if (map.flags & SIO_VFIO_DMA_MAP_FLAG_READ)
 		prot |= SIO_PROT_READ;
 	if (map.flags & SIO_VFIO_DMA_MAP_FLAG_WRITE)
@@ -221,19 +231,28 @@ static int vfio_unmap_dma(struct sio_iommufd *ictx, uint64_t uarg)
 	struct sio_vfio_iommu_type1_dma_unmap unmap;
 	struct iommufd_ioas *ioas;
 	uint64_t unmapped = 0;
+	char reason[256];
 	int rc;
 
 	if (sio_umem_read(ictx->host->owner, &unmap, uarg, minsz))
-		return -EFAULT;
-	if (unmap.argsz < minsz || (unmap.flags & ~supported))
-		return -EINVAL;
+		return sio_err(-EFAULT, "VFIO_IOMMU_UNMAP_DMA: argument %#llx "
+			       "not readable", (unsigned long long)uarg);
+	if (unmap.argsz < minsz)
+		return sio_err(-EINVAL, "VFIO_IOMMU_UNMAP_DMA: argsz %u below "
+			       "%zu", unmap.argsz, minsz);
+	if (unmap.flags & ~supported)
+		return sio_err(-EINVAL, "VFIO_IOMMU_UNMAP_DMA: flags %#x",
+			       unmap.flags);
 
 	ioas = get_compat_ioas(ictx);
 	if (!ioas)
 		return no_compat_ioas();
 	if (unmap.flags & SIO_VFIO_DMA_UNMAP_FLAG_ALL) {
 		if (unmap.iova || unmap.size) {
-			rc = -EINVAL;
+			rc = sio_err(-EINVAL, "VFIO_IOMMU_UNMAP_DMA: UNMAP_ALL "
+				     "with iova %#llx size %#llx",
+				     (unsigned long long)unmap.iova,
+				     (unsigned long long)unmap.size);
 			goto out_put;
 		}
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
@@ -246,10 +265,18 @@ static int vfio_unmap_dma(struct sio_iommufd *ictx, uint64_t uarg)
 		rc = iopt_unmap_iova(&ioas->iopt, unmap.iova, unmap.size,
 				     &unmapped);
 	}
-	/* What was unmapped is reported even when the unmap failed part way. */
+	/* What was unmapped is reported even when the unmap failed part way.
+	 * The copy-out starts with a clean message, so the unmap's reason is
+	 * kept aside across it. */
+	if (rc)
+		snprintf(reason, sizeof(reason), "%s", sio_last_error());
 	unmap.size = unmapped;
 	if (sio_umem_write(ictx->host->owner, uarg, &unmap, minsz))
-		rc = -EFAULT;
+		rc = sio_err(-EFAULT, "VFIO_IOMMU_UNMAP_DMA: result not "
+			     "writable to %#llx", (unsigned long long)uarg);
+	else if (rc)
+		/* err 0: the reason already ends with its errno's text. */
+		sio_err(0, "%s", reason);
 out_put:
 	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
@@ -329,10 +356,14 @@ static int vfio_set_iommu(struct sio_iommufd *ictx, unsigned long type)
 	/* No-IOMMU mode is emulated loosely: the other ioctls keep working
 	 * but mostly fail, as there should be no IOAS. */
 	if (VFIO_COMPAT_NOIOMMU && type == SIO_VFIO_NOIOMMU_IOMMU && no_iommu)
-		return iommufd_capable(CAP_SYS_RAWIO) ? 0 : -EPERM;
-	if ((type != SIO_VFIO_TYPE1_IOMMU && type != SIO_VFIO_TYPE1v2_IOMMU) ||
-	    no_iommu)
-		return -EINVAL;
+		return iommufd_capable(CAP_SYS_RAWIO) ? 0 :
+		       sio_err(-EPERM, "VFIO_SET_IOMMU: no-IOMMU needs "
+			       "CAP_SYS_RAWIO");
+	if (type != SIO_VFIO_TYPE1_IOMMU && type != SIO_VFIO_TYPE1v2_IOMMU)
+		return sio_err(-EINVAL, "VFIO_SET_IOMMU: type %lu", type);
+	if (no_iommu)
+		return sio_err(-EINVAL, "VFIO_SET_IOMMU: type %lu in no-IOMMU "
+			       "mode", type);
 
 	/* VFIO refuses SET_IOMMU on a container without a group. */
 	ioas = get_compat_ioas(ictx);
@@ -367,7 +398,8 @@ static int collect_range(uint64_t start, uint64_t last, void *arg)
 
 		n = sio_realloc(ci->ranges, ncap * sizeof(*n));
 		if (!n)
-			return -ENOMEM;
+			return sio_err(-ENOMEM, "VFIO_IOMMU_GET_INFO: no memory "
+				       "for %u IOVA ranges", ncap);
 		ci->ranges = n;
 		ci->cap_ranges = ncap;
 	}
@@ -423,7 +455,8 @@ static int fill_cap_dma_avail(struct sio_umem_owner *owner,
 	(void)ci;
 	if (avail >= sizeof(cap) && sio_umem_write(owner, uaddr, &cap,
 						   sizeof(cap)))
-		return -EFAULT;
+		return sio_err(-EFAULT, "VFIO_IOMMU_GET_INFO: DMA_AVAIL not "
+			       "writable to %#llx", (unsigned long long)uaddr);
 	return sizeof(cap);
 }
 
@@ -443,10 +476,12 @@ static int fill_cap_iova(struct sio_umem_owner *owner,
 		if (avail >= sizeof(cap) + (i + 1) * rsz &&
 		    sio_umem_write(owner, uaddr + sizeof(cap) + i * rsz,
 				   &ci->ranges[i], rsz))
-			return -EFAULT;
+			return sio_err(-EFAULT, "VFIO_IOMMU_GET_INFO: IOVA "
+				       "range %u not writable", i);
 	if (avail >= sizeof(cap) + ci->nr_ranges * rsz &&
 	    sio_umem_write(owner, uaddr, &cap, sizeof(cap)))
-		return -EFAULT;
+		return sio_err(-EFAULT, "VFIO_IOMMU_GET_INFO: IOVA_RANGE not "
+			       "writable to %#llx", (unsigned long long)uaddr);
 	return (int)(sizeof(cap) + ci->nr_ranges * rsz);
 }
 
@@ -474,9 +509,11 @@ static int vfio_iommu_get_info(struct sio_iommufd *ictx, uint64_t uarg)
 	int rc;
 
 	if (sio_umem_read(owner, &info, uarg, minsz))
-		return -EFAULT;
+		return sio_err(-EFAULT, "VFIO_IOMMU_GET_INFO: argument %#llx "
+			       "not readable", (unsigned long long)uarg);
 	if (info.argsz < minsz)
-		return -EINVAL;
+		return sio_err(-EINVAL, "VFIO_IOMMU_GET_INFO: argsz %u below "
+			       "%zu", info.argsz, minsz);
 	if (info.argsz < sizeof(info))
 		minsz = info.argsz;
 	else
@@ -511,7 +548,8 @@ static int vfio_iommu_get_info(struct sio_iommufd *ictx, uint64_t uarg)
 				   offsetof(struct sio_vfio_info_cap_header,
 					    next),
 				   &next, sizeof(next))) {
-			rc = -EFAULT;
+			rc = sio_err(-EFAULT, "VFIO_IOMMU_GET_INFO: capability "
+				     "chain not writable");
 			goto out;
 		}
 		last_cap = total;
@@ -522,7 +560,8 @@ static int vfio_iommu_get_info(struct sio_iommufd *ictx, uint64_t uarg)
 	info.argsz = (uint32_t)total;
 	info.flags |= SIO_VFIO_IOMMU_INFO_CAPS;
 	if (sio_umem_write(owner, uarg, &info, minsz))
-		rc = -EFAULT;
+		rc = sio_err(-EFAULT, "VFIO_IOMMU_GET_INFO: result not "
+			     "writable to %#llx", (unsigned long long)uarg);
 out:
 	free(ci.ranges);
 	iommufd_put_object(ictx, &ioas->obj);
@@ -539,8 +578,8 @@ out:
  * DIRTY_PAGES are -ENOTTY (the kernel's -ENOIOCTLCMD as the program sees
  * it).
  */
-long iommufd_vfio_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
-			unsigned long arg)
+static long vfio_dispatch(struct sio_iommufd *ictx, unsigned int cmd,
+			  unsigned long arg)
 {
 	switch (cmd) {
 	case SIO_VFIO_GET_API_VERSION:
@@ -556,6 +595,51 @@ long iommufd_vfio_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	case SIO_VFIO_IOMMU_UNMAP_DMA:
 		return vfio_unmap_dma(ictx, arg);
 	default:
-		return -ENOTTY;
+		return sio_err(-ENOTTY, "vfio compat: unknown ioctl %#x", cmd);
 	}
+}
+
+static const char *vfio_ioctl_name(unsigned int cmd)
+{
+	switch (cmd) {
+	case SIO_VFIO_SET_IOMMU:
+		return "VFIO_SET_IOMMU";
+	case SIO_VFIO_CHECK_EXTENSION:
+		return "VFIO_CHECK_EXTENSION";
+	case SIO_VFIO_IOMMU_GET_INFO:
+		return "VFIO_IOMMU_GET_INFO";
+	case SIO_VFIO_IOMMU_MAP_DMA:
+		return "VFIO_IOMMU_MAP_DMA";
+	case SIO_VFIO_IOMMU_UNMAP_DMA:
+		return "VFIO_IOMMU_UNMAP_DMA";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * These ioctls bypass the iommufd dispatcher's naming, so a reason given
+ * deeper (the IO page table, the compat IOAS lookup) gets the VFIO ioctl's
+ * name in front here; the handlers' own reasons already carry it.
+ */
+long iommufd_vfio_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
+			unsigned long arg)
+{
+	long rc = vfio_dispatch(ictx, cmd, arg);
+	const char *name = vfio_ioctl_name(cmd), *msg;
+	char reason[256];
+
+	if (rc >= 0 || !name)
+		return rc;
+	msg = sio_last_error();
+	if (!msg[0]) {
+		sio_err((int)rc, "%s", name);
+		return rc;
+	}
+	if (strstr(msg, name))
+		return rc;
+	snprintf(reason, sizeof(reason), "%s", msg);
+	/* err 0: the reason already ends with its errno's text. */
+	sio_err(0, "%s: %s", name, reason);
+	return rc;
 }

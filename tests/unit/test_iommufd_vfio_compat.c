@@ -10,6 +10,7 @@
 #include "iommufd_helpers.h"
 #include "iommufd/iommufd_private.h"
 #include "softiommu/dma.h"
+#include "softiommu/file.h"
 #include "softiommu/uapi/vfio_compat.h"
 
 #define NPAGES (BUFSZ / PAGE)
@@ -754,6 +755,80 @@ static void test_dma_cc_iommu(void **state)
 				SIO_VFIO_DMA_CC_IOMMU), 1);
 }
 
+/* The last failure's message names the ioctl and holds the reason. */
+static void assert_msg(const char *a, const char *b)
+{
+	const char *m = sio_last_error();
+
+	if (!strstr(m, a) || !strstr(m, b))
+		fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", m, a, b);
+}
+
+/*
+ * The container ioctls bypass the iommufd dispatcher's naming: their
+ * messages name the VFIO ioctl themselves, reasons from the IO page table
+ * included.  An access object's failure says where the IOVA went wrong.
+ */
+static void test_failed_vfio_ioctls_say_why(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t iova = MOCK_APERTURE_START;
+	struct compat c;
+	uint8_t out[64];
+	struct iommu_test_cmd create = {
+		.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+	};
+	struct iommu_test_cmd rw = {
+		.size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
+		.access_rw = { .iova = iova + 4 * BUFSZ, .length = sizeof(out),
+			       .uptr = (uintptr_t)out },
+	};
+
+	/* No compat IOAS yet. */
+	assert_int_equal(map_rw(f, iova, f->buf, PAGE), -ENODEV);
+	assert_msg("VFIO_IOMMU_MAP_DMA", "no compat IOAS");
+
+	compat_setup(f, &c, SIO_VFIO_TYPE1v2_IOMMU);
+	assert_int_equal(map_dma(f, iova, f->buf, PAGE, 0x80), -EINVAL);
+	assert_msg("VFIO_IOMMU_MAP_DMA", "flags 0x80");
+	assert_int_equal(unmap_dma(f, iova, PAGE, 0x40, NULL), -EINVAL);
+	assert_msg("VFIO_IOMMU_UNMAP_DMA", "flags 0x40");
+	assert_int_equal(io_val(f, SIO_VFIO_SET_IOMMU, 77), -EINVAL);
+	assert_msg("VFIO_SET_IOMMU", "type 77");
+
+	/* Unmaps the page table refuses: part of a mapping, zero length. */
+	assert_int_equal(map_rw(f, iova, f->buf, BUFSZ), 0);
+	assert_int_equal(unmap_dma(f, iova + PAGE, PAGE, 0, NULL), -ENOENT);
+	assert_msg("VFIO_IOMMU_UNMAP_DMA", "cuts a mapping");
+	assert_int_equal(unmap_dma(f, iova, 0, 0, NULL), -EINVAL);
+	assert_msg("VFIO_IOMMU_UNMAP_DMA", "length 0");
+	/* Mapping over a mapping. */
+	assert_int_equal(map_rw(f, iova, f->buf, PAGE), -EEXIST);
+	assert_msg("VFIO_IOMMU_MAP_DMA", "");
+
+	/* An access reading IOVA outside every mapping. */
+	create.id = c.ioas;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &create), 0);
+	rw.id = create.create_access.out_access_fd;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &rw), -ENOENT);
+	assert_msg("IOMMU_TEST_CMD", "is not in the IOAS");
+	/* A zero-length read. */
+	rw.access_rw.iova = iova;
+	rw.access_rw.length = 0;
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &rw), -EINVAL);
+	assert_msg("IOMMU_TEST_CMD", "zero length");
+	/* A success leaves no message. */
+	rw.access_rw.length = sizeof(out);
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &rw), 0);
+	assert_memory_equal(out, f->buf, sizeof(out));
+	assert_string_equal(sio_last_error(), "");
+	assert_int_equal(sio_file_close((int)rw.id), 0);
+	/* Not an access file any more. */
+	assert_int_equal(io(f, IOMMU_TEST_CMD, &rw), -EBADFD);
+	assert_msg("IOMMU_TEST_CMD", "not an access file");
+	sio_device_put(c.dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -770,6 +845,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_info_no_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_cc_iommu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_vfio_ioctls_say_why,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

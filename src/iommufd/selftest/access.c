@@ -81,18 +81,26 @@ static int check_pages(struct iommufd_access *access, uint64_t iova,
 	int rc = 0;
 
 	if (sio_maps_read("/proc/self/maps", &m))
-		return -EFAULT;
+		return sio_err(-EFAULT, "ACCESS_PAGES: /proc/self/maps not "
+			       "readable");
 	for (uint64_t at = first; at < end && !rc; at += ps) {
 		struct page_id pinned, seen;
 		size_t contig;
 		uint64_t host = iommufd_access_pinned_host(access, at, &contig);
 
 		if (!host || !page_identity(&m, host, &pinned))
-			rc = -EFAULT;
+			rc = sio_err(-EFAULT, "ACCESS_PAGES: pinned page at "
+				     "IOVA %#llx has no mapping",
+				     (unsigned long long)at);
 		else if (!page_identity(&m, ubase + (at - first), &seen))
-			rc = -EFAULT;
+			rc = sio_err(-EFAULT, "ACCESS_PAGES: uptr %#llx is not "
+				     "mapped",
+				     (unsigned long long)(ubase + (at - first)));
 		else if (memcmp(&pinned, &seen, sizeof(seen)))
-			rc = -EBADE;
+			rc = sio_err(-EBADE, "ACCESS_PAGES: page pinned at IOVA "
+				     "%#llx is not the page at uptr %#llx",
+				     (unsigned long long)at,
+				     (unsigned long long)(ubase + (at - first)));
 	}
 	sio_maps_free(&m);
 	return rc;
@@ -169,10 +177,10 @@ static int create_access(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	int fd, rc;
 
 	if (flags & ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
-		return -EOPNOTSUPP;
+		return sio_err(-EOPNOTSUPP, "CREATE_ACCESS: flags %#x", flags);
 	sa = sio_calloc(1, sizeof(*sa));
 	if (!sa)
-		return -ENOMEM;
+		return sio_err(-ENOMEM, "CREATE_ACCESS: no memory");
 	pthread_mutex_init(&sa->lock, NULL);
 	CDS_INIT_LIST_HEAD(&sa->items);
 	rc = sio_file_create(&staccess_fops, sa, true, &file, &fd);
@@ -220,7 +228,7 @@ static int access_pages(struct iommufd_ucmd *ucmd, struct selftest_access *sa,
 				 sa->access->ictx->host->page_size);
 	it = rc ? NULL : sio_calloc(1, sizeof(*it));
 	if (!rc && !it)
-		rc = -ENOMEM;
+		rc = sio_err(-ENOMEM, "ACCESS_PAGES: no memory");
 	if (!rc) {
 		it->iova = iova;
 		it->length = len;
@@ -250,25 +258,33 @@ int iommufd_test_access_op(struct iommufd_ucmd *ucmd)
 		return create_access(ucmd, cmd);
 	case IOMMU_TEST_OP_ACCESS_PAGES:
 		if (cmd->access_pages.length > 16 * 1024 * 1024)
-			return -ENOMEM;
+			return sio_err(-ENOMEM, "ACCESS_PAGES: length %#llx "
+				       "over 16 MiB",
+				       (unsigned long long)
+					       cmd->access_pages.length);
 		if (cmd->access_pages.flags & ~(MOCK_FLAGS_ACCESS_WRITE |
 						MOCK_FLAGS_ACCESS_SYZ))
-			return -EOPNOTSUPP;
+			return sio_err(-EOPNOTSUPP, "ACCESS_PAGES: flags %#x",
+				       cmd->access_pages.flags);
 		break;
 	case IOMMU_TEST_OP_ACCESS_RW:
 		if (cmd->access_rw.length > 16 * 1024 * 1024)
-			return -ENOMEM;
+			return sio_err(-ENOMEM, "ACCESS_RW: length %#llx over "
+				       "16 MiB",
+				       (unsigned long long)cmd->access_rw.length);
 		if (cmd->access_rw.flags &
 		    ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH |
 		      MOCK_FLAGS_ACCESS_SYZ))
-			return -EOPNOTSUPP;
+			return sio_err(-EOPNOTSUPP, "ACCESS_RW: flags %#x",
+				       cmd->access_rw.flags);
 		break;
 	default:
 		break;
 	}
 	sa = staccess_get((int)cmd->id, &file);
 	if (!sa)
-		return -EBADFD;
+		return sio_err(-EBADFD, "test op %u: fd %u is not an access "
+			       "file", cmd->op, cmd->id);
 
 	switch (cmd->op) {
 	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
@@ -277,7 +293,8 @@ int iommufd_test_access_op(struct iommufd_ucmd *ucmd)
 		break;
 	case IOMMU_TEST_OP_ACCESS_PAGES:
 		if (!sa->access->ops->needs_pin_pages) {
-			rc = -EOPNOTSUPP;
+			rc = sio_err(-EOPNOTSUPP, "ACCESS_PAGES: access made "
+				     "without NEEDS_PIN_PAGES");
 			break;
 		}
 		pthread_mutex_lock(&sa->lock);
@@ -300,6 +317,9 @@ int iommufd_test_access_op(struct iommufd_ucmd *ucmd)
 			break;
 		}
 		pthread_mutex_unlock(&sa->lock);
+		if (rc)
+			sio_err(rc, "DESTROY_ACCESS_PAGES: no pin %u",
+				cmd->destroy_access_pages.access_pages_id);
 		break;
 	}
 	case IOMMU_TEST_OP_ACCESS_RW: {
@@ -309,11 +329,13 @@ int iommufd_test_access_op(struct iommufd_ucmd *ucmd)
 		void *tmp = sio_calloc(1, len ? len : 1);
 
 		if (!tmp) {
-			rc = -ENOMEM;
+			rc = sio_err(-ENOMEM, "ACCESS_RW: no memory");
 			break;
 		}
 		if (wr && sio_umem_read(owner, tmp, cmd->access_rw.uptr, len))
-			rc = -EFAULT;
+			rc = sio_err(-EFAULT, "ACCESS_RW: uptr %#llx not "
+				     "readable",
+				     (unsigned long long)cmd->access_rw.uptr);
 		if (!rc)
 			rc = iommufd_access_rw(sa->access, cmd->access_rw.iova,
 					       tmp, len,
@@ -322,12 +344,15 @@ int iommufd_test_access_op(struct iommufd_ucmd *ucmd)
 							IOMMUFD_ACCESS_RW_SLOW_PATH));
 		if (!rc && !wr &&
 		    sio_umem_write(owner, cmd->access_rw.uptr, tmp, len))
-			rc = -EFAULT;
+			rc = sio_err(-EFAULT, "ACCESS_RW: uptr %#llx not "
+				     "writable",
+				     (unsigned long long)cmd->access_rw.uptr);
 		free(tmp);
 		break;
 	}
 	default:
-		rc = -EOPNOTSUPP;
+		rc = sio_err(-EOPNOTSUPP, "test op %u is not an access op",
+			     cmd->op);
 	}
 	sio_file_put(file);
 	return rc;
