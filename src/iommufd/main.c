@@ -180,9 +180,14 @@ struct iommufd_ioctl_op {
 #define IOMMUFD_OFFSETOFEND(type, member) \
 	(offsetof(type, member) + sizeof(((type *)0)->member))
 
+/* Zero, or a compile error when _struct does not fit the buffer every
+ * ioctl is copied into (the kernel's BUILD_BUG_ON in IOCTL_OP). */
+#define IOCTL_FITS_BUFFER(_struct) \
+	(0 * sizeof(char[sizeof(_struct) <= sizeof(union ucmd_buffer) ? 1 : -1]))
+
 #define IOCTL_OP(_ioctl, _fn, _struct, _last)                                \
 	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {                             \
-		.size = sizeof(_struct),                                     \
+		.size = sizeof(_struct) + IOCTL_FITS_BUFFER(_struct),        \
 		.min_size = IOMMUFD_OFFSETOFEND(_struct, _last),             \
 		.ioctl_num = _ioctl,                                         \
 		.name = #_ioctl,                                             \
