@@ -3,11 +3,10 @@
  * of dying when the source or destination is not there any more (a
  * truncated file's page, SIGBUS; an unmapped page, SIGSEGV).
  *
- * The copy is one `rep movsb` in an assembly routine of its own, so the
- * only instruction that can fault on the caller's memory sits at a known
- * address.  The routine itself takes no signal: whoever owns the process's
+ * The copy is an assembly routine of its own, so the instructions that
+ * can fault on the caller's memory sit in a known range of addresses.  The routine itself takes no signal: whoever owns the process's
  * SIGSEGV/SIGBUS handler (the MMIO trap, src/mmio/trap.c) asks
- * sio_safecopy_fixup() whether a faulting RIP is that instruction and, if
+ * sio_safecopy_fixup() whether a faulting RIP is in that range and, if
  * so, resumes the thread at the address it returns, where the routine
  * returns -EFAULT.  Without that handler installed a fault here kills the
  * process as a plain memcpy would; docs/umem.md says who installs it.
@@ -23,8 +22,8 @@
  * when an access faulted (some of the bytes may have been copied). */
 int sio_safe_memcpy(void *dst, const void *src, size_t len);
 
-/* Where a fault at rip resumes: the routine's fix-up when rip is its
- * copying instruction, else 0.  Async-signal-safe. */
+/* Where a fault at rip resumes: the routine's fix-up when rip is inside
+ * its copy, else 0.  Async-signal-safe. */
 uintptr_t sio_safecopy_fixup(uintptr_t rip);
 
 #endif

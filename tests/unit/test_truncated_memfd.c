@@ -106,7 +106,7 @@ static void test_safe_memcpy(void **state)
 	assert_int_equal(sio_trap_install(), 0);
 	for (size_t i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i * 31 + 7);
-	for (size_t len = 0; len < 70; len++) {
+	for (size_t len = 0; len < 260; len++) {
 		memset(dst, 0, sizeof(dst));
 		assert_int_equal(sio_safe_memcpy(dst + 3, src + 1, len), 0);
 		for (size_t i = 0; i < sizeof(dst); i++)
@@ -125,10 +125,13 @@ static void test_safe_memcpy(void **state)
 	file = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	assert_true(file != MAP_FAILED);
 	assert_int_equal(sio_safe_memcpy(file + pg - 4, src, 4), 0);
-	/* Past the file's end: SIGBUS, after the bytes that fit. */
+	/* Past the file's end: SIGBUS, short and long copies alike. */
 	assert_int_equal(sio_safe_memcpy(file + pg - 4, src, 8), -EFAULT);
 	assert_int_equal(sio_safe_memcpy(dst, file + pg - 4, 8), -EFAULT);
-	assert_memory_equal(dst, src, 4);
+	assert_int_equal(sio_safe_memcpy(file + pg - 4, src, 5), -EFAULT);
+	assert_int_equal(sio_safe_memcpy(dst, file + pg - 100, 200), -EFAULT);
+	assert_int_equal(sio_safe_memcpy(file + pg - 100, src, 200), -EFAULT);
+	assert_int_equal(sio_safe_memcpy(dst, file + pg - 200, 200), 0);
 	assert_int_equal(munmap(file, 2 * pg), 0);
 	close(fd);
 }
