@@ -13,12 +13,22 @@
  * or insufficient mapping is not the end: the device sends a page request
  * from inside the same section (iopf/dma_fault.h) and the DMA returns -EAGAIN,
  * to be retried when the response says the page is there.
+ *
+ * The copy itself is sio_safe_memcpy(): memory the IOMMU maps may vanish
+ * under the mapping (a memfd pinned by IOMMU_IOAS_MAP_FILE and then
+ * truncated leaves the library's mapping of it with no pages, and a load
+ * there raises SIGBUS).  The kernel would still hold its pinned pages; we
+ * cannot, so such a DMA fails as one to memory that is not there: -EFAULT,
+ * SIO_FAULT_NOT_MAPPED, and the program lives (docs/umem.md).  That needs
+ * the library's fault handler in place (src/mmio/trap.c, which the
+ * iommufd layer installs when it maps a file).
  */
 #include <string.h>
 
 #include "core/core.h"
 #include "iopf/dma_fault.h"
 #include "softiommu/dma.h"
+#include "util/safecopy.h"
 
 SIO_API const char *sio_fault_reason_name(enum sio_fault_reason reason)
 {
@@ -233,9 +243,15 @@ static int dma_copy(struct sio_device *dev, sio_pasid_t pasid, uint64_t iova,
 			break;
 		chunk = x.len < len ? (size_t)x.len : len;
 		if (access & SIO_DMA_WRITE)
-			memcpy(x.host, p, chunk);
+			rc = sio_safe_memcpy(x.host, p, chunk);
 		else
-			memcpy(p, x.host, chunk);
+			rc = sio_safe_memcpy(p, x.host, chunk);
+		if (rc) {
+			/* The page behind the mapping is gone. */
+			rc = fault(f, SIO_FAULT_NOT_MAPPED, iova, pasid, access,
+				   -EFAULT);
+			break;
+		}
 		p += chunk;
 		iova += chunk;
 		len -= chunk;

@@ -31,6 +31,7 @@
 
 #include "iommufd/dmabuf.h"
 #include "iommufd/iommufd_private.h"
+#include "softiommu/mmio.h"
 
 #define HPAGE_SIZE (2ull << 20)
 
@@ -494,6 +495,8 @@ int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 		return sio_err(-EINVAL, "length 0");
 	if (__builtin_add_overflow(start, length - 1, &last))
 		return sio_err(-EOVERFLOW, "start + length overflows");
+	/* A DMA to a file truncated under the mapping fails, not kills. */
+	sio_trap_install();
 	dmabuf = iommufd_dmabuf_get(fd);
 	if (dmabuf)
 		elm.pages = iopt_alloc_dmabuf_pages(iopt->host, dmabuf, start,

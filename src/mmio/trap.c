@@ -15,8 +15,8 @@
  * The handler runs with every signal blocked, so that an emulated access
  * is as indivisible for the thread as the instruction it stands for; it
  * asks each trap client in turn (the MMIO registry is one; the table has
- * room for a few, e.g. a fault-safe copy that resumes at a fix-up
- * address) and, when none handles the fault, delivers it to the program
+ * room for a few), then the fault-safe copy (util/safecopy.h), and, when
+ * none handles the fault, delivers it to the program
  * the way the kernel would have: the recorded handler is called with the
  * thread's mask at the fault plus its sa_mask (and the signal itself
  * unless SA_NODEFER), with or without siginfo, SA_RESETHAND resetting it
@@ -47,6 +47,13 @@
  * as they are; pthread_atfork takes the trap lock around the fork, so the
  * child never inherits it held.
  *
+ * The fault-safe copy.  sio_safe_memcpy() lives in the bottom layer so
+ * that the DMA data path, which sits below this one, can use it; this
+ * layer knows it by name and asks it after the table's clients, whatever
+ * they answered: an MMIO region a DMA copies from or to is still emulated
+ * by its client when it can be, and a fault inside the copy never reaches
+ * the program (it resumes at the copy's fix-up, which returns -EFAULT).
+ *
  * Two copies of the library in one process (a program linked with
  * libsoftiommu running under the preload shim) each install their handler:
  * the later one chains to the earlier.  Should each have recorded the
@@ -62,6 +69,7 @@
 #include "softiommu/mmio.h"
 #include "mmio/mmio_private.h"
 #include "util/error.h"
+#include "util/safecopy.h"
 
 /* rt_sigreturn, encoded as "movq $15, %rax; syscall" byte for byte: the
  * sequence gdb and the unwinder look for at a signal frame's return
@@ -426,6 +434,25 @@ static void chain(int sig, siginfo_t *si, ucontext_t *uc)
 	chain_sp = prev_sp;
 }
 
+/* The fault-safe copy's client: a fault on its copying instruction
+ * resumes at its fix-up. */
+static enum sio_trap_verdict safecopy_fault(int sig, siginfo_t *si,
+					    ucontext_t *uc)
+{
+	uintptr_t fixup = sio_safecopy_fixup(uc->uc_mcontext.gregs[REG_RIP]);
+
+	(void)sig;
+	(void)si;
+	if (!fixup)
+		return SIO_TRAP_PASS;
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)fixup;
+	return SIO_TRAP_RESUME;
+}
+
+static const struct sio_trap_client safecopy_client = {
+	.fault = safecopy_fault,
+};
+
 static void trap_entry(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -451,6 +478,10 @@ static void trap_entry(int sig, siginfo_t *si, void *ucv)
 		}
 		if (v == SIO_TRAP_CHAIN)
 			break;
+	}
+	if (safecopy_client.fault(sig, si, uc) == SIO_TRAP_RESUME) {
+		errno = saved_errno;
+		return;
 	}
 	errno = saved_errno;
 	chain(sig, si, uc);
