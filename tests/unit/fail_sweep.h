@@ -66,4 +66,25 @@ static inline unsigned int fail_sweep(int (*body)(void *ctx),
 	return n - 1;
 }
 
+/*
+ * The whole check a sweep test makes: sweep body under every failure
+ * point, say how many sites it visited (which must be more than
+ * min_sites: a sweep that reaches none cannot fail), then run it once
+ * more unarmed, where it must succeed, and undo.
+ */
+static inline unsigned int fail_sweep_check(const char *what,
+					    int (*body)(void *ctx),
+					    void (*undo)(void *ctx), void *ctx,
+					    unsigned int min_sites)
+{
+	unsigned int sites = fail_sweep(body, undo, ctx);
+
+	print_message("%s: %u sites\n", what, sites);
+	assert_true(sites > min_sites);
+	assert_int_equal(body(ctx), 0);
+	if (undo)
+		undo(ctx);
+	return sites;
+}
+
 #endif
