@@ -1,7 +1,7 @@
 /*
  * Dirty tracking on paging domains: the switch, the read-and-clear of the
  * dirty bits the page table keeps, and the nested domains' cache
- * invalidation that the same iommufd issue brings.
+ * invalidation (both what iommufd's HWPT ioctls need).
  *
  * The on/off state is the core's (domain->dirty_tracking), written under
  * the domain's map lock and read without a lock by the data path, which

@@ -18,8 +18,9 @@
  * If the handler allocated an object through the ucmd it is finalized on
  * success and aborted on error here, so no ioctl can publish half an object.
  *
- * Commands whose handlers belong to later issues are in the table with
- * their sizes, so they get every size rule, then -EOPNOTSUPP.
+ * Commands softiommu does not implement (IOAS_CHANGE_PROCESS, which needs
+ * one iommufd across processes, and IOAS_NOIOMMU_GET_PA) are in the table
+ * with their sizes, so they get every size rule, then -EOPNOTSUPP.
  * IOMMU_TEST_CMD answers -ENOTTY on a host without the selftest option.
  * The host the contexts live in is in host.c.
  */
@@ -136,7 +137,8 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
-/* Handlers of later issues: the size rules ran; the feature is absent. */
+/* Commands softiommu does not implement: the size rules ran; the
+ * feature is absent. */
 static int iommufd_not_yet(struct iommufd_ucmd *ucmd)
 {
 	(void)ucmd;

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target over the iommufd ioctl dispatcher (issue 3, item 8).
+ * libFuzzer target over the iommufd ioctl dispatcher.
  *
  * One host for the whole run; each input opens up to two contexts, runs
  * its operations (fuzz_format.h) on them, closes every fd it made,

@@ -78,7 +78,7 @@ static void test_size_rules(void **state)
 
 		assert_int_equal(io(f, IOMMU_IOAS_ALLOC, &c), -EOPNOTSUPP);
 	}
-	/* A later-issue command still gets the size rules. */
+	/* Every command in the table gets the size rules first. */
 	{
 		struct iommu_viommu_alloc v = { .size = 4 };
 
