@@ -36,6 +36,7 @@
 #include "file/file.h"
 #include "util/error.h"
 #include "util/fail.h"
+#include "util/sys.h"
 
 #define FILE_CHUNK_SHIFT 10
 #define FILE_CHUNK (1 << FILE_CHUNK_SHIFT)
@@ -529,7 +530,7 @@ SIO_API int sio_file_mmap(struct sio_file *file, void **addr, size_t len,
 	if (!rc && file->ops->munmap) {
 		rc = sio_file_map_add(file, *addr, len, off);
 		if (rc) {
-			munmap(*addr, len);
+			sio_sys_munmap(*addr, len);
 			file->ops->munmap(file, *addr, len, off);
 		}
 	}

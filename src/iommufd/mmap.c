@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 
 #include "iommufd/iommufd_private.h"
+#include "util/sys.h"
 
 struct iommufd_mmap {
 	struct cds_list_head node;	/* in ictx->mmaps, by offset */
@@ -148,7 +149,7 @@ SIO_API int sio_iommufd_mmap(struct sio_iommufd *ictx, void **addr,
 			     (unsigned long long)off, (unsigned long long)span);
 		goto out;
 	}
-	p = mmap(*addr, span, prot, flags, m->fd, (off_t)m->fd_offset);
+	p = sio_sys_mmap(*addr, span, prot, flags, m->fd, (off_t)m->fd_offset);
 	if (p == MAP_FAILED) {
 		rc = sio_err(-errno, "iommufd mmap: mmap of offset %#llx "
 			     "failed", (unsigned long long)off);

@@ -25,6 +25,7 @@
 #include "iommufd/iommufd_private.h"
 #include "iommufd/selftest/selftest.h"
 #include "softiommu/file.h"
+#include "util/sys.h"
 
 /* The mock exporter's limit (iommufd_test_dmabuf_get). */
 #define DMABUF_MAX_PAGES 512
@@ -95,7 +96,7 @@ int iommufd_test_dmabuf_get(struct iommufd_ucmd *ucmd, unsigned int open_flags,
 	if (memfd < 0 || ftruncate(memfd, (off_t)len)) {
 		rc = sio_err(-errno, "iommufd: cannot make a dmabuf's memory");
 		if (memfd >= 0)
-			close(memfd);
+			sio_sys_close(memfd);
 		goto err_free;
 	}
 	rc = sio_umem_file_adopt(host->owner, memfd, &d->mem);
@@ -127,7 +128,7 @@ int iommufd_test_dmabuf_revoke(struct iommufd_ucmd *ucmd, int fd, bool revoked)
 	(void)ucmd;
 	if (!d) {
 		/* dma_buf_get(): no file is -EBADF, another file -EINVAL. */
-		return fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+		return sio_sys_fcntl(fd, F_GETFD, 0) < 0 ? -EBADF : -EINVAL;
 	}
 	pthread_mutex_lock(&d->lock);
 	d->revoked = revoked;
