@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "pci_helpers.h"
+
 #include "softiommu/attach.h"
 #include "softiommu/device.h"
 #include "softiommu/domain.h"
@@ -134,19 +136,6 @@ static void sink_signal(void *opaque, enum sio_pci_irq_type type,
 	e->irq_type = type;
 }
 
-static uint32_t cfg_rd(struct env *e, uint32_t off, unsigned int size)
-{
-	uint32_t v = 0xdeadbeef;
-
-	assert_int_equal(sio_pci_config_read(e->pdev, off, size, &v), 0);
-	return v;
-}
-
-static void cfg_wr(struct env *e, uint32_t off, unsigned int size, uint32_t v)
-{
-	assert_int_equal(sio_pci_config_write(e->pdev, off, size, v), 0);
-}
-
 static uint64_t rd(struct env *e, uint64_t off, unsigned int size)
 {
 	uint64_t v = 0xdeadbeefdeadbeefull;
@@ -191,10 +180,10 @@ static void sel_reset(struct env *e)
 	uint32_t v;
 	int n;
 
-	v = cfg_rd(e, C_CHANERR_INT, 4);
-	cfg_wr(e, C_CHANERR_INT, 4, v);
-	v = cfg_rd(e, C_DMAUNCERRSTS, 4);
-	cfg_wr(e, C_CHANERR_INT, 4, v);
+	v = t_cfg_rd(e->pdev, C_CHANERR_INT, 4);
+	t_cfg_wr(e->pdev, C_CHANERR_INT, 4, v);
+	v = t_cfg_rd(e->pdev, C_DMAUNCERRSTS, 4);
+	t_cfg_wr(e->pdev, C_CHANERR_INT, 4, v);
 	wr(e, R_CHANERR, 4, rd(e, R_CHANERR, 4));
 	wr(e, R_CHANCMD, 1, CMD_RESET);
 	for (n = 0; n < 5 && (rd(e, R_CHANCMD, 1) & CMD_RESET); n++)
@@ -274,7 +263,7 @@ static int setup_init(void **state)
 
 	setup(state);
 	e = *state;
-	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+	t_cfg_wr(e->pdev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
 				       PCI_COMMAND_INTX_DISABLE);
 	sel_reset(e);
 	wr(e, R_INTRCTRL, 1, INTRCTRL_MSIX);
@@ -296,18 +285,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint32_t find_cap(struct env *e, uint8_t id)
-{
-	uint32_t pos = cfg_rd(e, PCI_CAPABILITY_LIST, 1);
-
-	for (int n = 0; pos && n < 48; n++) {
-		if (cfg_rd(e, pos, 1) == id)
-			return pos;
-		pos = cfg_rd(e, pos + 1, 1);
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 
 static void identity(void **state)
@@ -316,11 +293,11 @@ static void identity(void **state)
 	uint32_t msix, lo, hi;
 
 	/* What vfio_pci_device_match() and ioat_probe() check. */
-	assert_int_equal(cfg_rd(e, PCI_VENDOR_ID, 2), 0x8086);
-	assert_int_equal(cfg_rd(e, PCI_DEVICE_ID, 2), 0x2021);
-	assert_int_equal(cfg_rd(e, PCI_CLASS_REVISION, 4) >> 8, 0x088000);
-	assert_int_equal(cfg_rd(e, PCI_REVISION_ID, 1), 0x04);
-	assert_int_equal(cfg_rd(e, PCI_INTERRUPT_PIN, 1), 1);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_VENDOR_ID, 2), 0x8086);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_DEVICE_ID, 2), 0x2021);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_CLASS_REVISION, 4) >> 8, 0x088000);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_REVISION_ID, 1), 0x04);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_INTERRUPT_PIN, 1), 1);
 	assert_int_equal(rd(e, R_VER, 1), 0x33);
 	assert_int_equal(rd(e, R_CHANCNT, 1), 1);
 	assert_int_equal(rd(e, R_XFERCAP, 1), 20);
@@ -332,33 +309,33 @@ static void identity(void **state)
 	assert_int_equal(rd(e, 0, 8), 0x1401);
 
 	/* BAR0: 16 KiB, 64-bit memory. */
-	cfg_wr(e, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
-	cfg_wr(e, PCI_BASE_ADDRESS_1, 4, 0xffffffff);
-	lo = cfg_rd(e, PCI_BASE_ADDRESS_0, 4);
-	hi = cfg_rd(e, PCI_BASE_ADDRESS_1, 4);
+	t_cfg_wr(e->pdev, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
+	t_cfg_wr(e->pdev, PCI_BASE_ADDRESS_1, 4, 0xffffffff);
+	lo = t_cfg_rd(e->pdev, PCI_BASE_ADDRESS_0, 4);
+	hi = t_cfg_rd(e->pdev, PCI_BASE_ADDRESS_1, 4);
 	assert_int_equal(lo, 0xffffc000u | PCI_BASE_ADDRESS_MEM_TYPE_64);
 	assert_int_equal(hi, 0xffffffffu);
-	assert_int_equal(cfg_rd(e, PCI_BASE_ADDRESS_2, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_BASE_ADDRESS_2, 4), 0);
 
 	/* PCI Express endpoint; MSI-X with one vector, table at 0x2000 and
 	 * PBA at 0x3000 of BAR0; no MSI. */
-	assert_int_not_equal(find_cap(e, PCI_CAP_ID_EXP), 0);
-	msix = find_cap(e, PCI_CAP_ID_MSIX);
+	assert_int_not_equal(t_find_cap(e->pdev, PCI_CAP_ID_EXP), 0);
+	msix = t_find_cap(e->pdev, PCI_CAP_ID_MSIX);
 	assert_int_not_equal(msix, 0);
-	assert_int_equal(cfg_rd(e, msix + PCI_MSIX_FLAGS, 2) &
+	assert_int_equal(t_cfg_rd(e->pdev, msix + PCI_MSIX_FLAGS, 2) &
 			 PCI_MSIX_FLAGS_QSIZE, 0);
-	assert_int_equal(cfg_rd(e, msix + PCI_MSIX_TABLE, 4), 0x2000);
-	assert_int_equal(cfg_rd(e, msix + PCI_MSIX_PBA, 4), 0x3000);
-	assert_int_equal(find_cap(e, PCI_CAP_ID_MSI), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, msix + PCI_MSIX_TABLE, 4), 0x2000);
+	assert_int_equal(t_cfg_rd(e->pdev, msix + PCI_MSIX_PBA, 4), 0x3000);
+	assert_int_equal(t_find_cap(e->pdev, PCI_CAP_ID_MSI), 0);
 	assert_int_equal(sio_pci_dev_config_size(e->pdev), 4096);
 
 	/* The device-specific config registers the drivers touch. */
-	assert_int_equal(cfg_rd(e, C_DMACTRL, 4), 0);
-	cfg_wr(e, C_DMACTRL, 4, 0xffffffff);
-	assert_int_equal(cfg_rd(e, C_DMACTRL, 4), 3);
-	assert_int_equal(cfg_rd(e, C_DMAUNCERRSTS, 4), 0);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), 0);
-	assert_int_equal(cfg_rd(e, C_CHANERRMSK, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, C_DMACTRL, 4), 0);
+	t_cfg_wr(e->pdev, C_DMACTRL, 4, 0xffffffff);
+	assert_int_equal(t_cfg_rd(e->pdev, C_DMACTRL, 4), 3);
+	assert_int_equal(t_cfg_rd(e->pdev, C_DMAUNCERRSTS, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERRMSK, 4), 0);
 
 	/* ioat_stats_get refuses a function that is not an I/OAT. */
 	assert_int_equal(ioat_stats_get(NULL, &(struct ioat_stats){ 0 }),
@@ -581,7 +558,7 @@ static void completion_writeback(void **state)
 	wr(e, R_DMACOUNT, 2, 1);
 	assert_int_equal(rd(e, R_CHANSTS, 8), desc_iova(1) | ST_HALTED);
 	assert_int_equal(rd(e, R_CHANERR, 4), ERR_COMPL_ADDR);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), ERR_COMPL_ADDR);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), ERR_COMPL_ADDR);
 	/* One failed write, not retried for the error completion. */
 	assert_int_equal(stats(e).faults, faults + 1);
 }
@@ -661,7 +638,7 @@ static void interrupts(void **state)
 	/* INTx when the host enables that instead. */
 	sel_reset(e);
 	desc_at(e, 0)->dst = IOVA + SMALL_OFF + 16;
-	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	t_cfg_wr(e->pdev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	assert_int_equal(sio_pci_irq_set_mode(e->pdev, SIO_PCI_IRQ_INTX, 1), 0);
 	wr(e, R_INTRCTRL, 1, INTRCTRL_MASTER);
 	wr(e, R_CHANCTRL, 2, CTRL_INT_REARM);
@@ -687,7 +664,7 @@ static void fault_and_recover(void **state)
 	assert_int_equal(sel_wait(e), -1);
 	assert_int_equal(rd(e, R_CHANSTS, 8), ST_HALTED);	/* none done */
 	assert_int_equal(rd(e, R_CHANERR, 4), ERR_WRITE_DATA);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), ERR_WRITE_DATA);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), ERR_WRITE_DATA);
 	assert_int_equal(stats(e).faults, 1);
 	assert_int_equal(stats(e).last_fault.reason, SIO_FAULT_NOT_MAPPED);
 	assert_int_equal(stats(e).last_fault.iova, UNMAPPED);
@@ -703,7 +680,7 @@ static void fault_and_recover(void **state)
 	/* The selftest's recovery: clear errors, reset; then a good copy. */
 	sel_reset(e);
 	assert_int_equal(rd(e, R_CHANERR, 4), 0);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), 0);
 	sel_start(e, IOVA + SRC_OFF, IOVA + DST_OFF, 4096, 1, false);
 	assert_int_equal(sel_wait(e), 0);
 	assert_memory_equal(dst, src, 4096);
@@ -752,7 +729,7 @@ static void fault_and_recover(void **state)
 	/* Clearing CHANERR (without a reset) and a new chain restart it, as
 	 * ioatdma's error handler does. */
 	wr(e, R_CHANERR, 4, ERR_NEXT_ADDR);
-	cfg_wr(e, C_CHANERR_INT, 4, ERR_NEXT_ADDR);
+	t_cfg_wr(e->pdev, C_CHANERR_INT, 4, ERR_NEXT_ADDR);
 	*desc_at(e, 0) = (struct desc){ .size = 1, .ctl = D_NULL | D_COMPL_WRITE,
 					.next = desc_iova(1) };
 	wr(e, R_CHAINADDR, 8, desc_iova(0));
@@ -776,11 +753,11 @@ static void fault_and_recover(void **state)
 
 	/* CHANERRMASK_INT keeps a bit out of the config mirror only. */
 	sel_reset(e);
-	cfg_wr(e, C_CHANERRMSK, 4, ERR_NEXT_ALIGN);
+	t_cfg_wr(e->pdev, C_CHANERRMSK, 4, ERR_NEXT_ALIGN);
 	wr(e, R_CHAINADDR, 8, desc_iova(0));
 	wr(e, R_DMACOUNT, 2, 2);
 	assert_int_equal(rd(e, R_CHANERR, 4), ERR_NEXT_ALIGN);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), 0);
 	sel_reset(e);
 }
 
@@ -790,17 +767,17 @@ static void bus_master_off(void **state)
 	uint8_t *src = e->mem + SRC_OFF, *dst = e->mem + DST_OFF;
 
 	fill(src, 4096, 4);
-	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	t_cfg_wr(e->pdev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	sel_start(e, IOVA + SRC_OFF, IOVA + DST_OFF, 4096, 1, false);
 	assert_int_equal(sel_wait(e), -1);
 	/* The first DMA, the descriptor fetch, is refused. */
 	assert_int_equal(rd(e, R_CHANERR, 4), ERR_NEXT_ADDR);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), ERR_NEXT_ADDR);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), ERR_NEXT_ADDR);
 	assert_int_equal(stats(e).faults, 1);
 	assert_int_equal(stats(e).last_fault.reason, SIO_FAULT_BLOCKED);
 	assert_int_equal(dst[0], 0);
 	/* Bus mastering back on, reset: it works. */
-	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	t_cfg_wr(e->pdev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	sel_reset(e);
 	sel_start(e, IOVA + SRC_OFF, IOVA + DST_OFF, 4096, 1, false);
 	assert_int_equal(sel_wait(e), 0);
@@ -821,23 +798,23 @@ static void w1c_and_read_only(void **state)
 	wr(e, R_CHAINADDR, 8, desc_iova(0));
 	wr(e, R_DMACOUNT, 2, 1);
 	assert_int_equal(rd(e, R_CHANERR, 4), ERR_CONTROL);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), ERR_LENGTH | ERR_CONTROL);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), ERR_LENGTH | ERR_CONTROL);
 	/* CHANERR_INT: writing 1 clears that bit only; 0 clears nothing. */
-	cfg_wr(e, C_CHANERR_INT, 4, 0);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), ERR_LENGTH | ERR_CONTROL);
-	cfg_wr(e, C_CHANERR_INT, 4, ERR_LENGTH);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), ERR_CONTROL);
+	t_cfg_wr(e->pdev, C_CHANERR_INT, 4, 0);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), ERR_LENGTH | ERR_CONTROL);
+	t_cfg_wr(e->pdev, C_CHANERR_INT, 4, ERR_LENGTH);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), ERR_CONTROL);
 	/* CHANERR likewise, byte-wide too. */
 	wr(e, R_CHANERR, 4, ERR_LENGTH);
 	assert_int_equal(rd(e, R_CHANERR, 4), ERR_CONTROL);
 	wr(e, R_CHANERR + 1, 1, ERR_CONTROL >> 8);
 	assert_int_equal(rd(e, R_CHANERR, 4), 0);
 	/* DMAUNCERRSTS holds nothing and ones do not set it. */
-	cfg_wr(e, C_DMAUNCERRSTS, 4, 0xffffffff);
-	assert_int_equal(cfg_rd(e, C_DMAUNCERRSTS, 4), 0);
+	t_cfg_wr(e->pdev, C_DMAUNCERRSTS, 4, 0xffffffff);
+	assert_int_equal(t_cfg_rd(e->pdev, C_DMAUNCERRSTS, 4), 0);
 	/* CHANERRMASK_INT is read-write over the error bits. */
-	cfg_wr(e, C_CHANERRMSK, 4, 0xffffffff);
-	assert_int_equal(cfg_rd(e, C_CHANERRMSK, 4), 0x7ffff);
+	t_cfg_wr(e->pdev, C_CHANERRMSK, 4, 0xffffffff);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERRMSK, 4), 0x7ffff);
 
 	/* Read-only registers ignore writes. */
 	wr(e, R_CHANCNT, 1, 9);
@@ -943,17 +920,17 @@ static void commands_and_flr(void **state)
 	 * mirrors back to power-on. */
 	wr(e, R_CHANCMD, 1, 0x01);		/* START: not on version 3 */
 	assert_int_equal(rd(e, R_CHANERR, 4), ERR_CHANCMD);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), ERR_CHANCMD);
-	cfg_wr(e, C_CHANERRMSK, 4, 1);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), ERR_CHANCMD);
+	t_cfg_wr(e->pdev, C_CHANERRMSK, 4, 1);
 	wr(e, R_CHANCMP, 8, 0x40);
 	assert_int_equal(sio_pci_reset(e->pdev), 0);
 	assert_int_equal(rd(e, R_CHANSTS, 8), ST_HALTED);
 	assert_int_equal(rd(e, R_CHANERR, 4), 0);
 	assert_int_equal(rd(e, R_CHANCMP, 8), 0);
 	assert_int_equal(rd(e, R_INTRCTRL, 1), 0);
-	assert_int_equal(cfg_rd(e, C_CHANERR_INT, 4), 0);
-	assert_int_equal(cfg_rd(e, C_CHANERRMSK, 4), 0);
-	assert_int_equal(cfg_rd(e, PCI_VENDOR_ID, 2), 0x8086);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERR_INT, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, C_CHANERRMSK, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_VENDOR_ID, 2), 0x8086);
 }
 
 /* No thread behind the model: a forked child (as test harnesses fork

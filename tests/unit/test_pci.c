@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "pci_helpers.h"
+
 #include "softiommu/attach.h"
 #include "softiommu/device.h"
 #include "softiommu/domain.h"
@@ -162,32 +164,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint32_t cfg_rd(struct env *e, uint32_t off, unsigned int size)
-{
-	uint32_t v = 0xdeadbeef;
-
-	assert_int_equal(sio_pci_config_read(e->pdev, off, size, &v), 0);
-	return v;
-}
-
-static void cfg_wr(struct env *e, uint32_t off, unsigned int size, uint32_t v)
-{
-	assert_int_equal(sio_pci_config_write(e->pdev, off, size, v), 0);
-}
-
-/* The offset of capability id, walking the list as a driver does. */
-static uint32_t find_cap(struct env *e, uint8_t id)
-{
-	uint32_t pos = cfg_rd(e, PCI_CAPABILITY_LIST, 1);
-
-	for (int n = 0; pos && n < 48; n++) {
-		if (cfg_rd(e, pos, 1) == id)
-			return pos;
-		pos = cfg_rd(e, pos + 1, 1);
-	}
-	return 0;
-}
-
 static void bdf_text(void **state)
 {
 	char buf[16];
@@ -238,30 +214,30 @@ static void header(void **state)
 	struct env *e = *state;
 	uint32_t v;
 
-	assert_int_equal(cfg_rd(e, PCI_VENDOR_ID, 2), 0x1234);
-	assert_int_equal(cfg_rd(e, PCI_DEVICE_ID, 2), 0x5678);
-	assert_int_equal(cfg_rd(e, PCI_VENDOR_ID, 4), 0x56781234);
-	assert_int_equal(cfg_rd(e, PCI_CLASS_REVISION, 4), 0x08800002);
-	assert_int_equal(cfg_rd(e, PCI_SUBSYSTEM_VENDOR_ID, 2), 0x1234);
-	assert_int_equal(cfg_rd(e, PCI_HEADER_TYPE, 1), 0);
-	assert_true(cfg_rd(e, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_VENDOR_ID, 2), 0x1234);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_DEVICE_ID, 2), 0x5678);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_VENDOR_ID, 4), 0x56781234);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_CLASS_REVISION, 4), 0x08800002);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_SUBSYSTEM_VENDOR_ID, 2), 0x1234);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_HEADER_TYPE, 1), 0);
+	assert_true(t_cfg_rd(e->pdev, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
 	assert_int_equal(sio_pci_dev_config_size(e->pdev), 4096);
 	/* IDs are read-only. */
-	cfg_wr(e, PCI_VENDOR_ID, 2, 0xffff);
-	assert_int_equal(cfg_rd(e, PCI_VENDOR_ID, 2), 0x1234);
+	t_cfg_wr(e->pdev, PCI_VENDOR_ID, 2, 0xffff);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_VENDOR_ID, 2), 0x1234);
 	/* Command: only the defined enables stick. */
-	cfg_wr(e, PCI_COMMAND, 2, 0xffff);
-	v = cfg_rd(e, PCI_COMMAND, 2);
+	t_cfg_wr(e->pdev, PCI_COMMAND, 2, 0xffff);
+	v = t_cfg_rd(e->pdev, PCI_COMMAND, 2);
 	assert_int_equal(v, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
 			    PCI_COMMAND_PARITY | PCI_COMMAND_SERR |
 			    PCI_COMMAND_INTX_DISABLE);
 	/* Status error bits are write-1-to-clear. */
 	sio_pci_model_config_set(e->pdev, PCI_STATUS, 2,
 				 PCI_STATUS_CAP_LIST | PCI_STATUS_REC_MASTER_ABORT);
-	cfg_wr(e, PCI_STATUS, 2, 0);
-	assert_true(cfg_rd(e, PCI_STATUS, 2) & PCI_STATUS_REC_MASTER_ABORT);
-	cfg_wr(e, PCI_STATUS, 2, PCI_STATUS_REC_MASTER_ABORT);
-	assert_int_equal(cfg_rd(e, PCI_STATUS, 2), PCI_STATUS_CAP_LIST);
+	t_cfg_wr(e->pdev, PCI_STATUS, 2, 0);
+	assert_true(t_cfg_rd(e->pdev, PCI_STATUS, 2) & PCI_STATUS_REC_MASTER_ABORT);
+	t_cfg_wr(e->pdev, PCI_STATUS, 2, PCI_STATUS_REC_MASTER_ABORT);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_STATUS, 2), PCI_STATUS_CAP_LIST);
 	/* Bad accesses. */
 	assert_int_equal(sio_pci_config_read(e->pdev, 1, 2, &v), -EINVAL);
 	assert_int_equal(sio_pci_config_read(e->pdev, 0, 3, &v), -EINVAL);
@@ -345,50 +321,50 @@ static void bar_sizing(void **state)
 	struct env *e = *state;
 
 	/* 64-bit BAR0 of 16 KiB: all ones reads back the size mask. */
-	assert_int_equal(cfg_rd(e, PCI_BASE_ADDRESS_0, 4),
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_BASE_ADDRESS_0, 4),
 			 PCI_BASE_ADDRESS_MEM_TYPE_64);
-	cfg_wr(e, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
-	cfg_wr(e, PCI_BASE_ADDRESS_1, 4, 0xffffffff);
-	assert_int_equal(cfg_rd(e, PCI_BASE_ADDRESS_0, 4),
+	t_cfg_wr(e->pdev, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
+	t_cfg_wr(e->pdev, PCI_BASE_ADDRESS_1, 4, 0xffffffff);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_BASE_ADDRESS_0, 4),
 			 0xffffc000 | PCI_BASE_ADDRESS_MEM_TYPE_64);
-	assert_int_equal(cfg_rd(e, PCI_BASE_ADDRESS_1, 4), 0xffffffff);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_BASE_ADDRESS_1, 4), 0xffffffff);
 	/* 32-bit BAR2 of 4 KiB; BAR3 absent reads 0 and stays 0. */
-	cfg_wr(e, PCI_BASE_ADDRESS_2, 4, 0xffffffff);
-	assert_int_equal(cfg_rd(e, PCI_BASE_ADDRESS_2, 4), 0xfffff000);
-	cfg_wr(e, PCI_BASE_ADDRESS_3, 4, 0xffffffff);
-	assert_int_equal(cfg_rd(e, PCI_BASE_ADDRESS_3, 4), 0);
+	t_cfg_wr(e->pdev, PCI_BASE_ADDRESS_2, 4, 0xffffffff);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_BASE_ADDRESS_2, 4), 0xfffff000);
+	t_cfg_wr(e->pdev, PCI_BASE_ADDRESS_3, 4, 0xffffffff);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_BASE_ADDRESS_3, 4), 0);
 	/* No ROM. */
-	cfg_wr(e, PCI_ROM_ADDRESS, 4, 0xffffffff);
-	assert_int_equal(cfg_rd(e, PCI_ROM_ADDRESS, 4), 0);
-	cfg_wr(e, PCI_BASE_ADDRESS_0, 4, 0xfebf0000);
-	assert_int_equal(cfg_rd(e, PCI_BASE_ADDRESS_0, 4),
+	t_cfg_wr(e->pdev, PCI_ROM_ADDRESS, 4, 0xffffffff);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_ROM_ADDRESS, 4), 0);
+	t_cfg_wr(e->pdev, PCI_BASE_ADDRESS_0, 4, 0xfebf0000);
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_BASE_ADDRESS_0, 4),
 			 0xfebf0000 | PCI_BASE_ADDRESS_MEM_TYPE_64);
 }
 
 static void capabilities(void **state)
 {
 	struct env *e = *state;
-	uint32_t exp = find_cap(e, PCI_CAP_ID_EXP);
-	uint32_t msix = find_cap(e, PCI_CAP_ID_MSIX);
-	uint32_t msi = find_cap(e, PCI_CAP_ID_MSI);
-	uint32_t pm = find_cap(e, PCI_CAP_ID_PM);
+	uint32_t exp = t_find_cap(e->pdev, PCI_CAP_ID_EXP);
+	uint32_t msix = t_find_cap(e->pdev, PCI_CAP_ID_MSIX);
+	uint32_t msi = t_find_cap(e->pdev, PCI_CAP_ID_MSI);
+	uint32_t pm = t_find_cap(e->pdev, PCI_CAP_ID_PM);
 
 	assert_true(exp >= 0x40 && msix && msi && pm);
-	assert_int_equal(find_cap(e, PCI_CAP_ID_VPD), 0);
-	assert_int_equal(cfg_rd(e, exp + PCI_EXP_FLAGS, 2) & PCI_EXP_FLAGS_VERS, 2);
-	assert_true(cfg_rd(e, exp + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR);
-	assert_int_equal(cfg_rd(e, msix + PCI_MSIX_FLAGS, 2) &
+	assert_int_equal(t_find_cap(e->pdev, PCI_CAP_ID_VPD), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, exp + PCI_EXP_FLAGS, 2) & PCI_EXP_FLAGS_VERS, 2);
+	assert_true(t_cfg_rd(e->pdev, exp + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR);
+	assert_int_equal(t_cfg_rd(e->pdev, msix + PCI_MSIX_FLAGS, 2) &
 			 PCI_MSIX_FLAGS_QSIZE, 3);
-	assert_int_equal(cfg_rd(e, msix + PCI_MSIX_TABLE, 4), 0x2000);
-	assert_int_equal(cfg_rd(e, msix + PCI_MSIX_PBA, 4), 0x3000);
+	assert_int_equal(t_cfg_rd(e->pdev, msix + PCI_MSIX_TABLE, 4), 0x2000);
+	assert_int_equal(t_cfg_rd(e->pdev, msix + PCI_MSIX_PBA, 4), 0x3000);
 	/* MSI: 4 vectors capable (MMC = 2), 64-bit, maskable. */
-	assert_int_equal(cfg_rd(e, msi + PCI_MSI_FLAGS, 2),
+	assert_int_equal(t_cfg_rd(e->pdev, msi + PCI_MSI_FLAGS, 2),
 			 PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT | (2 << 1));
 	/* The MSI-X table size field is read-only. */
-	cfg_wr(e, msix + PCI_MSIX_FLAGS, 2, 0x3ff);
-	assert_int_equal(cfg_rd(e, msix + PCI_MSIX_FLAGS, 2), 3);
+	t_cfg_wr(e->pdev, msix + PCI_MSIX_FLAGS, 2, 0x3ff);
+	assert_int_equal(t_cfg_rd(e->pdev, msix + PCI_MSIX_FLAGS, 2), 3);
 	/* No extended capability without PASID. */
-	assert_int_equal(cfg_rd(e, 0x100, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, 0x100, 4), 0);
 }
 
 static void model_registers(void **state)
@@ -398,10 +374,10 @@ static void model_registers(void **state)
 
 	assert_int_equal(sio_pci_model_config_reg(e->pdev, 0x48, 4, 0x10,
 						  0x0000ffff, 0xffff0000), 0);
-	assert_int_equal(cfg_rd(e, 0x48, 4), 0x10);
+	assert_int_equal(t_cfg_rd(e->pdev, 0x48, 4), 0x10);
 	sio_pci_model_config_set(e->pdev, 0x48, 4, 0x00030010);
-	cfg_wr(e, 0x48, 4, 0x00011234);
-	assert_int_equal(cfg_rd(e, 0x48, 4), 0x00021234);
+	t_cfg_wr(e->pdev, 0x48, 4, 0x00011234);
+	assert_int_equal(t_cfg_rd(e->pdev, 0x48, 4), 0x00021234);
 	assert_int_equal(sio_pci_model_config_get(e->pdev, 0x48, 4), 0x00021234);
 	assert_true(e->m.config_writes > writes);
 	/* Over the library's registers, misaligned, out of range. */
@@ -435,13 +411,13 @@ static void bar_access(void **state)
 
 static uint32_t msix_ctrl(struct env *e)
 {
-	return cfg_rd(e, find_cap(e, PCI_CAP_ID_MSIX) + PCI_MSIX_FLAGS, 2);
+	return t_cfg_rd(e->pdev, t_find_cap(e->pdev, PCI_CAP_ID_MSIX) + PCI_MSIX_FLAGS, 2);
 }
 
 static void msix(void **state)
 {
 	struct env *e = *state;
-	uint32_t cap = find_cap(e, PCI_CAP_ID_MSIX);
+	uint32_t cap = t_find_cap(e->pdev, PCI_CAP_ID_MSIX);
 	uint64_t v;
 
 	/* Nothing enabled: the model's interrupt goes nowhere. */
@@ -473,11 +449,11 @@ static void msix(void **state)
 	assert_int_equal(sio_pci_bar_read(e->pdev, 0, 0x3000, 8, &v), 0);
 	assert_int_equal(v, 0);
 	/* The function mask holds every vector. */
-	cfg_wr(e, cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE |
+	t_cfg_wr(e->pdev, cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE |
 					   PCI_MSIX_FLAGS_MASKALL);
 	assert_int_equal(sio_pci_model_irq(e->pdev, 0), 1);
 	assert_int_equal(e->irqs[0], 0);
-	cfg_wr(e, cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	t_cfg_wr(e->pdev, cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
 	assert_int_equal(e->irqs[0], 1);
 	/* Table address/data are plain storage. */
 	assert_int_equal(sio_pci_bar_write(e->pdev, 0, 0x2000, 8, 0xfee00000ull |
@@ -493,21 +469,21 @@ static void msix(void **state)
 static void msi(void **state)
 {
 	struct env *e = *state;
-	uint32_t cap = find_cap(e, PCI_CAP_ID_MSI);
+	uint32_t cap = t_find_cap(e->pdev, PCI_CAP_ID_MSI);
 
 	assert_int_equal(sio_pci_irq_set_mode(e->pdev, SIO_PCI_IRQ_MSI, 4), 0);
-	assert_int_equal(cfg_rd(e, cap + PCI_MSI_FLAGS, 2) &
+	assert_int_equal(t_cfg_rd(e->pdev, cap + PCI_MSI_FLAGS, 2) &
 			 (PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE),
 			 PCI_MSI_FLAGS_ENABLE | (2 << 4));
 	assert_int_equal(sio_pci_model_irq(e->pdev, 3), 0);
 	assert_int_equal(e->irqs[3], 1);
 	assert_int_equal(e->last_type, SIO_PCI_IRQ_MSI);
-	cfg_wr(e, cap + PCI_MSI_MASK_64, 4, 1u << 3);
+	t_cfg_wr(e->pdev, cap + PCI_MSI_MASK_64, 4, 1u << 3);
 	assert_int_equal(sio_pci_model_irq(e->pdev, 3), 1);
-	assert_int_equal(cfg_rd(e, cap + PCI_MSI_PENDING_64, 4), 1u << 3);
-	cfg_wr(e, cap + PCI_MSI_MASK_64, 4, 0);
+	assert_int_equal(t_cfg_rd(e->pdev, cap + PCI_MSI_PENDING_64, 4), 1u << 3);
+	t_cfg_wr(e->pdev, cap + PCI_MSI_MASK_64, 4, 0);
 	assert_int_equal(e->irqs[3], 2);
-	assert_int_equal(cfg_rd(e, cap + PCI_MSI_PENDING_64, 4), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, cap + PCI_MSI_PENDING_64, 4), 0);
 	assert_int_equal(sio_pci_model_irq(e->pdev, 4), -EINVAL);
 	/* No INTx pin on this function. */
 	assert_int_equal(sio_pci_irq_set_mode(e->pdev, SIO_PCI_IRQ_INTX, 1), -EINVAL);
@@ -516,18 +492,18 @@ static void msi(void **state)
 static void flr(void **state)
 {
 	struct env *e = *state;
-	uint32_t exp = find_cap(e, PCI_CAP_ID_EXP);
+	uint32_t exp = t_find_cap(e->pdev, PCI_CAP_ID_EXP);
 	unsigned int resets = e->m.resets;
 
 	assert_int_equal(resets, 1);	/* at creation */
-	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+	t_cfg_wr(e->pdev, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
 	assert_int_equal(sio_pci_bar_write(e->pdev, 0, 0, 8, 42), 0);
 	assert_int_equal(sio_pci_irq_set_mode(e->pdev, SIO_PCI_IRQ_MSIX, 4), 0);
-	cfg_wr(e, exp + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR);
+	t_cfg_wr(e->pdev, exp + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR);
 	assert_int_equal(e->m.resets, resets + 1);
 	assert_int_equal(e->m.scratch, 0);
-	assert_int_equal(cfg_rd(e, PCI_COMMAND, 2), 0);
-	assert_int_equal(cfg_rd(e, exp + PCI_EXP_DEVCTL, 2) &
+	assert_int_equal(t_cfg_rd(e->pdev, PCI_COMMAND, 2), 0);
+	assert_int_equal(t_cfg_rd(e->pdev, exp + PCI_EXP_DEVCTL, 2) &
 			 PCI_EXP_DEVCTL_BCR_FLR, 0);
 	assert_false(msix_ctrl(e) & PCI_MSIX_FLAGS_ENABLE);
 	assert_int_equal(sio_pci_model_irq(e->pdev, 0), -ENODEV);
@@ -562,7 +538,7 @@ static void dma(void **state)
 	assert_int_equal(sio_pci_dev_dma_faults(e->pdev, &last), 1);
 	assert_int_equal(last.reason, SIO_FAULT_BLOCKED);
 	/* Bus Master on: the copy and its interrupt. */
-	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	t_cfg_wr(e->pdev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	assert_int_equal(sio_pci_bar_write(e->pdev, 0, 0x10, 4, 1), 0);
 	assert_int_equal(e->m.dma_rc, 0);
 	assert_memory_equal(buf + 4096, buf, 64);
