@@ -173,7 +173,8 @@ SIO_API int sio_pci_reset(struct sio_pci_dev *pdev);
  * interrupt it enabled with how many vectors (VFIO_DEVICE_SET_IRQS); the
  * model then raises vectors with sio_pci_model_irq().  A vector masked in
  * the MSI-X table (or by the MSI-X function mask) is left pending in the
- * PBA and delivered when unmasked. */
+ * PBA and delivered when unmasked.  Setting MSI-X while MSI-X is on adds
+ * vectors (the function mask and the vectors there stay as they are). */
 struct sio_pci_irq_sink {
 	void (*signal)(void *opaque, enum sio_pci_irq_type type,
 		       unsigned int vector);

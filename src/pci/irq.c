@@ -6,7 +6,8 @@
  * kernel's PCI core does for vfio-pci) says which kind of interrupt it
  * enabled and how many vectors (sio_pci_irq_set_mode), which sets the
  * enable bits in config space and unmasks the vectors in the MSI-X table,
- * as the kernel's MSI-X setup writes them.  The model raises vectors;
+ * as the kernel's MSI-X setup writes them; with MSI-X already on it only
+ * adds vectors.  The model raises vectors;
  * masking is the function's own: a vector masked in the table, or all of
  * them by the MSI-X function mask, or an MSI vector by its mask bit, is
  * held pending (the PBA bit, the MSI pending bit) and delivered once the
@@ -233,12 +234,20 @@ static void set_enable_bits(struct sio_pci_dev *pdev,
 
 	if (d->msix_vectors) {
 		uint32_t c = pci_cfg_get(pdev, msix_ctrl_off(), 2);
+		/* MSI-X already on: vectors are added, as the kernel's dynamic
+		 * MSI-X allocation does, leaving the function mask and the
+		 * vectors already there as they are. */
+		bool grow = pdev->irq_mode == SIO_PCI_IRQ_MSIX &&
+			    type == SIO_PCI_IRQ_MSIX;
+		unsigned int first = grow ? pdev->irq_vectors : 0;
 
-		c &= ~(uint32_t)(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+		if (!grow)
+			c &= ~(uint32_t)(PCI_MSIX_FLAGS_ENABLE |
+					 PCI_MSIX_FLAGS_MASKALL);
 		if (type == SIO_PCI_IRQ_MSIX)
 			c |= PCI_MSIX_FLAGS_ENABLE;
 		pci_cfg_put(pdev, msix_ctrl_off(), 2, c);
-		for (unsigned int v = 0; type == SIO_PCI_IRQ_MSIX && v < n; v++)
+		for (unsigned int v = first; type == SIO_PCI_IRQ_MSIX && v < n; v++)
 			pdev->msix_table[16 * v + PCI_MSIX_ENTRY_VECTOR_CTRL] &=
 				(uint8_t)~PCI_MSIX_ENTRY_CTRL_MASKBIT;
 		if (type != SIO_PCI_IRQ_MSIX)

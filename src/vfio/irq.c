@@ -431,21 +431,15 @@ static int msi_enable(struct vfio_device *vdev, unsigned int nvec, bool msix)
 
 /*
  * MSI-X vectors past those enabled are added while enabled, as x86's
- * dynamic MSI-X allocation does.  The function mask, which setting the
- * mode clears, is kept.
+ * dynamic MSI-X allocation does (the PCI layer keeps the function mask
+ * and the vectors already there).
  */
 static int msix_grow(struct vfio_device *vdev, unsigned int nvec)
 {
-	uint32_t ctrl = cfg16(vdev, vdev->msix_cap + PCI_MSIX_FLAGS);
 	int rc = sio_pci_irq_set_mode(vdev->pdev, SIO_PCI_IRQ_MSIX, nvec);
 
 	if (rc)
 		return rc;
-	if (ctrl & PCI_MSIX_FLAGS_MASKALL)
-		sio_pci_config_write(vdev->pdev,
-				     vdev->msix_cap + PCI_MSIX_FLAGS, 2,
-				     cfg16(vdev, vdev->msix_cap + PCI_MSIX_FLAGS) |
-				     PCI_MSIX_FLAGS_MASKALL);
 	vdev->irq_nvec = nvec;
 	return 0;
 }

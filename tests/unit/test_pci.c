@@ -460,6 +460,19 @@ static void msix(void **state)
 					   (0x41ull << 32)), 0);
 	assert_int_equal(sio_pci_bar_read(e->pdev, 0, 0x2000, 8, &v), 0);
 	assert_int_equal(v, 0xfee00000ull | (0x41ull << 32));
+	/* Adding vectors while MSI-X is on keeps the function mask and the
+	 * vectors already there; only the new ones come unmasked. */
+	assert_int_equal(sio_pci_bar_write(e->pdev, 0, 0x2000 + 12, 4, 1), 0);
+	t_cfg_wr(e->pdev, cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE |
+						   PCI_MSIX_FLAGS_MASKALL);
+	assert_int_equal(sio_pci_irq_set_mode(e->pdev, SIO_PCI_IRQ_MSIX, 4), 0);
+	assert_true(msix_ctrl(e) & PCI_MSIX_FLAGS_MASKALL);
+	assert_int_equal(sio_pci_bar_read(e->pdev, 0, 0x2000 + 12, 4, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(sio_pci_bar_read(e->pdev, 0, 0x2000 + 32 + 12, 4, &v), 0);
+	assert_int_equal(v, 0);
+	t_cfg_wr(e->pdev, cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	assert_int_equal(sio_pci_bar_write(e->pdev, 0, 0x2000 + 12, 4, 0), 0);
 	/* Disabled again. */
 	assert_int_equal(sio_pci_irq_set_mode(e->pdev, SIO_PCI_IRQ_NONE, 0), 0);
 	assert_false(msix_ctrl(e) & PCI_MSIX_FLAGS_ENABLE);
