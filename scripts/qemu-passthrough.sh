@@ -30,10 +30,20 @@
 #     (docs/device-assignment.md, "The IOMMU's counts"); while it writes none
 #     the line says "iommu: not reported".
 #
+# --fault runs the fault scenario instead (docs/device-assignment.md, "A
+# fault in the guest path"): the guest gets QEMU's intel-iommu, so its DMA
+# API maps and unmaps reach softiommu, and tests/qemu/siofault.c unmaps a
+# DMA destination while the I/OAT channel copies into it.  The line is then
+#   qemu-passthrough: fault: device=0100:00:01.0 accel=tcg viommu=intel-iommu
+#   result=pass unmapped=1024KiB@0xff900000 after 30/1024 copies ...;
+#   chanerr=0x200 (WRITE_DATA_ERR) ...; qemu=alive guest=poweroff; ...
+#   iommu: maps=... unmaps=... translations=... faults=1
+#
 # Exit status: 0 when the run shows what it should (with the device: every
 # dmatest thread passed; with --no-device: the guest booted, loaded the
-# modules and found no I/OAT channel), 1 when the guest ran but the test did
-# not pass, 2 when the guest could not be built or did not report.
+# modules and found no I/OAT channel; with --fault: see the scenario), 1
+# when the guest ran but the test did not pass, 2 when the guest could not
+# be built or did not report.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,6 +58,11 @@ Usage: scripts/qemu-passthrough.sh [options]
                        softiommu): checks the guest, its modules and the
                        reporting; dmatest then finds no channel
   --bdf BDF            the emulated device to assign (default 0100:00:01.0)
+  --fault              the fault scenario: a guest vIOMMU (intel-iommu),
+                       two vCPUs, and tests/qemu/siofault.c unmapping a DMA
+                       destination under a running chain of copies; then
+                       dmatest on the same channel
+  --fault-copies N     copies in siofault's first chain (default 1024)
   --softiommu PATH     the softiommu launcher (default build-test/softiommu)
   --qemu PATH          qemu-system-x86_64 to run (default: from PATH,
                        installed from Debian if missing)
@@ -70,6 +85,7 @@ Usage: scripts/qemu-passthrough.sh [options]
   -h, --help           this text
 
 Run directory (console log, QEMU command, strace log): .cache/qemu/run/
+(.cache/qemu/run-fault/ with --fault)
 EOF
 }
 
@@ -88,11 +104,15 @@ trace=
 use_strace=0
 verbose=0
 rebuild=0
+fault=0
+fault_copies=1024
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-device) with_device=0 ;;
 	--bdf) bdf=$2; shift ;;
+	--fault) fault=1 ;;
+	--fault-copies) fault_copies=$2; shift ;;
 	--softiommu) softiommu=$2; shift ;;
 	--qemu) qemu=$2; shift ;;
 	--timeout) run_timeout=$2; shift ;;
@@ -121,6 +141,13 @@ case "$accel" in tcg|kvm) ;; *) die "--accel takes tcg or kvm" ;; esac
 [[ $threads =~ ^[0-9]+$ && $threads -gt 0 ]] || die "--threads takes a positive number"
 [[ $channels == all || $channels =~ ^[0-9]+$ ]] || die "--channels takes a number or 'all'"
 [[ $dma_timeout =~ ^[0-9]+$ ]] || die "--dma-timeout takes milliseconds"
+[[ $fault_copies =~ ^[0-9]+$ && $fault_copies -gt 0 && $fault_copies -le 32768 ]] ||
+	die "--fault-copies takes a number from 1 to 32768"
+if [ $fault = 1 ]; then
+	[ $with_device = 1 ] || die "--fault needs the device"
+	# intel-iommu under KVM wants a split irqchip; the scenario is TCG's.
+	[ "$accel" = tcg ] || die "--fault runs with --accel tcg"
+fi
 [[ $bdf =~ ^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$ ]] ||
 	die "--bdf takes DDDD:BB:DD.F"
 
@@ -221,16 +248,24 @@ busybox=$root/bin/busybox
 # --- dmatest.ko --------------------------------------------------------------
 
 build=$cache/dmatest-$krel
+hdr=$root/usr/src/linux-headers-$krel
+# The headers' Makefile includes the common tree by its installed, absolute
+# path; point it into the cache, by the cache's real path (the cache may be
+# shared through a symlink by several checkouts, and an earlier rewrite may
+# name another one).
+point_headers() {
+	local real
+	[ -f "$hdr/Makefile" ] || die "no kernel headers at $hdr"
+	real=$(realpath "$root")
+	sed -i "s#^include .*/usr/src/linux-headers-#include $real/usr/src/linux-headers-#" \
+		"$hdr/Makefile"
+}
 if [ ! -f "$build/dmatest.ko" ] || [ $rebuild = 1 ]; then
 	fetch "linux-headers-$krel" "$kver"
 	fetch "linux-headers-$kabi-common" "$kver"
 	fetch "linux-kbuild-$kbranch" "$kver"
 	fetch "linux-source-$kbranch" "$kver"
-	hdr=$root/usr/src/linux-headers-$krel
-	[ -f "$hdr/Makefile" ] || die "no kernel headers at $hdr"
-	# The headers' Makefile includes the common tree by its installed,
-	# absolute path; point it into the cache.
-	sed -i "s#^include /usr/src/#include $root/usr/src/#" "$hdr/Makefile"
+	point_headers
 	src_tar=$root/usr/src/linux-source-$kbranch.tar.xz
 	[ -f "$src_tar" ] || die "no kernel source at $src_tar"
 	rm -rf "$build" && mkdir -p "$build/src"
@@ -244,6 +279,28 @@ if [ ! -f "$build/dmatest.ko" ] || [ $rebuild = 1 ]; then
 	make -s -C "$hdr" M="$build" modules >"$build/build.log" 2>&1 ||
 		{ cat "$build/build.log" >&2; die "building dmatest.ko failed"; }
 	[ -f "$build/dmatest.ko" ] || die "building dmatest.ko produced nothing"
+fi
+
+# --- siofault.ko --------------------------------------------------------------
+
+# The fault scenario's guest module (tests/qemu/siofault.c), built like
+# dmatest; its build directory is named for its source, so that a changed
+# source is rebuilt and checkouts that share the cache do not clash.
+siofault_src=$here/tests/qemu/siofault.c
+siofault_key=$(sha256sum "$siofault_src" | cut -c1-12)
+sbuild=$cache/siofault-$krel-$siofault_key
+if [ ! -f "$sbuild/siofault.ko" ] || [ $rebuild = 1 ]; then
+	fetch "linux-headers-$krel" "$kver"
+	fetch "linux-headers-$kabi-common" "$kver"
+	fetch "linux-kbuild-$kbranch" "$kver"
+	point_headers
+	rm -rf "$sbuild" && mkdir -p "$sbuild"
+	cp "$siofault_src" "$sbuild/"
+	echo 'obj-m := siofault.o' >"$sbuild/Kbuild"
+	say "building siofault.ko for $krel"
+	make -s -C "$hdr" M="$sbuild" modules >"$sbuild/build.log" 2>&1 ||
+		{ cat "$sbuild/build.log" >&2; die "building siofault.ko failed"; }
+	[ -f "$sbuild/siofault.ko" ] || die "building siofault.ko produced nothing"
 fi
 
 # --- the initramfs -----------------------------------------------------------
@@ -263,12 +320,13 @@ find_module() {
 	return 1
 }
 
-initrd=$cache/initramfs-$krel.cpio.gz
 init_src=$here/tests/qemu/init
-if [ ! -f "$initrd" ] || [ $rebuild = 1 ] || [ "$init_src" -nt "$initrd" ] ||
-	[ "$0" -nt "$initrd" ]; then
-	stage=$cache/initramfs-stage
-	rm -rf "$stage"
+# Named for what goes into it (init, siofault's source, this script), so
+# that checkouts sharing the cache each boot their own.
+initrd_key=$(cat "$init_src" "$siofault_src" "$0" | sha256sum | cut -c1-12)
+initrd=$cache/initramfs-$krel-$initrd_key.cpio.gz
+if [ ! -f "$initrd" ] || [ $rebuild = 1 ]; then
+	stage=$(mktemp -d "$cache/initramfs-stage.XXXXXX")
 	mkdir -p "$stage"/{bin,dev,proc,sys,tmp,lib/modules}
 	cp "$busybox" "$stage/bin/busybox"
 	for applet in $("$busybox" --list); do
@@ -303,6 +361,9 @@ if [ ! -f "$initrd" ] || [ $rebuild = 1 ] || [ "$init_src" -nt "$initrd" ] ||
 		[ "${v%% *}" = "$krel" ] || die "module $m is built for '${v%% *}', not $krel"
 	done
 	printf '%s\n' "${order[@]}" >"$stage/lib/modules/load-order"
+	# Not in load-order: init loads it only with siotest.fault=1.
+	strip --strip-debug -o "$stage/lib/modules/siofault.ko" "$sbuild/siofault.ko" 2>/dev/null ||
+		cp "$sbuild/siofault.ko" "$stage/lib/modules/siofault.ko"
 	# The PCI IDs ioatdma binds, as sysfs spells them ("0x8086:0x2021"),
 	# so that the guest can tell "no I/OAT device" from "probe failed".
 	tr '\0' '\n' <"$stage/lib/modules/ioatdma.ko" |
@@ -311,13 +372,15 @@ if [ ! -f "$initrd" ] || [ $rebuild = 1 ] || [ "$init_src" -nt "$initrd" ] ||
 	[ -s "$stage/lib/modules/ioatdma.ids" ] || die "ioatdma.ko names no PCI IDs"
 	say "initramfs: busybox, init, modules: ${order[*]}"
 	(cd "$stage" && find . | LC_ALL=C sort | "$busybox" cpio -o -H newc 2>/dev/null) |
-		gzip -9 >"$initrd.tmp"
-	mv "$initrd.tmp" "$initrd"
+		gzip -9 >"$initrd.tmp.$$"
+	mv "$initrd.tmp.$$" "$initrd"
+	rm -rf "$stage"
 fi
 
 # --- the run -----------------------------------------------------------------
 
 run=$cache/run
+[ $fault = 1 ] && run=$cache/run-fault
 mkdir -p "$run"
 console=$run/console.log
 stats=$run/iommu-stats
@@ -329,11 +392,27 @@ append="$append siotest.iterations=$iterations siotest.threads=$threads"
 append="$append siotest.channels=$channels siotest.timeout=$dma_timeout"
 # dmatest gets what is left of the run, less the boot and a margin.
 append="$append siotest.wait=$(( run_timeout > 120 ? run_timeout - 60 : run_timeout / 2 ))"
+accel_opt=$accel
+smp=1
+if [ $fault = 1 ]; then
+	# The guest's intel-iommu: its DMA API maps are what QEMU maps for the
+	# device.  Caching mode makes the guest's driver invalidate after
+	# every change (QEMU's vfio-pci requires it), and it makes Linux's
+	# intel-iommu strict: an unmap is invalidated before dma_unmap_*
+	# returns.  Two vCPUs in their own threads: the I/OAT model runs a
+	# chain inside the doorbell write of one vCPU, and the guest unmaps
+	# from the other.
+	append="$append intel_iommu=on siotest.fault=1 siotest.fault_copies=$fault_copies"
+	accel_opt=$accel,thread=multi
+	smp=2
+fi
 
-qemu_args=(-name siotest,debug-threads=on -machine q35 -accel "$accel" -smp 1 -m 512M
+qemu_args=(-name siotest,debug-threads=on -machine q35 -accel "$accel_opt" -smp "$smp" -m 512M
 	-nodefaults -nographic -serial stdio -no-reboot
 	-kernel "$vmlinuz" -initrd "$initrd" -append "$append")
 [ -n "$trace" ] && qemu_args+=(-trace "$trace")
+# Before the device: vfio-pci finds the IOMMU when it is realized.
+[ $fault = 1 ] && qemu_args+=(-device intel-iommu,caching-mode=on,intremap=off)
 if [ $with_device = 1 ]; then
 	dev="vfio-pci,host=$bdf"
 	[ $no_mmap = 1 ] && dev="$dev,x-no-mmap=on"
@@ -426,6 +505,53 @@ if [ -z "$sio" ]; then
 	echo "qemu-passthrough: device=$devname accel=$accel result=no-report ($why, qemu exit $rc);" \
 		"boot=$boot run=${run_s}s; $iommu; log $console"
 	exit 2
+fi
+
+# The fault scenario's line: what siofault saw, what ioatdma's error
+# handler read from the device, whether QEMU and the guest came through,
+# whether dmatest passed on the channel afterwards, and the IOMMU's counts.
+if [ $fault = 1 ]; then
+	sf=$(grep -a '^SIOFAULT ' "$console" | tail -n1 || true)
+	fres=$(field result "$sf"); fres=${fres:-none}
+	copies=$(field copies "$sf"); size_kb=$(field size_kb "$sf")
+	iova=$(field dst_iova "$sf"); [ -n "$iova" ] && iova=$(printf '0x%x' "$iova")
+	before=$(field done_before_unmap "$sf"); done_n=$(field done "$sf")
+	wf=$(field write_failed "$sf"); rf=$(field read_failed "$sf")
+	ab=$(field aborted "$sf"); unmap_us=$(field unmap_us "$sf")
+	chanerr=$(field chanerr "$sf"); chanerr=${chanerr:-0x0}
+	chanerr_int=$(field chanerr_int "$sf"); chanerr_int=${chanerr_int:-0x0}
+	names=
+	(( chanerr & 0x100 )) && names="$names+READ_DATA_ERR"
+	(( chanerr & 0x200 )) && names="$names+WRITE_DATA_ERR"
+	(( chanerr & ~0x300 )) && names="$names+other"
+	names=${names#+}; names=${names:-none}
+	ifaults=0
+	[ -s "$stats" ] && ifaults=$(field faults "$(head -n1 "$stats")")
+	# QEMU exits 0 at the guest's power-off, and the shim writes the stats
+	# file only when the process exits normally.
+	if [ "$rc" = 0 ] && [ -s "$stats" ]; then qstate=alive
+	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then qstate=timeout
+	elif [ "$rc" -gt 128 ]; then qstate="killed-by-signal-$((rc - 128))"
+	else qstate="exit-$rc"; fi
+	if grep -a -q -E 'Oops|BUG:|Kernel panic|Call Trace' "$console"; then gstate=oops
+	elif grep -a -q 'reboot: Power down' "$console"; then gstate=poweroff
+	else gstate=no-poweroff; fi
+	dres=$(field result "$sio")
+	tests=$(field tests "$sio"); failures=$(field failures "$sio")
+	verdict=fail
+	if [ "$fres" = fault ] && [ "$names" = READ_DATA_ERR -o "$names" = WRITE_DATA_ERR ] &&
+		[ "${ifaults:-0}" -gt 0 ] && [ $qstate = alive ] && [ $gstate = poweroff ] &&
+		[ "$dres" = pass ]; then
+		verdict=pass
+	fi
+	echo "qemu-passthrough: fault: device=$bdf accel=$accel viommu=intel-iommu result=$verdict;" \
+		"siofault=$fres unmapped=${size_kb:-?}KiB@${iova:-?} after=${before:-?}/${copies:-?} copies" \
+		"(unmap ${unmap_us:-?}us); dma: done=${done_n:-?} write_failed=${wf:-?} read_failed=${rf:-?} aborted=${ab:-?};" \
+		"chanerr=$chanerr ($names) chanerr_int=$chanerr_int;" \
+		"then dmatest=$dres $((tests - failures))/$tests; qemu=$qstate guest=$gstate;" \
+		"boot=$boot run=${run_s}s; $iommu"
+	[ $verdict = pass ] && exit 0
+	exit 1
 fi
 
 result=$(field result "$sio")
