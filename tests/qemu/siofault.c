@@ -33,9 +33,16 @@
  *   siofault: result=R copies=N size_kb=K dst_iova=I done_before_unmap=D done=A
  *             write_failed=W read_failed=F aborted=B other=O unmap_us=U
  *             attempts=T err=E
- * and, before it, the timing of the last attempt as the guest's clock saw
- * it (from the doorbell: when the watcher saw the first copy done and when
- * the doorbell's register write returned).
+ * and, before it, each attempt's timing as the guest's clock saw it (from
+ * the doorbell: when the watcher saw the first copy done and when the
+ * doorbell's register write returned).
+ *
+ * Releasing the channel after a fault makes ioatdma 6.1 log "Freeing 1 in
+ * use descriptors!": its error handler restarts the channel with a NULL
+ * descriptor in the ring slot whose address it has just recorded as the
+ * last completion, so that descriptor's own completion looks like no
+ * progress and stays in the ring until the next transfer.  The same
+ * happens on hardware.
  * R is fault (the unmap stopped the chain: a failed write or read and
  * fewer copies done than queued), raced (every attempt finished first),
  * nofault (the unmap came while the chain ran, yet no copy failed), or
@@ -333,9 +340,6 @@ static int __init siofault_init(void)
 		atomic_read(&r->write_failed), atomic_read(&r->read_failed),
 		atomic_read(&r->aborted), atomic_read(&r->other),
 		(long long)r->unmap_us, t, err);
-	/* After an error ioatdma restarts the channel with a NULL descriptor;
-	 * let its completion be reclaimed before the channel is released. */
-	msleep(100);
 out:
 	if (!r || !src || !dst)
 		pr_info("siofault: result=error err=%d\n", err);
