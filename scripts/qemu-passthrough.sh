@@ -69,6 +69,9 @@ Usage: scripts/qemu-passthrough.sh [options]
   --timeout SECS       kill QEMU after SECS seconds (default 600)
   --accel tcg|kvm      QEMU's accelerator (default tcg); kvm needs a usable
                        /dev/kvm and implies --no-mmap with the device
+  --iommufd            QEMU 8.2 and later: -object iommufd and
+                       vfio-pci,iommufd=...: the device's cdev bound to
+                       /dev/iommu instead of the group and container
   --no-mmap            vfio-pci,x-no-mmap=on: every BAR access goes through
                        pread/pwrite on the device fd instead of the mmap
   --iterations N       dmatest iterations per thread (default 20)
@@ -106,6 +109,7 @@ verbose=0
 rebuild=0
 fault=0
 fault_copies=1024
+use_iommufd=0
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -118,6 +122,7 @@ while [ $# -gt 0 ]; do
 	--timeout) run_timeout=$2; shift ;;
 	--accel) accel=$2; shift ;;
 	--no-mmap) no_mmap=1 ;;
+	--iommufd) use_iommufd=1 ;;
 	--iterations) iterations=$2; shift ;;
 	--threads) threads=$2; shift ;;
 	--channels) channels=$2; shift ;;
@@ -416,6 +421,10 @@ qemu_args=(-name siotest,debug-threads=on -machine q35 -accel "$accel_opt" -smp 
 if [ $with_device = 1 ]; then
 	dev="vfio-pci,host=$bdf"
 	[ $no_mmap = 1 ] && dev="$dev,x-no-mmap=on"
+	if [ $use_iommufd = 1 ]; then
+		qemu_args+=(-object iommufd,id=iommufd0)
+		dev="$dev,iommufd=iommufd0"
+	fi
 	qemu_args+=(-device "$dev")
 fi
 
