@@ -80,6 +80,15 @@ SIO_API void *sio_file_priv(const struct sio_file *file);
  * before it trusts sio_file_priv(). */
 SIO_API const struct sio_file_ops *sio_file_ops(const struct sio_file *file);
 
+/* The device number that a stat of the descriptor reports (fstat, and
+ * fstatat or statx on the descriptor with AT_EMPTY_PATH): set by whoever
+ * opened the file for a device node, before handing the descriptor out,
+ * so that a program that checks what it opened (S_ISCHR and st_rdev, as
+ * QEMU's open_cdev does) sees the node.  0, the default, for files that
+ * are no device node. */
+SIO_API void sio_file_set_rdev(struct sio_file *file, dev_t rdev);
+SIO_API dev_t sio_file_rdev(const struct sio_file *file);
+
 /* Readiness, kept in the backing eventfd: readable while set. */
 SIO_API void sio_file_set_readable(struct sio_file *file, bool readable);
 

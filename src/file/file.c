@@ -64,6 +64,9 @@ struct sio_file {
 	unsigned int nfds;
 	unsigned int cap;
 	bool readable;
+	/* The device node it was opened as (sio_file_set_rdev), 0 for none.
+	 * Atomic: set once by the opener, read by any stat. */
+	dev_t rdev;
 	/* files_lock: on live_files while in use, else on free_files. */
 	struct cds_list_head node;
 };
@@ -404,6 +407,7 @@ SIO_API int sio_file_create(const struct sio_file_ops *ops, void *priv,
 	}
 	f->ops = ops;
 	f->priv = priv;
+	f->rdev = 0;
 	fds_add(f, efd);
 	pthread_mutex_lock(&files_lock);
 	cds_list_add_tail(&f->node, &live_files);
@@ -424,6 +428,17 @@ SIO_API int sio_file_create(const struct sio_file_ops *ops, void *priv,
 SIO_API void *sio_file_priv(const struct sio_file *file)
 {
 	return file->priv;
+}
+
+SIO_API void sio_file_set_rdev(struct sio_file *file, dev_t rdev)
+{
+	if (file)
+		__atomic_store_n(&file->rdev, rdev, __ATOMIC_RELEASE);
+}
+
+SIO_API dev_t sio_file_rdev(const struct sio_file *file)
+{
+	return file ? __atomic_load_n(&file->rdev, __ATOMIC_ACQUIRE) : 0;
 }
 
 SIO_API const struct sio_file_ops *sio_file_ops(const struct sio_file *file)

@@ -14,7 +14,9 @@
  * fcntl(F_DUPFD[_CLOEXEC]) of an emulated descriptor go to the file layer;
  * everything else, and every call on any other descriptor, goes to the next
  * definition (dlsym(RTLD_NEXT)), untouched.  poll/select/epoll, fstat and
- * the other fcntl commands reach the backing eventfd.
+ * the other fcntl commands reach the backing eventfd; fstat of a
+ * descriptor opened from a device node then reports that node (a
+ * character device and its number, vfs.c), as the kernel's does.
  *
  * Errors are the kernel's: -1 with errno set to the library's negative
  * errno.  An ioctl argument is passed on as the unsigned long the program

@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "softiommu/common.h"
+#include "softiommu/file.h"
 #include "softiommu/machine.h"
 #include "file/fail_files.h"
 #include "file/file.h"
@@ -61,6 +62,8 @@ int __xstat(int ver, const char *path, struct stat *st);
 int __xstat64(int ver, const char *path, struct stat64 *st);
 int __lxstat(int ver, const char *path, struct stat *st);
 int __lxstat64(int ver, const char *path, struct stat64 *st);
+int __fxstat(int ver, int fd, struct stat *st);
+int __fxstat64(int ver, int fd, struct stat64 *st);
 int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags);
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
 		 int flags);
@@ -199,6 +202,15 @@ static int node_open(const struct sio_machine_node *node, int flags)
 
 	sio_file_gate_enter();
 	rc = sio_machine_open(machine, node, flags);
+	if (rc >= 0 && node->device) {
+		/* fstat of the descriptor shows the node (see fix_fd_stat). */
+		struct sio_file *f = sio_file_lookup(rc);
+
+		if (f) {
+			sio_file_set_rdev(f, node->rdev);
+			sio_file_put(f);
+		}
+	}
 	sio_file_gate_exit();
 	return rc;
 }
@@ -483,6 +495,70 @@ static void fix_stat(const struct sio_machine_path *p, struct stat *st)
 _Static_assert(sizeof(struct stat) == sizeof(struct stat64),
 	       "stat64 is stat on this ABI");
 
+/* A descriptor opened from a device node stats as that node, as the
+ * kernel's does: a character device with the node's number.  Its backing
+ * eventfd would say "anonymous inode", which programs that check what they
+ * opened refuse (QEMU's open_cdev for /dev/vfio/devices/vfioN). */
+static void fix_fd_stat(int fd, struct stat *st)
+{
+	struct sio_file *f = sio_file_lookup(fd);
+	dev_t rdev;
+
+	if (!f)
+		return;
+	rdev = sio_file_rdev(f);
+	sio_file_put(f);
+	if (!rdev)
+		return;
+	st->st_mode = S_IFCHR | (st->st_mode & 07777);
+	st->st_rdev = rdev;
+	st->st_size = 0;
+	st->st_blocks = 0;
+}
+
+/* fstatat(fd, "", AT_EMPTY_PATH) is fstat(fd). */
+static bool stats_fd(const char *path, int flags)
+{
+	return path && !*path && (flags & AT_EMPTY_PATH);
+}
+
+EXPORT int fstat(int fd, struct stat *st)
+{
+	int rc = REAL(fstat)(fd, st);
+
+	if (!rc)
+		fix_fd_stat(fd, st);
+	return rc;
+}
+
+EXPORT int fstat64(int fd, struct stat64 *st)
+{
+	int rc = REAL(fstat64)(fd, st);
+
+	if (!rc)
+		fix_fd_stat(fd, (struct stat *)st);
+	return rc;
+}
+
+/* The name programs built against glibc before 2.33 call. */
+EXPORT int __fxstat(int ver, int fd, struct stat *st)
+{
+	int rc = REAL(__fxstat)(ver, fd, st);
+
+	if (!rc)
+		fix_fd_stat(fd, st);
+	return rc;
+}
+
+EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
+{
+	int rc = REAL(__fxstat64)(ver, fd, st);
+
+	if (!rc)
+		fix_fd_stat(fd, (struct stat *)st);
+	return rc;
+}
+
 #define STAT_BODY(call, st)						\
 	do {								\
 		struct sio_machine_path p;				\
@@ -516,11 +592,25 @@ EXPORT int lstat64(const char *path, struct stat64 *st)
 /* An absolute path ignores dirfd, as the kernel does. */
 EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
+	if (stats_fd(path, flags)) {
+		int rc = REAL(fstatat)(dirfd, path, st, flags);
+
+		if (!rc)
+			fix_fd_stat(dirfd, st);
+		return rc;
+	}
 	STAT_BODY(REAL(fstatat)(dirfd, vfs_path(path, &p), st, flags), st);
 }
 
 EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 {
+	if (stats_fd(path, flags)) {
+		int rc = REAL(fstatat64)(dirfd, path, st, flags);
+
+		if (!rc)
+			fix_fd_stat(dirfd, (struct stat *)st);
+		return rc;
+	}
 	STAT_BODY(REAL(fstatat64)(dirfd, vfs_path(path, &p), st, flags), st);
 }
 
@@ -564,8 +654,25 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 	struct sio_machine_path p;
 	struct sio_machine_node node;
 	struct stat st;
-	int rc = REAL(statx)(dirfd, vfs_path(path, &p), flags, mask, stx);
+	int rc;
 
+	if (stats_fd(path, flags)) {
+		rc = REAL(statx)(dirfd, path, flags, mask, stx);
+		if (rc)
+			return rc;
+		memset(&st, 0, sizeof(st));
+		st.st_mode = stx->stx_mode;
+		fix_fd_stat(dirfd, &st);
+		if (S_ISCHR(st.st_mode)) {
+			stx->stx_mode = (uint16_t)st.st_mode;
+			stx->stx_rdev_major = major(st.st_rdev);
+			stx->stx_rdev_minor = minor(st.st_rdev);
+			stx->stx_size = 0;
+			stx->stx_blocks = 0;
+		}
+		return rc;
+	}
+	rc = REAL(statx)(dirfd, vfs_path(path, &p), flags, mask, stx);
 	if (rc || p.kind != SIO_MACHINE_PATH_REDIRECT)
 		return rc;
 	st.st_dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);

@@ -251,6 +251,39 @@ static long xioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
 }
 
+/*
+ * A descriptor opened from a device node stats as the node, through every
+ * form of fstat (QEMU 10 opens /dev/vfio/devices/vfioN and refuses it
+ * unless fstat says S_ISCHR with the number in vfio-dev/vfioN/dev); so
+ * does its dup.  rdev 0: any character device.
+ */
+static void check_fd_stat(int fd, dev_t rdev, const char *what)
+{
+	struct statx stx;
+	struct stat st;
+	int d;
+
+	check(fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+	      (!rdev || st.st_rdev == rdev), "fstat of %s", what);
+	check(fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 && S_ISCHR(st.st_mode) &&
+	      (!rdev || st.st_rdev == rdev), "fstatat(AT_EMPTY_PATH) of %s", what);
+	check(statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
+	      S_ISCHR(stx.stx_mode) &&
+	      (!rdev || makedev(stx.stx_rdev_major, stx.stx_rdev_minor) == rdev),
+	      "statx(AT_EMPTY_PATH) of %s", what);
+	d = dup(fd);
+	check(d >= 0 && fstat(d, &st) == 0 && S_ISCHR(st.st_mode) &&
+	      (!rdev || st.st_rdev == rdev), "fstat of a dup of %s", what);
+	if (d >= 0)
+		close(d);
+	/* A descriptor of the program's own is left alone. */
+	d = open("/proc/self/status", O_RDONLY);
+	check(d >= 0 && fstat(d, &st) == 0 && S_ISREG(st.st_mode),
+	      "fstat of an ordinary file");
+	if (d >= 0)
+		close(d);
+}
+
 static void check_vfio(const char *bdf, int cdev)
 {
 	char p[PATH_MAX];
@@ -273,6 +306,8 @@ static void check_vfio(const char *bdf, int cdev)
 	check(iommufd >= 0, "open /dev/iommu");
 	if (dev < 0 || iommufd < 0)
 		return;
+	check_fd_stat(dev, makedev(242, (unsigned int)cdev), p);
+	check_fd_stat(iommufd, 0, "/dev/iommu");
 	bind.iommufd = iommufd;
 	check(xioctl(dev, SIO_VFIO_DEVICE_BIND_IOMMUFD, &bind) == 0,
 	      "VFIO_DEVICE_BIND_IOMMUFD");

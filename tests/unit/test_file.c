@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -336,6 +337,37 @@ static void test_recycle(void **state)
 	assert_int_equal(p.released, 1000);
 }
 
+/* The device number a file stats as: 0 until set, shared by its dups, and
+ * a recycled file starts again from 0. */
+static void test_rdev(void **state)
+{
+	struct tpriv p = { 0 };
+	struct sio_file *file, *f;
+	int fd = t_create(&p, false, &file), d;
+
+	assert_int_equal(sio_file_rdev(file), 0);
+	assert_int_equal(sio_file_rdev(NULL), 0);
+	sio_file_set_rdev(NULL, 1);	/* ignored */
+	sio_file_set_rdev(file, makedev(242, 7));
+	d = sio_file_dup(fd, 0, 0);
+	assert_true(d >= 0);
+	f = sio_file_lookup(d);
+	assert_ptr_equal(f, file);
+	assert_true(sio_file_rdev(f) == makedev(242, 7));
+	sio_file_put(f);
+	assert_int_equal(sio_file_close(fd), 0);
+	assert_int_equal(sio_file_close(d), 0);
+	assert_int_equal(p.released, 1);
+
+	/* Released files are reused: none keeps the old number. */
+	for (int i = 0; i < 8; i++) {
+		fd = t_create(&p, false, &file);
+		assert_int_equal(sio_file_rdev(file), 0);
+		sio_file_set_rdev(file, makedev(10, 196));
+		assert_int_equal(sio_file_close(fd), 0);
+	}
+}
+
 static void test_fork(void **state)
 {
 	struct tpriv p = { 0 };
@@ -447,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_lookup_holds_release),
 		cmocka_unit_test(test_stale_slot),
 		cmocka_unit_test(test_recycle),
+		cmocka_unit_test(test_rdev),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_lookup_races_close),
 	};
