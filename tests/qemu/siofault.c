@@ -26,8 +26,9 @@
  *  5. wait for every callback: ioatdma's error handler completes the
  *     faulting descriptor with DMA_TRANS_WRITE_FAILED (CHANERR's
  *     WRITE_DATA_ERR), aborts the rest and restarts the channel.
- * A run where the whole chain completed before the unmap "raced": it is
- * repeated with twice as many copies, up to `attempts` times.
+ * A run where the whole chain completed before the watcher could unmap
+ * ("raced"), or while the unmap was on its way (every copy done, none
+ * failed), is repeated with twice as many copies, up to `attempts` times.
  *
  * It prints one line, which tests/qemu/init reads:
  *   siofault: result=R copies=N size_kb=K dst_iova=I done_before_unmap=D done=A
@@ -44,9 +45,9 @@
  * progress and stays in the ring until the next transfer.  The same
  * happens on hardware.
  * R is fault (the unmap stopped the chain: a failed write or read and
- * fewer copies done than queued), raced (every attempt finished first),
- * nofault (the unmap came while the chain ran, yet no copy failed), or
- * error.  The module stays loaded with no channel held, so that dmatest
+ * fewer copies done than queued), raced (the last attempt's chain finished
+ * before the unmap), nofault (the unmap came while the last attempt's
+ * chain ran, yet every copy completed), or error.  The module stays loaded with no channel held, so that dmatest
  * can run on the channel afterwards and show it recovered.
  *
  * MODULE_LICENSE is GPL because the DMA engine client API is exported to
@@ -318,10 +319,25 @@ static int __init siofault_init(void)
 		if (n > 32768)
 			n = 32768;
 		err = siofault_once(chan, src, dst, len, n, r);
-		if (err || !r->raced)
+		if (err || r->timed_out)
 			break;
-		pr_info("siofault: attempt %u: the chain of %u finished before the unmap\n",
-			t, n);
+		if (r->raced) {
+			pr_info("siofault: attempt %u: the chain of %u finished before the unmap\n",
+				t, n);
+			continue;
+		}
+		/* Every copy done and none failed: the chain ended while the
+		 * unmap was on its way (or the unmap did not stop it, which
+		 * longer chains tell apart: they leave the unmap ever more
+		 * time). */
+		if (atomic_read(&r->done) == (int)r->n &&
+		    !atomic_read(&r->write_failed) &&
+		    !atomic_read(&r->read_failed)) {
+			pr_info("siofault: attempt %u: all %u copies completed around the unmap\n",
+				t, n);
+			continue;
+		}
+		break;
 	}
 	if (t > attempts)
 		t = attempts;
