@@ -208,3 +208,14 @@ EXPORT int siginterrupt(int sig, int flag)
 		act.sa_flags |= SA_RESTART;
 	return trap_action(sig, &act, NULL);
 }
+
+/*
+ * The library's handler goes in at start-up, before the program's code
+ * runs: it makes the copies of ioctl arguments fault-safe without a
+ * system call (docs/umem.md, "Copies"), and a program's own handlers set
+ * through the interposers above are recorded from the first one on.
+ */
+__attribute__((constructor)) static void signal_init(void)
+{
+	sio_trap_install();
+}

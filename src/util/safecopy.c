@@ -83,3 +83,10 @@ uintptr_t sio_safecopy_fixup(uintptr_t rip)
 		return (uintptr_t)sio_safecopy_fixup_addr;
 	return 0;
 }
+
+bool sio_safecopy_is_armed;
+
+void sio_safecopy_arm(void)
+{
+	__atomic_store_n(&sio_safecopy_is_armed, true, __ATOMIC_RELEASE);
+}

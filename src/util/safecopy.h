@@ -15,6 +15,7 @@
 #ifndef SIO_UTIL_SAFECOPY_H
 #define SIO_UTIL_SAFECOPY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,5 +26,22 @@ int sio_safe_memcpy(void *dst, const void *src, size_t len);
 /* Where a fault at rip resumes: the routine's fix-up when rip is inside
  * its copy, else 0.  Async-signal-safe. */
 uintptr_t sio_safecopy_fixup(uintptr_t rip);
+
+/*
+ * Whether a fault inside sio_safe_memcpy() resumes at its fix-up: the
+ * owner of the SIGSEGV/SIGBUS handler (the MMIO trap) arms it once its
+ * handler is in place.  Layers below that owner (umem's copies of ioctl
+ * arguments) ask before copying with sio_safe_memcpy() and use a copy by
+ * system call (process_vm_readv/writev) while it is not armed, as when the
+ * library is used directly and nothing installed the handler.  One
+ * acquire load; armed stays armed (the handler never leaves on its own).
+ */
+void sio_safecopy_arm(void);
+static inline bool sio_safecopy_armed(void)
+{
+	extern bool sio_safecopy_is_armed;
+
+	return __atomic_load_n(&sio_safecopy_is_armed, __ATOMIC_ACQUIRE);
+}
 
 #endif
