@@ -277,8 +277,6 @@ int sio_trap_install(void)
 	unlock(&saved);
 	if (rc)
 		return sio_err(rc, "sio_trap_install: rt_sigaction failed");
-	/* The handler resumes the fault-safe copy's faults from now on. */
-	sio_safecopy_arm();
 	return 0;
 }
 

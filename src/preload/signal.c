@@ -25,6 +25,7 @@
 
 #include "softiommu/mmio.h"
 #include "preload/interpose.h"
+#include "util/safecopy.h"
 
 /* sigset, sigignore and siginterrupt are deprecated, and still in libc:
  * a program that calls them must be served like any other. */
@@ -211,11 +212,13 @@ EXPORT int siginterrupt(int sig, int flag)
 
 /*
  * The library's handler goes in at start-up, before the program's code
- * runs: it makes the copies of ioctl arguments fault-safe without a
- * system call (docs/umem.md, "Copies"), and a program's own handlers set
- * through the interposers above are recorded from the first one on.
+ * runs, so a program's own handlers set through the interposers above are
+ * recorded from the first one on.  Since those interposers keep it in
+ * place, the fault-safe copy is armed (util/safecopy.h): the copies of
+ * ioctl arguments then make no system call (docs/umem.md, "Copies").
  */
 __attribute__((constructor)) static void signal_init(void)
 {
-	sio_trap_install();
+	if (sio_trap_install() == 0)
+		sio_safecopy_arm();
 }

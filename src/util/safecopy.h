@@ -28,13 +28,17 @@ int sio_safe_memcpy(void *dst, const void *src, size_t len);
 uintptr_t sio_safecopy_fixup(uintptr_t rip);
 
 /*
- * Whether a fault inside sio_safe_memcpy() resumes at its fix-up: the
- * owner of the SIGSEGV/SIGBUS handler (the MMIO trap) arms it once its
- * handler is in place.  Layers below that owner (umem's copies of ioctl
- * arguments) ask before copying with sio_safe_memcpy() and use a copy by
- * system call (process_vm_readv/writev) while it is not armed, as when the
- * library is used directly and nothing installed the handler.  One
- * acquire load; armed stays armed (the handler never leaves on its own).
+ * Whether a fault inside sio_safe_memcpy() is sure to resume at its
+ * fix-up, for good: the handler that resumes it (the MMIO trap's) is in
+ * place and nothing can displace it unseen.  Layers below the trap
+ * (umem's copies of ioctl arguments) ask before copying with
+ * sio_safe_memcpy() and copy by system call (process_vm_readv/writev)
+ * while it is not armed.  Installing the handler is not enough: a program
+ * that links the library may replace it with a direct sigaction() (a test
+ * framework does so around every test), and a copy fault would then reach
+ * that handler.  The preload shim arms it at start-up, after installing
+ * the trap, because its interposers route every libc sigaction() for
+ * SIGSEGV and SIGBUS to the trap.  One acquire load; armed stays armed.
  */
 void sio_safecopy_arm(void);
 static inline bool sio_safecopy_armed(void)

@@ -1,8 +1,9 @@
 /*
  * The in-process owner's copies and per-call probes (umem/self_copy.c,
  * umem/self_limits.c), with the library linked directly:
- *  - copies before the trap is installed go by system call, after it by
- *    the fault-safe copy; both give -EFAULT for unmapped, PROT_NONE and
+ *  - copies go by system call until the fault-safe copy is armed (the
+ *    shim does it; installing the trap is not enough), then by the
+ *    fault-safe copy; both give -EFAULT for unmapped, PROT_NONE and
  *    (writes) read-only memory, and the fault-injection point still fails
  *    them;
  *  - without the shim watching, the accounting mode sees a capability
@@ -90,7 +91,12 @@ static void test_copies(void **state)
 	if (!sio_safecopy_armed())
 		check_copies(o);	/* by process_vm_readv/writev */
 	assert_int_equal(sigaction(SIGSEGV, &sa, NULL), 0);
+	/* Installed is not armed: a direct sigaction could displace it. */
 	assert_int_equal(sio_trap_install(), 0);
+	assert_false(sio_safecopy_armed());
+	check_copies(o);
+	/* Armed, as the shim does. */
+	sio_safecopy_arm();
 	assert_true(sio_safecopy_armed());
 	check_copies(o);
 	assert_int_equal(faults_seen, 0);
