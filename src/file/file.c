@@ -83,7 +83,8 @@ static pthread_rwlock_t fork_gate0 = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALI
 /* The gate in use: replaced in a fork child (atfork_child). */
 static pthread_rwlock_t *fork_gate = &fork_gate0;
 static pthread_rwlock_t *gate_old;
-static _Thread_local unsigned int gate_depth;
+static _Thread_local unsigned int gate_depth
+	__attribute__((tls_model("initial-exec")));	/* read on every op */
 /* Whether the prepare handler took the gate (fork from inside an op
  * cannot: that thread already holds it as a reader).  files_lock. */
 static bool fork_gated;

@@ -50,6 +50,10 @@ struct err_state {
 };
 
 static _Thread_local struct err_state err_state;
+/* Whether err_state holds a message: the clear at every entry point reads
+ * only this (initial-exec, a load from the thread pointer), not the
+ * state's larger block, which a shared library reaches through a call. */
+static _Thread_local bool err_dirty __attribute__((tls_model("initial-exec")));
 
 /* The parts of one conversion specification. */
 struct spec {
@@ -115,52 +119,87 @@ static bool is_double_conv(char c)
 	return strchr("eEfFgGaA", c) != NULL;
 }
 
-/* Store the next argument of spec s, as printf would read it. */
-static bool capture_one(struct err_state *st, const struct spec *s,
-			int prec, va_list *ap)
+/*
+ * What capture() must take from the arguments of one format, learnt once
+ * per format and kept in a small per-thread cache keyed by the format's
+ * address: the kind of each argument slot.  An integer or a pointer of any
+ * size is one 64-bit slot on x86-64 (an int's upper half is not defined,
+ * and render() converts back to the type the conversion reads); a double
+ * comes from the floating-point registers; a string is copied.
+ */
+enum arg_kind {
+	K_WORD,		/* any integer or pointer, a star's int */
+	K_DOUBLE,
+	K_STR,		/* %s */
+	K_STR_PREC,	/* %.*s: the precision is the slot before */
+};
+
+#define ERR_FMT_CACHE 16
+
+struct fmt_info {
+	const char *fmt;
+	unsigned char n;		/* slots; ERR_UNCAPTURED: format now */
+	unsigned char kind[ERR_MAX_ARGS];
+};
+
+#define ERR_UNCAPTURED 0xff
+
+static _Thread_local struct fmt_info fmt_cache[ERR_FMT_CACHE];
+
+/* Learn fmt's argument kinds. */
+static void learn(struct fmt_info *fi, const char *fmt)
 {
-	union err_arg *a = &st->args[st->nargs];
-	const char *l = s->length;
+	const char *f = fmt;
+	unsigned int n = 0;
 
-	if (st->nargs >= ERR_MAX_ARGS)
-		return false;
-	if (is_signed_conv(s->conv)) {
-		if (!strcmp(l, "ll") || !strcmp(l, "j"))
-			a->i = va_arg(*ap, long long);
-		else if (!strcmp(l, "l") || !strcmp(l, "z") || !strcmp(l, "t"))
-			a->i = va_arg(*ap, long);
-		else
-			a->i = va_arg(*ap, int);
-	} else if (is_unsigned_conv(s->conv)) {
-		if (!strcmp(l, "ll") || !strcmp(l, "j"))
-			a->u = va_arg(*ap, unsigned long long);
-		else if (!strcmp(l, "l") || !strcmp(l, "z") || !strcmp(l, "t"))
-			a->u = va_arg(*ap, unsigned long);
-		else
-			a->u = va_arg(*ap, unsigned int);
-	} else if (s->conv == 'c') {
-		a->i = va_arg(*ap, int);
-	} else if (s->conv == 'p') {
-		a->p = va_arg(*ap, void *);
-	} else if (is_double_conv(s->conv)) {
-		a->d = va_arg(*ap, double);
-	} else if (s->conv == 's') {
-		const char *str = va_arg(*ap, const char *);
-		size_t n, room = ERR_POOL - st->pool_len;
+	fi->fmt = fmt;
+	fi->n = ERR_UNCAPTURED;
+	while ((f = strchr(f, '%'))) {
+		struct spec s;
 
-		if (!str)
-			str = "(null)";
-		n = prec >= 0 ? strnlen(str, (size_t)prec) : strlen(str);
-		if (n + 1 > room)
-			return false;
-		memcpy(st->pool + st->pool_len, str, n);
-		st->pool[st->pool_len + n] = '\0';
-		a->s = (unsigned short)st->pool_len;
-		st->pool_len += n + 1;
-	} else {
-		return false;
+		if (!parse_spec(f + 1, &s))
+			return;
+		f = s.start + s.len;
+		if (s.conv == '%')
+			continue;
+		if (n + s.width_star + s.prec_star + 1 > ERR_MAX_ARGS)
+			return;
+		if (s.width_star)
+			fi->kind[n++] = K_WORD;
+		if (s.prec_star)
+			fi->kind[n++] = K_WORD;
+		if (s.conv == 's') {
+			/* A literal precision bounds a string that need not
+			 * end: not worth a kind of its own. */
+			if (!s.prec_star && memchr(s.start, '.', s.len))
+				return;
+			fi->kind[n++] = s.prec_star ? K_STR_PREC : K_STR;
+		} else if (is_double_conv(s.conv)) {
+			if (strchr(s.length, 'L'))
+				return;
+			fi->kind[n++] = K_DOUBLE;
+		} else {
+			fi->kind[n++] = K_WORD;
+		}
 	}
-	st->nargs++;
+	fi->n = (unsigned char)n;
+}
+
+/* Copy a string argument into the pool. */
+static bool capture_str(struct err_state *st, union err_arg *a,
+			const char *str, int prec)
+{
+	size_t n, room = ERR_POOL - st->pool_len;
+
+	if (!str)
+		str = "(null)";
+	n = prec >= 0 ? strnlen(str, (size_t)prec) : strlen(str);
+	if (n + 1 > room)
+		return false;
+	memcpy(st->pool + st->pool_len, str, n);
+	st->pool[st->pool_len + n] = '\0';
+	a->s = (unsigned short)st->pool_len;
+	st->pool_len += n + 1;
 	return true;
 }
 
@@ -168,39 +207,36 @@ static bool capture_one(struct err_state *st, const struct spec *s,
  * now. */
 static bool capture(struct err_state *st, const char *fmt, va_list *ap)
 {
-	const char *f = fmt;
+	struct fmt_info *fi =
+		&fmt_cache[((uintptr_t)fmt >> 3) % ERR_FMT_CACHE];
 
-	st->nargs = 0;
+	if (fi->fmt != fmt)
+		learn(fi, fmt);
+	if (fi->n == ERR_UNCAPTURED)
+		return false;
 	st->pool_len = 0;
-	while ((f = strchr(f, '%'))) {
-		struct spec s;
-		int prec = -1;
+	for (unsigned int i = 0; i < fi->n; i++) {
+		union err_arg *a = &st->args[i];
 
-		if (!parse_spec(f + 1, &s))
-			return false;
-		f = s.start + s.len;
-		if (s.conv == '%')
-			continue;
-		if (s.width_star) {
-			if (st->nargs >= ERR_MAX_ARGS)
+		switch (fi->kind[i]) {
+		case K_WORD:
+			a->u = va_arg(*ap, unsigned long long);
+			break;
+		case K_DOUBLE:
+			a->d = va_arg(*ap, double);
+			break;
+		case K_STR:
+			if (!capture_str(st, a, va_arg(*ap, const char *), -1))
 				return false;
-			st->args[st->nargs++].i = va_arg(*ap, int);
-		}
-		if (s.prec_star) {
-			if (st->nargs >= ERR_MAX_ARGS)
+			break;
+		case K_STR_PREC:
+			if (!capture_str(st, a, va_arg(*ap, const char *),
+					 (int)st->args[i - 1].i))
 				return false;
-			prec = va_arg(*ap, int);
-			st->args[st->nargs++].i = prec;
-		} else {
-			const char *dot = memchr(s.start, '.', s.len);
-
-			if (dot)
-				for (prec = 0, dot++; *dot >= '0' && *dot <= '9'; dot++)
-					prec = prec * 10 + (*dot - '0');
+			break;
 		}
-		if (!capture_one(st, &s, prec, ap))
-			return false;
 	}
+	st->nargs = fi->n;
 	return true;
 }
 
@@ -330,6 +366,7 @@ int sio_err(int err, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	va_copy(again, ap);
+	err_dirty = true;
 	st->err = err;
 	st->prefix = NULL;
 	if (capture(st, fmt, &ap)) {
@@ -348,7 +385,7 @@ void sio_err_prefix(int err, const char *prefix, const char *unless)
 {
 	struct err_state *st = &err_state;
 
-	if (!st->fmt && !st->text[0]) {
+	if (!err_dirty || (!st->fmt && !st->text[0])) {
 		sio_err(err, "%s", prefix);
 		return;
 	}
@@ -360,17 +397,24 @@ void sio_err_prefix(int err, const char *prefix, const char *unless)
 
 void sio_err_clear(void)
 {
-	struct err_state *st = &err_state;
+	struct err_state *st;
 
+	if (!err_dirty)
+		return;
+	st = &err_state;
 	st->fmt = NULL;
 	st->prefix = NULL;
 	st->text[0] = '\0';
+	err_dirty = false;
 }
 
 SIO_API const char *sio_last_error(void)
 {
-	struct err_state *st = &err_state;
+	struct err_state *st;
 
+	if (!err_dirty)
+		return "";
+	st = &err_state;
 	if (st->fmt) {
 		render(st);
 		append_errno(st);

@@ -121,6 +121,22 @@ static void test_prefix(void **state)
 	assert_string_equal(sio_last_error(), want);
 }
 
+/* A format seen before takes the arguments it learnt, every time. */
+static void test_same_format_again(void **state)
+{
+	static const char *const names[] = { "first", "second one", "" };
+
+	(void)state;
+	for (unsigned int i = 0; i < 3; i++) {
+		sio_err(-ENOENT, "%s #%u of %.*s at %#llx", names[i], i, 3,
+			names[(i + 1) % 3], 0x1000ull << i);
+		expect_text("%s #%u of %.*s at %#llx (%s)", names[i], i, 3,
+			    names[(i + 1) % 3], 0x1000ull << i,
+			    strerror(ENOENT));
+		assert_string_equal(sio_last_error(), want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_clear_and_plain),
 		cmocka_unit_test(test_fallbacks),
 		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_same_format_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
