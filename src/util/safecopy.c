@@ -85,6 +85,13 @@ uintptr_t sio_safecopy_fixup(uintptr_t rip)
 }
 
 bool sio_safecopy_is_armed;
+__thread bool sio_safecopy_thread_blocked
+	__attribute__((tls_model("initial-exec")));
+
+void sio_safecopy_set_thread_blocked(bool blocked)
+{
+	sio_safecopy_thread_blocked = blocked;
+}
 
 void sio_safecopy_arm(void)
 {

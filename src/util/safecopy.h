@@ -41,11 +41,23 @@ uintptr_t sio_safecopy_fixup(uintptr_t rip);
  * SIGSEGV and SIGBUS to the trap.  One acquire load; armed stays armed.
  */
 void sio_safecopy_arm(void);
+
+/*
+ * Whether the calling thread has SIGSEGV or SIGBUS blocked, as far as the
+ * shim saw it (its sigprocmask/pthread_sigmask interposers set it): the
+ * kernel kills a thread whose synchronous fault is blocked, so such a
+ * thread copies by system call even when armed.
+ */
+void sio_safecopy_set_thread_blocked(bool blocked);
+
 static inline bool sio_safecopy_armed(void)
 {
 	extern bool sio_safecopy_is_armed;
+	extern __thread bool sio_safecopy_thread_blocked
+		__attribute__((tls_model("initial-exec")));
 
-	return __atomic_load_n(&sio_safecopy_is_armed, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&sio_safecopy_is_armed, __ATOMIC_ACQUIRE) &&
+	       !sio_safecopy_thread_blocked;
 }
 
 #endif

@@ -266,6 +266,45 @@ static void test_unmap_race(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* A thread that blocks every signal                                    */
+/* ------------------------------------------------------------------ */
+
+/* The kernel kills a thread whose synchronous SIGSEGV is blocked: the
+ * library must not fault in such a thread, and still answers EFAULT. */
+static void *all_blocked(void *arg)
+{
+	struct iommu_option o;
+	sigset_t all;
+	int *res = arg;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	fill_option(&o);
+	res[0] = option_get_at(NULL) == -1 && errno == EFAULT;
+	res[1] = option_get_at(&o) == 0;
+	return NULL;
+}
+
+static void test_blocked_thread(void)
+{
+	int res[2] = { 0, 0 };
+	pthread_t t;
+	sigset_t segv, old;
+
+	pthread_create(&t, NULL, all_blocked, res);
+	pthread_join(t, NULL);
+	check(res[0], "a thread with every signal blocked: EFAULT, alive");
+	check(res[1], "a thread with every signal blocked: a good call works");
+
+	sigemptyset(&segv);
+	sigaddset(&segv, SIGSEGV);
+	sigprocmask(SIG_BLOCK, &segv, &old);
+	expect_efault("OPTION at NULL with SIGSEGV blocked", option_get_at(NULL));
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	expect_efault("OPTION at NULL, unblocked again", option_get_at(NULL));
+}
+
+/* ------------------------------------------------------------------ */
 /* Probes: RLIMIT_MEMLOCK and CAP_IPC_LOCK as the library caches them   */
 /* ------------------------------------------------------------------ */
 
@@ -450,6 +489,7 @@ int main(int argc, char **argv)
 	check_own_fault("after copy faults");
 	test_unmap_race();
 	check_own_fault("after the race");
+	test_blocked_thread();
 	test_probes();
 	close(fd);
 	return shim_check_done();
