@@ -404,7 +404,7 @@ static void test_probes(void)
 	uint32_t ioas = ioas_with_domain();
 	struct rlimit saved;
 	pid_t pid;
-	int st;
+	int st = 0;
 
 	getrlimit(RLIMIT_MEMLOCK, &saved);
 	check(ioas != 0, "an IOAS with a mock domain");
