@@ -103,6 +103,34 @@ static void test_copies(void **state)
 	sio_umem_owner_put(o);
 }
 
+/* Every small length and alignment copies exactly its bytes, and a copy
+ * that runs into a PROT_NONE page at any length faults. */
+static void test_safe_memcpy_sizes(void **state)
+{
+	unsigned char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char src[300], dst[300];
+
+	(void)state;
+	assert_int_equal(sio_trap_install(), 0);
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)(i * 7 + 1);
+	for (size_t len = 0; len <= 260; len++)
+		for (size_t off = 0; off < 3; off++) {
+			memset(dst, 0xee, sizeof(dst));
+			assert_int_equal(sio_safe_memcpy(dst + off, src + 1, len), 0);
+			assert_memory_equal(dst + off, src + 1, len);
+			assert_int_equal(dst[off + len], 0xee);
+			if (off)
+				assert_int_equal(dst[off - 1], 0xee);
+		}
+	assert_int_equal(mprotect(p + PG, PG, PROT_NONE), 0);
+	for (size_t len = 1; len <= 260; len++)
+		assert_int_equal(sio_safe_memcpy(dst, p + PG - len + 1, len),
+				 -EFAULT);
+	munmap(p, 2 * PG);
+}
+
 static bool cap_ipc_lock(bool on)
 {
 	struct __user_cap_header_struct h = {
@@ -211,6 +239,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_copies),
+		cmocka_unit_test(test_safe_memcpy_sizes),
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_fork_pid),
 	};
