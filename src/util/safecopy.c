@@ -14,6 +14,9 @@
  * bytes; which part is not specified.
  */
 #include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "util/safecopy.h"
 
@@ -102,12 +105,28 @@ uintptr_t sio_safecopy_fixup(uintptr_t rip)
 }
 
 bool sio_safecopy_is_armed;
-__thread bool sio_safecopy_thread_blocked
+__thread unsigned char sio_safecopy_thread_mask
 	__attribute__((tls_model("initial-exec")));
 
 void sio_safecopy_set_thread_blocked(bool blocked)
 {
-	sio_safecopy_thread_blocked = blocked;
+	sio_safecopy_thread_mask = blocked ? SIO_SAFECOPY_MASK_BLOCKED :
+					     SIO_SAFECOPY_MASK_OPEN;
+}
+
+/* The slow path of sio_safecopy_armed(): ask the kernel once per thread. */
+bool sio_safecopy_thread_mask_open(void)
+{
+	uint64_t mask;
+
+	if (sio_safecopy_thread_mask == SIO_SAFECOPY_MASK_UNKNOWN) {
+		if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask,
+			    sizeof(mask)))
+			return false;
+		sio_safecopy_set_thread_blocked(
+			mask & ((1ull << (SIGSEGV - 1)) | (1ull << (SIGBUS - 1))));
+	}
+	return sio_safecopy_thread_mask == SIO_SAFECOPY_MASK_OPEN;
 }
 
 void sio_safecopy_arm(void)

@@ -43,21 +43,32 @@ uintptr_t sio_safecopy_fixup(uintptr_t rip);
 void sio_safecopy_arm(void);
 
 /*
- * Whether the calling thread has SIGSEGV or SIGBUS blocked, as far as the
- * shim saw it (its sigprocmask/pthread_sigmask interposers set it): the
- * kernel kills a thread whose synchronous fault is blocked, so such a
- * thread copies by system call even when armed.
+ * Whether the calling thread has SIGSEGV or SIGBUS blocked: the kernel
+ * kills a thread whose synchronous fault is blocked, handler or not, so
+ * such a thread copies by system call even when armed.  Read from the
+ * kernel at a thread's first copy (a new thread inherits its creator's
+ * mask), then kept by the shim's sigprocmask/pthread_sigmask interposers
+ * through sio_safecopy_set_thread_blocked().
  */
+enum {
+	SIO_SAFECOPY_MASK_UNKNOWN,
+	SIO_SAFECOPY_MASK_OPEN,
+	SIO_SAFECOPY_MASK_BLOCKED,
+};
 void sio_safecopy_set_thread_blocked(bool blocked);
+bool sio_safecopy_thread_mask_open(void);
 
 static inline bool sio_safecopy_armed(void)
 {
 	extern bool sio_safecopy_is_armed;
-	extern __thread bool sio_safecopy_thread_blocked
+	extern __thread unsigned char sio_safecopy_thread_mask
 		__attribute__((tls_model("initial-exec")));
 
-	return __atomic_load_n(&sio_safecopy_is_armed, __ATOMIC_ACQUIRE) &&
-	       !sio_safecopy_thread_blocked;
+	if (!__atomic_load_n(&sio_safecopy_is_armed, __ATOMIC_ACQUIRE))
+		return false;
+	if (__builtin_expect(sio_safecopy_thread_mask == SIO_SAFECOPY_MASK_OPEN, 1))
+		return true;
+	return sio_safecopy_thread_mask_open();
 }
 
 #endif

@@ -285,6 +285,17 @@ static void *all_blocked(void *arg)
 	return NULL;
 }
 
+static void *inherited_mask(void *arg)
+{
+	struct iommu_option o;
+	int *res = arg;
+
+	fill_option(&o);
+	res[0] = option_get_at(NULL) == -1 && errno == EFAULT;
+	res[1] = option_get_at(&o) == 0;
+	return NULL;
+}
+
 static void test_blocked_thread(void)
 {
 	int res[2] = { 0, 0 };
@@ -300,6 +311,12 @@ static void test_blocked_thread(void)
 	sigaddset(&segv, SIGSEGV);
 	sigprocmask(SIG_BLOCK, &segv, &old);
 	expect_efault("OPTION at NULL with SIGSEGV blocked", option_get_at(NULL));
+	/* A thread made now inherits the mask and has not told the shim. */
+	res[0] = res[1] = 0;
+	pthread_create(&t, NULL, inherited_mask, res);
+	pthread_join(t, NULL);
+	check(res[0], "a thread that inherited SIGSEGV blocked: EFAULT, alive");
+	check(res[1], "a thread that inherited SIGSEGV blocked: a good call works");
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	expect_efault("OPTION at NULL, unblocked again", option_get_at(NULL));
 }
