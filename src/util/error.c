@@ -37,6 +37,31 @@ union err_arg {
 	unsigned short s;	/* a string: its offset in the pool */
 };
 
+/*
+ * What capture() must take from the arguments of one format, learnt once
+ * per format and kept in a small per-thread cache keyed by the format's
+ * address: the kind of each argument slot.  An integer or a pointer of any
+ * size is one 64-bit slot on x86-64 (an int's upper half is not defined,
+ * and render() converts back to the type the conversion reads); a double
+ * comes from the floating-point registers; a string is copied.
+ */
+enum arg_kind {
+	K_WORD,		/* any integer or pointer, a star's int */
+	K_DOUBLE,
+	K_STR,		/* %s */
+	K_STR_PREC,	/* %.*s: the precision is the slot before */
+};
+
+#define ERR_FMT_CACHE 16
+
+struct fmt_info {
+	const char *fmt;
+	unsigned char n;		/* slots; ERR_UNCAPTURED: format now */
+	unsigned char kind[ERR_MAX_ARGS];
+};
+
+#define ERR_UNCAPTURED 0xff
+
 struct err_state {
 	const char *fmt;	/* a message not formatted yet, or NULL */
 	const char *prefix;	/* sio_err_prefix(), not applied yet */
@@ -47,6 +72,8 @@ struct err_state {
 	union err_arg args[ERR_MAX_ARGS];
 	char pool[ERR_POOL];
 	char text[ERR_TEXT];	/* the formatted message */
+	/* In the same thread-local block as the rest: one __tls_get_addr. */
+	struct fmt_info fmt_cache[ERR_FMT_CACHE];
 };
 
 static _Thread_local struct err_state err_state;
@@ -119,32 +146,6 @@ static bool is_double_conv(char c)
 	return strchr("eEfFgGaA", c) != NULL;
 }
 
-/*
- * What capture() must take from the arguments of one format, learnt once
- * per format and kept in a small per-thread cache keyed by the format's
- * address: the kind of each argument slot.  An integer or a pointer of any
- * size is one 64-bit slot on x86-64 (an int's upper half is not defined,
- * and render() converts back to the type the conversion reads); a double
- * comes from the floating-point registers; a string is copied.
- */
-enum arg_kind {
-	K_WORD,		/* any integer or pointer, a star's int */
-	K_DOUBLE,
-	K_STR,		/* %s */
-	K_STR_PREC,	/* %.*s: the precision is the slot before */
-};
-
-#define ERR_FMT_CACHE 16
-
-struct fmt_info {
-	const char *fmt;
-	unsigned char n;		/* slots; ERR_UNCAPTURED: format now */
-	unsigned char kind[ERR_MAX_ARGS];
-};
-
-#define ERR_UNCAPTURED 0xff
-
-static _Thread_local struct fmt_info fmt_cache[ERR_FMT_CACHE];
 
 /* Learn fmt's argument kinds. */
 static void learn(struct fmt_info *fi, const char *fmt)
@@ -208,7 +209,7 @@ static bool capture_str(struct err_state *st, union err_arg *a,
 static bool capture(struct err_state *st, const char *fmt, va_list *ap)
 {
 	struct fmt_info *fi =
-		&fmt_cache[((uintptr_t)fmt >> 3) % ERR_FMT_CACHE];
+		&st->fmt_cache[((uintptr_t)fmt >> 3) % ERR_FMT_CACHE];
 
 	if (fi->fmt != fmt)
 		learn(fi, fmt);
@@ -362,22 +363,26 @@ static void apply_prefix(struct err_state *st)
 int sio_err(int err, const char *fmt, ...)
 {
 	struct err_state *st = &err_state;
-	va_list ap, again;
+	va_list ap;
+	bool captured;
 
-	va_start(ap, fmt);
-	va_copy(again, ap);
 	err_dirty = true;
 	st->err = err;
 	st->prefix = NULL;
-	if (capture(st, fmt, &ap)) {
-		st->fmt = fmt;
-	} else {
-		st->fmt = NULL;
-		vsnprintf(st->text, sizeof(st->text), fmt, again);
-		append_errno(st);
-	}
-	va_end(again);
+	va_start(ap, fmt);
+	captured = capture(st, fmt, &ap);
 	va_end(ap);
+	if (captured) {
+		st->fmt = fmt;
+		return err;
+	}
+	/* Walked again from the start (not a va_copy, whose copy of the
+	 * just-written va_list stalls every call on store forwarding). */
+	st->fmt = NULL;
+	va_start(ap, fmt);
+	vsnprintf(st->text, sizeof(st->text), fmt, ap);
+	va_end(ap);
+	append_errno(st);
 	return err;
 }
 
