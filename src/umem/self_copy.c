@@ -24,8 +24,10 @@
 #include "umem/self.h"
 #include "util/safecopy.h"
 
-static int copy_by_syscall(bool to_user, void *local, uint64_t uaddr,
-			   size_t len)
+/* Out of line: inlined, its register saves would be paid by every
+ * fault-safe copy too. */
+static __attribute__((noinline)) int copy_by_syscall(bool to_user, void *local,
+						     uint64_t uaddr, size_t len)
 {
 	pid_t pid = sio_umem_self_pid();
 	char *l = local;
