@@ -412,7 +412,7 @@ static ssize_t write_knob(struct fail_file *f, const char *text, size_t len)
 	int rc;
 
 	if (attr_is_bool(f->attr)) {
-		bool b;
+		bool b = false;	/* not set when the text is not a bool */
 
 		rc = sio_fail_parse_bool(text, len, &b);
 		v = b;

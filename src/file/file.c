@@ -80,29 +80,10 @@ static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static CDS_LIST_HEAD(live_files);
 static CDS_LIST_HEAD(free_files);
 
-/* The fork gate (file/file.h).  Writer-preferring, so a stream of ioctls
- * cannot starve fork; never taken recursively thanks to gate_depth. */
-static pthread_rwlock_t fork_gate0 = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
-/* The gate in use: replaced in a fork child (atfork_child). */
-static pthread_rwlock_t *fork_gate = &fork_gate0;
-static pthread_rwlock_t *gate_old;
-static _Thread_local unsigned int gate_depth;
-/* Whether the prepare handler took the gate (fork from inside an op
- * cannot: that thread already holds it as a reader).  files_lock. */
+/* Whether the prepare handler closed the fork gate (gate.c); fork from
+ * inside an op does not.  files_lock. */
 static bool fork_gated;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-void sio_file_gate_enter(void)
-{
-	if (gate_depth++ == 0)
-		pthread_rwlock_rdlock(fork_gate);
-}
-
-void sio_file_gate_exit(void)
-{
-	if (--gate_depth == 0)
-		pthread_rwlock_unlock(fork_gate);
-}
 
 /* The table slot of fd; with alloc, its chunk is created if missing. */
 static struct sio_file **file_slot(int fd, bool alloc)
@@ -292,12 +273,8 @@ static void file_rebind_child(struct sio_file *f)
 static void atfork_prepare(void)
 {
 	struct sio_file *f;
-	bool gated = false;
+	bool gated = sio_file_gate_close();
 
-	if (gate_depth == 0) {
-		pthread_rwlock_wrlock(fork_gate);
-		gated = true;
-	}
 	pthread_mutex_lock(&files_lock);
 	fork_gated = gated;
 	cds_list_for_each_entry(f, &live_files, node)
@@ -312,19 +289,11 @@ static void atfork_parent(void)
 	cds_list_for_each_entry(f, &live_files, node)
 		pthread_mutex_unlock(&f->lock);
 	pthread_mutex_unlock(&files_lock);
-	if (gated)
-		pthread_rwlock_unlock(fork_gate);
+	sio_file_gate_open(gated, false);
 }
 
-/* The child unlocks its mutexes, but not the gate: glibc's rwlock tells
- * a writer's unlock by the writer's thread ID, which the child no longer
- * has.  It gets a fresh gate instead (the old one stays reachable through
- * gate_old, and a failed allocation re-initialises the old one in place,
- * which only sanitizers mind). */
 static void atfork_child(void)
 {
-	pthread_rwlock_t *gate = malloc(sizeof(*gate));
-	pthread_rwlockattr_t attr;
 	struct sio_file *f;
 
 	cds_list_for_each_entry(f, &live_files, node) {
@@ -332,23 +301,7 @@ static void atfork_child(void)
 		pthread_mutex_unlock(&f->lock);
 	}
 	pthread_mutex_unlock(&files_lock);
-	if (fork_gated || gate_depth) {
-		if (!gate)
-			gate = fork_gate;
-		else
-			gate_old = fork_gate;
-		pthread_rwlockattr_init(&attr);
-		pthread_rwlockattr_setkind_np(&attr,
-					      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-		pthread_rwlock_init(gate, &attr);
-		pthread_rwlockattr_destroy(&attr);
-		/* Forked from inside an op: this thread still holds a read. */
-		if (gate_depth)
-			pthread_rwlock_rdlock(gate);
-		fork_gate = gate;
-	} else {
-		free(gate);
-	}
+	sio_file_gate_open(fork_gated, true);
 }
 
 static void atfork_register(void)

@@ -18,6 +18,7 @@
 #ifndef SIO_FILE_FILE_H
 #define SIO_FILE_FILE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "util/sys.h"
@@ -26,6 +27,14 @@ struct sio_file;
 
 void sio_file_gate_enter(void);
 void sio_file_gate_exit(void);
+/* Whether this thread is inside the gate (gate.c). */
+bool sio_file_gate_inside(void);
+/* fork's side, from file.c's atfork handlers: close waits for the ops in
+ * flight and holds new ones (false, doing nothing, when called from inside
+ * an op); open reopens after the fork, in the parent or the child, given
+ * what close returned. */
+bool sio_file_gate_close(void);
+void sio_file_gate_open(bool closed, bool child);
 
 /* Another reference on a file (a mapping's, mapping.c). */
 void sio_file_hold(struct sio_file *file);

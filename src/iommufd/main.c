@@ -279,18 +279,8 @@ static int copy_struct_from_user(struct sio_umem_owner *owner, void *dst,
  */
 static void name_the_ioctl(const char *name, int ret)
 {
-	const char *msg = sio_last_error();
-	char reason[256];
-
-	if (!msg[0]) {
-		sio_err(ret, "%s", name);
-		return;
-	}
-	if (strstr(msg, name + strlen("IOMMU_")))
-		return;
-	snprintf(reason, sizeof(reason), "%s", msg);
-	/* err 0: the reason already ends with its errno's text. */
-	sio_err(0, "%s: %s", name, reason);
+	/* Formatted only if someone reads it (util/error.h). */
+	sio_err_prefix(ret, name, name + strlen("IOMMU_"));
 }
 
 SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,

@@ -51,6 +51,7 @@
 #include "file/file.h"
 #include "preload/interpose.h"
 #include "preload/vfs.h"
+#include "umem/self.h"
 
 /* ------------------------------------------------------------------ */
 /* The next definitions                                                 */
@@ -435,20 +436,17 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 
 /*
  * The vector forms on an emulated file go through one bounce buffer.  The
- * program's iovec array and buffers are reached with process_vm_readv and
- * process_vm_writev on our own pid, so a bad pointer is EFAULT, never a
- * crash of the shim.
+ * program's iovec array and buffers are reached with umem's copy of the
+ * calling process (a fault-safe copy once the library's SIGSEGV handler is
+ * in, process_vm_readv/writev before), so a bad pointer is EFAULT, never
+ * a crash of the shim.
  */
 static ssize_t copy_self(bool to_prog, void *local, void *prog, size_t len)
 {
-	struct iovec l = { local, len }, r = { prog, len };
-	ssize_t n;
-
 	if (!len)
 		return 0;
-	n = to_prog ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) :
-		      process_vm_readv(getpid(), &l, 1, &r, 1, 0);
-	return n == (ssize_t)len ? 0 : -EFAULT;
+	return sio_umem_self_copy(to_prog, local, (uint64_t)(uintptr_t)prog,
+				  len) ? -EFAULT : 0;
 }
 
 /* Fetch the program's iovec array and its total length. */

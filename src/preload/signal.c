@@ -25,6 +25,7 @@
 
 #include "softiommu/mmio.h"
 #include "preload/interpose.h"
+#include "util/safecopy.h"
 
 /* sigset, sigignore and siginterrupt are deprecated, and still in libc:
  * a program that calls them must be served like any other. */
@@ -207,4 +208,64 @@ EXPORT int siginterrupt(int sig, int flag)
 	else
 		act.sa_flags |= SA_RESTART;
 	return trap_action(sig, &act, NULL);
+}
+
+/*
+ * The thread's mask: the kernel kills a thread whose synchronous SIGSEGV
+ * or SIGBUS is blocked, handler or not, so while the program keeps either
+ * blocked in a thread, the library copies that thread's ioctl arguments by
+ * system call (util/safecopy.h).  The mask itself is the program's: the
+ * call goes to libc unchanged, with a mask of ours for the old one when
+ * the program passed none.
+ */
+static int mask_call(int (*real)(int, const sigset_t *, sigset_t *), int how,
+		     const sigset_t *set, sigset_t *oldset)
+{
+	sigset_t old, now;
+	int rc;
+
+	rc = real(how, set, oldset ? oldset : &old);
+	if (rc || !set)
+		return rc;
+	if (!oldset)
+		oldset = &old;
+	if (how == SIG_SETMASK) {
+		now = *set;
+	} else {
+		now = *oldset;
+		for (int sig = SIGBUS; sig <= SIGSEGV; sig += SIGSEGV - SIGBUS)
+			if (sigismember(set, sig)) {
+				if (how == SIG_BLOCK)
+					sigaddset(&now, sig);
+				else
+					sigdelset(&now, sig);
+			}
+	}
+	sio_safecopy_set_thread_blocked(sigismember(&now, SIGSEGV) ||
+					sigismember(&now, SIGBUS));
+	return rc;
+}
+
+EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *oldset)
+{
+	return mask_call(REAL(sigprocmask), how, set, oldset);
+}
+
+/* pthread_sigmask returns the error instead of setting errno. */
+EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset)
+{
+	return mask_call(REAL(pthread_sigmask), how, set, oldset);
+}
+
+/*
+ * The library's handler goes in at start-up, before the program's code
+ * runs, so a program's own handlers set through the interposers above are
+ * recorded from the first one on.  Since those interposers keep it in
+ * place, the fault-safe copy is armed (util/safecopy.h): the copies of
+ * ioctl arguments then make no system call (docs/umem.md, "Copies").
+ */
+__attribute__((constructor)) static void signal_init(void)
+{
+	if (sio_trap_install() == 0)
+		sio_safecopy_arm();
 }

@@ -194,7 +194,7 @@ SIO_API enum sio_umem_acct sio_umem_acct_effective(struct sio_umem_owner *owner,
 	if (acct == SIO_UMEM_ACCT_NONE)
 		return acct;
 	/* If the capability cannot be read, charging is the safe side. */
-	if (owner->ops->limits(owner, &lim) == 0 && lim.cap_ipc_lock)
+	if (owner->ops->limits(owner, false, &lim) == 0 && lim.cap_ipc_lock)
 		return SIO_UMEM_ACCT_NONE;
 	return acct;
 }
@@ -214,7 +214,7 @@ SIO_API int sio_umem_charge(struct sio_umem_owner *owner,
 	if (!npages)
 		return 0;
 	if (acct != SIO_UMEM_ACCT_NONE) {
-		rc = owner->ops->limits(owner, &lim);
+		rc = owner->ops->limits(owner, true, &lim);
 		if (rc)
 			return rc;
 		limit = lim.memlock_bytes >> owner->page_shift;

@@ -1,9 +1,8 @@
 /*
  * User memory of the calling process (in-process emulation).
  *
- * Copies go through process_vm_readv/process_vm_writev on our own pid: the
- * kernel walks the page tables for us and reports a bad pointer as EFAULT
- * instead of delivering SIGSEGV inside the library.
+ * Copies (self_copy.c) and the limits the accounting reads (self_limits.c)
+ * live in files of their own (self.h).
  *
  * A pin makes a second mapping of the pinned pages, the alias, owned by the
  * library (docs/pinning.md, docs/umem.md).  The range is split at VMA
@@ -43,7 +42,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "umem/umem.h"
+#include "umem/self.h"
 #include "util/sys.h"
 #include "util/fail.h"
 
@@ -94,85 +93,6 @@ static struct {
 } self_info;
 
 static pthread_once_t self_once = PTHREAD_ONCE_INIT;
-
-/* ------------------------------------------------------------------ */
-/* Copies                                                               */
-/* ------------------------------------------------------------------ */
-
-static int self_copy(bool to_user, void *local, uint64_t uaddr, size_t len)
-{
-	pid_t pid = getpid();
-	char *l = local;
-
-	while (len) {
-		struct iovec liov = { .iov_base = l, .iov_len = len };
-		struct iovec riov = { .iov_base = (void *)(uintptr_t)uaddr,
-				      .iov_len = len };
-		ssize_t n;
-
-		n = to_user ? process_vm_writev(pid, &liov, 1, &riov, 1, 0) :
-			      process_vm_readv(pid, &liov, 1, &riov, 1, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		/* A short count means the next page faults: asking again
-		 * gives EFAULT, or more bytes if it was a transient stop. */
-		if (n == 0)
-			return -EFAULT;
-		l += n;
-		uaddr += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int self_read(struct sio_umem_owner *owner, void *dst, uint64_t uaddr,
-		     size_t len)
-{
-	int rc = self_copy(false, dst, uaddr, len);
-
-	if (rc)
-		return sio_err(rc, "umem: cannot read user memory 0x%llx+0x%zx",
-			       (unsigned long long)uaddr, len);
-	return 0;
-}
-
-static int self_write(struct sio_umem_owner *owner, uint64_t uaddr,
-		      const void *src, size_t len)
-{
-	int rc = self_copy(true, (void *)src, uaddr, len);
-
-	if (rc)
-		return sio_err(rc, "umem: cannot write user memory 0x%llx+0x%zx",
-			       (unsigned long long)uaddr, len);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Limits                                                               */
-/* ------------------------------------------------------------------ */
-
-static int self_limits(struct sio_umem_owner *owner, struct sio_umem_limits *out)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-		.pid = 0,	/* the calling thread: capable() checks current */
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_MEMLOCK, &rl))
-		return sio_err(-errno, "umem: getrlimit(RLIMIT_MEMLOCK)");
-	out->memlock_bytes = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX :
-							    (uint64_t)rl.rlim_cur;
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data))
-		return sio_err(-errno, "umem: capget");
-	out->cap_ipc_lock = data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &
-			    CAP_TO_MASK(CAP_IPC_LOCK);
-	return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Fork                                                                 */
@@ -597,7 +517,7 @@ static int alias_unshare(const struct piece *p, void **base)
 		goto err_close;
 	}
 	/* The copy is fault-safe: the program may change its view under us. */
-	rc = self_copy(false, a, p->rstart, len);
+	rc = sio_umem_self_copy(false, a, p->rstart, len);
 	if (rc) {
 		sio_err(rc, "umem: cannot read private memory at 0x%llx to unshare it",
 			(unsigned long long)p->rstart);
@@ -792,11 +712,11 @@ static void self_release(struct sio_umem_owner *owner)
 
 static const struct sio_umem_owner_ops self_ops = {
 	.name = "self",
-	.read = self_read,
-	.write = self_write,
+	.read = sio_umem_self_read,
+	.write = sio_umem_self_write,
 	.pin = self_pin,
 	.unpin = self_unpin,
-	.limits = self_limits,
+	.limits = sio_umem_self_limits,
 	.release = self_release,
 	.file_get = self_file_get,
 	.backing = self_backing,

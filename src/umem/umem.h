@@ -60,7 +60,10 @@ struct sio_umem_owner_ops {
 	/* Drop the aliases of pin() and free the array. */
 	void (*unpin)(struct sio_umem_owner *owner,
 		      struct sio_umem_chunk *chunks, size_t nchunks);
-	int (*limits)(struct sio_umem_owner *owner,
+	/* The owner's RLIMIT_MEMLOCK and CAP_IPC_LOCK: fresh when charging
+	 * (read now, as the kernel does), else possibly from a cache the
+	 * implementation keeps current. */
+	int (*limits)(struct sio_umem_owner *owner, bool fresh,
 		      struct sio_umem_limits *out);
 	/* Free implementation state when the last reference goes. */
 	void (*release)(struct sio_umem_owner *owner);

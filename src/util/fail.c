@@ -7,7 +7,7 @@
 
 #include "util/fail.h"
 
-__thread unsigned int sio_fail_nth_left;
+__thread unsigned int sio_fail_nth_left SIO_TLS_IE;
 
 /* Which kinds count; atomics, process-wide like the debugfs knobs. */
 static bool kind_counts[SIO_FAIL_NR_KINDS] = {

@@ -27,7 +27,10 @@
 #include "softiommu/fault_inject.h"
 
 /* The countdown of this thread; 0: nothing armed. */
-extern __thread unsigned int sio_fail_nth_left;
+/* Initial-exec: one load from the thread pointer on every site, not a
+ * call to __tls_get_addr (4 bytes of the static TLS surplus). */
+#define SIO_TLS_IE __attribute__((tls_model("initial-exec")))
+extern __thread unsigned int sio_fail_nth_left SIO_TLS_IE;
 
 bool sio_fail_hit(enum sio_fail_kind kind);
 
