@@ -30,6 +30,7 @@
 #include "util/rcu.h"
 
 struct sio_iopf_dev;
+struct sio_iotlb;
 
 /*
  * What becomes of the page requests still waiting on an attach handle that
@@ -125,11 +126,19 @@ struct sio_device {
 	 * pays no locked instruction; concurrent DMAs of one device may lose
 	 * a count (these are statistics). */
 	uint64_t st_translations, st_faults;
+	/* The data path's IOTLB (core/iotlb.h), made at probe, freed with
+	 * the device; entries are atomics written by the DMA threads. */
+	struct sio_iotlb *iotlb;
 
 	pthread_mutex_t resv_lock;	/* SIO_LOCK_DEV_RESV: resv, nresv */
 	struct sio_resv_region *resv;
 	size_t nresv;
 };
+
+/* The IOTLB's storage and tags (core/iotlb.c). */
+int sio_device_iotlb_alloc(struct sio_device *dev);
+void sio_device_iotlb_free(struct sio_device *dev);
+uint64_t sio_iotlb_clock_next(void);
 
 /* Register the page-fault layer's handle retirement on sys (idempotent). */
 void sio_system_set_handle_retire(struct sio_system *sys,

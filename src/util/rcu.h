@@ -50,6 +50,22 @@ static inline void sio_rcu_read_unlock(void)
 /* Wait until every read-side section that began before this call has ended. */
 void sio_rcu_synchronize(void);
 
+/*
+ * Run fn(arg) after a grace period, without waiting for it here: calls are
+ * queued and the queue is run, after one grace period for all of them, by
+ * the call that fills it (SIO_RCU_DEFER_BATCH) or by sio_rcu_defer_flush().
+ * So a caller pays a grace period only once per batch.  The queue is one
+ * lock-free stack for the process; no thread is started (a helper thread
+ * would have to be made fork-safe).  Neither may be called inside a
+ * read-side section.  If the queue's node cannot be allocated, the call
+ * waits for a grace period and runs fn at once.
+ */
+#define SIO_RCU_DEFER_BATCH 64
+void sio_rcu_defer(void (*fn)(void *arg), void *arg);
+/* Run every queued call (after a grace period): memory they free is
+ * released when it returns. */
+void sio_rcu_defer_flush(void);
+
 /* Publish a pointer to readers / read a published pointer. */
 #define sio_rcu_assign(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #define sio_rcu_deref(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
