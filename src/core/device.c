@@ -46,6 +46,7 @@ static int device_join_group(struct sio_group *group, struct sio_device *dev)
 	if (!group->domain) {
 		sio_domain_attach_inc(domain);
 		sio_rcu_assign(group->domain, domain);
+		sio_group_attach_changed(group);
 	}
 	cds_list_add_tail(&dev->group_node, &group->devices);
 	group->ndevices++;

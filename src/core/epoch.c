@@ -6,7 +6,7 @@
 #include "core/core.h"
 #include "core/epoch.h"
 
-_Thread_local unsigned int sio_dma_depth;
+_Thread_local unsigned int sio_dma_depth SIO_TLS_IE;
 
 /* Until count idx reads zero.  Copies are short: spin a little, then give
  * the CPU away (the copy may be running on a thread this one preempted). */

@@ -30,10 +30,11 @@
 #define SIO_CORE_EPOCH_H
 
 #include "softiommu/driver.h"
+#include "util/rcu.h"
 
 /* Copies in progress on this thread (nested when a handler called from a
  * DMA starts another).  Not atomic: only the thread itself reads it. */
-extern _Thread_local unsigned int sio_dma_depth;
+extern _Thread_local unsigned int sio_dma_depth SIO_TLS_IE;
 
 /* Count a copy on d; returns the index to hand to exit.  Must come
  * before any load of d's tag or table that the copy relies on. */

@@ -19,7 +19,14 @@
  *    domain's address;
  *  - a parent's unmap makes its nested domains' entries miss (the parent
  *    tag).
- * A hit is one tag compare and no walk.  Only paging and nested domains
+ * A hit is one tag compare and no walk.  An entry also records what was
+ * attached at (device, PASID) when it was filled, with the group's
+ * attach_gen read before that lookup; sio_dma_translate() that finds the
+ * group's attach_gen unchanged takes the domain from the entry instead of
+ * resolving the RID or the PASID table again (a PASID costs four dependent
+ * loads there): every attach, replace, detach and PASID change stores a
+ * new attach_gen after publishing, so an unchanged one means the domain
+ * in the entry is still the one attached.  Only paging and nested domains
  * are cached; SVA domains have their driver's own cache keyed by the mm.
  *
  * Entries are written by whichever DMA thread missed, so several threads
@@ -41,6 +48,8 @@
 #define SIO_IOTLB_ENTRIES 1024u	/* a power of two */
 #define SIO_IOTLB_SHIFT 12	/* slots are chosen by the 4 KiB page */
 
+struct sio_domain;
+
 struct sio_iotlb_entry {
 	uint32_t seq;		/* even: stable; odd: being written */
 	uint32_t pasid;
@@ -48,19 +57,27 @@ struct sio_iotlb_entry {
 	uint64_t host;		/* host address of the leaf */
 	uint64_t tag;		/* the domain's iotlb_gen when filled */
 	uint64_t ptag;		/* the parent's, nested; else 0 */
-	uint32_t lg2;		/* log2 of the leaf size */
-	uint32_t prot;		/* SIO_PROT_* */
-	uint64_t pad;
+	uint64_t agen;		/* the group's attach_gen, read before the
+				 * domain was looked up */
+	struct sio_domain *domain;	/* what was attached at (dev, pasid) */
+	uint32_t lg2_prot;	/* log2 of the leaf size | SIO_PROT_* << 8 */
+	uint32_t pad;
 } __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct sio_iotlb_entry) == 64, "one entry, one line");
 
 struct sio_iotlb {
 	struct sio_iotlb_entry e[SIO_IOTLB_ENTRIES];
 };
 
+/* What a hit gives: the translation, and the domain and tags it was made
+ * with, for the caller to check against the domain's tags now. */
 struct sio_iotlb_hit {
 	uint64_t host;		/* host address of iova */
 	uint64_t len;		/* bytes from there to the leaf's end */
 	unsigned int prot;
+	uint64_t tag, ptag, agen;
+	struct sio_domain *domain;
 };
 
 static inline struct sio_iotlb_entry *
@@ -74,37 +91,51 @@ sio_iotlb_slot(struct sio_iotlb *t, sio_pasid_t pasid, uint64_t iova)
 #define SIO_LD(p) __atomic_load_n(&(p), __ATOMIC_RELAXED)
 #define SIO_ST(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
 
-static inline bool sio_iotlb_lookup(struct sio_iotlb *t, sio_pasid_t pasid,
-				    uint64_t iova, uint64_t tag, uint64_t ptag,
-				    struct sio_iotlb_hit *out)
+/* A consistent read of the entry for (pasid, iova), if it covers iova;
+ * the tags are the caller's to compare. */
+static inline bool sio_iotlb_read(struct sio_iotlb *t, sio_pasid_t pasid,
+				  uint64_t iova, struct sio_iotlb_hit *out)
 {
 	struct sio_iotlb_entry *e = sio_iotlb_slot(t, pasid, iova);
 	uint32_t s = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
-	uint64_t base, host, etag, eptag;
-	uint32_t epasid, lg2, prot;
+	uint64_t base, host;
+	uint32_t epasid, lg2p, lg2;
 
 	if (s & 1)
 		return false;
 	epasid = SIO_LD(e->pasid);
 	base = SIO_LD(e->base);
 	host = SIO_LD(e->host);
-	etag = SIO_LD(e->tag);
-	eptag = SIO_LD(e->ptag);
-	lg2 = SIO_LD(e->lg2);
-	prot = SIO_LD(e->prot);
+	out->tag = SIO_LD(e->tag);
+	out->ptag = SIO_LD(e->ptag);
+	out->agen = SIO_LD(e->agen);
+	out->domain = SIO_LD(e->domain);
+	lg2p = SIO_LD(e->lg2_prot);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (SIO_LD(e->seq) != s || etag != tag || eptag != ptag ||
-	    epasid != pasid || lg2 >= 64 || ((iova ^ base) >> lg2))
+	lg2 = lg2p & 0xff;
+	if (SIO_LD(e->seq) != s || epasid != pasid || lg2 >= 64 ||
+	    ((iova ^ base) >> lg2))
 		return false;
 	out->host = host + (iova - base);
 	out->len = (1ull << lg2) - (iova - base);
-	out->prot = prot;
+	out->prot = lg2p >> 8;
 	return true;
+}
+
+/* A hit for a caller that knows the domain and its tags. */
+static inline bool sio_iotlb_lookup(struct sio_iotlb *t, sio_pasid_t pasid,
+				    uint64_t iova, const struct sio_domain *d,
+				    uint64_t tag, uint64_t ptag,
+				    struct sio_iotlb_hit *out)
+{
+	return sio_iotlb_read(t, pasid, iova, out) && out->domain == d &&
+	       out->tag == tag && out->ptag == ptag;
 }
 
 /* Record a translation a walk made with the tags read before it. */
 static inline void sio_iotlb_fill(struct sio_iotlb *t, sio_pasid_t pasid,
-				  uint64_t iova, uint64_t tag, uint64_t ptag,
+				  uint64_t iova, struct sio_domain *d,
+				  uint64_t agen, uint64_t tag, uint64_t ptag,
 				  uint64_t phys, uint64_t page_size,
 				  unsigned int prot)
 {
@@ -122,8 +153,9 @@ static inline void sio_iotlb_fill(struct sio_iotlb *t, sio_pasid_t pasid,
 	SIO_ST(e->host, phys - off);
 	SIO_ST(e->tag, tag);
 	SIO_ST(e->ptag, ptag);
-	SIO_ST(e->lg2, (uint32_t)__builtin_ctzll(page_size));
-	SIO_ST(e->prot, prot);
+	SIO_ST(e->agen, agen);
+	SIO_ST(e->domain, d);
+	SIO_ST(e->lg2_prot, (uint32_t)__builtin_ctzll(page_size) | prot << 8);
 	__atomic_store_n(&e->seq, s + 2, __ATOMIC_RELEASE);
 }
 

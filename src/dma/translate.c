@@ -124,6 +124,8 @@ SIO_API void sio_device_stats(struct sio_device *dev,
 	out->translations = __atomic_load_n(&dev->st_translations,
 					    __ATOMIC_RELAXED);
 	out->faults = __atomic_load_n(&dev->st_faults, __ATOMIC_RELAXED);
+	out->iotlb_misses = __atomic_load_n(&dev->st_iotlb_misses,
+					    __ATOMIC_RELAXED);
 }
 
 /*
@@ -139,6 +141,7 @@ struct xctx {
 	sio_pasid_t pasid;
 	unsigned int access;
 	bool cached;		/* paging or nested: through the IOTLB */
+	uint64_t agen;		/* the group's attach_gen, before resolving */
 	uint64_t tag, ptag;
 };
 
@@ -152,6 +155,7 @@ static int resolve(struct xctx *c, uint64_t iova, struct sio_dma_fault *f)
 
 	if (!group)
 		return fault(f, SIO_FAULT_DEVICE_GONE, iova, pasid, access, -ENODEV);
+	c->agen = __atomic_load_n(&group->attach_gen, __ATOMIC_ACQUIRE);
 	if (pasid == SIO_NO_PASID) {
 		domain = sio_rcu_deref(group->domain);
 	} else {
@@ -241,7 +245,8 @@ static int xlate(struct xctx *c, uint64_t iova, struct sio_dma_xlate *out,
 			       fault(f, SIO_FAULT_APERTURE, iova, pasid, access,
 				     -EFAULT);
 	if (c->cached &&
-	    sio_iotlb_lookup(c->dev->iotlb, pasid, iova, c->tag, c->ptag, &hit) &&
+	    sio_iotlb_lookup(c->dev->iotlb, pasid, iova, domain, c->tag, c->ptag,
+			     &hit) &&
 	    access_allowed(hit.prot, access)) {
 		out->host = (void *)(uintptr_t)hit.host;
 		out->len = hit.len;
@@ -250,6 +255,8 @@ static int xlate(struct xctx *c, uint64_t iova, struct sio_dma_xlate *out,
 			mark_dirty(domain, iova);
 		return 0;
 	}
+	if (c->cached)
+		count(&c->dev->st_iotlb_misses);
 	if (domain->ops->lookup(domain, iova, &x))
 		return probe ? -EFAULT :
 			       page_fault(c->dev, domain, f, SIO_FAULT_NOT_MAPPED,
@@ -259,14 +266,46 @@ static int xlate(struct xctx *c, uint64_t iova, struct sio_dma_xlate *out,
 			       page_fault(c->dev, domain, f, SIO_FAULT_PERMISSION,
 					  iova, pasid, access, -EACCES);
 	if (c->cached)
-		sio_iotlb_fill(c->dev->iotlb, pasid, iova, c->tag, c->ptag,
-			       x.phys, x.page_size, x.prot);
+		sio_iotlb_fill(c->dev->iotlb, pasid, iova, domain, c->agen,
+			       c->tag, c->ptag, x.phys, x.page_size, x.prot);
 	if (access & SIO_DMA_WRITE)
 		mark_dirty(domain, iova);
 	out->host = (void *)(uintptr_t)x.phys;
 	out->len = x.page_size - (iova & (x.page_size - 1));
 	out->prot = x.prot;
 	return 0;
+}
+
+/*
+ * The IOTLB hit that skips resolving the attachment: the group's
+ * attach_gen is the one the entry was filled under, so the entry's domain
+ * is still attached at (dev, pasid) and, inside this read-side section,
+ * cannot be freed; its tags say whether its table changed since.
+ */
+static bool fast_hit(struct sio_device *dev, sio_pasid_t pasid, uint64_t iova,
+		     unsigned int access, struct sio_dma_xlate *out)
+{
+	struct sio_group *group = sio_rcu_deref(dev->group);
+	struct sio_iotlb_hit h;
+	struct sio_domain *d;
+	uint64_t agen;
+
+	if (!group)
+		return false;
+	agen = __atomic_load_n(&group->attach_gen, __ATOMIC_ACQUIRE);
+	if (!sio_iotlb_read(dev->iotlb, pasid, iova, &h) || h.agen != agen)
+		return false;
+	d = h.domain;
+	if (sio_dma_epoch_tag(d) != h.tag ||
+	    (h.ptag && sio_dma_epoch_tag(d->parent) != h.ptag) ||
+	    !access_allowed(h.prot, access))
+		return false;
+	if (access & SIO_DMA_WRITE)
+		mark_dirty(d, iova);
+	out->host = (void *)(uintptr_t)h.host;
+	out->len = h.len;
+	out->prot = h.prot;
+	return true;
 }
 
 SIO_API int sio_dma_translate(struct sio_device *dev, sio_pasid_t pasid,
@@ -278,6 +317,13 @@ SIO_API int sio_dma_translate(struct sio_device *dev, sio_pasid_t pasid,
 	int rc;
 
 	sio_rcu_read_lock();
+	if (fast_hit(dev, pasid, iova, access, out)) {
+		sio_rcu_read_unlock();
+		count(&dev->st_translations);
+		if (f)
+			f->reason = SIO_FAULT_NONE;
+		return 0;
+	}
 	rc = resolve(&c, iova, f);
 	if (!rc) {
 		load_tags(&c);

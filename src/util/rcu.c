@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-_Thread_local int sio_rcu_registered;
+_Thread_local int sio_rcu_registered SIO_TLS_IE;
 #if defined(SIO_SANITIZE_THREAD)
 char sio_rcu_tsan_token;
 #endif

@@ -31,7 +31,11 @@ extern char sio_rcu_tsan_token;
 #define sio_rcu_tsan_acquire() do { } while (0)
 #endif
 
-extern _Thread_local int sio_rcu_registered;
+/* Initial-exec TLS: a plain %fs-relative load on the data path instead of
+ * a call to __tls_get_addr on every read-side section.  The library is
+ * linked at start-up or preloaded, where static TLS is always there. */
+#define SIO_TLS_IE __attribute__((tls_model("initial-exec")))
+extern _Thread_local int sio_rcu_registered SIO_TLS_IE;
 void sio_rcu_register_slow(void);
 
 static inline void sio_rcu_read_lock(void)
