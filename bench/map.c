@@ -9,10 +9,15 @@
  *
  * Two drivers: the mock (2 KiB-granule AMD v1 table, the selftest's) and
  * a soft IOMMU on the x86-64 4-level format.  Each domain is attached to a
- * device, as domains that are unmapped in practice are.
+ * device, as domains that are unmapped in practice are, and a device
+ * thread has made one DMA and waits, as a device model's thread does
+ * between requests: that makes it an RCU reader the process knows of, so
+ * a grace period, where one is waited for, costs what it costs in a real
+ * program (membarrier), not what it costs with no reader at all.
  *
  * Usage: bench_map [runs]   (default 7)
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +29,7 @@
 #define MAXRUNS 64
 #define ITERS 20000
 
-static void die(const char *what)
+__attribute__((noreturn)) static void die(const char *what)
 {
 	fprintf(stderr, "bench_map: %s: %s\n", what, sio_last_error());
 	exit(1);
@@ -74,6 +79,29 @@ static double core_map_unmap(struct sio_domain *dom, uint64_t iova, char *mem)
 	return (bench_now_ns() - t0) / ITERS;
 }
 
+struct idle_device {
+	struct sio_device *dev;
+	uint64_t iova;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int ready, stop;
+};
+
+static void *idle_device_thread(void *arg)
+{
+	struct idle_device *d = arg;
+	char c;
+
+	sio_dma_read(d->dev, SIO_NO_PASID, d->iova, &c, 1, NULL);
+	pthread_mutex_lock(&d->lock);
+	d->ready = 1;
+	pthread_cond_broadcast(&d->cond);
+	while (!d->stop)
+		pthread_cond_wait(&d->cond, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
 struct setup {
 	const char *name;
 	struct sio_pt_cfg ptcfg;
@@ -101,10 +129,10 @@ int main(int argc, char **argv)
 	for (size_t s = 0; s < sizeof(setups) / sizeof(setups[0]); s++) {
 		struct sio_device_desc desc = { .name = "bench" };
 		double t_core[MAXRUNS], t_pt[MAXRUNS], core, pt;
-		struct sio_system *sys;
-		struct sio_iommu *iommu;
-		struct sio_device *dev;
-		struct sio_domain *dom;
+		struct sio_system *sys = NULL;
+		struct sio_iommu *iommu = NULL;
+		struct sio_device *dev = NULL;
+		struct sio_domain *dom = NULL;
 
 		if (sio_system_create(&sys))
 			die("system");
@@ -120,10 +148,26 @@ int main(int argc, char **argv)
 		if (sio_map(dom, setups[s].iova + PAGE, (uintptr_t)mem, PAGE,
 			    SIO_PROT_READ))
 			die("neighbour");
+		struct idle_device idle = { .dev = dev, .iova = setups[s].iova + PAGE,
+					    .lock = PTHREAD_MUTEX_INITIALIZER,
+					    .cond = PTHREAD_COND_INITIALIZER };
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, idle_device_thread, &idle))
+			die("pthread_create");
+		pthread_mutex_lock(&idle.lock);
+		while (!idle.ready)
+			pthread_cond_wait(&idle.cond, &idle.lock);
+		pthread_mutex_unlock(&idle.lock);
 		for (int r = 0; r < runs; r++) {
 			t_pt[r] = pt_alone(&setups[s].ptcfg, setups[s].iova, mem);
 			t_core[r] = core_map_unmap(dom, setups[s].iova, mem);
 		}
+		pthread_mutex_lock(&idle.lock);
+		idle.stop = 1;
+		pthread_cond_broadcast(&idle.cond);
+		pthread_mutex_unlock(&idle.lock);
+		pthread_join(t, NULL);
 		core = bench_median(t_core, runs);
 		pt = bench_median(t_pt, runs);
 		printf("  %-22s pgtable alone %8.1f ns   sio_map+sio_unmap %8.1f ns   %6.2fx\n",

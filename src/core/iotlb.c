@@ -22,9 +22,12 @@ void sio_domain_new_tag(struct sio_domain *d)
 {
 	/* Sequentially consistent: ordered after the table change it
 	 * publishes (release), and before unmap's loads of the DMA counts
-	 * (core/epoch.h). */
-	__atomic_store_n(&d->iotlb_gen, sio_iotlb_clock_next(),
-			 __ATOMIC_SEQ_CST);
+	 * (core/epoch.h).  An exchange, not a store: every change of the tag
+	 * is then a read-modify-write, so a copy that reads a later unmap's
+	 * tag also synchronizes with this one and sees this table change
+	 * (a release sequence), whichever unmap's clear came first. */
+	(void)__atomic_exchange_n(&d->iotlb_gen, sio_iotlb_clock_next(),
+				  __ATOMIC_SEQ_CST);
 }
 
 SIO_API void sio_domain_iotlb_invalidate(struct sio_domain *domain)
