@@ -359,7 +359,9 @@ struct unmapper {
 	struct sio_attach_handle handle;	/* faults are dispatched by it */
 	struct sio_domain *domain;
 	uint64_t iova;
+	char *scratch;			/* two pages */
 	ssize_t in_handler, in_response;
+	int map_in_handler;		/* a map that fails half-way */
 	unsigned int handled, responses;
 };
 
@@ -370,6 +372,10 @@ static int unmapper_handle(struct sio_iopf_handler *h,
 
 	u->handled++;
 	u->in_handler = sio_unmap(u->domain, u->iova, T_PG);
+	/* A map whose second page is taken: it maps the first, fails, and
+	 * rolls back without waiting for the DMA it is inside. */
+	u->map_in_handler = sio_map(u->domain, u->iova - T_PG, t_pa(u->scratch),
+				    2 * T_PG, SIO_PROT_READ);
 	/* Answer at once: the response runs on this thread too. */
 	assert_int_equal(sio_iopf_group_respond(g, SIO_PAGE_RESP_SUCCESS), 0);
 	return 0;
@@ -396,34 +402,42 @@ static void test_unmap_inside_dma(void **state)
 {
 	struct fix *f = *state;
 	struct unmapper u = { .h.ops = &unmapper_ops, .domain = f->d2,
-			      .iova = T_IOVA };
+			      .iova = T_IOVA + T_PG,
+			      .scratch = t_buf(2 * T_PG, T_PG) };
 	struct sio_dma_fault flt;
 	char c;
 
 	assert_int_equal(sio_domain_set_iopf_handler(f->d2, &u.h), 0);
 	assert_int_equal(sio_iopf_device_enable(f->dev, &unmapper_model, &u,
 						NULL), 0);
-	assert_int_equal(sio_map(f->d2, T_IOVA, t_pa(f->a), T_PG, RW), 0);
+	assert_int_equal(sio_map(f->d2, T_IOVA + T_PG, t_pa(f->a), T_PG, RW), 0);
 	assert_int_equal(sio_attach_group(f->d2, f->group, &u.handle), 0);
-	assert_int_equal(peek(f->dev, SIO_NO_PASID, T_IOVA), 'A');
+	assert_int_equal(peek(f->dev, SIO_NO_PASID, T_IOVA + T_PG), 'A');
 	/* A miss on this fault-capable domain sends a page request from
 	 * inside the DMA; the handler and the response both try to unmap. */
-	assert_int_equal(sio_dma_read(f->dev, SIO_NO_PASID, T_IOVA + T_PG, &c, 1,
-				      &flt), -EAGAIN);
+	assert_int_equal(sio_dma_read(f->dev, SIO_NO_PASID, T_IOVA + 2 * T_PG, &c,
+				      1, &flt), -EAGAIN);
 	assert_int_equal(u.handled, 1);
 	assert_int_equal(u.responses, 1);
 	assert_int_equal(u.in_handler, -EDEADLK);
 	assert_int_equal(u.in_response, -EDEADLK);
 	assert_string_not_equal(sio_last_error(), "");
+	assert_int_equal(u.map_in_handler, -EEXIST);
+	assert_int_equal(sio_iova_to_phys(f->d2, T_IOVA), 0);
 	/* Nothing was unmapped; outside a DMA the same unmap works, and
 	 * the next DMA there is a page request again. */
-	assert_int_equal(peek(f->dev, SIO_NO_PASID, T_IOVA), 'A');
-	assert_int_equal(sio_unmap(f->d2, T_IOVA, T_PG), T_PG);
-	assert_int_equal(peek(f->dev, SIO_NO_PASID, T_IOVA), -EAGAIN);
+	assert_int_equal(peek(f->dev, SIO_NO_PASID, T_IOVA + T_PG), 'A');
+	assert_int_equal(sio_unmap(f->d2, T_IOVA + T_PG, T_PG), T_PG);
+	assert_int_equal(peek(f->dev, SIO_NO_PASID, T_IOVA + T_PG), -EAGAIN);
 	assert_int_equal(u.handled, 2);
+	/* This time both pages were free: a map inside a DMA that does not
+	 * fail needs no wait and works. */
+	assert_int_equal(u.map_in_handler, 0);
+	assert_int_equal(sio_unmap(f->d2, T_IOVA, 2 * T_PG), 2 * T_PG);
 	sio_detach_group(f->group);
 	sio_iopf_device_disable(f->dev);
 	assert_int_equal(sio_domain_set_iopf_handler(f->d2, NULL), 0);
+	free(u.scratch);
 }
 
 int main(void)
