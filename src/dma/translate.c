@@ -5,9 +5,17 @@
  * Inside one RCU read-side section it reads the device's group, the domain
  * attached at (device, PASID) and the domain's page table; control paths
  * publish those with sio_rcu_assign() and wait for a grace period before
- * retiring anything.  sio_dma_read()/sio_dma_write() copy while still inside
- * the section, which is what lets sio_unmap() promise that no DMA reaches an
- * unmapped page once it returns.
+ * retiring anything.  Translations go through the device's IOTLB
+ * (core/iotlb.h): a hit is a compare of the domain's tag, and a translate
+ * whose group has not changed its attachments since the entry was filled
+ * takes the domain from the entry without resolving the RID or the PASID.
+ *
+ * sio_dma_read()/sio_dma_write() resolve the domain once, count themselves
+ * in the DMA epoch of the table that maps the pages (core/epoch.h) before
+ * they read its tag, and copy one contiguous host run at a time.  The epoch
+ * is what lets sio_unmap() promise that no DMA reaches an unmapped page
+ * once it returns while waiting only for the copies in flight; the read
+ * section, which also spans the copy, is what detach and replace wait on.
  *
  * On a fault-capable domain (one with an I/O page-fault handler) a missing
  * or insufficient mapping is not the end: the device sends a page request
