@@ -82,6 +82,10 @@ void sio_rcu_defer(void (*fn)(void *arg), void *arg)
 	struct deferred *d = malloc(sizeof(*d));
 
 	if (!d) {
+		/* Out of memory inside a read-side section: waiting would
+		 * never end, so what fn would free stays allocated. */
+		if (urcu_memb_read_ongoing())
+			return;
 		sio_rcu_synchronize();
 		fn(arg);
 		return;
@@ -92,7 +96,10 @@ void sio_rcu_defer(void (*fn)(void *arg), void *arg)
 	while (!__atomic_compare_exchange_n(&defer_head, &d->next, d, true,
 					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
+	/* A caller inside a read-side section (a map rolled back from inside
+	 * a DMA) cannot wait for a grace period: the next caller flushes. */
 	if (__atomic_add_fetch(&defer_count, 1, __ATOMIC_RELAXED) >=
-	    SIO_RCU_DEFER_BATCH)
+		    SIO_RCU_DEFER_BATCH &&
+	    !urcu_memb_read_ongoing())
 		sio_rcu_defer_flush();
 }

@@ -60,9 +60,12 @@ void sio_rcu_synchronize(void);
  * the call that fills it (SIO_RCU_DEFER_BATCH) or by sio_rcu_defer_flush().
  * So a caller pays a grace period only once per batch.  The queue is one
  * lock-free stack for the process; no thread is started (a helper thread
- * would have to be made fork-safe).  Neither may be called inside a
- * read-side section.  If the queue's node cannot be allocated, the call
- * waits for a grace period and runs fn at once.
+ * would have to be made fork-safe).  sio_rcu_defer() called inside a
+ * read-side section only queues; sio_rcu_defer_flush() must not be called
+ * there.  If the queue's node cannot be allocated, the call waits for a
+ * grace period and runs fn at once; inside a read-side section (the one
+ * such caller is a map rolled back from inside a DMA) it cannot wait, and
+ * what fn would free stays allocated.
  */
 #define SIO_RCU_DEFER_BATCH 64
 void sio_rcu_defer(void (*fn)(void *arg), void *arg);
