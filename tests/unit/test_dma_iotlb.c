@@ -352,6 +352,47 @@ static void test_noncontiguous_host(void **state)
 	free(out);
 }
 
+/* One run across leaves of different sizes: a 1 MiB leaf, then small
+ * leaves that follow it on the host, then one that does not. */
+static void test_run_across_leaf_sizes(void **state)
+{
+	struct fix *f = *state;
+	const size_t big = 1u << 20;
+	const uint64_t iova = T_IOVA + (8u << 20);
+	unsigned char *host = t_buf(big + 8 * T_PG, big);
+	unsigned char *other = t_buf(T_PG, T_PG);
+	unsigned char *out = malloc(big + 8 * T_PG);
+	struct sio_dma_xlate x;
+	size_t len = big + 5 * T_PG;
+
+	for (size_t i = 0; i < big + 8 * T_PG; i++)
+		host[i] = (unsigned char)(i * 7 ^ (i >> 9));
+	memset(other, 0x5a, T_PG);
+	assert_int_equal(sio_map(f->d1, iova, t_pa(host), big, RW), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(sio_map(f->d1, iova + big + i * T_PG,
+					 t_pa(host + big + i * T_PG), T_PG, RW), 0);
+	assert_int_equal(sio_map(f->d1, iova + big + 4 * T_PG, t_pa(other), T_PG,
+				 RW), 0);
+	assert_int_equal(sio_attach_group(f->d1, f->group, NULL), 0);
+	assert_int_equal(sio_dma_translate(f->dev, SIO_NO_PASID, iova + 3,
+					   SIO_DMA_READ, &x, NULL), 0);
+	assert_int_equal(x.len, big - 3);
+	for (int pass = 0; pass < 2; pass++) {
+		memset(out, 0, len);
+		assert_int_equal(sio_dma_read(f->dev, SIO_NO_PASID, iova, out, len,
+					      NULL), 0);
+		assert_memory_equal(out, host, big + 4 * T_PG);
+		for (size_t b = 0; b < T_PG; b++)
+			assert_int_equal(out[big + 4 * T_PG + b], 0x5a);
+	}
+	sio_detach_group(f->group);
+	assert_int_equal(sio_unmap(f->d1, iova, len), (ssize_t)len);
+	free(host);
+	free(other);
+	free(out);
+}
+
 /* The rule: nothing a DMA calls (a page-fault handler, the device model's
  * page response) may unmap; it gets -EDEADLK and the mapping stays. */
 struct unmapper {
@@ -450,6 +491,7 @@ int main(void)
 		T(test_pasid_detach),
 		T(test_nested),
 		T(test_noncontiguous_host),
+		T(test_run_across_leaf_sizes),
 		T(test_unmap_inside_dma),
 	};
 
