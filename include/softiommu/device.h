@@ -90,6 +90,9 @@ SIO_API int sio_device_hw_info(struct sio_device *dev, uint32_t *type,
  * Statistics: concurrent DMAs of one device may lose a count. */
 struct sio_device_stats {
 	uint64_t translations, faults;
+	/* Translations through a paging or nested domain that missed the
+	 * data path's IOTLB and walked the table. */
+	uint64_t iotlb_misses;
 };
 SIO_API void sio_device_stats(struct sio_device *dev,
 			      struct sio_device_stats *out);

@@ -4,10 +4,14 @@
  * sio_dma_translate() resolves (device, PASID or SIO_NO_PASID, IOVA,
  * access) through whatever is attached there: blocked refuses, identity
  * returns the address itself, paging walks the domain's I/O page table.
- * sio_dma_read()/sio_dma_write() copy through the translation page by page.
+ * sio_dma_read()/sio_dma_write() copy through the translation, one
+ * contiguous host run at a time.  Translations go through a per-device
+ * IOTLB that unmap, attach changes and cache invalidations make miss.
  * None of these takes a control-path lock: they run inside an RCU read-side
  * section and are safe against concurrent map, unmap, attach, detach and
- * device removal.  A failed translation returns a negative errno and says
+ * device removal; a copy is counted in the domain's DMA epoch, which
+ * sio_unmap() waits on, so nothing a copy calls (a page-fault handler, the
+ * device model's page response) may unmap (-EDEADLK).  A failed translation returns a negative errno and says
  * why in struct sio_dma_fault (the page-fault layer turns it into a page
  * request).
  */

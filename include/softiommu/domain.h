@@ -85,7 +85,11 @@ SIO_API const char *sio_domain_type_name(enum sio_domain_type type);
 
 SIO_API int sio_map(struct sio_domain *domain, uint64_t iova, uint64_t pa,
 		    size_t size, unsigned int prot);
-/* Bytes unmapped (>= 0), or -EINVAL for a bad domain or unaligned range. */
+/* Bytes unmapped (>= 0), or -EINVAL for a bad domain or unaligned range.
+ * It waits only for DMA copies in flight on the domain, not for a grace
+ * period.  Called from inside a DMA (a page-fault handler or a device
+ * model's page response, which run inside the copy that raised the
+ * request), it would wait for itself: -EDEADLK, nothing unmapped. */
 SIO_API ssize_t sio_unmap(struct sio_domain *domain, uint64_t iova, size_t size);
 /* The host address iova maps to, or 0 when unmapped (iommu_iova_to_phys). */
 SIO_API uint64_t sio_iova_to_phys(struct sio_domain *domain, uint64_t iova);

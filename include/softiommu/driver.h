@@ -106,7 +106,26 @@ struct sio_domain {
 	struct sio_iopf_handler *iopf_handler;
 	pthread_mutex_t map_lock;	/* serializes map/unmap (core/map.c;
 					 * lock order: docs/locking.md) */
+	/* The data path's IOTLB tag (core/iotlb.h): a value of one global
+	 * clock, fresh at init and taken again by every unmap and
+	 * invalidation, so no two domains, and no two states of one domain,
+	 * ever share it.  Atomic. */
+	uint64_t iotlb_gen;
+	pthread_mutex_t epoch_lock;	/* serializes unmap's waits for DMA
+					 * (SIO_LOCK_DOMAIN_EPOCH) */
+	/* DMA in flight through this table (core/epoch.h): the index new
+	 * copies count themselves under, and the two counts.  Atomics; last,
+	 * behind the locks, away from the fields every translation reads,
+	 * because every DMA writes them. */
+	unsigned long dma_epoch;
+	unsigned long dma_readers[2];
 };
+
+/* Drivers whose translations change other than by unmap (a cache the
+ * guest invalidates, a table rewritten in place) call this after the
+ * change: the data path's cached translations of the domain are dropped.
+ * The core calls it itself on unmap and on cache_invalidate_user. */
+SIO_API void sio_domain_iotlb_invalidate(struct sio_domain *domain);
 
 /* Drivers fill the core part of a domain they allocated. */
 SIO_API void sio_domain_init(struct sio_domain *domain,

@@ -53,6 +53,7 @@ int sio_group_set_domain(struct sio_group *group, struct sio_domain *domain)
 	}
 	sio_domain_attach_inc(domain);
 	sio_rcu_assign(group->domain, domain);
+	sio_group_attach_changed(group);
 	if (old)
 		sio_domain_attach_dec(old);
 	return 0;

@@ -30,6 +30,7 @@
 #include "util/rcu.h"
 
 struct sio_iopf_dev;
+struct sio_iotlb;
 
 /*
  * What becomes of the page requests still waiting on an attach handle that
@@ -105,6 +106,12 @@ struct sio_group {
 	const void *owner;		/* DMA owner, NULL: kernel-managed */
 	unsigned int owner_cnt;
 	struct sio_pasid_table pasids;	/* RCU: PASID attachments */
+	/* Changes whenever what is attached at the RID or a PASID changes
+	 * (a value of the IOTLB clock, so never seen before): the IOTLB's
+	 * entries carry it, and a translation that finds it unchanged can
+	 * take the domain from the entry (core/iotlb.h).  Written after the
+	 * change is published, under the mutex; read with acquire. */
+	uint64_t attach_gen;
 };
 
 struct sio_device {
@@ -124,12 +131,26 @@ struct sio_device {
 	 * relaxed loads and stores, not read-modify-writes, so the hot path
 	 * pays no locked instruction; concurrent DMAs of one device may lose
 	 * a count (these are statistics). */
-	uint64_t st_translations, st_faults;
+	uint64_t st_translations, st_faults, st_iotlb_misses;
+	/* The data path's IOTLB (core/iotlb.h), made at probe, freed with
+	 * the device; entries are atomics written by the DMA threads. */
+	struct sio_iotlb *iotlb;
 
 	pthread_mutex_t resv_lock;	/* SIO_LOCK_DEV_RESV: resv, nresv */
 	struct sio_resv_region *resv;
 	size_t nresv;
 };
+
+/* The IOTLB's storage and tags (core/iotlb.c). */
+int sio_device_iotlb_alloc(struct sio_device *dev);
+void sio_device_iotlb_free(struct sio_device *dev);
+uint64_t sio_iotlb_clock_next(void);
+/* After publishing a new RID domain or PASID entry (group mutex held). */
+static inline void sio_group_attach_changed(struct sio_group *group)
+{
+	__atomic_store_n(&group->attach_gen, sio_iotlb_clock_next(),
+			 __ATOMIC_RELEASE);
+}
 
 /* Register the page-fault layer's handle retirement on sys (idempotent). */
 void sio_system_set_handle_retire(struct sio_system *sys,

@@ -20,6 +20,7 @@
 static void device_free(struct sio_device *dev)
 {
 	pthread_mutex_destroy(&dev->resv_lock);
+	sio_device_iotlb_free(dev);
 	free(dev->resv);
 	free(dev);
 }
@@ -45,6 +46,7 @@ static int device_join_group(struct sio_group *group, struct sio_device *dev)
 	if (!group->domain) {
 		sio_domain_attach_inc(domain);
 		sio_rcu_assign(group->domain, domain);
+		sio_group_attach_changed(group);
 	}
 	cds_list_add_tail(&dev->group_node, &group->devices);
 	group->ndevices++;
@@ -82,6 +84,10 @@ SIO_API int sio_device_probe(struct sio_iommu *iommu,
 	dev->iommu = iommu;
 	pthread_mutex_init(&dev->resv_lock, NULL);
 	CDS_INIT_LIST_HEAD(&dev->group_node);
+	if (sio_device_iotlb_alloc(dev)) {
+		rc = sio_err(-ENOMEM, "probe: out of memory");
+		goto err_free;
+	}
 
 	if (iommu->ops->probe_device) {
 		rc = iommu->ops->probe_device(iommu, dev);

@@ -11,6 +11,7 @@
  * readers never clear the same bits at once.
  */
 #include "core/core.h"
+#include "core/epoch.h"
 
 SIO_API bool sio_domain_can_track_dirty(const struct sio_domain *domain)
 {
@@ -98,6 +99,10 @@ SIO_API int sio_domain_cache_invalidate_user(struct sio_domain *domain,
 			       "cache invalidate: not a nested domain with caches");
 	}
 	rc = domain->ops->cache_invalidate_user(domain, array);
+	/* The guest changed its stage 1: whatever the driver dropped, the
+	 * data path's translations through this domain go too (even after
+	 * a partial failure, some entries were handled). */
+	sio_domain_new_tag(domain);
 	return rc ? sio_err(rc, "cache invalidate: stopped after %u entries",
 			    array->entry_num) : 0;
 }

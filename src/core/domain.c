@@ -49,6 +49,8 @@ SIO_API void sio_domain_init(struct sio_domain *domain,
 	domain->ops = ops;
 	domain->geometry.aperture_end = UINT64_MAX;
 	pthread_mutex_init(&domain->map_lock, NULL);
+	pthread_mutex_init(&domain->epoch_lock, NULL);
+	domain->iotlb_gen = sio_iotlb_clock_next();
 }
 
 SIO_API const char *sio_domain_type_name(enum sio_domain_type type)
@@ -374,6 +376,7 @@ void sio_domain_destroy(struct sio_domain *domain)
 	 */
 	sio_rcu_synchronize();
 	pthread_mutex_destroy(&domain->map_lock);
+	pthread_mutex_destroy(&domain->epoch_lock);
 	if (domain->ops->free)
 		domain->ops->free(domain);
 	if (parent)

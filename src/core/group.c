@@ -48,6 +48,7 @@ static int group_create(struct sio_iommu *iommu, uint32_t alias,
 	pthread_mutex_init(&group->mutex, NULL);
 	CDS_INIT_LIST_HEAD(&group->devices);
 	sio_pasid_table_init(&group->pasids);
+	group->attach_gen = sio_iotlb_clock_next();
 	sio_mutex_lock(&iommu->lock, SIO_LOCK_IOMMU);
 	cds_list_add_tail(&group->iommu_node, &iommu->groups);
 	sio_mutex_unlock(&iommu->lock);

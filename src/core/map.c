@@ -5,11 +5,14 @@
  * largest page sizes its alignment allows (as iommu_map() does), and calls
  * the driver's map_pages/unmap_pages under the domain's map lock.  Unmap
  * collects what it removed in an IOTLB gather, lets the driver flush once
- * (iotlb_sync), then waits for a grace period: when sio_unmap() returns, no
- * device can reach the unmapped pages any more and the table pages the
- * unmap freed are released.
+ * (iotlb_sync), drops the data path's cached translations and waits only
+ * for the DMA copies in flight on the domain, as the kernel's unmap waits
+ * only for its IOTLB sync: when sio_unmap() returns, no device can reach
+ * the unmapped pages any more.  The table pages the unmap emptied are
+ * freed after a grace period, without waiting for it (util/rcu.h).
  */
 #include "core/core.h"
+#include "core/epoch.h"
 
 static unsigned int lowest_bit(uint64_t v)
 {
@@ -106,7 +109,21 @@ static size_t unmap_locked(struct sio_domain *domain, uint64_t iova,
 	return unmapped;
 }
 
-/* Flush, wait until no walker can see the old entries, free table pages. */
+static void free_table_pages(void *freelist)
+{
+	sio_pt_free_deferred(freelist);
+}
+
+/*
+ * Flush the driver's IOTLB, then the data path's (a new tag: core/iotlb.h),
+ * wait for the DMA copies that may still use the old entries (core/epoch.h:
+ * none in flight is two loads), and leave the table pages the unmap emptied
+ * to be freed after a grace period, off this path: a walk that reached them
+ * before the clear may still be reading them, but no copy can reach the
+ * pages they mapped.  A rollback from inside a DMA (a map made by a handler
+ * the DMA called) cannot wait for the copy it is part of, so it only drops
+ * the cached translations.
+ */
 static void finish_unmap(struct sio_domain *domain,
 			 struct sio_iotlb_gather *gather, size_t unmapped)
 {
@@ -114,8 +131,11 @@ static void finish_unmap(struct sio_domain *domain,
 		return;
 	if (domain->ops->iotlb_sync)
 		domain->ops->iotlb_sync(domain, gather);
-	sio_rcu_synchronize();
-	sio_pt_free_deferred(gather->freelist);
+	sio_domain_new_tag(domain);
+	if (!sio_dma_depth)
+		sio_dma_epoch_wait(domain);
+	if (gather->freelist)
+		sio_rcu_defer(free_table_pages, gather->freelist);
 }
 
 SIO_API int sio_map(struct sio_domain *domain, uint64_t iova, uint64_t pa,
@@ -191,6 +211,9 @@ SIO_API ssize_t sio_unmap(struct sio_domain *domain, uint64_t iova, size_t size)
 			       "unmap: iova %#llx size %#zx not aligned to %#llx",
 			       (unsigned long long)iova, size,
 			       (unsigned long long)min_pgsize);
+	if (sio_dma_depth)
+		return sio_err(-EDEADLK,
+			       "unmap: called from inside a DMA, which it would wait for");
 	sio_iotlb_gather_init(&gather);
 	sio_mutex_lock(&domain->map_lock, SIO_LOCK_DOMAIN_MAP);
 	unmapped = unmap_locked(domain, iova, size, &gather);

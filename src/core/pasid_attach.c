@@ -133,6 +133,7 @@ SIO_API int sio_attach_device_pasid(struct sio_domain *domain,
 		handle->domain = domain;
 	sio_domain_attach_inc(domain);
 	sio_pasid_table_store(&group->pasids, pasid, entry);
+	sio_group_attach_changed(group);
 	entry = NULL;
 out:
 	sio_group_unlock(group);
@@ -174,6 +175,7 @@ SIO_API int sio_replace_device_pasid(struct sio_domain *domain,
 		sio_domain_attach_inc(domain);
 		sio_domain_attach_dec(cur->domain);
 		sio_pasid_table_store(&group->pasids, pasid, entry);
+		sio_group_attach_changed(group);
 		entry = cur;	/* retired below, after the grace period */
 	}
 	sio_group_unlock(group);
@@ -207,6 +209,7 @@ SIO_API void sio_detach_device_pasid(struct sio_domain *domain,
 		if (dev_has_pasid(d))
 			blocked->ops->set_dev_pasid(blocked, d, pasid, domain);
 	sio_pasid_table_store(&group->pasids, pasid, NULL);
+	sio_group_attach_changed(group);
 	sio_domain_attach_dec(domain);
 	sio_group_unlock(group);
 	sio_rcu_synchronize();
@@ -243,6 +246,7 @@ static int drop_one(sio_pasid_t pasid, struct sio_pasid_entry *e, void *arg)
 
 	sio_domain_attach_dec(e->domain);
 	sio_pasid_table_store(&group->pasids, pasid, NULL);
+	sio_group_attach_changed(group);
 	free(e);
 	return 0;
 }
@@ -263,6 +267,7 @@ static int retire_one(sio_pasid_t pasid, struct sio_pasid_entry *e, void *arg)
 
 	sio_domain_attach_dec(e->domain);
 	sio_pasid_table_store(&ra->group->pasids, pasid, NULL);
+	sio_group_attach_changed(ra->group);
 	e->retired_next = ra->list;
 	ra->list = e;
 	return 0;

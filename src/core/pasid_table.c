@@ -27,22 +27,6 @@ void sio_pasid_table_destroy(struct sio_pasid_table *t)
 	t->dir = NULL;
 }
 
-struct sio_pasid_entry *sio_pasid_table_load(const struct sio_pasid_table *t,
-					     sio_pasid_t pasid)
-{
-	struct sio_pasid_leaf **dir, *leaf;
-
-	if (pasid >> SIO_PASID_MAX_BITS)
-		return NULL;
-	dir = sio_rcu_deref(t->dir);
-	if (!dir)
-		return NULL;
-	leaf = sio_rcu_deref(dir[pasid >> SIO_PASID_LEAF_BITS]);
-	if (!leaf)
-		return NULL;
-	return sio_rcu_deref(leaf->slot[pasid & (SIO_PASID_LEAF_SIZE - 1)]);
-}
-
 int sio_pasid_table_prepare(struct sio_pasid_table *t, sio_pasid_t pasid)
 {
 	struct sio_pasid_leaf *leaf;

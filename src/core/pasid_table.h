@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "softiommu/attach.h"
+#include "util/rcu.h"
 
 struct sio_pasid_entry {
 	struct sio_domain *domain;
@@ -38,9 +39,23 @@ void sio_pasid_table_init(struct sio_pasid_table *t);
 /* Frees leaves and directory; entries must have been removed. */
 void sio_pasid_table_destroy(struct sio_pasid_table *t);
 
-/* Lock-free, under an RCU read-side section or the group mutex. */
-struct sio_pasid_entry *sio_pasid_table_load(const struct sio_pasid_table *t,
-					     sio_pasid_t pasid);
+/* Lock-free, under an RCU read-side section or the group mutex.  Inline:
+ * the data path resolves a PASID on every translation. */
+static inline struct sio_pasid_entry *
+sio_pasid_table_load(const struct sio_pasid_table *t, sio_pasid_t pasid)
+{
+	struct sio_pasid_leaf **dir, *leaf;
+
+	if (pasid >> SIO_PASID_MAX_BITS)
+		return NULL;
+	dir = sio_rcu_deref(t->dir);
+	if (!dir)
+		return NULL;
+	leaf = sio_rcu_deref(dir[pasid >> SIO_PASID_LEAF_BITS]);
+	if (!leaf)
+		return NULL;
+	return sio_rcu_deref(leaf->slot[pasid & (SIO_PASID_LEAF_SIZE - 1)]);
+}
 
 /* Writer side (group mutex held).  store returns the entry it replaced
  * (the caller frees it after a grace period); -ENOMEM leaves t unchanged. */

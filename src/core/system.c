@@ -103,6 +103,9 @@ SIO_API int sio_system_destroy(struct sio_system *sys)
 	pthread_mutex_destroy(&sys->lock);
 	sio_pasid_space_put(sys->pasids);
 	free(sys);
+	/* Table pages unmaps left for a later grace period go now, so the
+	 * table memory is back to what it was before the system. */
+	sio_rcu_defer_flush();
 	return 0;
 }
 

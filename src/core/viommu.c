@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "core/epoch.h"
 #include "softiommu/viommu.h"
 #include "util/fail.h"
 
@@ -126,6 +127,8 @@ SIO_API int sio_viommu_alloc_domain_nested(struct sio_viommu *viommu,
 SIO_API int sio_viommu_cache_invalidate(struct sio_viommu *viommu,
 					struct sio_user_data_array *array)
 {
+	int rc;
+
 	if (!viommu || !array)
 		return sio_err(-EINVAL, "viommu invalidate: missing argument");
 	if (!viommu->ops->cache_invalidate) {
@@ -133,7 +136,13 @@ SIO_API int sio_viommu_cache_invalidate(struct sio_viommu *viommu,
 		return sio_err(-EOPNOTSUPP, "%s: no vIOMMU invalidation",
 			       viommu->iommu->name);
 	}
-	return viommu->ops->cache_invalidate(viommu, array);
+	rc = viommu->ops->cache_invalidate(viommu, array);
+	/* The vIOMMU's nested domains are not listed anywhere; each IOTLB
+	 * entry of one carries its parent's tag too, so a new tag on the
+	 * parent drops the data path's translations of all of them (and the
+	 * parent's own, which costs only refills). */
+	sio_domain_new_tag(viommu->parent);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -61,6 +61,7 @@ enum sio_lock_rank {
 	SIO_LOCK_IOPF_DEV = 400,		/* st->lock (iopf/) */
 	SIO_LOCK_IOPF_SVA = 410,		/* the SVA fault queue q->lock */
 	SIO_LOCK_DOMAIN_MAP = 420,		/* domain->map_lock */
+	SIO_LOCK_DOMAIN_EPOCH = 425,		/* domain->epoch_lock */
 	SIO_LOCK_VIOMMU_VDEVS = 430,		/* viommu->vdevs_lock */
 	SIO_LOCK_DEV_RESV = 440,		/* dev->resv_lock */
 	SIO_LOCK_PASID_SPACE = 450,		/* space->lock (pasid/) */

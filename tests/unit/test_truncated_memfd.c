@@ -129,6 +129,10 @@ static void test_safe_memcpy(void **state)
 	assert_int_equal(sio_safe_memcpy(file + pg - 4, src, 8), -EFAULT);
 	assert_int_equal(sio_safe_memcpy(dst, file + pg - 4, 8), -EFAULT);
 	assert_int_equal(sio_safe_memcpy(file + pg - 4, src, 5), -EFAULT);
+	/* The 16..64-byte paths load the tail before storing anything. */
+	assert_int_equal(sio_safe_memcpy(dst, file + pg - 20, 24), -EFAULT);
+	assert_int_equal(sio_safe_memcpy(dst, file + pg - 40, 48), -EFAULT);
+	assert_int_equal(sio_safe_memcpy(file + pg - 40, src, 64), -EFAULT);
 	assert_int_equal(sio_safe_memcpy(dst, file + pg - 100, 200), -EFAULT);
 	assert_int_equal(sio_safe_memcpy(file + pg - 100, src, 200), -EFAULT);
 	assert_int_equal(sio_safe_memcpy(dst, file + pg - 200, 200), 0);
