@@ -229,11 +229,30 @@ static bool ref_inc_not_zero(unsigned int *ref)
 	return true;
 }
 
+/* The shared mode's server: see file.h. */
+static _Thread_local const struct sio_file_proxy *file_proxy;
+
+void sio_file_proxy_set(const struct sio_file_proxy *proxy)
+{
+	file_proxy = proxy;
+}
+
+const struct sio_file_proxy *sio_file_proxy_get(void)
+{
+	return file_proxy;
+}
+
 SIO_API struct sio_file *sio_file_lookup(int fd)
 {
-	struct sio_file **slot = file_slot(fd, false);
+	struct sio_file **slot;
 	struct sio_file *f;
 
+	if (__builtin_expect(file_proxy != NULL, 0)) {
+		fd = file_proxy->resolve(file_proxy->ctx, fd);
+		if (fd < 0)
+			return NULL;
+	}
+	slot = file_slot(fd, false);
 	if (!slot)
 		return NULL;
 	for (;;) {
@@ -418,6 +437,19 @@ SIO_API int sio_file_create(const struct sio_file_ops *ops, void *priv,
 	if (out)
 		*out = f;
 	*fd_out = efd;
+	if (__builtin_expect(file_proxy != NULL, 0)) {
+		const struct sio_file_proxy *p = file_proxy;
+		int cfd;
+
+		file_proxy = NULL;
+		cfd = p->install(p->ctx, efd, cloexec);
+		if (cfd < 0)
+			sio_file_close(efd);
+		file_proxy = p;
+		if (cfd < 0)
+			return cfd;
+		*fd_out = cfd;
+	}
 	return 0;
 }
 
@@ -545,9 +577,12 @@ void sio_file_hold(struct sio_file *file)
 
 SIO_API int sio_file_close(int fd)
 {
-	struct sio_file *f = sio_file_lookup(fd);
+	struct sio_file *f;
 	struct sio_file **slot;
 
+	if (__builtin_expect(file_proxy != NULL, 0))
+		return file_proxy->close(file_proxy->ctx, fd);
+	f = sio_file_lookup(fd);
 	if (!f)
 		return -EBADF;
 	sio_file_gate_enter();

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 
 #include "iommufd/iommufd_private.h"
+#include "umem/remote.h"
 
 /* iopt_alloc_pages(): the part every kind shares. */
 static struct iopt_pages *pages_alloc(struct sio_iommufd_host *host,
@@ -51,10 +52,11 @@ static struct iopt_pages *pages_alloc(struct sio_iommufd_host *host,
 	}
 	pages->refcount = 1;
 	pages->host = host;
+	pages->owner = sio_umem_owner_resolve(host->owner);
 	pages->kind = kind;
 	pages->npages = (length + start_byte + ps - 1) / ps;
 	pages->writable = writable;
-	pages->acct = sio_umem_acct_effective(host->owner, acct);
+	pages->acct = sio_umem_acct_effective(pages->owner, acct);
 	pthread_mutex_init(&pages->mutex, NULL);
 	CDS_INIT_LIST_HEAD(&pages->dmabuf_tracks);
 	pthread_mutex_lock(&host->lock);
@@ -153,6 +155,7 @@ void iopt_pages_put(struct iopt_pages *pages)
 	if (pages->dmabuf)
 		iopt_dmabuf_release_pages(pages);
 	sio_umem_file_put(pages->file);
+	sio_umem_owner_put(pages->owner);
 	pthread_mutex_destroy(&pages->mutex);
 	free(pages);
 }
@@ -219,7 +222,7 @@ static int pages_umem_pin(struct iopt_pages *pages, size_t first, size_t last,
 	uint64_t len = (last - first + 1) * host->page_size;
 
 	if (pages->kind == IOPT_PAGES_USER)
-		return sio_umem_pin(host->owner, pin_source(pages, first, last),
+		return sio_umem_pin(pages->owner, pin_source(pages, first, last),
 				    len, flags, SIO_UMEM_ACCT_NONE, pin);
 	/* The file is the source: the pin never depends on a mapping. */
 	return sio_umem_pin_file(pages->file,
@@ -230,7 +233,6 @@ static int pages_umem_pin(struct iopt_pages *pages, size_t first, size_t last,
 static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 		     bool write, struct sio_umem_pin **out)
 {
-	struct sio_iommufd_host *host = pages->host;
 	unsigned int flags = SIO_UMEM_PIN_NOCHARGE;
 	struct pages_pin_rec *rec;
 	struct sio_umem_pin *pin;
@@ -254,7 +256,7 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	newly = pages->kind == IOPT_PAGES_DMABUF ?
 			0 : pages_uncovered(pages, first, last);
 	if (newly) {
-		rc = sio_umem_charge(host->owner, pages->acct, newly);
+		rc = sio_umem_charge(pages->owner, pages->acct, newly);
 		if (rc) {
 			sio_umem_unpin(pin);
 			goto err_unlock;
@@ -324,7 +326,7 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 	gone = pages->kind == IOPT_PAGES_DMABUF ?
 		       0 : pages_uncovered(pages, first, last);
 	if (gone) {
-		sio_umem_uncharge(pages->host->owner, pages->acct, gone);
+		sio_umem_uncharge(pages->owner, pages->acct, gone);
 		pages->npinned -= gone;
 	}
 	/* Unpinned under the mutex: a pin being made from this one's alias

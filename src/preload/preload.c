@@ -48,6 +48,7 @@
 #include "file/private_fd.h"
 #include "file/file.h"
 #include "preload/interpose.h"
+#include "preload/shared.h"
 #include "preload/vfs.h"
 
 /* ------------------------------------------------------------------ */
@@ -195,8 +196,12 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	file = sio_file_lookup(fd);
-	if (!file)
+	if (!file) {
+		/* Shared mode: a file of the server (shared.c). */
+		if (sio_shared_ioctl(fd, request, arg, &rc))
+			return rc < 0 ? (int)fail(rc) : (int)rc;
 		return REAL(ioctl)(fd, request, arg);
+	}
 	switch (request) {
 	case FIOCLEX:
 	case FIONCLEX:

@@ -54,7 +54,9 @@
 #include "file/fail_files.h"
 #include "file/file.h"
 #include "preload/interpose.h"
+#include "preload/shared.h"
 #include "preload/vfs.h"
+#include "machine/namespace.h"
 
 /* glibc's other names for what is interposed, for REAL(). */
 int __xstat(int ver, const char *path, struct stat *st);
@@ -196,6 +198,12 @@ static bool vfs_node(const struct stat *st, struct sio_machine_node *node)
 static int node_open(const struct sio_machine_node *node, int flags)
 {
 	int rc;
+
+	/* Shared mode: /dev/iommu is the server's (shared.c). */
+	if (node->device &&
+	    node->rdev == makedev(SIO_NS_MISC_MAJOR, SIO_NS_IOMMU_MINOR) &&
+	    sio_shared_on())
+		return sio_shared_open(flags);
 
 	sio_file_gate_enter();
 	rc = sio_machine_open(machine, node, flags);

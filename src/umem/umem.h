@@ -37,6 +37,11 @@ struct sio_umem_chunk {
 	uint64_t host;
 	void *map_base;
 	size_t map_len;
+	/* The memory file behind the piece and the offset of uaddr in it,
+	 * a descriptor of the library's valid until unpin; -1 when the
+	 * implementation has none at hand (an alias made by mremap). */
+	int fd;
+	uint64_t fd_offset;
 };
 
 /* What an implementation needs to know to charge its owner. */

@@ -1,0 +1,23 @@
+/*
+ * The shim's side of the shared mode (shared.c): /dev/iommu files served
+ * by the launcher for the whole process tree (docs/process-model.md).
+ */
+#ifndef SIO_PRELOAD_SHARED_H
+#define SIO_PRELOAD_SHARED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Whether this process runs in shared mode (the launcher said so). */
+bool sio_shared_on(void);
+/* open("/dev/iommu") through the server: a descriptor or -errno. */
+int sio_shared_open(int flags);
+/* If fd is a file of the server, forward the ioctl: true and *rc (>= 0 or
+ * -errno).  false: not one of ours. */
+bool sio_shared_ioctl(int fd, unsigned long request, unsigned long arg,
+		      long *rc);
+/* Pages pinned by pid (VmPin) and charged to its mm (VmLck): 0 or -errno. */
+int sio_shared_status(pid_t pid, uint64_t *pinned, uint64_t *locked);
+
+#endif

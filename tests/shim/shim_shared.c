@@ -1,0 +1,337 @@
+/*
+ * The shared mode end to end: a plain program run under
+ * `softiommu run --shared` (docs/process-model.md).  One /dev/iommu
+ * context is shared by fork children, by a program exec'd with the fd
+ * inherited and by a process that receives the fd over a unix socket, as
+ * the kernel's is; memory one process mapped stays reachable by DMA after
+ * it unmapped its view and exited; a client killed in the middle of its
+ * ioctls disturbs nobody.
+ *
+ *   shim_shared                 the cases above
+ *   shim_shared --kill-server   kill the server (the launcher), then every
+ *                               ioctl must fail with EIO, promptly
+ *   shim_shared --exec-child FD IOAS   (internal) destroy IOAS through FD
+ *
+ * Ends with "N passed, M failed".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "softiommu/uapi/iommufd.h"
+#include "softiommu/uapi/iommufd_test.h"
+#include "shim_check.h"
+
+static int ioas_alloc(int fd, uint32_t *id)
+{
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &a);
+
+	*id = a.out_ioas_id;
+	return rc;
+}
+
+static int destroy(int fd, uint32_t id)
+{
+	struct iommu_destroy d = { .size = sizeof(d), .id = id };
+
+	return ioctl(fd, IOMMU_DESTROY, &d);
+}
+
+static int map_fixed(int fd, uint32_t ioas, void *buf, size_t len,
+		     uint64_t iova)
+{
+	struct iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)buf,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_MAP, &m);
+}
+
+static int mock_domain(int fd, uint32_t ioas)
+{
+	struct iommu_test_cmd c = { .size = sizeof(c),
+				    .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+				    .id = ioas };
+
+	return ioctl(fd, IOMMU_TEST_CMD, &c);
+}
+
+static int create_access(int fd, uint32_t ioas)
+{
+	struct iommu_test_cmd c = { .size = sizeof(c),
+				    .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				    .id = ioas };
+
+	if (ioctl(fd, IOMMU_TEST_CMD, &c))
+		return -1;
+	return (int)c.create_access.out_access_fd;
+}
+
+/* Read len bytes at iova through the access object (DMA, as a device). */
+static int access_read(int fd, int access, uint64_t iova, void *buf,
+		       size_t len)
+{
+	struct iommu_test_cmd c = { .size = sizeof(c),
+				    .op = IOMMU_TEST_OP_ACCESS_RW,
+				    .id = (uint32_t)access };
+
+	c.access_rw.iova = iova;
+	c.access_rw.length = len;
+	c.access_rw.uptr = (uintptr_t)buf;
+	return ioctl(fd, IOMMU_TEST_CMD, &c);
+}
+
+static int wait_status(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The kernel's example: one IOAS, destroyed once, whoever does it. */
+static void test_fork_shares(void)
+{
+	uint32_t ioas, other;
+	pid_t pid;
+	int fd = open("/dev/iommu", O_RDWR);
+
+	check(fd >= 0, "open /dev/iommu");
+	check(ioas_alloc(fd, &ioas) == 0, "IOAS_ALLOC");
+	pid = fork();
+	if (pid == 0)
+		_exit(destroy(fd, ioas) == 0 ? 0 : 1);
+	check(wait_status(pid) == 0, "the child destroys the parent's IOAS");
+	errno = 0;
+	check(destroy(fd, ioas) == -1 && errno == ENOENT,
+	      "the parent's second destroy is ENOENT");
+	/* And the child's objects are the parent's. */
+	pid = fork();
+	if (pid == 0) {
+		uint32_t id;
+
+		_exit(ioas_alloc(fd, &id) == 0 ? (int)id : 255);
+	}
+	other = (uint32_t)wait_status(pid);
+	check(other != 255 && destroy(fd, other) == 0,
+	      "the parent destroys an IOAS its child made");
+	/* The context outlives the parent's close while the child holds it. */
+	check(ioas_alloc(fd, &ioas) == 0, "IOAS_ALLOC again");
+	pid = fork();
+	if (pid == 0) {
+		usleep(100000);
+		_exit(destroy(fd, ioas) == 0 ? 0 : 1);
+	}
+	check(close(fd) == 0, "the parent closes first");
+	check(wait_status(pid) == 0, "the child still reaches the context");
+}
+
+static void test_errors(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	struct iommu_destroy d = { .size = 4, .id = 0 };
+
+	errno = 0;
+	check(ioctl(fd, _IO(IOMMUFD_TYPE, 0x7f), 0) == -1 && errno == ENOTTY,
+	      "an unknown command is ENOTTY");
+	errno = 0;
+	check(ioctl(fd, IOMMU_IOAS_ALLOC, (void *)8) == -1 && errno == EFAULT,
+	      "a bad pointer is EFAULT");
+	errno = 0;
+	check(ioctl(fd, IOMMU_DESTROY, &d) == -1 && errno == EINVAL,
+	      "a short size is EINVAL");
+	errno = 0;
+	check(destroy(fd, 12345) == -1 && errno == ENOENT,
+	      "an unknown id is ENOENT");
+	check(ioctl(fd, FIOCLEX) == 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC),
+	      "FIOCLEX reaches the descriptor");
+	close(fd);
+}
+
+static int send_fd(int sock, int fd)
+{
+	char c = 0, cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { &c, 1 };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&h);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	return sendmsg(sock, &h, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &h, 0) != 1 || !(cm = CMSG_FIRSTHDR(&h)))
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+/*
+ * An unrelated process (a child that opened nothing) receives the fd over
+ * a unix socket, maps private memory of its own, unmaps its view and
+ * exits; the parent's device (mock domain, access object) still reads
+ * the same bytes.
+ */
+static void test_scm_rights_dma(void)
+{
+	const size_t len = 4 * 4096;
+	uint64_t iova = MOCK_APERTURE_START;
+	unsigned char got[4 * 4096];
+	uint32_t ioas;
+	int sv[2], fd, access;
+	bool same = true;
+	pid_t pid;
+
+	check(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	pid = fork();
+	if (pid == 0) {
+		uint32_t id;
+		unsigned char *buf;
+		int rfd;
+
+		close(sv[0]);
+		rfd = recv_fd(sv[1]);
+		if (rfd < 0 || read(sv[1], &id, sizeof(id)) != sizeof(id))
+			_exit(1);
+		/* Private anonymous memory: unshared into a memfd. */
+		buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (unsigned char)(i * 7 + 3);
+		if (map_fixed(rfd, id, buf, len, iova))
+			_exit(2);
+		munmap(buf, len);
+		_exit(0);
+	}
+	close(sv[1]);
+	fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	check(ioas_alloc(fd, &ioas) == 0, "IOAS_ALLOC");
+	check(mock_domain(fd, ioas) == 0, "a mock domain on the IOAS");
+	access = create_access(fd, ioas);
+	check(access >= 0, "an access object");
+	check(send_fd(sv[0], fd) == 0 &&
+	      write(sv[0], &ioas, sizeof(ioas)) == sizeof(ioas),
+	      "the fd goes to the other process");
+	check(wait_status(pid) == 0, "the other process maps through it");
+	memset(got, 0, sizeof(got));
+	check(access_read(fd, access, iova, got, len) == 0,
+	      "DMA after the mapping process unmapped its view and exited");
+	for (size_t i = 0; i < len; i++)
+		if (got[i] != (unsigned char)(i * 7 + 3))
+			same = false;
+	check(same, "the device reads the bytes the other process wrote");
+	close(sv[0]);
+	close(access);
+	close(fd);
+}
+
+/* A program exec'd with the fd inherited uses the same context. */
+static void test_exec_inherited(const char *self)
+{
+	char fdarg[16], idarg[16];
+	uint32_t ioas;
+	pid_t pid;
+	int fd = open("/dev/iommu", O_RDWR);	/* no O_CLOEXEC */
+
+	check(ioas_alloc(fd, &ioas) == 0, "IOAS_ALLOC");
+	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	snprintf(idarg, sizeof(idarg), "%u", ioas);
+	pid = fork();
+	if (pid == 0) {
+		execl(self, self, "--exec-child", fdarg, idarg, (char *)NULL);
+		_exit(127);
+	}
+	check(wait_status(pid) == 0, "the exec'd program destroys the IOAS");
+	errno = 0;
+	check(destroy(fd, ioas) == -1 && errno == ENOENT,
+	      "the IOAS is gone for the parent too");
+	close(fd);
+}
+
+/* A client killed while it runs ioctls: the others carry on. */
+static void test_kill_client(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	uint32_t ioas;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (;;) {
+			uint32_t id;
+
+			if (ioas_alloc(fd, &id) == 0)
+				destroy(fd, id);
+		}
+	}
+	usleep(50000);
+	kill(pid, SIGKILL);
+	check(wait_status(pid) == 128 + SIGKILL, "the client was killed");
+	check(ioas_alloc(fd, &ioas) == 0 && destroy(fd, ioas) == 0,
+	      "the context still works after a client died in it");
+	close(fd);
+}
+
+/* The server goes: every ioctl fails with EIO, none hangs. */
+static int kill_server(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	const char *spid = getenv("SOFTIOMMU_SHARED_PID");
+	uint32_t ioas;
+
+	check(fd >= 0 && ioas_alloc(fd, &ioas) == 0, "IOAS_ALLOC");
+	check(spid && kill((pid_t)atoi(spid), SIGKILL) == 0, "kill the server");
+	usleep(100000);
+	alarm(10);
+	errno = 0;
+	check(ioas_alloc(fd, &ioas) == -1 && errno == EIO, "ioctl: EIO");
+	errno = 0;
+	check(open("/dev/iommu", O_RDWR) == -1 && errno == EIO, "open: EIO");
+	return shim_check_done();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--exec-child"))
+		return destroy(atoi(argv[2]), (uint32_t)atoi(argv[3])) ? 1 : 0;
+	if (argc == 2 && !strcmp(argv[1], "--kill-server"))
+		return kill_server();
+	alarm(60);
+	test_fork_shares();
+	test_errors();
+	test_scm_rights_dma();
+	test_exec_inherited(argv[0]);
+	test_kill_client();
+	return shim_check_done();
+}
