@@ -586,7 +586,7 @@ EXPORT int close(int fd)
 	}
 	rc = sio_file_close(fd);
 	if (rc == -EBADF)
-		return REAL(close)(fd);
+		return sio_shared_close(fd, REAL(close));
 	return ret_fd(rc);
 }
 

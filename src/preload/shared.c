@@ -451,9 +451,13 @@ static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 int sio_shared_open(int flags)
 {
 	struct sio_shared_msg m = { .op = SIO_SHARED_OPEN, .cmd = (uint32_t)flags };
+	int fd;
 
 	limits(&m);
-	return (int)request(&m, NULL, 0);
+	fd = (int)request(&m, NULL, 0);
+	if (fd >= 0 && (flags & O_NONBLOCK))
+		sio_sys_fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
 }
 
 /* Whether fd is a socket whose peer is the server: its inode. */
@@ -499,6 +503,25 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 		sio_sys_close(fds[--nfds]);
 	sio_umem_unpin(pin);
 	return true;
+}
+
+int sio_shared_close(int fd, int (*real_close)(int))
+{
+	struct sio_shared_msg m = { .op = SIO_SHARED_CLOSE };
+	uint64_t ino;
+	int rc;
+
+	if (!sio_shared_on() || !(ino = server_file(fd)))
+		return real_close(fd);
+	rc = real_close(fd);
+	if (rc == 0) {
+		int err = errno;
+
+		m.ino = ino;
+		request(&m, NULL, 0);
+		errno = err;
+	}
+	return rc;
 }
 
 int sio_shared_status(pid_t pid, uint64_t *pinned, uint64_t *locked)

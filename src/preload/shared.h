@@ -17,6 +17,9 @@ int sio_shared_open(int flags);
  * -errno).  false: not one of ours. */
 bool sio_shared_ioctl(int fd, unsigned long request, unsigned long arg,
 		      long *rc);
+/* close(2) of fd: with real_close, then, for a file of the server, wait
+ * until a last close has released it.  Returns what real_close did. */
+int sio_shared_close(int fd, int (*real_close)(int));
 /* Pages pinned by pid (VmPin) and charged to its mm (VmLck): 0 or -errno. */
 int sio_shared_status(pid_t pid, uint64_t *pinned, uint64_t *locked);
 

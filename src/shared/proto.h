@@ -17,6 +17,9 @@
  *            files behind the range, one descriptor each).
  *   STATUS   arg = a pid: v[0] = pages pinned (VmPin), v[1] = pages
  *            charged in MM mode (VmLck's share) by that process's owners.
+ *   CLOSE    ino: the client has just closed a descriptor of that file;
+ *            if it was the last anywhere, the answer waits for the
+ *            release (the kernel's close is synchronous).
  *   INSTALL  server -> client while serving a request: a new file's
  *            client end (one descriptor); cmd = 1 for close-on-exec.  The
  *            client answers INSTALLED with rc = its descriptor number.
@@ -36,6 +39,7 @@ enum sio_shared_op {
 	SIO_SHARED_OPEN,
 	SIO_SHARED_IOCTL,
 	SIO_SHARED_STATUS,
+	SIO_SHARED_CLOSE,
 	SIO_SHARED_INSTALL,
 	SIO_SHARED_INSTALLED,
 	SIO_SHARED_REPLY,

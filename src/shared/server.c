@@ -29,10 +29,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,6 +59,7 @@ struct client_file {
 	uint64_t ino;			/* the client end's inode */
 	int sock;			/* our end */
 	int fd;				/* our descriptor of the library's file */
+	bool dying;			/* server_lock: end-of-file seen */
 };
 
 struct client_proc {
@@ -76,6 +79,8 @@ struct conn {
 };
 
 static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled (with server_lock) when a file has been released. */
+static pthread_cond_t released_cv = PTHREAD_COND_INITIALIZER;
 static struct client_file *files;
 static struct client_proc *procs;
 static int listen_sock = -1;
@@ -155,12 +160,13 @@ static int recv_msg(int sock, struct sio_shared_msg *m, int *fds,
 /* Files                                                                */
 /* ------------------------------------------------------------------ */
 
-static struct client_file *file_find_locked(uint64_t ino)
+/* The live file of ino, or with dying, also one being released. */
+static struct client_file *file_find_locked(uint64_t ino, bool dying)
 {
 	struct client_file *f;
 
 	for (f = files; f; f = f->next)
-		if (f->ino == ino)
+		if (f->ino == ino && (dying || !f->dying))
 			return f;
 	return NULL;
 }
@@ -188,9 +194,15 @@ static void *file_watch(void *arg)
 	do
 		n = recv(f->sock, b, sizeof(b), 0);
 	while (n > 0 || (n < 0 && errno == EINTR));
-	file_unlink(f);
-	sio_sys_close(f->sock);
+	pthread_mutex_lock(&server_lock);
+	f->dying = true;
+	pthread_mutex_unlock(&server_lock);
 	sio_file_close(f->fd);
+	sio_sys_close(f->sock);
+	file_unlink(f);
+	pthread_mutex_lock(&server_lock);
+	pthread_cond_broadcast(&released_cv);
+	pthread_mutex_unlock(&server_lock);
 	free(f);
 	return NULL;
 }
@@ -235,7 +247,7 @@ static int proxy_resolve(void *ctx, int client_fd)
 	ino = fd_ino(fd);
 	sio_sys_close(fd);
 	pthread_mutex_lock(&server_lock);
-	f = ino ? file_find_locked(ino) : NULL;
+	f = ino ? file_find_locked(ino, false) : NULL;
 	if (f)
 		rc = f->fd;
 	pthread_mutex_unlock(&server_lock);
@@ -304,7 +316,7 @@ static int proxy_close(void *ctx, int client_fd)
 		return fd;
 	pthread_mutex_lock(&server_lock);
 	for (f = files; f; f = f->next)
-		if (f->fd == fd) {
+		if (f->fd == fd && !f->dying) {
 			shutdown(f->sock, SHUT_RDWR);
 			rc = 0;
 			break;
@@ -418,7 +430,7 @@ static long serve_ioctl(const struct sio_shared_msg *m)
 	/* Our own descriptor: looked up without the proxy. */
 	sio_file_proxy_set(NULL);
 	pthread_mutex_lock(&server_lock);
-	cf = file_find_locked(m->ino);
+	cf = file_find_locked(m->ino, false);
 	if (cf)
 		file = sio_file_lookup(cf->fd);
 	pthread_mutex_unlock(&server_lock);
@@ -428,6 +440,33 @@ static long serve_ioctl(const struct sio_shared_msg *m)
 	rc = sio_file_ioctl(file, m->cmd, (unsigned long)m->arg);
 	sio_file_put(file);
 	return rc;
+}
+
+/*
+ * The client closed a descriptor of file ino.  If that was the last one
+ * anywhere, our end has hung up, and the close returns only when the
+ * release has run, as the kernel's last fput does before close returns
+ * (programs count on it: a new open right after sees no leftover pins).
+ */
+static long serve_close(uint64_t ino)
+{
+	struct timespec until;
+	struct client_file *f;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&server_lock);
+	while ((f = file_find_locked(ino, true))) {
+		struct pollfd p = { .fd = f->sock, .events = POLLRDHUP };
+
+		if (!f->dying && (poll(&p, 1, 0) != 1 ||
+				  !(p.revents & (POLLHUP | POLLRDHUP))))
+			break;
+		if (pthread_cond_timedwait(&released_cv, &server_lock, &until))
+			break;
+	}
+	pthread_mutex_unlock(&server_lock);
+	return 0;
 }
 
 /* Serve one request: the client's owner and the proxy are set around the
@@ -446,6 +485,8 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 		proc_status((pid_t)m->arg, &m->v[0], &m->v[1]);
 		return 0;
 	}
+	if (m->op == SIO_SHARED_CLOSE)
+		return serve_close(m->ino);
 	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL)
 		return -EINVAL;
 	sio_umem_remote_set_limits(o, &lim);
