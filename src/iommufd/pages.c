@@ -221,9 +221,24 @@ static int pages_umem_pin(struct iopt_pages *pages, size_t first, size_t last,
 	struct sio_iommufd_host *host = pages->host;
 	uint64_t len = (last - first + 1) * host->page_size;
 
-	if (pages->kind == IOPT_PAGES_USER)
-		return sio_umem_pin(pages->owner, pin_source(pages, first, last),
-				    len, flags, SIO_UMEM_ACCT_NONE, pin);
+	if (pages->kind == IOPT_PAGES_USER) {
+		uint64_t src = pin_source(pages, first, last);
+
+		/* Another process's pages (the shared mode's server) are
+		 * not at an alias address of ours that the owner knows:
+		 * pin them by their address again, which maps the same
+		 * memory files, and say they are pinned already, so that
+		 * a process that has gone does not make it fail. */
+		if (sio_umem_owner_is_remote(pages->owner)) {
+			uint64_t uaddr = pages->uptr + first * host->page_size;
+
+			if (src != uaddr)
+				flags |= SIO_UMEM_PIN_HELD;
+			src = uaddr;
+		}
+		return sio_umem_pin(pages->owner, src, len, flags,
+				    SIO_UMEM_ACCT_NONE, pin);
+	}
 	/* The file is the source: the pin never depends on a mapping. */
 	return sio_umem_pin_file(pages->file,
 				 pages->start + first * host->page_size, len,
@@ -435,6 +450,10 @@ unsigned int iopt_host_page_refs(struct sio_iommufd_host *host, uint64_t uaddr)
 		uint64_t idx;
 
 		if (!page_index_of(pages, uaddr, &idx))
+			continue;
+		/* In the shared mode's server, only the caller's mappings:
+		 * the same address in another process is another page. */
+		if (sio_umem_current() && pages->owner != sio_umem_current())
 			continue;
 		pthread_mutex_lock(&pages->mutex);
 		if (sio_itree_iter_first(&pages->pins, idx, idx))

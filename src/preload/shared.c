@@ -307,7 +307,8 @@ static long request(struct sio_shared_msg *m, const int *fds, unsigned int nfds)
 	}
 }
 
-/* The caller's RLIMIT_MEMLOCK and CAP_IPC_LOCK, sent with each request. */
+/* The caller's RLIMIT_MEMLOCK and capabilities, sent with each request
+ * (the server checks CAP_SYS_RESOURCE, CAP_IPC_LOCK... of the caller). */
 static void limits(struct sio_shared_msg *m)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -316,8 +317,10 @@ static void limits(struct sio_shared_msg *m)
 
 	m->memlock = getrlimit(RLIMIT_MEMLOCK, &rl) ? 0 :
 		     rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur;
-	m->cap_ipc_lock = !syscall(SYS_capget, &h, d) &&
-			  (d[0].effective & (1u << CAP_IPC_LOCK));
+	if (syscall(SYS_capget, &h, d))
+		memset(d, 0, sizeof(d));
+	m->caps = d[0].effective | (uint64_t)d[1].effective << 32;
+	m->cap_ipc_lock = (m->caps >> CAP_IPC_LOCK) & 1;
 }
 
 /* ------------------------------------------------------------------ */

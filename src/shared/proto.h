@@ -12,8 +12,8 @@
  *            (new at each exec and fork) and its /proc/self/mem.
  *   OPEN     open("/dev/iommu"): cmd = open flags.
  *   IOCTL    ino = inode of the client's socket (the emulated fd), cmd,
- *            arg = the program's argument as given; memlock/cap_ipc_lock
- *            the caller's limits; nrec memory records (IOAS_MAP: the
+ *            arg = the program's argument as given; memlock, caps and
+ *            cap_ipc_lock the caller's limits and capabilities; nrec memory records (IOAS_MAP: the
  *            files behind the range, one descriptor each).
  *   STATUS   arg = a pid: v[0] = pages pinned (VmPin), v[1] = pages
  *            charged in MM mode (VmLck's share) by that process's owners.
@@ -64,6 +64,7 @@ struct sio_shared_msg {
 	uint64_t memlock;
 	uint32_t cap_ipc_lock;
 	uint32_t nrec;
+	uint64_t caps;			/* the caller's effective capabilities */
 	uint64_t v[2];
 	struct sio_shared_rec rec[SIO_SHARED_MAX_REC];
 };

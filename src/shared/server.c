@@ -490,6 +490,7 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL)
 		return -EINVAL;
 	sio_umem_remote_set_limits(o, &lim);
+	sio_umem_remote_set_caps(o, m->caps);
 	for (unsigned int i = 0; i < nfds; i++) {
 		if (i < m->nrec)
 			sio_umem_remote_record(o, m->rec[i].uaddr,

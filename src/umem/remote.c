@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ struct remote {
 	pid_t pid;
 	uint64_t memlock;		/* atomic: the latest request's */
 	unsigned int cap_ipc_lock;	/* atomic */
+	uint64_t caps;			/* atomic: effective capabilities */
 	pthread_mutex_t rec_lock;	/* protects recs and file refs */
 	struct remote_rec *recs;
 };
@@ -122,6 +124,20 @@ void sio_umem_remote_set_limits(struct sio_umem_owner *owner,
 	__atomic_store_n(&r->memlock, lim->memlock_bytes, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->cap_ipc_lock, lim->cap_ipc_lock ? 1u : 0u,
 			 __ATOMIC_RELAXED);
+}
+
+void sio_umem_remote_set_caps(struct sio_umem_owner *owner, uint64_t caps)
+{
+	__atomic_store_n(&to_remote(owner)->caps, caps, __ATOMIC_RELAXED);
+}
+
+bool sio_umem_remote_caps(const struct sio_umem_owner *owner, uint64_t *caps)
+{
+	if (!sio_umem_owner_is_remote(owner))
+		return false;
+	*caps = __atomic_load_n(&((struct remote *)owner->priv)->caps,
+				__ATOMIC_RELAXED);
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -261,7 +277,7 @@ static int remote_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 	struct remote_rec *c;
 	int rc = 0;
 
-	if (!remote_alive(r, start))
+	if (!(flags & SIO_UMEM_PIN_HELD) && !remote_alive(r, start))
 		return sio_err(-EFAULT, "umem: pin of %#llx: the address space "
 			       "of process %d is gone",
 			       (unsigned long long)start, (int)r->pid);
@@ -341,6 +357,45 @@ static int remote_file_get(struct sio_umem_owner *owner, int fd, int *out)
 	return 0;
 }
 
+/*
+ * What the client maps at uaddr, from its maps file, for addresses it sent
+ * no record of (a memfd it maps itself and names in IOAS_MAP_FILE).  The
+ * address space must still be the one the owner stands for: checked on
+ * the mem descriptor before and after reading the file by pid.
+ */
+static int maps_backing(struct remote *r, uint64_t uaddr, dev_t *dev,
+			uint64_t *ino, uint64_t *offset)
+{
+	struct sio_maps m;
+	struct sio_vma v;
+	char path[48];
+	size_t pos = 0;
+	int rc = -EFAULT;
+
+	if (!remote_alive(r, uaddr))
+		return -EFAULT;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)r->pid);
+	if (sio_maps_read(path, &m))
+		return -EFAULT;
+	while (sio_maps_next(&m, &pos, &v)) {
+		if (uaddr < v.start || uaddr >= v.end)
+			continue;
+		if (!v.shared || !v.ino) {
+			rc = -ENOENT;
+			break;
+		}
+		*dev = v.dev;
+		*ino = v.ino;
+		*offset = v.offset + (uaddr - v.start);
+		rc = 0;
+		break;
+	}
+	sio_maps_free(&m);
+	if (!rc && !remote_alive(r, uaddr))
+		rc = -EFAULT;
+	return rc;
+}
+
 static int remote_backing(struct sio_umem_owner *owner, uint64_t uaddr,
 			  dev_t *dev, uint64_t *ino, uint64_t *offset)
 {
@@ -362,6 +417,8 @@ static int remote_backing(struct sio_umem_owner *owner, uint64_t uaddr,
 		break;
 	}
 	pthread_mutex_unlock(&r->rec_lock);
+	if (rc == -ENOENT && !c)
+		rc = maps_backing(r, uaddr, dev, ino, offset);
 	return rc;
 }
 
@@ -452,6 +509,11 @@ void sio_umem_current_set(struct sio_umem_owner *owner)
 struct sio_umem_owner *sio_umem_current(void)
 {
 	return current_owner;
+}
+
+bool sio_umem_remote_caps_current(uint64_t *caps)
+{
+	return current_owner && sio_umem_remote_caps(current_owner, caps);
 }
 
 static struct sio_umem_owner *cur_or_err(void)

@@ -34,6 +34,11 @@ int sio_umem_owner_remote(int mem_fd, int pidfd, pid_t pid, uid_t uid,
 bool sio_umem_owner_is_remote(const struct sio_umem_owner *owner);
 pid_t sio_umem_remote_pid(const struct sio_umem_owner *owner);
 
+/* The effective capabilities the client sent with its latest request:
+ * set, and read (false for an owner that is not remote). */
+void sio_umem_remote_set_caps(struct sio_umem_owner *owner, uint64_t caps);
+bool sio_umem_remote_caps(const struct sio_umem_owner *owner, uint64_t *caps);
+
 /* The limits the client sent with its latest request. */
 void sio_umem_remote_set_limits(struct sio_umem_owner *owner,
 				const struct sio_umem_limits *lim);
@@ -57,6 +62,8 @@ int sio_umem_remote_record(struct sio_umem_owner *owner, uint64_t uaddr,
  * dispatch owner and one is set, else to owner itself.
  */
 void sio_umem_current_set(struct sio_umem_owner *owner);
+/* The current owner's capabilities, if it is a remote owner. */
+bool sio_umem_remote_caps_current(uint64_t *caps);
 struct sio_umem_owner *sio_umem_current(void);
 int sio_umem_owner_dispatch(struct sio_umem_owner **out);
 struct sio_umem_owner *sio_umem_owner_resolve(struct sio_umem_owner *owner);

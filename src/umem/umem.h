@@ -44,6 +44,12 @@ struct sio_umem_chunk {
 	uint64_t fd_offset;
 };
 
+/* A pin flag for implementations, beside the public ones: the pages are
+ * pinned already by another pin of the same range, so an owner whose
+ * address space may have gone (remote.c) pins them from what it recorded
+ * without asking that address space. */
+#define SIO_UMEM_PIN_HELD (1u << 31)
+
 /* What an implementation needs to know to charge its owner. */
 struct sio_umem_limits {
 	uint64_t memlock_bytes;		/* RLIMIT_MEMLOCK soft limit */
