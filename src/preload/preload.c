@@ -313,30 +313,39 @@ static ssize_t file_write(struct sio_file *file, const void *buf, size_t len)
 EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (file)
 		return file_read(fd, file, buf, len);
+	if (sio_shared_rw(fd, false, buf, len, &rc))
+		return rc < 0 ? fail(rc) : rc;
 	return REAL(read)(fd, buf, len);
 }
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen)
 {
 	struct sio_file *file;
+	ssize_t rc;
 
 	if (nbytes > buflen)
 		__chk_fail();
 	file = sio_file_lookup(fd);
 	if (file)
 		return file_read(fd, file, buf, nbytes);
+	if (sio_shared_rw(fd, false, buf, nbytes, &rc))
+		return rc < 0 ? fail(rc) : rc;
 	return REAL(__read_chk)(fd, buf, nbytes, buflen);
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (file)
 		return file_write(file, buf, len);
+	if (sio_shared_rw(fd, true, (void *)buf, len, &rc))
+		return rc < 0 ? fail(rc) : rc;
 	return REAL(write)(fd, buf, len);
 }
 
@@ -637,15 +646,23 @@ EXPORT void closefrom(int lowfd)
 
 EXPORT int dup(int fd)
 {
-	if (!is_emulated(fd))
-		return REAL(dup)(fd);
+	if (!is_emulated(fd)) {
+		int nfd = REAL(dup)(fd);
+
+		sio_shared_dup_note(fd, nfd);
+		return nfd;
+	}
 	return ret_fd(sio_file_dup(fd, 0, 0));
 }
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	if (!is_emulated(oldfd) && !is_emulated(newfd))
-		return REAL(dup2)(oldfd, newfd);
+	if (!is_emulated(oldfd) && !is_emulated(newfd)) {
+		int nfd = REAL(dup2)(oldfd, newfd);
+
+		sio_shared_dup_note(oldfd, nfd);
+		return nfd;
+	}
 	if (oldfd == newfd)	/* valid, since it is emulated */
 		return newfd;
 	return ret_fd(sio_file_dup(oldfd, newfd, SIO_FILE_DUP_EXACT));
@@ -653,8 +670,12 @@ EXPORT int dup2(int oldfd, int newfd)
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (!is_emulated(oldfd) && !is_emulated(newfd))
-		return REAL(dup3)(oldfd, newfd, flags);
+	if (!is_emulated(oldfd) && !is_emulated(newfd)) {
+		int nfd = REAL(dup3)(oldfd, newfd, flags);
+
+		sio_shared_dup_note(oldfd, nfd);
+		return nfd;
+	}
 	if (flags & ~O_CLOEXEC)
 		return (int)fail(-EINVAL);
 	return ret_fd(sio_file_dup(oldfd, newfd, SIO_FILE_DUP_EXACT | flags));
@@ -671,6 +692,12 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 			return (int)fail(-EINVAL);
 		return ret_fd(sio_file_dup(fd, (int)min,
 					   cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0));
+	}
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+		int nfd = real(fd, cmd, arg);
+
+		sio_shared_dup_note(fd, nfd);
+		return nfd;
 	}
 	return real(fd, cmd, arg);
 }

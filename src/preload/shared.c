@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,31 @@ static unsigned int nconns;		/* conns_lock */
 static pthread_key_t conn_key;
 
 static bool server_gone_told;
+
+/* Descriptors this process has seen to be files of the server: read and
+ * write check this bit before asking the kernel what the fd is, so other
+ * descriptors pay one load.  A set bit is a hint, checked every time. */
+#define MARK_MAX 65536
+static uint64_t marks[MARK_MAX / 64];	/* atomic */
+
+static void mark(int fd, bool on)
+{
+	if (fd < 0 || fd >= MARK_MAX)
+		return;
+	if (on)
+		__atomic_or_fetch(&marks[fd / 64], 1ull << (fd % 64),
+				  __ATOMIC_RELAXED);
+	else
+		__atomic_and_fetch(&marks[fd / 64], ~(1ull << (fd % 64)),
+				   __ATOMIC_RELAXED);
+}
+
+static bool marked(int fd)
+{
+	return fd >= 0 && fd < MARK_MAX &&
+	       (__atomic_load_n(&marks[fd / 64], __ATOMIC_RELAXED) >>
+		(fd % 64)) & 1;
+}
 
 static void new_token(void)
 {
@@ -302,6 +328,7 @@ static long request(struct sio_shared_msg *m, const int *fds, unsigned int nfds)
 			return server_gone();
 		a.op = SIO_SHARED_INSTALLED;
 		a.rc = fd >= 0 ? fd : -EIO;
+		mark(fd, true);
 		if (send_msg(s, &a, NULL, 0))
 			return server_gone();
 	}
@@ -458,6 +485,7 @@ int sio_shared_open(int flags)
 
 	limits(&m);
 	fd = (int)request(&m, NULL, 0);
+	mark(fd, true);
 	if (fd >= 0 && (flags & O_NONBLOCK))
 		sio_sys_fcntl(fd, F_SETFL, O_NONBLOCK);
 	return fd;
@@ -488,6 +516,7 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 
 	if (!sio_shared_on() || !(ino = server_file(fd)))
 		return false;
+	mark(fd, true);
 	switch (request_nr) {
 	case FIOCLEX:
 	case FIONCLEX:
@@ -508,6 +537,57 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 	return true;
 }
 
+void sio_shared_dup_note(int oldfd, int newfd)
+{
+	if (newfd >= 0 && marked(oldfd))
+		mark(newfd, true);
+}
+
+/* Drop the readiness bytes queued on our end (the server queues one while
+ * the file is readable, and decides again after each read or write). */
+static void drain(int fd)
+{
+	char b[16];
+
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		;
+}
+
+bool sio_shared_rw(int fd, bool write, void *buf, size_t len, ssize_t *rc)
+{
+	struct sio_shared_msg m = {
+		.op = write ? SIO_SHARED_WRITE : SIO_SHARED_READ,
+		.arg = (uintptr_t)buf,
+		.v = { len },
+	};
+
+	if (!marked(fd))
+		return false;
+	if (!(m.ino = server_file(fd))) {
+		mark(fd, false);
+		return false;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int fl;
+
+		drain(fd);
+		limits(&m);
+		*rc = request(&m, NULL, 0);
+		m.op = write ? SIO_SHARED_WRITE : SIO_SHARED_READ;
+		if (*rc != -EAGAIN)
+			return true;
+		fl = sio_sys_fcntl(fd, F_GETFL, 0);
+		if (fl < 0 || (fl & O_NONBLOCK))
+			return true;
+		/* Blocking: wait for the server's byte (or its hang-up). */
+		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+			*rc = -errno;
+			return true;
+		}
+	}
+}
+
 int sio_shared_close(int fd, int (*real_close)(int))
 {
 	struct sio_shared_msg m = { .op = SIO_SHARED_CLOSE };
@@ -516,6 +596,7 @@ int sio_shared_close(int fd, int (*real_close)(int))
 
 	if (!sio_shared_on() || !(ino = server_file(fd)))
 		return real_close(fd);
+	mark(fd, false);
 	rc = real_close(fd);
 	if (rc == 0) {
 		int err = errno;

@@ -17,6 +17,11 @@ int sio_shared_open(int flags);
  * -errno).  false: not one of ours. */
 bool sio_shared_ioctl(int fd, unsigned long request, unsigned long arg,
 		      long *rc);
+/* read(2)/write(2) of a file of the server: true and *rc (bytes or
+ * -errno); a blocking read waits outside the request.  false: not ours. */
+bool sio_shared_rw(int fd, bool write, void *buf, size_t len, ssize_t *rc);
+/* newfd is a copy of oldfd (dup, dup2, dup3, F_DUPFD). */
+void sio_shared_dup_note(int oldfd, int newfd);
 /* close(2) of fd: with real_close, then, for a file of the server, wait
  * until a last close has released it.  Returns what real_close did. */
 int sio_shared_close(int fd, int (*real_close)(int));

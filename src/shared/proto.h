@@ -15,6 +15,10 @@
  *            arg = the program's argument as given; memlock, caps and
  *            cap_ipc_lock the caller's limits and capabilities; nrec memory records (IOAS_MAP: the
  *            files behind the range, one descriptor each).
+ *   READ, WRITE  ino, arg = the program's buffer, v[0] = its length: the
+ *            file's read or write op (fault queues, event queues).  A
+ *            file that is readable has a byte queued on the client end
+ *            for poll; the client drains it before asking.
  *   STATUS   arg = a pid: v[0] = pages pinned (VmPin), v[1] = pages
  *            charged in MM mode (VmLck's share) by that process's owners.
  *   CLOSE    ino: the client has just closed a descriptor of that file;
@@ -38,6 +42,8 @@ enum sio_shared_op {
 	SIO_SHARED_HELLO = 1,
 	SIO_SHARED_OPEN,
 	SIO_SHARED_IOCTL,
+	SIO_SHARED_READ,
+	SIO_SHARED_WRITE,
 	SIO_SHARED_STATUS,
 	SIO_SHARED_CLOSE,
 	SIO_SHARED_INSTALL,

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,6 +61,13 @@ struct client_file {
 	int sock;			/* our end */
 	int fd;				/* our descriptor of the library's file */
 	bool dying;			/* server_lock: end-of-file seen */
+	/* Readiness: while the library's file is readable, the client end
+	 * holds a byte (signaled, under server_lock), so poll, select and
+	 * epoll in any process see it; the client drains it before each
+	 * read or write, and the server decides again after.  kick (an
+	 * eventfd) wakes the watcher to look at the file again. */
+	bool signaled;
+	int kick;
 };
 
 struct client_proc {
@@ -184,21 +192,65 @@ static void file_unlink(struct client_file *f)
 	pthread_mutex_unlock(&server_lock);
 }
 
-/* Wait for the last close of the client end, then release the file. */
+/* The library's file became readable: a byte for the client end.
+ * server_lock held. */
+static void file_signal_locked(struct client_file *f)
+{
+	if (f->signaled)
+		return;
+	f->signaled = true;
+	send(f->sock, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Wait for the last close of the client end, then release the file;
+ * meanwhile pass the file's readiness on to the client end. */
 static void *file_watch(void *arg)
 {
 	struct client_file *f = arg;
 	char b[64];
-	ssize_t n;
 
-	do
-		n = recv(f->sock, b, sizeof(b), 0);
-	while (n > 0 || (n < 0 && errno == EINTR));
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = f->sock, .events = POLLIN | POLLRDHUP },
+			{ .fd = f->kick, .events = POLLIN },
+			{ .fd = f->fd, .events = POLLIN },
+		};
+		bool sig;
+		ssize_t n;
+
+		pthread_mutex_lock(&server_lock);
+		sig = f->signaled;
+		pthread_mutex_unlock(&server_lock);
+		if (poll(p, sig ? 2 : 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents & (POLLHUP | POLLRDHUP | POLLERR))
+			break;
+		if (p[0].revents & POLLIN) {
+			n = recv(f->sock, b, sizeof(b), MSG_DONTWAIT);
+			if (n == 0)
+				break;
+		}
+		if (p[1].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(f->kick, &v, sizeof(v)) < 0)
+				continue;
+		}
+		if (!sig && (p[2].revents & POLLIN)) {
+			pthread_mutex_lock(&server_lock);
+			file_signal_locked(f);
+			pthread_mutex_unlock(&server_lock);
+		}
+	}
 	pthread_mutex_lock(&server_lock);
 	f->dying = true;
 	pthread_mutex_unlock(&server_lock);
 	sio_file_close(f->fd);
 	sio_sys_close(f->sock);
+	sio_sys_close(f->kick);
 	file_unlink(f);
 	pthread_mutex_lock(&server_lock);
 	pthread_cond_broadcast(&released_cv);
@@ -269,6 +321,14 @@ static int proxy_install(void *ctx, int fd, bool cloexec)
 		free(f);
 		return rc;
 	}
+	f->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->kick < 0) {
+		rc = -errno;
+		sio_sys_close(sv[0]);
+		sio_sys_close(sv[1]);
+		free(f);
+		return rc;
+	}
 	f->sock = sv[0];
 	f->fd = fd;
 	f->ino = fd_ino(sv[1]);
@@ -290,6 +350,7 @@ static int proxy_install(void *ctx, int fd, bool cloexec)
 	if (rc < 0) {
 		file_unlink(f);
 		sio_sys_close(f->sock);
+		sio_sys_close(f->kick);
 		free(f);
 		return rc;
 	}
@@ -297,6 +358,7 @@ static int proxy_install(void *ctx, int fd, bool cloexec)
 		file_unlink(f);
 		shutdown(f->sock, SHUT_RDWR);
 		sio_sys_close(f->sock);
+		sio_sys_close(f->kick);
 		free(f);
 		return -ENOMEM;
 	}
@@ -420,6 +482,28 @@ static long serve_open(const struct sio_shared_msg *m)
 				   (int)m->cmd);
 }
 
+/* After a read or write: the client drained its byte first, so say
+ * again whether the file is readable, and let the watcher look again. */
+static void file_rearm(uint64_t ino)
+{
+	struct client_file *f;
+
+	pthread_mutex_lock(&server_lock);
+	f = file_find_locked(ino, false);
+	if (f) {
+		struct pollfd p = { .fd = f->fd, .events = POLLIN };
+		uint64_t one = 1;
+
+		f->signaled = false;
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+			file_signal_locked(f);
+		if (write(f->kick, &one, sizeof(one)) < 0) {
+			/* The counter is full: the watcher wakes anyway. */
+		}
+	}
+	pthread_mutex_unlock(&server_lock);
+}
+
 static long serve_ioctl(const struct sio_shared_msg *m)
 {
 	const struct sio_file_proxy *proxy = sio_file_proxy_get();
@@ -437,8 +521,21 @@ static long serve_ioctl(const struct sio_shared_msg *m)
 	sio_file_proxy_set(proxy);
 	if (!file)
 		return -EBADF;
-	rc = sio_file_ioctl(file, m->cmd, (unsigned long)m->arg);
+	switch (m->op) {
+	case SIO_SHARED_READ:
+		rc = sio_file_read(file, (void *)(uintptr_t)m->arg,
+				   (size_t)m->v[0]);
+		break;
+	case SIO_SHARED_WRITE:
+		rc = sio_file_write(file, (const void *)(uintptr_t)m->arg,
+				    (size_t)m->v[0]);
+		break;
+	default:
+		rc = sio_file_ioctl(file, m->cmd, (unsigned long)m->arg);
+	}
 	sio_file_put(file);
+	if (m->op != SIO_SHARED_IOCTL)
+		file_rearm(m->ino);
 	return rc;
 }
 
@@ -487,7 +584,8 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 	}
 	if (m->op == SIO_SHARED_CLOSE)
 		return serve_close(m->ino);
-	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL)
+	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL &&
+	    m->op != SIO_SHARED_READ && m->op != SIO_SHARED_WRITE)
 		return -EINVAL;
 	sio_umem_remote_set_limits(o, &lim);
 	sio_umem_remote_set_caps(o, m->caps);

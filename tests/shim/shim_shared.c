@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -257,6 +258,43 @@ static void test_scm_rights_dma(void)
 	close(fd);
 }
 
+/* read, write and poll reach the server's files: /dev/iommu is always
+ * readable and its read and write are EINVAL, as the kernel's; a fault
+ * queue with nothing queued is not readable and reads 0 bytes. */
+static void test_read_write_poll(void)
+{
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	int fd = open("/dev/iommu", O_RDWR), dfd;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct iommu_hwpt_pgfault pf;
+	char b[64];
+
+	errno = 0;
+	check(read(fd, b, sizeof(b)) == -1 && errno == EINVAL,
+	      "read of /dev/iommu is EINVAL");
+	errno = 0;
+	check(write(fd, b, sizeof(b)) == -1 && errno == EINVAL,
+	      "write of /dev/iommu is EINVAL");
+	check(poll(&p, 1, 1000) == 1 && (p.revents & POLLIN),
+	      "/dev/iommu polls readable");
+	dfd = dup(fd);
+	errno = 0;
+	check(dfd >= 0 && read(dfd, b, 1) == -1 && errno == EINVAL,
+	      "read of a dup is the same file's");
+	close(dfd);
+	check(ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa) == 0,
+	      "IOMMU_FAULT_QUEUE_ALLOC");
+	p.fd = (int)fa.out_fault_fd;
+	check(poll(&p, 1, 50) == 0, "an empty fault queue is not readable");
+	check(read(p.fd, &pf, sizeof(pf)) == 0,
+	      "a read of an empty fault queue gives 0 bytes");
+	errno = 0;
+	check(read(p.fd, b, sizeof(pf) + 1) == -1 && errno == ESPIPE,
+	      "a read of part of a record is ESPIPE");
+	close(p.fd);
+	close(fd);
+}
+
 /* A program exec'd with the fd inherited uses the same context. */
 static void test_exec_inherited(const char *self)
 {
@@ -331,6 +369,7 @@ int main(int argc, char **argv)
 	test_fork_shares();
 	test_errors();
 	test_scm_rights_dma();
+	test_read_write_poll();
 	test_exec_inherited(argv[0]);
 	test_kill_client();
 	return shim_check_done();
