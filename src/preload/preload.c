@@ -246,8 +246,13 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 {
 	struct sio_file *file;
 
+	void *p;
+
 	if (!(flags & MAP_ANONYMOUS) && (file = sio_file_lookup(fd)))
 		return file_mmap(file, addr, len, prot, flags, off);
+	if (!(flags & MAP_ANONYMOUS) &&
+	    sio_shared_mmap(addr, len, prot, flags, fd, off, REAL(mmap), &p))
+		return fixed_mapped(p, len, flags);
 	return fixed_mapped(REAL(mmap)(addr, len, prot, flags, fd, off), len,
 			    flags);
 }
@@ -257,8 +262,13 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 {
 	struct sio_file *file;
 
+	void *p;
+
 	if (!(flags & MAP_ANONYMOUS) && (file = sio_file_lookup(fd)))
 		return file_mmap(file, addr, len, prot, flags, off);
+	if (!(flags & MAP_ANONYMOUS) &&
+	    sio_shared_mmap(addr, len, prot, flags, fd, off, REAL(mmap64), &p))
+		return fixed_mapped(p, len, flags);
 	return fixed_mapped(REAL(mmap64)(addr, len, prot, flags, fd, off), len,
 			    flags);
 }
@@ -268,8 +278,10 @@ EXPORT int munmap(void *addr, size_t len)
 {
 	int rc = REAL(munmap)(addr, len);
 
-	if (!rc)
+	if (!rc) {
 		sio_file_munmap(addr, len);
+		sio_shared_munmap(addr, len);
+	}
 	return rc;
 }
 

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -301,8 +302,10 @@ static int conn_get(void)
 }
 
 /* Send a request, install the files the server hands over meanwhile, and
- * return its answer; -EIO if the server is gone. */
-static long request(struct sio_shared_msg *m, const int *fds, unsigned int nfds)
+ * return its answer; -EIO if the server is gone.  A descriptor that comes
+ * with the answer is *fd_out's (closed if fd_out is NULL). */
+static long request_fd(struct sio_shared_msg *m, const int *fds,
+		       unsigned int nfds, int *fd_out)
 {
 	int s = conn_get();
 
@@ -319,7 +322,9 @@ static long request(struct sio_shared_msg *m, const int *fds, unsigned int nfds)
 		    recv_msg(s, &a, &fd, a.op == SIO_SHARED_INSTALL && a.cmd))
 			return server_gone();
 		if (a.op == SIO_SHARED_REPLY) {
-			if (fd >= 0)
+			if (fd_out)
+				*fd_out = fd;
+			else if (fd >= 0)
 				sio_sys_close(fd);
 			*m = a;
 			return (long)a.rc;
@@ -332,6 +337,11 @@ static long request(struct sio_shared_msg *m, const int *fds, unsigned int nfds)
 		if (send_msg(s, &a, NULL, 0))
 			return server_gone();
 	}
+}
+
+static long request(struct sio_shared_msg *m, const int *fds, unsigned int nfds)
+{
+	return request_fd(m, fds, nfds, NULL);
 }
 
 /* The caller's RLIMIT_MEMLOCK and capabilities, sent with each request
@@ -585,6 +595,105 @@ bool sio_shared_rw(int fd, bool write, void *buf, size_t len, ssize_t *rc)
 			*rc = -errno;
 			return true;
 		}
+	}
+}
+
+/* Our mappings of served files: the server holds its own mapping (and
+ * the region's owner) for each until we unmap it.  maps_lock protects
+ * the list; a fork child's list is the parent's copy, harmless since the
+ * child's requests name the server's addresses of the parent. */
+struct client_map {
+	struct client_map *next;
+	uint64_t addr, len;
+	uint64_t server_addr;
+};
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct client_map *client_maps;
+
+static void unmap_notify(uint64_t saddr, uint64_t len)
+{
+	struct sio_shared_msg m = { .op = SIO_SHARED_MUNMAP,
+				    .arg = saddr, .v = { len } };
+
+	request(&m, NULL, 0);
+}
+
+bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		     off_t off, void *(*real_mmap)(void *, size_t, int, int,
+						   int, off_t),
+		     void **out)
+{
+	struct sio_shared_msg m = { .op = SIO_SHARED_MMAP };
+	struct client_map *cm;
+	int mfd = -1;
+	long rc;
+	void *p;
+
+	if (!marked(fd) || !(m.ino = server_file(fd)))
+		return false;
+	m.cmd = (uint32_t)prot;
+	m.arg = (uint64_t)(unsigned int)flags;
+	m.rec[0].len = len;
+	m.rec[0].offset = (uint64_t)off;
+	limits(&m);
+	rc = request_fd(&m, NULL, 0, &mfd);
+	if (rc < 0 || mfd < 0) {
+		if (mfd >= 0)
+			sio_sys_close(mfd);
+		errno = rc < 0 ? (int)-rc : EIO;
+		*out = MAP_FAILED;
+		return true;
+	}
+	p = real_mmap(addr, len, prot, flags, mfd, (off_t)m.v[0]);
+	sio_sys_close(mfd);
+	cm = p != MAP_FAILED ? malloc(sizeof(*cm)) : NULL;
+	if (!cm) {
+		int err = p == MAP_FAILED ? errno : ENOMEM;
+
+		if (p != MAP_FAILED)
+			sio_sys_munmap(p, len);
+		unmap_notify(m.v[1], len);
+		errno = err;
+		*out = MAP_FAILED;
+		return true;
+	}
+	cm->addr = (uint64_t)(uintptr_t)p;
+	cm->len = len;
+	cm->server_addr = m.v[1];
+	pthread_mutex_lock(&maps_lock);
+	cm->next = client_maps;
+	client_maps = cm;
+	pthread_mutex_unlock(&maps_lock);
+	*out = p;
+	return true;
+}
+
+void sio_shared_munmap(void *addr, size_t len)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr, end = a + len;
+	struct client_map **pp, *gone = NULL;
+
+	if (!__atomic_load_n(&client_maps, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&maps_lock);
+	for (pp = &client_maps; *pp;) {
+		struct client_map *cm = *pp;
+
+		if (cm->addr >= a && cm->addr + cm->len <= end) {
+			*pp = cm->next;
+			cm->next = gone;
+			gone = cm;
+		} else {
+			pp = &cm->next;
+		}
+	}
+	pthread_mutex_unlock(&maps_lock);
+	while (gone) {
+		struct client_map *cm = gone;
+
+		gone = cm->next;
+		unmap_notify(cm->server_addr, cm->len);
+		free(cm);
 	}
 }
 

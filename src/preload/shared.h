@@ -20,6 +20,16 @@ bool sio_shared_ioctl(int fd, unsigned long request, unsigned long arg,
 /* read(2)/write(2) of a file of the server: true and *rc (bytes or
  * -errno); a blocking read waits outside the request.  false: not ours. */
 bool sio_shared_rw(int fd, bool write, void *buf, size_t len, ssize_t *rc);
+/* mmap(2) of a file of the server: true and *out (MAP_FAILED with errno
+ * set on failure); the mapping is real_mmap of the memory file the
+ * server hands over.  false: not ours. */
+bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		     off_t off, void *(*real_mmap)(void *, size_t, int, int,
+						   int, off_t),
+		     void **out);
+/* munmap(2) of [addr, addr + len) succeeded: mappings of served files
+ * wholly inside it are gone. */
+void sio_shared_munmap(void *addr, size_t len);
 /* newfd is a copy of oldfd (dup, dup2, dup3, F_DUPFD). */
 void sio_shared_dup_note(int oldfd, int newfd);
 /* close(2) of fd: with real_close, then, for a file of the server, wait

@@ -19,6 +19,12 @@
  *            file's read or write op (fault queues, event queues).  A
  *            file that is readable has a byte queued on the client end
  *            for poll; the client drains it before asking.
+ *   MMAP     ino, rec[0] = { length, offset }, cmd = prot, arg = flags:
+ *            the file's mmap op, made in the server, which keeps that
+ *            mapping while the client maps the same pages: the answer
+ *            brings the memory file (one descriptor), v[0] = the offset
+ *            in it, v[1] = the server's address (the mapping's name).
+ *   MUNMAP   arg = that address, v[0] = length: the client unmapped it.
  *   STATUS   arg = a pid: v[0] = pages pinned (VmPin), v[1] = pages
  *            charged in MM mode (VmLck's share) by that process's owners.
  *   CLOSE    ino: the client has just closed a descriptor of that file;
@@ -44,6 +50,8 @@ enum sio_shared_op {
 	SIO_SHARED_IOCTL,
 	SIO_SHARED_READ,
 	SIO_SHARED_WRITE,
+	SIO_SHARED_MMAP,
+	SIO_SHARED_MUNMAP,
 	SIO_SHARED_STATUS,
 	SIO_SHARED_CLOSE,
 	SIO_SHARED_INSTALL,

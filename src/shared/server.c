@@ -37,6 +37,7 @@
 #include <time.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -52,6 +53,7 @@
 #include "shared/proto.h"
 #include "shared/server.h"
 #include "umem/remote.h"
+#include "umem/umem.h"
 #include "util/error.h"
 #include "util/sys.h"
 
@@ -70,8 +72,18 @@ struct client_file {
 	int kick;
 };
 
+/* A mapping of a served file made for a client (MMAP): the server's own
+ * mapping holds the file and the region's owner object, as the client's
+ * VMA would in the kernel, until the client unmaps or goes. */
+struct map_hold {
+	struct map_hold *next;		/* server_lock */
+	void *addr;
+	size_t len;
+};
+
 struct client_proc {
 	struct client_proc *next;	/* server_lock */
+	struct map_hold *holds;		/* server_lock */
 	uint64_t token;
 	pid_t pid;
 	unsigned int conns;		/* server_lock: live connections */
@@ -447,6 +459,14 @@ static void proc_put(struct client_proc *p)
 			break;
 		}
 	pthread_mutex_unlock(&server_lock);
+	while (p->holds) {
+		struct map_hold *h = p->holds;
+
+		p->holds = h->next;
+		sio_sys_munmap(h->addr, h->len);
+		sio_file_munmap(h->addr, h->len);
+		free(h);
+	}
 	sio_umem_owner_put(p->owner);
 	free(p);
 }
@@ -566,10 +586,110 @@ static long serve_close(uint64_t ino)
 	return 0;
 }
 
+/* The memory file behind our mapping at addr and the offset there. */
+static int mapped_file(void *addr, size_t len, uint64_t *offset)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	struct sio_maps m;
+	struct sio_vma v;
+	size_t pos = 0;
+	char path[96];
+	int fd = -EIO;
+
+	if (sio_maps_read("/proc/self/maps", &m))
+		return -EIO;
+	while (sio_maps_next(&m, &pos, &v)) {
+		if (a < v.start || a >= v.end)
+			continue;
+		*offset = v.offset + (a - v.start);
+		snprintf(path, sizeof(path), "/proc/self/map_files/%llx-%llx",
+			 (unsigned long long)v.start, (unsigned long long)v.end);
+		fd = sio_sys_open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+		break;
+	}
+	sio_maps_free(&m);
+	(void)len;
+	return fd;
+}
+
+/* MMAP: map in the server (the file's op checks offset, length, flags
+ * and takes the hold), then hand the client the file behind it. */
+static long serve_mmap(struct conn *c, struct sio_shared_msg *m, int *fd_out)
+{
+	const struct sio_file_proxy *proxy = sio_file_proxy_get();
+	size_t len = (size_t)m->rec[0].len;
+	struct client_file *cf;
+	struct sio_file *file = NULL;
+	struct map_hold *h;
+	void *addr = NULL;
+	uint64_t off;
+	long rc;
+	int fd;
+
+	sio_file_proxy_set(NULL);
+	pthread_mutex_lock(&server_lock);
+	cf = file_find_locked(m->ino, false);
+	if (cf)
+		file = sio_file_lookup(cf->fd);
+	pthread_mutex_unlock(&server_lock);
+	sio_file_proxy_set(proxy);
+	if (!file)
+		return -EBADF;
+	h = calloc(1, sizeof(*h));
+	rc = h ? sio_file_mmap(file, &addr, len, (int)m->cmd,
+			       (int)(m->arg & ~(uint64_t)MAP_FIXED),
+			       (off_t)m->rec[0].offset) : -ENOMEM;
+	sio_file_put(file);
+	if (rc) {
+		free(h);
+		return rc;
+	}
+	fd = mapped_file(addr, len, &off);
+	if (fd < 0) {
+		sio_sys_munmap(addr, len);
+		sio_file_munmap(addr, len);
+		free(h);
+		return fd;
+	}
+	h->addr = addr;
+	h->len = len;
+	pthread_mutex_lock(&server_lock);
+	h->next = c->proc->holds;
+	c->proc->holds = h;
+	pthread_mutex_unlock(&server_lock);
+	m->v[0] = off;
+	m->v[1] = (uint64_t)(uintptr_t)addr;
+	*fd_out = fd;
+	return 0;
+}
+
+static long serve_munmap(struct conn *c, const struct sio_shared_msg *m)
+{
+	struct map_hold **pp, *h = NULL;
+
+	pthread_mutex_lock(&server_lock);
+	for (pp = &c->proc->holds; *pp; pp = &(*pp)->next)
+		if ((uint64_t)(uintptr_t)(*pp)->addr == m->arg &&
+		    (*pp)->len == m->v[0]) {
+			h = *pp;
+			*pp = h->next;
+			break;
+		}
+	pthread_mutex_unlock(&server_lock);
+	if (!h)
+		return -EINVAL;
+	sio_sys_munmap(h->addr, h->len);
+	sio_file_munmap(h->addr, h->len);
+	free(h);
+	return 0;
+}
+
 /* Serve one request: the client's owner and the proxy are set around the
  * op, and the records that came with it are the owner's first. */
 static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
-		  unsigned int nfds)
+		  unsigned int nfds, int *fd_out)
 {
 	struct sio_umem_limits lim = {
 		.memlock_bytes = m->memlock,
@@ -584,8 +704,11 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 	}
 	if (m->op == SIO_SHARED_CLOSE)
 		return serve_close(m->ino);
+	if (m->op == SIO_SHARED_MUNMAP)
+		return serve_munmap(c, m);
 	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL &&
-	    m->op != SIO_SHARED_READ && m->op != SIO_SHARED_WRITE)
+	    m->op != SIO_SHARED_READ && m->op != SIO_SHARED_WRITE &&
+	    m->op != SIO_SHARED_MMAP)
 		return -EINVAL;
 	sio_umem_remote_set_limits(o, &lim);
 	sio_umem_remote_set_caps(o, m->caps);
@@ -599,7 +722,12 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 	}
 	sio_umem_current_set(o);
 	sio_file_proxy_set(&c->proxy);
-	rc = m->op == SIO_SHARED_OPEN ? serve_open(m) : serve_ioctl(m);
+	if (m->op == SIO_SHARED_OPEN)
+		rc = serve_open(m);
+	else if (m->op == SIO_SHARED_MMAP)
+		rc = serve_mmap(c, m, fd_out);
+	else
+		rc = serve_ioctl(m);
 	sio_file_proxy_set(NULL);
 	sio_umem_current_set(NULL);
 	return rc;
@@ -633,10 +761,15 @@ static void *conn_thread(void *arg)
 	for (;;) {
 		if (recv_msg(c->sock, &m, fds, SIO_SHARED_MAX_REC, &nfds))
 			break;
-		m.rc = serve(c, &m, fds, nfds);
+		int out = -1, sent;
+
+		m.rc = serve(c, &m, fds, nfds, &out);
 		m.op = SIO_SHARED_REPLY;
 		/* A client killed meanwhile: the answer has nowhere to go. */
-		if (send_msg(c->sock, &m, NULL, 0))
+		sent = send_msg(c->sock, &m, &out, out >= 0 ? 1 : 0);
+		if (out >= 0)
+			sio_sys_close(out);
+		if (sent)
 			break;
 	}
 	proc_put(c->proc);
