@@ -26,7 +26,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <stdio.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,6 +39,7 @@
 struct remote_file {
 	unsigned int refs;		/* under rec_lock */
 	int fd;
+	size_t hsize;			/* hugetlbfs page size, 0 if none */
 };
 
 struct remote_rec {
@@ -200,6 +203,7 @@ int sio_umem_remote_record(struct sio_umem_owner *owner, uint64_t uaddr,
 	struct remote *r = to_remote(owner);
 	struct remote_rec *rec, **pp;
 	struct remote_file *f;
+	struct statfs sfs;
 	int rc;
 
 	if (!len || (uaddr | len | offset) & (owner->page_size - 1) ||
@@ -219,6 +223,10 @@ int sio_umem_remote_record(struct sio_umem_owner *owner, uint64_t uaddr,
 	}
 	f->refs = 1;
 	f->fd = fd;
+	/* A hugetlbfs file is mapped in whole huge pages. */
+	f->hsize = fstatfs(fd, &sfs) == 0 &&
+		   (uint64_t)sfs.f_type == HUGETLBFS_MAGIC ?
+			   (size_t)sfs.f_bsize : 0;
 	rec->start = uaddr;
 	rec->end = uaddr + len;
 	rec->file = f;
@@ -283,7 +291,7 @@ static int remote_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 			       (unsigned long long)start, (int)r->pid);
 	pthread_mutex_lock(&r->rec_lock);
 	for (c = r->recs; c && cur < end; c = c->next) {
-		uint64_t piece_end;
+		uint64_t piece_end, foff, delta, mlen;
 		void *base;
 
 		if (c->end <= cur)
@@ -302,9 +310,15 @@ static int remote_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 			}
 			chunks = nc;
 		}
-		base = sio_sys_mmap(NULL, (size_t)(piece_end - cur), prot,
+		foff = c->offset + (cur - c->start);
+		delta = c->file->hsize ? foff % c->file->hsize : 0;
+		mlen = delta + (piece_end - cur);
+		if (c->file->hsize)
+			mlen = (mlen + c->file->hsize - 1) &
+			       ~(uint64_t)(c->file->hsize - 1);
+		base = sio_sys_mmap(NULL, (size_t)mlen, prot,
 				    MAP_SHARED | MAP_POPULATE, c->file->fd,
-				    (off_t)(c->offset + (cur - c->start)));
+				    (off_t)(foff - delta));
 		if (base == MAP_FAILED) {
 			rc = sio_err(errno == EACCES ? -EFAULT : -errno,
 				     "umem: cannot map the memory of process "
@@ -314,9 +328,9 @@ static int remote_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		}
 		chunks[n].uaddr = cur;
 		chunks[n].len = (size_t)(piece_end - cur);
-		chunks[n].host = (uint64_t)(uintptr_t)base;
+		chunks[n].host = (uint64_t)(uintptr_t)base + delta;
 		chunks[n].map_base = base;
-		chunks[n].map_len = chunks[n].len;
+		chunks[n].map_len = (size_t)mlen;
 		chunks[n].fd = -1;
 		chunks[n].fd_offset = 0;
 		n++;
