@@ -201,9 +201,9 @@ static int recv_fd(int sock)
 
 /*
  * An unrelated process (a child that opened nothing) receives the fd over
- * a unix socket, maps private memory of its own, unmaps its view and
- * exits; the parent's device (mock domain, access object) still reads
- * the same bytes.
+ * a unix socket, maps private memory of its own, reads it back through an
+ * access object of its own, unmaps its view and exits; the parent's device
+ * (mock domain, access object) still reads the same bytes.
  */
 static void test_scm_rights_dma(void)
 {
@@ -233,6 +233,19 @@ static void test_scm_rights_dma(void)
 			buf[i] = (unsigned char)(i * 7 + 3);
 		if (map_fixed(rfd, id, buf, len, iova))
 			_exit(2);
+		/* Its own device (an access object) reads what it mapped. */
+		{
+			unsigned char mine[64];
+			int acc = create_access(rfd, id);
+
+			if (acc < 0 || access_read(rfd, acc, iova, mine,
+						   sizeof(mine)))
+				_exit(3);
+			for (size_t i = 0; i < sizeof(mine); i++)
+				if (mine[i] != (unsigned char)(i * 7 + 3))
+					_exit(4);
+			close(acc);
+		}
 		munmap(buf, len);
 		_exit(0);
 	}
