@@ -331,6 +331,64 @@ static void test_exec_inherited(const char *self)
 	close(fd);
 }
 
+/* VmPin in /proc/<pid>/status, as the kernel shows it: kB pinned by that
+ * process's mappings, whoever reads it. */
+static long vm_pinned_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static void test_vm_pin(void)
+{
+	const size_t len = 4 * 4096;
+	pid_t parent = getpid(), pid;
+	unsigned char *buf;
+	long before;
+	uint32_t ioas;
+	int fd = open("/dev/iommu", O_RDWR);
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(buf, 1, len);
+	check(ioas_alloc(fd, &ioas) == 0 && mock_domain(fd, ioas) == 0,
+	      "an IOAS with a mock domain");
+	before = vm_pinned_kb(parent);
+	check(before >= 0, "VmPin is there");
+	check(map_fixed(fd, ioas, buf, len, MOCK_APERTURE_START) == 0,
+	      "map 16 KiB (pinned by the domain)");
+	check(vm_pinned_kb(parent) == before + 16,
+	      "VmPin grows by 16 kB (%ld -> %ld)", before,
+	      vm_pinned_kb(parent));
+	pid = fork();
+	if (pid == 0)
+		_exit(vm_pinned_kb(parent) == before + 16 &&
+		      vm_pinned_kb(getpid()) == 0 ? 0 : 1);
+	check(wait_status(pid) == 0,
+	      "a child sees the parent's VmPin, and none of its own");
+	{
+		struct iommu_ioas_unmap u = { .size = sizeof(u), .ioas_id = ioas,
+					      .iova = MOCK_APERTURE_START,
+					      .length = len };
+
+		check(ioctl(fd, IOMMU_IOAS_UNMAP, &u) == 0, "unmap");
+	}
+	check(vm_pinned_kb(parent) == before, "VmPin back to %ld", before);
+	munmap(buf, len);
+	close(fd);
+}
+
 /* A client killed while it runs ioctls: the others carry on. */
 static void test_kill_client(void)
 {
@@ -383,6 +441,7 @@ int main(int argc, char **argv)
 	test_errors();
 	test_scm_rights_dma();
 	test_read_write_poll();
+	test_vm_pin();
 	test_exec_inherited(argv[0]);
 	test_kill_client();
 	return shim_check_done();
