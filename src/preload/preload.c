@@ -637,23 +637,35 @@ static int close_range_around(unsigned int first, unsigned int last, int flags)
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
+	struct sio_shared_closing sc = { 0 };
+	int rc;
+
 	/* CLOSE_RANGE_CLOEXEC only marks descriptors: nothing closes. */
-	if (!(flags & 4 /* CLOSE_RANGE_CLOEXEC */) && first <= last)
+	if (!(flags & 4 /* CLOSE_RANGE_CLOEXEC */) && first <= last) {
 		sio_file_close_range(first, last);
+		sio_shared_closing_begin(&sc, first, last);
+	}
 	if (first <= last && sio_fd_private_next(first, last) >= 0)
-		return close_range_around(first, last, flags);
-	return REAL(close_range)(first, last, flags);
+		rc = close_range_around(first, last, flags);
+	else
+		rc = REAL(close_range)(first, last, flags);
+	sio_shared_closing_end(&sc, rc == 0);
+	return rc;
 }
 
 EXPORT void closefrom(int lowfd)
 {
-	if (lowfd >= 0)
+	struct sio_shared_closing sc = { 0 };
+
+	if (lowfd >= 0) {
 		sio_file_close_range((unsigned int)lowfd, ~0u);
-	if (lowfd >= 0 && sio_fd_private_next((unsigned int)lowfd, ~0u) >= 0) {
-		close_range_around((unsigned int)lowfd, ~0u, 0);
-		return;
+		sio_shared_closing_begin(&sc, (unsigned int)lowfd, ~0u);
 	}
-	REAL(closefrom)(lowfd);
+	if (lowfd >= 0 && sio_fd_private_next((unsigned int)lowfd, ~0u) >= 0)
+		close_range_around((unsigned int)lowfd, ~0u, 0);
+	else
+		REAL(closefrom)(lowfd);
+	sio_shared_closing_end(&sc, true);
 }
 
 EXPORT int dup(int fd)
@@ -670,8 +682,14 @@ EXPORT int dup(int fd)
 EXPORT int dup2(int oldfd, int newfd)
 {
 	if (!is_emulated(oldfd) && !is_emulated(newfd)) {
-		int nfd = REAL(dup2)(oldfd, newfd);
+		struct sio_shared_closing sc = { 0 };
+		int nfd;
 
+		if (oldfd != newfd && newfd >= 0)
+			sio_shared_closing_begin(&sc, (unsigned int)newfd,
+						 (unsigned int)newfd);
+		nfd = REAL(dup2)(oldfd, newfd);
+		sio_shared_closing_end(&sc, nfd >= 0);
 		sio_shared_dup_note(oldfd, nfd);
 		return nfd;
 	}
@@ -683,8 +701,14 @@ EXPORT int dup2(int oldfd, int newfd)
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	if (!is_emulated(oldfd) && !is_emulated(newfd)) {
-		int nfd = REAL(dup3)(oldfd, newfd, flags);
+		struct sio_shared_closing sc = { 0 };
+		int nfd;
 
+		if (oldfd != newfd && newfd >= 0)
+			sio_shared_closing_begin(&sc, (unsigned int)newfd,
+						 (unsigned int)newfd);
+		nfd = REAL(dup3)(oldfd, newfd, flags);
+		sio_shared_closing_end(&sc, nfd >= 0);
 		sio_shared_dup_note(oldfd, nfd);
 		return nfd;
 	}

@@ -697,6 +697,55 @@ void sio_shared_munmap(void *addr, size_t len)
 	}
 }
 
+void sio_shared_closing_begin(struct sio_shared_closing *sc,
+			      unsigned int first, unsigned int last)
+{
+	size_t cap = 0;
+
+	sc->inos = NULL;
+	sc->n = 0;
+	if (!shared_enabled)
+		return;
+	if (last >= MARK_MAX)
+		last = MARK_MAX - 1;
+	for (unsigned int fd = first; fd <= last; fd++) {
+		uint64_t ino, *ni;
+
+		if (!(fd % 64) && !__atomic_load_n(&marks[fd / 64],
+						   __ATOMIC_RELAXED)) {
+			fd += 63;
+			continue;
+		}
+		if (!marked((int)fd) || !(ino = server_file((int)fd)))
+			continue;
+		mark((int)fd, false);
+		if (sc->n == cap) {
+			cap = cap ? cap * 2 : 8;
+			ni = realloc(sc->inos, cap * sizeof(*ni));
+			if (!ni)
+				break;
+			sc->inos = ni;
+		}
+		sc->inos[sc->n++] = ino;
+	}
+}
+
+void sio_shared_closing_end(struct sio_shared_closing *sc, bool done)
+{
+	int err = errno;
+
+	for (size_t i = 0; done && i < sc->n; i++) {
+		struct sio_shared_msg m = { .op = SIO_SHARED_CLOSE,
+					    .ino = sc->inos[i] };
+
+		request(&m, NULL, 0);
+	}
+	free(sc->inos);
+	sc->inos = NULL;
+	sc->n = 0;
+	errno = err;
+}
+
 int sio_shared_close(int fd, int (*real_close)(int))
 {
 	struct sio_shared_msg m = { .op = SIO_SHARED_CLOSE };

@@ -35,6 +35,19 @@ void sio_shared_dup_note(int oldfd, int newfd);
 /* close(2) of fd: with real_close, then, for a file of the server, wait
  * until a last close has released it.  Returns what real_close did. */
 int sio_shared_close(int fd, int (*real_close)(int));
+/*
+ * Descriptors that dup2/dup3 replace or close_range/closefrom close are
+ * closed like close(2) closes them: begin notes the served files among
+ * [first, last] (those this process has used), end, after the real call
+ * (done: it succeeded), waits for the releases that were last closes.
+ */
+struct sio_shared_closing {
+	uint64_t *inos;
+	size_t n;
+};
+void sio_shared_closing_begin(struct sio_shared_closing *sc,
+			      unsigned int first, unsigned int last);
+void sio_shared_closing_end(struct sio_shared_closing *sc, bool done);
 /* Pages pinned by pid (VmPin) and charged to its mm (VmLck): 0 or -errno. */
 int sio_shared_status(pid_t pid, uint64_t *pinned, uint64_t *locked);
 

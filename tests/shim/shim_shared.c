@@ -389,6 +389,48 @@ static void test_vm_pin(void)
 	close(fd);
 }
 
+/* A context with 16 KiB pinned, as fd; VmPin before it in *before. */
+static int pinned_context(unsigned char *buf, size_t len, long *before)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	uint32_t ioas;
+
+	*before = vm_pinned_kb(getpid());
+	if (fd < 0 || ioas_alloc(fd, &ioas) || mock_domain(fd, ioas) ||
+	    map_fixed(fd, ioas, buf, len, MOCK_APERTURE_START))
+		return -1;
+	return fd;
+}
+
+/* dup2 over the last descriptor of a context, and close_range of it,
+ * release it before they return, as close does (the kernel's last fput). */
+static void test_release_on_replace(void)
+{
+	const size_t len = 4 * 4096;
+	unsigned char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int null = open("/dev/null", O_RDONLY);
+	long before;
+	int fd;
+
+	memset(buf, 2, len);
+	fd = pinned_context(buf, len, &before);
+	check(fd >= 0 && vm_pinned_kb(getpid()) == before + 16,
+	      "a context pinning 16 KiB");
+	check(dup2(null, fd) == fd, "dup2 over it");
+	check(vm_pinned_kb(getpid()) == before,
+	      "released when dup2 returns (%ld kB pinned)",
+	      vm_pinned_kb(getpid()));
+	close(fd);
+	fd = pinned_context(buf, len, &before);
+	check(fd >= 0 && close_range((unsigned int)fd, (unsigned int)fd, 0) == 0,
+	      "close_range of it");
+	check(vm_pinned_kb(getpid()) == before,
+	      "released when close_range returns");
+	close(null);
+	munmap(buf, len);
+}
+
 /* A client killed while it runs ioctls: the others carry on. */
 static void test_kill_client(void)
 {
@@ -442,6 +484,7 @@ int main(int argc, char **argv)
 	test_scm_rights_dma();
 	test_read_write_poll();
 	test_vm_pin();
+	test_release_on_replace();
 	test_exec_inherited(argv[0]);
 	test_kill_client();
 	return shim_check_done();
