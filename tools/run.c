@@ -1,5 +1,5 @@
 /*
- * softiommu run [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]: run an unmodified
+ * softiommu run [--shared] [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]: run an unmodified
  * program on an emulated machine: /dev/iommu, PCI functions behind VFIO
  * and the host namespace around them (docs/launcher.md,
  * docs/host-namespace.md).
@@ -10,7 +10,10 @@
  * namespace tree in a private directory, which every process of the run
  * shares (SOFTIOMMU_DEVICES, SOFTIOMMU_MACHINE_DIR); then it runs the
  * program as its child, waits for it, removes the tree and exits as the
- * program did.  The emulation happens in the shim, inside each process.
+ * program did.  The emulation happens in the shim, inside each process;
+ * with --shared (or SOFTIOMMU_SHARED=1) the launcher keeps the machine and
+ * serves every /dev/iommu context of the tree itself (src/shared/server.c,
+ * docs/process-model.md).
  *
  * Where the shim is looked for, first hit wins:
  *  1. $SOFTIOMMU_PRELOAD, when set (and then it must exist);
@@ -69,9 +72,8 @@ static void run_usage(FILE *out)
 		"                  /proc/self/task/<tid>/fail-nth and\n"
 		"                  /sys/kernel/debug/fail*/ work as the kernel's.\n\n"
 		"Environment: SOFTIOMMU_SHARED=1, as --shared; SOFTIOMMU_DEVICES, the\n"
-		"device list when no --device is\n"
-		"given; SOFTIOMMU_FAIL_NTH=N, as --fail-nth; SOFTIOMMU_PRELOAD=PATH,\n"
-		"the shim library.\n");
+		"device list when no --device is given; SOFTIOMMU_FAIL_NTH=N, as\n"
+		"--fail-nth; SOFTIOMMU_PRELOAD=PATH, the shim library.\n");
 }
 
 static bool readable_file(const char *path)
