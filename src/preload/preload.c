@@ -368,8 +368,17 @@ EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 	struct sio_file *file = sio_file_lookup(fd);
 	ssize_t rc;
 
-	if (!file)
+	if (!file) {
+		/* A served file is a stream, as here: only position 0. */
+		if (sio_shared_served(fd)) {
+			if (off)
+				return fail(-ESPIPE);
+			if (!sio_shared_rw(fd, false, (void *)buf, len, &rc))
+				rc = -EBADF;
+			return rc < 0 ? fail(rc) : rc;
+		}
 		return REAL(pread)(fd, buf, len, off);
+	}
 	if (sio_file_ops(file)->pread) {
 		rc = sio_file_pread(file, buf, len, off);
 		sio_file_put(file);
@@ -387,8 +396,17 @@ EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 	struct sio_file *file = sio_file_lookup(fd);
 	ssize_t rc;
 
-	if (!file)
+	if (!file) {
+		/* A served file is a stream, as here: only position 0. */
+		if (sio_shared_served(fd)) {
+			if (off)
+				return fail(-ESPIPE);
+			if (!sio_shared_rw(fd, false, (void *)buf, len, &rc))
+				rc = -EBADF;
+			return rc < 0 ? fail(rc) : rc;
+		}
 		return REAL(pread64)(fd, buf, len, off);
+	}
 	if (sio_file_ops(file)->pread) {
 		rc = sio_file_pread(file, buf, len, off);
 		sio_file_put(file);
@@ -424,8 +442,17 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 	struct sio_file *file = sio_file_lookup(fd);
 	ssize_t rc;
 
-	if (!file)
+	if (!file) {
+		/* A served file is a stream, as here: only position 0. */
+		if (sio_shared_served(fd)) {
+			if (off)
+				return fail(-ESPIPE);
+			if (!sio_shared_rw(fd, true, (void *)buf, len, &rc))
+				rc = -EBADF;
+			return rc < 0 ? fail(rc) : rc;
+		}
 		return REAL(pwrite)(fd, buf, len, off);
+	}
 	if (sio_file_ops(file)->pwrite) {
 		rc = sio_file_pwrite(file, buf, len, off);
 		sio_file_put(file);
@@ -443,8 +470,17 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 	struct sio_file *file = sio_file_lookup(fd);
 	ssize_t rc;
 
-	if (!file)
+	if (!file) {
+		/* A served file is a stream, as here: only position 0. */
+		if (sio_shared_served(fd)) {
+			if (off)
+				return fail(-ESPIPE);
+			if (!sio_shared_rw(fd, true, (void *)buf, len, &rc))
+				rc = -EBADF;
+			return rc < 0 ? fail(rc) : rc;
+		}
 		return REAL(pwrite64)(fd, buf, len, off);
+	}
 	if (sio_file_ops(file)->pwrite) {
 		rc = sio_file_pwrite(file, buf, len, off);
 		sio_file_put(file);
@@ -561,12 +597,50 @@ static ssize_t file_writev(struct sio_file *file, const struct iovec *iov,
 	return rc;
 }
 
+/* The vector forms on a file of the shared mode's server: one bounce
+ * buffer here, read or written by the server through our memory. */
+static ssize_t shared_rwv(int fd, bool write_op, const struct iovec *iov,
+			  int cnt)
+{
+	struct iovec *v = NULL;
+	size_t total, done = 0;
+	char *bounce = NULL;
+	ssize_t rc, n = 0;
+
+	rc = iov_fetch(iov, cnt, &v, &total);
+	if (!rc && !(bounce = malloc(total ? total : 1)))
+		rc = -ENOMEM;
+	for (int i = 0; !rc && write_op && i < cnt; i++) {
+		rc = copy_self(false, bounce + done, v[i].iov_base, v[i].iov_len);
+		done += v[i].iov_len;
+	}
+	if (!rc && !sio_shared_rw(fd, write_op, bounce, total, &n))
+		n = -EBADF;
+	if (rc)
+		n = rc;
+	for (int i = 0, off = 0; !write_op && n > 0 && i < cnt && off < n; i++) {
+		size_t k = v[i].iov_len < (size_t)(n - off) ? v[i].iov_len :
+							      (size_t)(n - off);
+
+		if (copy_self(true, bounce + off, v[i].iov_base, k)) {
+			n = -EFAULT;
+			break;
+		}
+		off += (int)k;
+	}
+	free(bounce);
+	free(v);
+	return n < 0 ? fail(n) : n;
+}
+
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct sio_file *file = sio_file_lookup(fd);
 
 	if (file)
 		return file_readv(fd, file, iov, cnt);
+	if (sio_shared_served(fd))
+		return shared_rwv(fd, false, iov, cnt);
 	return REAL(readv)(fd, iov, cnt);
 }
 
@@ -576,6 +650,8 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 
 	if (file)
 		return file_writev(file, iov, cnt);
+	if (sio_shared_served(fd))
+		return shared_rwv(fd, true, iov, cnt);
 	return REAL(writev)(fd, iov, cnt);
 }
 

@@ -547,6 +547,16 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 	return true;
 }
 
+bool sio_shared_served(int fd)
+{
+	if (!marked(fd))
+		return false;
+	if (server_file(fd))
+		return true;
+	mark(fd, false);
+	return false;
+}
+
 void sio_shared_dup_note(int oldfd, int newfd)
 {
 	if (newfd >= 0 && marked(oldfd))

@@ -30,6 +30,9 @@ bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 /* munmap(2) of [addr, addr + len) succeeded: mappings of served files
  * wholly inside it are gone. */
 void sio_shared_munmap(void *addr, size_t len);
+/* Whether fd is a file of the server that this process has used (the
+ * cheap test read and write make). */
+bool sio_shared_served(int fd);
 /* newfd is a copy of oldfd (dup, dup2, dup3, F_DUPFD). */
 void sio_shared_dup_note(int oldfd, int newfd);
 /* close(2) of fd: with real_close, then, for a file of the server, wait

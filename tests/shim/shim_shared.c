@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -290,6 +291,22 @@ static void test_read_write_poll(void)
 	      "write of /dev/iommu is EINVAL");
 	check(poll(&p, 1, 1000) == 1 && (p.revents & POLLIN),
 	      "/dev/iommu polls readable");
+	errno = 0;
+	check(pread(fd, b, sizeof(b), 8) == -1 && errno == ESPIPE,
+	      "pread at a position is ESPIPE");
+	errno = 0;
+	check(pread(fd, b, sizeof(b), 0) == -1 && errno == EINVAL,
+	      "pread at 0 is a read: EINVAL");
+	{
+		struct iovec v[2] = { { b, 8 }, { b + 8, 8 } };
+
+		errno = 0;
+		check(readv(fd, v, 2) == -1 && errno == EINVAL,
+		      "readv is a read: EINVAL");
+		errno = 0;
+		check(writev(fd, v, 2) == -1 && errno == EINVAL,
+		      "writev is a write: EINVAL");
+	}
 	dfd = dup(fd);
 	errno = 0;
 	check(dfd >= 0 && read(dfd, b, 1) == -1 && errno == EINVAL,
