@@ -15,9 +15,11 @@
  * Ends with "N passed, M failed".
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -448,6 +450,67 @@ static void test_release_on_replace(void)
 	munmap(buf, len);
 }
 
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+struct worker {
+	pthread_t t;
+	int fd;
+	int failures;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < 200; i++) {
+		uint32_t id;
+
+		if (ioas_alloc(w->fd, &id) || destroy(w->fd, id))
+			w->failures++;
+	}
+	return NULL;
+}
+
+/* Threads share the context, each on its own connection, which goes when
+ * the thread ends. */
+static void test_threads(void)
+{
+	struct worker w[4];
+	int fd = open("/dev/iommu", O_RDWR), before, failures = 0;
+	uint32_t id;
+
+	check(ioas_alloc(fd, &id) == 0 && destroy(fd, id) == 0,
+	      "this thread's connection first");
+	before = count_fds();
+	for (int i = 0; i < 4; i++) {
+		w[i].fd = fd;
+		w[i].failures = 0;
+		pthread_create(&w[i].t, NULL, worker_run, &w[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(w[i].t, NULL);
+		failures += w[i].failures;
+	}
+	check(failures == 0, "4 threads x 200 IOAS_ALLOC + DESTROY (%d failed)",
+	      failures);
+	check(count_fds() == before,
+	      "the threads' connections went with them (%d fds, %d before)",
+	      count_fds(), before);
+	close(fd);
+}
+
 /* A client killed while it runs ioctls: the others carry on. */
 static void test_kill_client(void)
 {
@@ -502,6 +565,7 @@ int main(int argc, char **argv)
 	test_read_write_poll();
 	test_vm_pin();
 	test_release_on_replace();
+	test_threads();
 	test_exec_inherited(argv[0]);
 	test_kill_client();
 	return shim_check_done();
