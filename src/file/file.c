@@ -75,6 +75,8 @@ static struct sio_file **file_table[FILE_NCHUNKS];
  * handlers walk it) and free_files (released files, for reuse). */
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static CDS_LIST_HEAD(live_files);
+/* How many files are on live_files (atomic; read without the lock). */
+static unsigned long nlive;
 static CDS_LIST_HEAD(free_files);
 
 /* The fork gate (file/file.h).  Writer-preferring, so a stream of ioctls
@@ -208,7 +210,13 @@ static void file_release(struct sio_file *f)
 	pthread_mutex_lock(&files_lock);
 	cds_list_del(&f->node);
 	cds_list_add(&f->node, &free_files);
+	__atomic_sub_fetch(&nlive, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&files_lock);
+}
+
+bool sio_file_any(void)
+{
+	return __atomic_load_n(&nlive, __ATOMIC_RELAXED) != 0;
 }
 
 SIO_API void sio_file_put(struct sio_file *file)
@@ -426,6 +434,7 @@ SIO_API int sio_file_create(const struct sio_file_ops *ops, void *priv,
 	fds_add(f, efd);
 	pthread_mutex_lock(&files_lock);
 	cds_list_add_tail(&f->node, &live_files);
+	__atomic_add_fetch(&nlive, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&files_lock);
 	__atomic_store_n(&f->refs, 1, __ATOMIC_RELEASE);
 

@@ -58,6 +58,9 @@ struct sio_file_proxy {
 	int (*close)(void *ctx, int client_fd);
 };
 void sio_file_proxy_set(const struct sio_file_proxy *proxy);
+
+/* Whether this process has any emulated file (cheap: one load). */
+bool sio_file_any(void);
 const struct sio_file_proxy *sio_file_proxy_get(void);
 
 #endif

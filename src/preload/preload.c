@@ -36,10 +36,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -653,6 +655,64 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	if (sio_shared_served(fd))
 		return shared_rwv(fd, true, iov, cnt);
 	return REAL(writev)(fd, iov, cnt);
+}
+
+/* ------------------------------------------------------------------ */
+/* Emulated fds sent to another process (in-process mode)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * In-process, an emulated fd is an eventfd to any other process: the
+ * state stays here.  The first time one leaves by SCM_RIGHTS, say so in
+ * one line, pointing at --shared.  Only a process that has emulated files
+ * looks; the program's msghdr and control data are read fault-safely
+ * (a bad pointer is the kernel's EFAULT to report, not a crash here).
+ */
+static bool is_emulated(int fd);
+
+static void warn_sent(const struct msghdr *prog_msg)
+{
+	static bool told;
+	char cbuf[1024];
+	struct msghdr h;
+	struct cmsghdr *c;
+
+	if (__atomic_load_n(&told, __ATOMIC_RELAXED) || !sio_file_any() ||
+	    sio_shared_on() || !prog_msg ||
+	    copy_self(false, &h, (void *)prog_msg, sizeof(h)) ||
+	    !h.msg_control || h.msg_controllen < sizeof(struct cmsghdr))
+		return;
+	if (h.msg_controllen > sizeof(cbuf))
+		h.msg_controllen = sizeof(cbuf);
+	if (copy_self(false, cbuf, h.msg_control, h.msg_controllen))
+		return;
+	h.msg_control = cbuf;
+	for (c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (!is_emulated(fd) ||
+			    __atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+				continue;
+			fprintf(stderr, "softiommu: emulated fd %d sent to another "
+				"process; it is not emulated there (run with "
+				"--shared to share /dev/iommu)\n", fd);
+			return;
+		}
+	}
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	warn_sent(msg);
+	return REAL(sendmsg)(fd, msg, flags);
 }
 
 /* ------------------------------------------------------------------ */

@@ -10,6 +10,8 @@
  *   shim_shared                 the cases above
  *   shim_shared --kill-server   kill the server (the launcher), then every
  *                               ioctl must fail with EIO, promptly
+ *   shim_shared --send-warning  send an emulated fd: in-process, one line
+ *                               on stderr says it is not shared
  *   shim_shared --exec-child FD IOAS   (internal) destroy IOAS through FD
  *
  * Ends with "N passed, M failed".
@@ -552,12 +554,31 @@ static int kill_server(void)
 	return shim_check_done();
 }
 
+/* In-process (plain softiommu run): sending an emulated fd says once on
+ * stderr that it is not shared; a bad msghdr is still the kernel's EFAULT.
+ * The caller counts the lines. */
+static int send_warning(void)
+{
+	int sv[2], fd = open("/dev/iommu", O_RDWR);
+
+	check(fd >= 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0,
+	      "an fd and a socket pair");
+	check(send_fd(sv[0], fd) == 0 && send_fd(sv[0], fd) == 0,
+	      "the fd sent twice");
+	errno = 0;
+	check(sendmsg(sv[0], (const struct msghdr *)8, 0) == -1 &&
+	      errno == EFAULT, "a bad msghdr is EFAULT");
+	return shim_check_done();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "--exec-child"))
 		return destroy(atoi(argv[2]), (uint32_t)atoi(argv[3])) ? 1 : 0;
 	if (argc == 2 && !strcmp(argv[1], "--kill-server"))
 		return kill_server();
+	if (argc == 2 && !strcmp(argv[1], "--send-warning"))
+		return send_warning();
 	alarm(60);
 	test_fork_shares();
 	test_errors();
