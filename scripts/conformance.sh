@@ -19,7 +19,8 @@
 #     .cache/conformance;
 #  3. reserves 2 MiB hugepages for the MAP_HUGETLB variants (best effort;
 #     the previous reservation is restored at exit);
-#  4. runs each program under "$SOFTIOMMU run --" (default build/softiommu),
+#  4. runs each program under "$SOFTIOMMU run --" (default build/softiommu;
+#     "run --shared --" with --shared),
 #     or directly with --direct (to test this script on a machine with a
 #     real /dev/iommu, or none);
 #  5. reads the kselftest harness's TAP output and prints a table per
@@ -46,6 +47,8 @@ usage() {
 Usage: scripts/conformance.sh [options] [harness filters]
 
   --direct            run the selftest without the softiommu launcher
+  --shared            run it under "softiommu run --shared" (one /dev/iommu
+                      for the whole process tree, docs/process-model.md)
   --floor N           exit 1 if fewer than N cases passed
   --filter 'OPTS'     harness filter options, e.g. --filter '-f iommufd -T map_cmd'
   -f/-F FIXTURE, -v/-V VARIANT, -t/-T TEST, -r FIXTURE.VARIANT.TEST
@@ -83,7 +86,7 @@ EOF
 die() { echo "conformance: $*" >&2; exit 2; }
 note() { echo "conformance: $*" >&2; }
 
-direct=0 floor="" timeout="" isolate=0 prog="" suite=iommu hugepages=300
+direct=0 shared=() floor="" timeout="" isolate=0 prog="" suite=iommu hugepages=300
 bdf=0100:00:01.0
 keep_hugepages=0 rebuild=0 build_only=0 list_only=0 parse_log="" verbose=0
 filters=()   # harness filter options, in order: "-f" "name" ...
@@ -100,6 +103,7 @@ add_filter() { # option, argument
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--direct) direct=1 ;;
+	--shared) shared=(--shared) ;;
 	--floor) floor=${2:?--floor needs a number}; shift ;;
 	--floor=*) floor=${1#*=} ;;
 	--filter | --filter=*)
@@ -233,7 +237,7 @@ expected_cases() {
 	local launcher=()
 	# The VFIO programs open the device before they can list: list them
 	# where they run.
-	[ "$suite" = iommu ] || [ $direct = 1 ] || launcher=("$SOFTIOMMU" run --)
+	[ "$suite" = iommu ] || [ $direct = 1 ] || launcher=("$SOFTIOMMU" run "${shared[@]}" --)
 	listing=$(timeout 60 "${launcher[@]}" "$bin" -l 2>&1 >/dev/null </dev/null) || true
 	# A program that failed before listing printed no separator line.
 	printf '%s\n' "$listing" | grep -q '^-----' || return 0
@@ -341,7 +345,7 @@ run_session() { # log, command...
 
 run_program() { # log, expected-cases file
 	local log=$1 cases=$2 rc=0 launcher=() name
-	[ $direct = 1 ] || launcher=("$SOFTIOMMU" run --)
+	[ $direct = 1 ] || launcher=("$SOFTIOMMU" run "${shared[@]}" --)
 	: >"$log"
 	if [ $isolate = 1 ]; then
 		while IFS= read -r name; do
@@ -492,7 +496,7 @@ for p in "${progs[@]}"; do
 	if [ -n "$parse_log" ]; then
 		log=$parse_log
 	else
-		mode=$([ $direct = 1 ] && echo "directly" || echo "under $SOFTIOMMU run")
+		mode=$([ $direct = 1 ] && echo "directly" || echo "under $SOFTIOMMU run ${shared[*]}")
 		note "running $ncases cases of $p $mode (log: $log)"
 		run_program "$log" "$cases"
 	fi

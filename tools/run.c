@@ -1,5 +1,5 @@
 /*
- * softiommu run [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]: run an unmodified
+ * softiommu run [--shared] [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]: run an unmodified
  * program on an emulated machine: /dev/iommu, PCI functions behind VFIO
  * and the host namespace around them (docs/launcher.md,
  * docs/host-namespace.md).
@@ -10,7 +10,10 @@
  * namespace tree in a private directory, which every process of the run
  * shares (SOFTIOMMU_DEVICES, SOFTIOMMU_MACHINE_DIR); then it runs the
  * program as its child, waits for it, removes the tree and exits as the
- * program did.  The emulation happens in the shim, inside each process.
+ * program did.  The emulation happens in the shim, inside each process;
+ * with --shared (or SOFTIOMMU_SHARED=1) the launcher keeps the machine and
+ * serves every /dev/iommu context of the tree itself (src/shared/server.c,
+ * docs/process-model.md).
  *
  * Where the shim is looked for, first hit wins:
  *  1. $SOFTIOMMU_PRELOAD, when set (and then it must exist);
@@ -35,6 +38,8 @@
 #include <unistd.h>
 
 #include "softiommu/machine.h"
+#include "shared/proto.h"
+#include "shared/server.h"
 #include "cli.h"
 
 #define PRELOAD_NAME "libsoftiommu-preload.so"
@@ -42,7 +47,7 @@
 static void run_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: softiommu run [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]\n\n"
+		"usage: softiommu run [--shared] [--device SPEC]... [--fail-nth N] [--] PROG [ARGS...]\n\n"
 		"Runs PROG on an emulated machine (an LD_PRELOAD shim): /dev/iommu,\n"
 		"PCI functions behind VFIO (/dev/vfio) and the sysfs and debugfs\n"
 		"entries the kernel shows for them.\n\n"
@@ -52,6 +57,12 @@ static void run_usage(FILE *out)
 		"                  free slot of segment 0100 (0100:00:01.0, ...); a BDF\n"
 		"                  that a real device holds needs force; 'none' is no\n"
 		"                  function.  Default: one ioat at 0100:00:01.0.\n"
+		"  --shared        one /dev/iommu for the whole process tree, as the\n"
+		"                  kernel's: the launcher holds every iommufd context\n"
+		"                  and serves them, so fork children, exec'd programs\n"
+		"                  and processes that receive the fd over a unix\n"
+		"                  socket share them (also SOFTIOMMU_SHARED=1).\n"
+		"                  Slower per ioctl; VFIO devices stay per process.\n"
 		"  --fail-nth N    fault injection (sets SOFTIOMMU_FAIL_NTH=N): in each\n"
 		"                  process of the run, before main, allocations and\n"
 		"                  pages become sites (failslab and fail_page_alloc\n"
@@ -60,9 +71,9 @@ static void run_usage(FILE *out)
 		"                  thread fails (ENOMEM, EFAULT).  0: none.  The files\n"
 		"                  /proc/self/task/<tid>/fail-nth and\n"
 		"                  /sys/kernel/debug/fail*/ work as the kernel's.\n\n"
-		"Environment: SOFTIOMMU_DEVICES, the device list when no --device is\n"
-		"given; SOFTIOMMU_FAIL_NTH=N, as --fail-nth; SOFTIOMMU_PRELOAD=PATH,\n"
-		"the shim library.\n");
+		"Environment: SOFTIOMMU_SHARED=1, as --shared; SOFTIOMMU_DEVICES, the\n"
+		"device list when no --device is given; SOFTIOMMU_FAIL_NTH=N, as\n"
+		"--fail-nth; SOFTIOMMU_PRELOAD=PATH, the shim library.\n");
 }
 
 static bool readable_file(const char *path)
@@ -180,8 +191,9 @@ static int set_devices(char **specs, int n)
 }
 
 /* Check the device list and build the machine's namespace tree in a new
- * directory (*dir), which the processes of the run attach to. */
-static int build_namespace(char *dir, size_t size)
+ * directory (*dir), which the processes of the run attach to.  With keep
+ * the machine is kept in *keep (the shared mode's server hosts it). */
+static int build_namespace(char *dir, size_t size, struct sio_machine **keep)
 {
 	struct sio_machine_config cfg = { .devices = getenv("SOFTIOMMU_DEVICES") };
 	const char *tmp = getenv("TMPDIR");
@@ -202,7 +214,10 @@ static int build_namespace(char *dir, size_t size)
 		return 1;
 	}
 	rc = sio_machine_namespace_build(m, dir);
-	sio_machine_destroy(m);
+	if (keep && !rc)
+		*keep = m;
+	else
+		sio_machine_destroy(m);
 	if (rc) {
 		fprintf(stderr, "softiommu run: %s\n", sio_last_error());
 		sio_machine_namespace_remove(dir);
@@ -372,10 +387,12 @@ static int exit_as(int status)
 
 int cmd_run(int argc, char **argv)
 {
-	char shim[PATH_MAX], dir[PATH_MAX];
+	char shim[PATH_MAX], dir[PATH_MAX], addr[108], pidbuf[24];
 	char **specs = calloc((size_t)argc, sizeof(*specs));
 	int nspecs = 0, first = 1, status = 0, rc;
-	const char *why;
+	const char *why, *env_shared = getenv("SOFTIOMMU_SHARED");
+	bool shared = env_shared && !strcmp(env_shared, "1");
+	struct sio_machine *machine = NULL;
 
 	if (!specs)
 		return 1;
@@ -390,6 +407,11 @@ int cmd_run(int argc, char **argv)
 		if (!strcmp(a, "--")) {
 			first++;
 			break;
+		}
+		if (!strcmp(a, "--shared")) {
+			shared = true;
+			first++;
+			continue;
 		}
 		if (!strcmp(a, "--device")) {
 			if (first + 1 >= argc) {
@@ -455,9 +477,23 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "softiommu run: cannot set LD_PRELOAD\n");
 		return 1;
 	}
-	rc = build_namespace(dir, sizeof(dir));
+	rc = build_namespace(dir, sizeof(dir), shared ? &machine : NULL);
 	if (rc)
 		return rc;
+	/* A run inside a shared run is its own, unless it says --shared. */
+	unsetenv(SIO_SHARED_ADDR_ENV);
+	unsetenv(SIO_SHARED_PID_ENV);
+	if (shared) {
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
+		if (sio_shared_server_start(machine, addr, sizeof(addr)) ||
+		    setenv(SIO_SHARED_ADDR_ENV, addr, 1) ||
+		    setenv(SIO_SHARED_PID_ENV, pidbuf, 1)) {
+			fprintf(stderr, "softiommu run: cannot start the shared server: %s\n",
+				sio_last_error());
+			sio_machine_namespace_remove(dir);
+			return 1;
+		}
+	}
 	rc = run_child_wait(argv + first, &status);
 	sio_machine_namespace_remove(dir);
 	/* As a shell reports it: 127 not found, 126 found but not run. */

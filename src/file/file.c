@@ -78,6 +78,8 @@ static struct sio_file **file_table[FILE_NCHUNKS];
  * handlers walk it) and free_files (released files, for reuse). */
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static CDS_LIST_HEAD(live_files);
+/* How many files are on live_files (atomic; read without the lock). */
+static unsigned long nlive;
 static CDS_LIST_HEAD(free_files);
 
 /* Whether the prepare handler closed the fork gate (gate.c); fork from
@@ -192,7 +194,13 @@ static void file_release(struct sio_file *f)
 	pthread_mutex_lock(&files_lock);
 	cds_list_del(&f->node);
 	cds_list_add(&f->node, &free_files);
+	__atomic_sub_fetch(&nlive, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&files_lock);
+}
+
+bool sio_file_any(void)
+{
+	return __atomic_load_n(&nlive, __ATOMIC_RELAXED) != 0;
 }
 
 SIO_API void sio_file_put(struct sio_file *file)
@@ -213,11 +221,30 @@ static bool ref_inc_not_zero(unsigned int *ref)
 	return true;
 }
 
+/* The shared mode's server: see file.h. */
+static _Thread_local const struct sio_file_proxy *file_proxy;
+
+void sio_file_proxy_set(const struct sio_file_proxy *proxy)
+{
+	file_proxy = proxy;
+}
+
+const struct sio_file_proxy *sio_file_proxy_get(void)
+{
+	return file_proxy;
+}
+
 SIO_API struct sio_file *sio_file_lookup(int fd)
 {
-	struct sio_file **slot = file_slot(fd, false);
+	struct sio_file **slot;
 	struct sio_file *f;
 
+	if (__builtin_expect(file_proxy != NULL, 0)) {
+		fd = file_proxy->resolve(file_proxy->ctx, fd);
+		if (fd < 0)
+			return NULL;
+	}
+	slot = file_slot(fd, false);
 	if (!slot)
 		return NULL;
 	for (;;) {
@@ -364,6 +391,7 @@ SIO_API int sio_file_create(const struct sio_file_ops *ops, void *priv,
 	fds_add(f, efd);
 	pthread_mutex_lock(&files_lock);
 	cds_list_add_tail(&f->node, &live_files);
+	__atomic_add_fetch(&nlive, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&files_lock);
 	__atomic_store_n(&f->refs, 1, __ATOMIC_RELEASE);
 
@@ -375,6 +403,19 @@ SIO_API int sio_file_create(const struct sio_file_ops *ops, void *priv,
 	if (out)
 		*out = f;
 	*fd_out = efd;
+	if (__builtin_expect(file_proxy != NULL, 0)) {
+		const struct sio_file_proxy *p = file_proxy;
+		int cfd;
+
+		file_proxy = NULL;
+		cfd = p->install(p->ctx, efd, cloexec);
+		if (cfd < 0)
+			sio_file_close(efd);
+		file_proxy = p;
+		if (cfd < 0)
+			return cfd;
+		*fd_out = cfd;
+	}
 	return 0;
 }
 
@@ -513,9 +554,12 @@ void sio_file_hold(struct sio_file *file)
 
 SIO_API int sio_file_close(int fd)
 {
-	struct sio_file *f = sio_file_lookup(fd);
+	struct sio_file *f;
 	struct sio_file **slot;
 
+	if (__builtin_expect(file_proxy != NULL, 0))
+		return file_proxy->close(file_proxy->ctx, fd);
+	f = sio_file_lookup(fd);
 	if (!f)
 		return -EBADF;
 	sio_file_gate_enter();

@@ -46,4 +46,29 @@ int sio_file_map_add(struct sio_file *file, void *addr, size_t len, off_t off);
  * closefrom, before the real call closes the rest). */
 void sio_file_close_range(unsigned int first, unsigned int last);
 
+/*
+ * The shared mode's server (src/shared/server.c) serves requests of other
+ * processes with this process's file table.  While it serves one, a
+ * thread sets a proxy: descriptor numbers the library is given (an access
+ * object's id is its fd) and returns (a new access or fault queue fd) are
+ * the client's, so lookup, create and close translate through it.
+ *   resolve: the client's fd to this process's descriptor of the same
+ *            file, or a negative errno;
+ *   install: give the client a descriptor of the new file at our fd: the
+ *            client's number, or a negative errno;
+ *   close:   undo an install (the client's number): 0 or -EBADF.
+ * Per thread; NULL (the default) means no translation.
+ */
+struct sio_file_proxy {
+	void *ctx;
+	int (*resolve)(void *ctx, int client_fd);
+	int (*install)(void *ctx, int fd, bool cloexec);
+	int (*close)(void *ctx, int client_fd);
+};
+void sio_file_proxy_set(const struct sio_file_proxy *proxy);
+
+/* Whether this process has any emulated file (cheap: one load). */
+bool sio_file_any(void);
+const struct sio_file_proxy *sio_file_proxy_get(void);
+
 #endif

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "iommufd/iommufd_private.h"
+#include "umem/remote.h"
 
 struct access_piece {
 	struct iopt_area *area;
@@ -481,11 +482,20 @@ static int rw_slow(struct iopt_area *area, uint64_t start_byte, void *data,
 	return rc;
 }
 
+/* Whether the caller is the address space that mapped pages: always
+ * in-process; in the shared mode's server, the client being served. */
+static bool pages_owner_is_caller(struct iopt_pages *pages)
+{
+	struct sio_umem_owner *cur = sio_umem_current();
+
+	return !cur || cur == pages->owner;
+}
+
 static int pages_rw(struct iopt_area *area, uint64_t start_byte, void *data,
 		    size_t length, unsigned int flags)
 {
 	struct iopt_pages *pages = area->pages;
-	struct sio_umem_owner *owner = pages->host->owner;
+	struct sio_umem_owner *owner = pages->owner;
 
 	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
 		return sio_err(-EPERM, "access: write to read-only memory");
@@ -493,8 +503,10 @@ static int pages_rw(struct iopt_area *area, uint64_t start_byte, void *data,
 		return sio_err(-EINVAL, "access: read/write of dma-buf "
 			       "memory");
 	/* Only the program's addresses have a view to copy through. */
+	/* ... and only in the address space that mapped them (the kernel
+	 * checks current->mm against the mapping's mm). */
 	if ((flags & IOMMUFD_ACCESS_RW_SLOW_PATH) ||
-	    pages->kind != IOPT_PAGES_USER)
+	    pages->kind != IOPT_PAGES_USER || !pages_owner_is_caller(pages))
 		return rw_slow(area, start_byte, data, length, flags);
 	/* The fast path copies through the program's own view, ignoring
 	 * pins, as the kernel's copy_to_user() shortcut does. */

@@ -69,7 +69,9 @@ SIO_API int sio_iommufd_open_fd(struct sio_iommufd_host *host, int flags)
 		return rc;
 	}
 	sio_file_set_readable(file, true);
-	if (flags & O_NONBLOCK)
+	/* fd is the client's number when the shared mode's server opens for
+	 * a client (src/file/file.h): the client sets its own flag. */
+	if ((flags & O_NONBLOCK) && !sio_file_proxy_get())
 		sio_sys_fcntl(fd, F_SETFL, O_NONBLOCK);
 	return fd;
 }

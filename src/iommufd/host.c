@@ -97,3 +97,12 @@ struct sio_umem_owner *iommufd_host_owner(struct sio_iommufd_host *host)
 {
 	return host->owner;
 }
+
+void iommufd_host_set_owner(struct sio_iommufd_host *host,
+			    struct sio_umem_owner *owner)
+{
+	struct sio_umem_owner *old = host->owner;
+
+	host->owner = owner;
+	sio_umem_owner_put(old);
+}

@@ -84,6 +84,10 @@ struct iommufd_dmabuf;
 struct iopt_pages {
 	unsigned int refcount;		/* atomic: areas + list users */
 	struct sio_iommufd_host *host;
+	/* Whose memory (a reference): the owner standing for the caller of
+	 * the map, as the kernel keeps the mapping's mm.  Pins and charges
+	 * go to it, whoever causes them later. */
+	struct sio_umem_owner *owner;
 	enum iopt_pages_kind kind;	/* constant */
 	uint64_t uptr;			/* USER: page aligned */
 	/* FILE: a reference to the program's file; DMABUF: to the dmabuf's

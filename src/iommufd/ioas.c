@@ -1,7 +1,7 @@
 /*
  * IOAS objects and their ioctls (the kernel's ioas.c): ALLOC, IOVA_RANGES,
  * ALLOW_IOVAS, MAP, MAP_FILE, COPY, UNMAP and the per-IOAS option
- * HUGE_PAGES.
+ * HUGE_PAGES, and CHANGE_PROCESS.
  *
  * An IOAS is an io_pagetable plus the list of its paging HWPTs (whose
  * domains the table keeps filled).  The handlers only check arguments in
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "iommufd/iommufd_private.h"
+#include "umem/remote.h"
 
 struct iommufd_ioas *iommufd_get_ioas(struct sio_iommufd *ictx, uint32_t id,
 				      int *err)
@@ -398,5 +399,121 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 			     "IOMMU_OPTION: unknown op %u", cmd->op);
 	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS: the pages of every IOAS of the context are
+ * charged to the calling process from now on (the kernel's
+ * iommufd_ioas_change_process).  Only file mappings can move: any other
+ * mapping is -EINVAL, since its memory is the old process's addresses.
+ * In-process the caller is always the process that mapped, so nothing
+ * moves; in the shared mode's server the caller is the client being
+ * served (sio_umem_owner_resolve).  The new owner is charged first, so a
+ * charge over RLIMIT_MEMLOCK (-ENOMEM) changes nothing.
+ */
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_change_process *cmd = ucmd->cmd;
+	struct sio_iommufd *ictx = ucmd->ictx;
+	struct iommufd_ioas **ioas = NULL;
+	struct iopt_pages **moved = NULL;
+	size_t nioas = 0, nmoved = 0, cap_moved = 0;
+	size_t charge[3] = { 0 };
+	struct sio_umem_owner *to;
+	struct sio_itree_node *n;
+	uint32_t cap, id;
+	int rc = 0, err;
+	size_t i, m;
+
+	if (cmd->__reserved)
+		return sio_err(-EOPNOTSUPP,
+			       "IOMMU_IOAS_CHANGE_PROCESS: reserved field set");
+	pthread_mutex_lock(&ictx->obj_lock);
+	cap = ictx->cap;
+	pthread_mutex_unlock(&ictx->obj_lock);
+	ioas = sio_calloc(cap ? cap : 1, sizeof(*ioas));
+	if (!ioas)
+		return sio_err(-ENOMEM, "IOMMU_IOAS_CHANGE_PROCESS: out of memory");
+	for (id = 1; id < cap; id++) {
+		struct iommufd_ioas *a = iommufd_get_ioas(ictx, id, &err);
+
+		if (a)
+			ioas[nioas++] = a;
+	}
+	sio_err_clear();
+	/* Every table locked, in ID order, as the kernel takes every
+	 * iova_rwsem: no map or unmap runs meanwhile. */
+	for (i = 0; i < nioas; i++)
+		pthread_mutex_lock(&ioas[i]->iopt.lock);
+	to = sio_umem_owner_resolve(ictx->host->owner);
+	for (i = 0; i < nioas && !rc; i++) {
+		sio_itree_for_each(n, &ioas[i]->iopt.area_itree, 0, UINT64_MAX) {
+			struct iopt_area *area =
+				sio_container_of(n, struct iopt_area, node);
+			struct iopt_pages *p = area->pages;
+			bool seen = false;
+
+			if (!p) {
+				rc = sio_err(-EBUSY, "IOMMU_IOAS_CHANGE_PROCESS: "
+					     "a mapping is being made");
+				break;
+			}
+			if (p->kind != IOPT_PAGES_FILE) {
+				rc = sio_err(-EINVAL, "IOMMU_IOAS_CHANGE_PROCESS: "
+					     "a mapping of process memory exists");
+				break;
+			}
+			for (m = 0; m < nmoved; m++)
+				seen |= moved[m] == p;
+			if (seen || p->owner == to)
+				continue;
+			if (nmoved == cap_moved) {
+				struct iopt_pages **nm;
+
+				cap_moved = cap_moved ? cap_moved * 2 : 8;
+				nm = sio_realloc(moved, cap_moved * sizeof(*nm));
+				if (!nm) {
+					rc = sio_err(-ENOMEM, "IOMMU_IOAS_CHANGE_PROCESS: out of memory");
+					break;
+				}
+				moved = nm;
+			}
+			moved[nmoved++] = p;
+		}
+	}
+	/* Charge the caller first: a failure leaves everything as it was. */
+	for (m = 0; m < nmoved && !rc; m++) {
+		pthread_mutex_lock(&moved[m]->mutex);
+		charge[moved[m]->acct] += moved[m]->npinned;
+		pthread_mutex_unlock(&moved[m]->mutex);
+	}
+	for (i = 0; i < 3 && !rc; i++) {
+		rc = sio_umem_charge(to, (enum sio_umem_acct)i, charge[i]);
+		if (rc) {
+			while (i--)
+				sio_umem_uncharge(to, (enum sio_umem_acct)i,
+						  charge[i]);
+			break;
+		}
+	}
+	for (m = 0; m < nmoved && !rc; m++) {
+		struct iopt_pages *p = moved[m];
+		struct sio_umem_owner *old;
+
+		pthread_mutex_lock(&p->mutex);
+		old = p->owner;
+		sio_umem_uncharge(old, p->acct, p->npinned);
+		p->owner = sio_umem_owner_get(to);
+		pthread_mutex_unlock(&p->mutex);
+		sio_umem_owner_put(old);
+	}
+	sio_umem_owner_put(to);
+	for (i = nioas; i--;) {
+		pthread_mutex_unlock(&ioas[i]->iopt.lock);
+		iommufd_put_object(ictx, &ioas[i]->obj);
+	}
+	free(moved);
+	free(ioas);
 	return rc;
 }

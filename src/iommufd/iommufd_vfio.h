@@ -35,6 +35,11 @@ void iommufd_ctx_put(struct sio_iommufd *ictx);
 struct sio_iommufd_host *iommufd_ctx_host(struct sio_iommufd *ictx);
 /* The host's owner of user memory: how VFIO copies ioctl arguments. */
 struct sio_umem_owner *iommufd_host_owner(struct sio_iommufd_host *host);
+/* Replace the host's owner of user memory (the shared mode's server gives
+ * its dispatch owner, src/umem/remote.h) before any context is opened;
+ * takes over the caller's reference. */
+void iommufd_host_set_owner(struct sio_iommufd_host *host,
+			    struct sio_umem_owner *owner);
 
 /*
  * A device of the context.  Bind claims DMA ownership of dev for ictx and

@@ -18,9 +18,8 @@
  * If the handler allocated an object through the ucmd it is finalized on
  * success and aborted on error here, so no ioctl can publish half an object.
  *
- * Commands softiommu does not implement (IOAS_CHANGE_PROCESS, which needs
- * one iommufd across processes, and IOAS_NOIOMMU_GET_PA) are in the table
- * with their sizes, so they get every size rule, then -EOPNOTSUPP.
+ * The command softiommu does not implement (IOAS_NOIOMMU_GET_PA) is in
+ * the table with its size, so it gets every size rule, then -EOPNOTSUPP.
  * IOMMU_TEST_CMD answers -ENOTTY on a host without the selftest option.
  * The host the contexts live in is in host.c.
  */
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "iommufd/iommufd_private.h"
+#include "umem/remote.h"
 
 /* ------------------------------------------------------------------ */
 /* Context                                                              */
@@ -103,7 +103,11 @@ bool iommufd_capable(int cap)
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	uint64_t caps;
 
+	/* In the shared mode's server, the caller is the client served. */
+	if (sio_umem_remote_caps_current(&caps))
+		return (caps >> cap) & 1;
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data))
 		return false;
@@ -216,7 +220,7 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 struct iommu_ioas_alloc, out_ioas_id),
 	IOCTL_OP(IOMMU_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
 		 struct iommu_ioas_allow_iovas, allowed_iovas),
-	IOCTL_OP(IOMMU_IOAS_CHANGE_PROCESS, iommufd_not_yet,
+	IOCTL_OP(IOMMU_IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
 		 struct iommu_ioas_change_process, __reserved),
 	IOCTL_OP(IOMMU_IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy,
 		 src_iova),

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 
 #include "iommufd/iommufd_private.h"
+#include "umem/remote.h"
 
 /* iopt_alloc_pages(): the part every kind shares. */
 static struct iopt_pages *pages_alloc(struct sio_iommufd_host *host,
@@ -51,10 +52,11 @@ static struct iopt_pages *pages_alloc(struct sio_iommufd_host *host,
 	}
 	pages->refcount = 1;
 	pages->host = host;
+	pages->owner = sio_umem_owner_resolve(host->owner);
 	pages->kind = kind;
 	pages->npages = (length + start_byte + ps - 1) / ps;
 	pages->writable = writable;
-	pages->acct = sio_umem_acct_effective(host->owner, acct);
+	pages->acct = sio_umem_acct_effective(pages->owner, acct);
 	pthread_mutex_init(&pages->mutex, NULL);
 	CDS_INIT_LIST_HEAD(&pages->dmabuf_tracks);
 	pthread_mutex_lock(&host->lock);
@@ -153,6 +155,7 @@ void iopt_pages_put(struct iopt_pages *pages)
 	if (pages->dmabuf)
 		iopt_dmabuf_release_pages(pages);
 	sio_umem_file_put(pages->file);
+	sio_umem_owner_put(pages->owner);
 	pthread_mutex_destroy(&pages->mutex);
 	free(pages);
 }
@@ -218,9 +221,24 @@ static int pages_umem_pin(struct iopt_pages *pages, size_t first, size_t last,
 	struct sio_iommufd_host *host = pages->host;
 	uint64_t len = (last - first + 1) * host->page_size;
 
-	if (pages->kind == IOPT_PAGES_USER)
-		return sio_umem_pin(host->owner, pin_source(pages, first, last),
-				    len, flags, SIO_UMEM_ACCT_NONE, pin);
+	if (pages->kind == IOPT_PAGES_USER) {
+		uint64_t src = pin_source(pages, first, last);
+
+		/* Another process's pages (the shared mode's server) are
+		 * not at an alias address of ours that the owner knows:
+		 * pin them by their address again, which maps the same
+		 * memory files, and say they are pinned already, so that
+		 * a process that has gone does not make it fail. */
+		if (sio_umem_owner_is_remote(pages->owner)) {
+			uint64_t uaddr = pages->uptr + first * host->page_size;
+
+			if (src != uaddr)
+				flags |= SIO_UMEM_PIN_HELD;
+			src = uaddr;
+		}
+		return sio_umem_pin(pages->owner, src, len, flags,
+				    SIO_UMEM_ACCT_NONE, pin);
+	}
 	/* The file is the source: the pin never depends on a mapping. */
 	return sio_umem_pin_file(pages->file,
 				 pages->start + first * host->page_size, len,
@@ -230,7 +248,6 @@ static int pages_umem_pin(struct iopt_pages *pages, size_t first, size_t last,
 static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 		     bool write, struct sio_umem_pin **out)
 {
-	struct sio_iommufd_host *host = pages->host;
 	unsigned int flags = SIO_UMEM_PIN_NOCHARGE;
 	struct pages_pin_rec *rec;
 	struct sio_umem_pin *pin;
@@ -254,7 +271,7 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	newly = pages->kind == IOPT_PAGES_DMABUF ?
 			0 : pages_uncovered(pages, first, last);
 	if (newly) {
-		rc = sio_umem_charge(host->owner, pages->acct, newly);
+		rc = sio_umem_charge(pages->owner, pages->acct, newly);
 		if (rc) {
 			sio_umem_unpin(pin);
 			goto err_unlock;
@@ -324,7 +341,7 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 	gone = pages->kind == IOPT_PAGES_DMABUF ?
 		       0 : pages_uncovered(pages, first, last);
 	if (gone) {
-		sio_umem_uncharge(pages->host->owner, pages->acct, gone);
+		sio_umem_uncharge(pages->owner, pages->acct, gone);
 		pages->npinned -= gone;
 	}
 	/* Unpinned under the mutex: a pin being made from this one's alias
@@ -433,6 +450,10 @@ unsigned int iopt_host_page_refs(struct sio_iommufd_host *host, uint64_t uaddr)
 		uint64_t idx;
 
 		if (!page_index_of(pages, uaddr, &idx))
+			continue;
+		/* In the shared mode's server, only the caller's mappings:
+		 * the same address in another process is another page. */
+		if (sio_umem_current() && pages->owner != sio_umem_current())
 			continue;
 		pthread_mutex_lock(&pages->mutex);
 		if (sio_itree_iter_first(&pages->pins, idx, idx))

@@ -38,10 +38,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -50,6 +52,7 @@
 #include "file/private_fd.h"
 #include "file/file.h"
 #include "preload/interpose.h"
+#include "preload/shared.h"
 #include "preload/vfs.h"
 #include "umem/self.h"
 
@@ -198,8 +201,12 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	file = sio_file_lookup(fd);
-	if (!file)
+	if (!file) {
+		/* Shared mode: a file of the server (shared.c). */
+		if (sio_shared_ioctl(fd, request, arg, &rc))
+			return rc < 0 ? (int)fail(rc) : (int)rc;
 		return REAL(ioctl)(fd, request, arg);
+	}
 	switch (request) {
 	case FIOCLEX:
 	case FIONCLEX:
@@ -244,8 +251,13 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 {
 	struct sio_file *file;
 
+	void *p;
+
 	if (!(flags & MAP_ANONYMOUS) && (file = sio_file_lookup(fd)))
 		return file_mmap(file, addr, len, prot, flags, off);
+	if (!(flags & MAP_ANONYMOUS) &&
+	    sio_shared_mmap(addr, len, prot, flags, fd, off, REAL(mmap), &p))
+		return fixed_mapped(p, len, flags);
 	return fixed_mapped(REAL(mmap)(addr, len, prot, flags, fd, off), len,
 			    flags);
 }
@@ -255,8 +267,13 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 {
 	struct sio_file *file;
 
+	void *p;
+
 	if (!(flags & MAP_ANONYMOUS) && (file = sio_file_lookup(fd)))
 		return file_mmap(file, addr, len, prot, flags, off);
+	if (!(flags & MAP_ANONYMOUS) &&
+	    sio_shared_mmap(addr, len, prot, flags, fd, off, REAL(mmap64), &p))
+		return fixed_mapped(p, len, flags);
 	return fixed_mapped(REAL(mmap64)(addr, len, prot, flags, fd, off), len,
 			    flags);
 }
@@ -266,8 +283,10 @@ EXPORT int munmap(void *addr, size_t len)
 {
 	int rc = REAL(munmap)(addr, len);
 
-	if (!rc)
+	if (!rc) {
 		sio_file_munmap(addr, len);
+		sio_shared_munmap(addr, len);
+	}
 	return rc;
 }
 
@@ -311,30 +330,39 @@ static ssize_t file_write(struct sio_file *file, const void *buf, size_t len)
 EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (file)
 		return file_read(fd, file, buf, len);
+	if (sio_shared_rw(fd, false, buf, len, &rc))
+		return rc < 0 ? fail(rc) : rc;
 	return REAL(read)(fd, buf, len);
 }
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen)
 {
 	struct sio_file *file;
+	ssize_t rc;
 
 	if (nbytes > buflen)
 		__chk_fail();
 	file = sio_file_lookup(fd);
 	if (file)
 		return file_read(fd, file, buf, nbytes);
+	if (sio_shared_rw(fd, false, buf, nbytes, &rc))
+		return rc < 0 ? fail(rc) : rc;
 	return REAL(__read_chk)(fd, buf, nbytes, buflen);
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	struct sio_file *file = sio_file_lookup(fd);
+	ssize_t rc;
 
 	if (file)
 		return file_write(file, buf, len);
+	if (sio_shared_rw(fd, true, (void *)buf, len, &rc))
+		return rc < 0 ? fail(rc) : rc;
 	return REAL(write)(fd, buf, len);
 }
 
@@ -345,8 +373,17 @@ EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 	struct sio_file *file = sio_file_lookup(fd);
 	ssize_t rc;
 
-	if (!file)
+	if (!file) {
+		/* A served file is a stream, as here: only position 0. */
+		if (sio_shared_served(fd)) {
+			if (off)
+				return fail(-ESPIPE);
+			if (!sio_shared_rw(fd, false, (void *)buf, len, &rc))
+				rc = -EBADF;
+			return rc < 0 ? fail(rc) : rc;
+		}
 		return REAL(pread)(fd, buf, len, off);
+	}
 	if (sio_file_ops(file)->pread) {
 		rc = sio_file_pread(file, buf, len, off);
 		sio_file_put(file);
@@ -364,8 +401,17 @@ EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 	struct sio_file *file = sio_file_lookup(fd);
 	ssize_t rc;
 
-	if (!file)
+	if (!file) {
+		/* A served file is a stream, as here: only position 0. */
+		if (sio_shared_served(fd)) {
+			if (off)
+				return fail(-ESPIPE);
+			if (!sio_shared_rw(fd, false, (void *)buf, len, &rc))
+				rc = -EBADF;
+			return rc < 0 ? fail(rc) : rc;
+		}
 		return REAL(pread64)(fd, buf, len, off);
+	}
 	if (sio_file_ops(file)->pread) {
 		rc = sio_file_pread(file, buf, len, off);
 		sio_file_put(file);
@@ -401,8 +447,17 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 	struct sio_file *file = sio_file_lookup(fd);
 	ssize_t rc;
 
-	if (!file)
+	if (!file) {
+		/* A served file is a stream, as here: only position 0. */
+		if (sio_shared_served(fd)) {
+			if (off)
+				return fail(-ESPIPE);
+			if (!sio_shared_rw(fd, true, (void *)buf, len, &rc))
+				rc = -EBADF;
+			return rc < 0 ? fail(rc) : rc;
+		}
 		return REAL(pwrite)(fd, buf, len, off);
+	}
 	if (sio_file_ops(file)->pwrite) {
 		rc = sio_file_pwrite(file, buf, len, off);
 		sio_file_put(file);
@@ -420,8 +475,17 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 	struct sio_file *file = sio_file_lookup(fd);
 	ssize_t rc;
 
-	if (!file)
+	if (!file) {
+		/* A served file is a stream, as here: only position 0. */
+		if (sio_shared_served(fd)) {
+			if (off)
+				return fail(-ESPIPE);
+			if (!sio_shared_rw(fd, true, (void *)buf, len, &rc))
+				rc = -EBADF;
+			return rc < 0 ? fail(rc) : rc;
+		}
 		return REAL(pwrite64)(fd, buf, len, off);
+	}
 	if (sio_file_ops(file)->pwrite) {
 		rc = sio_file_pwrite(file, buf, len, off);
 		sio_file_put(file);
@@ -535,12 +599,50 @@ static ssize_t file_writev(struct sio_file *file, const struct iovec *iov,
 	return rc;
 }
 
+/* The vector forms on a file of the shared mode's server: one bounce
+ * buffer here, read or written by the server through our memory. */
+static ssize_t shared_rwv(int fd, bool write_op, const struct iovec *iov,
+			  int cnt)
+{
+	struct iovec *v = NULL;
+	size_t total, done = 0;
+	char *bounce = NULL;
+	ssize_t rc, n = 0;
+
+	rc = iov_fetch(iov, cnt, &v, &total);
+	if (!rc && !(bounce = malloc(total ? total : 1)))
+		rc = -ENOMEM;
+	for (int i = 0; !rc && write_op && i < cnt; i++) {
+		rc = copy_self(false, bounce + done, v[i].iov_base, v[i].iov_len);
+		done += v[i].iov_len;
+	}
+	if (!rc && !sio_shared_rw(fd, write_op, bounce, total, &n))
+		n = -EBADF;
+	if (rc)
+		n = rc;
+	for (int i = 0, off = 0; !write_op && n > 0 && i < cnt && off < n; i++) {
+		size_t k = v[i].iov_len < (size_t)(n - off) ? v[i].iov_len :
+							      (size_t)(n - off);
+
+		if (copy_self(true, bounce + off, v[i].iov_base, k)) {
+			n = -EFAULT;
+			break;
+		}
+		off += (int)k;
+	}
+	free(bounce);
+	free(v);
+	return n < 0 ? fail(n) : n;
+}
+
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct sio_file *file = sio_file_lookup(fd);
 
 	if (file)
 		return file_readv(fd, file, iov, cnt);
+	if (sio_shared_served(fd))
+		return shared_rwv(fd, false, iov, cnt);
 	return REAL(readv)(fd, iov, cnt);
 }
 
@@ -550,7 +652,67 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 
 	if (file)
 		return file_writev(file, iov, cnt);
+	if (sio_shared_served(fd))
+		return shared_rwv(fd, true, iov, cnt);
 	return REAL(writev)(fd, iov, cnt);
+}
+
+/* ------------------------------------------------------------------ */
+/* Emulated fds sent to another process (in-process mode)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * In-process, an emulated fd is an eventfd to any other process: the
+ * state stays here.  The first time one leaves by SCM_RIGHTS, say so in
+ * one line, pointing at --shared.  Only a process that has emulated files
+ * looks; the program's msghdr and control data are read fault-safely
+ * (a bad pointer is the kernel's EFAULT to report, not a crash here).
+ */
+static bool is_emulated(int fd);
+
+static void warn_sent(const struct msghdr *prog_msg)
+{
+	static bool told;
+	char cbuf[1024];
+	struct msghdr h;
+	struct cmsghdr *c;
+
+	if (__atomic_load_n(&told, __ATOMIC_RELAXED) || !sio_file_any() ||
+	    sio_shared_on() || !prog_msg ||
+	    copy_self(false, &h, (void *)prog_msg, sizeof(h)) ||
+	    !h.msg_control || h.msg_controllen < sizeof(struct cmsghdr))
+		return;
+	if (h.msg_controllen > sizeof(cbuf))
+		h.msg_controllen = sizeof(cbuf);
+	if (copy_self(false, cbuf, h.msg_control, h.msg_controllen))
+		return;
+	h.msg_control = cbuf;
+	for (c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (!is_emulated(fd) ||
+			    __atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+				continue;
+			fprintf(stderr, "softiommu: emulated fd %d sent to another "
+				"process; it is not emulated there (run with "
+				"--shared to share /dev/iommu)\n", fd);
+			return;
+		}
+	}
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	warn_sent(msg);
+	return REAL(sendmsg)(fd, msg, flags);
 }
 
 /* ------------------------------------------------------------------ */
@@ -581,7 +743,7 @@ EXPORT int close(int fd)
 	}
 	rc = sio_file_close(fd);
 	if (rc == -EBADF)
-		return REAL(close)(fd);
+		return sio_shared_close(fd, REAL(close));
 	return ret_fd(rc);
 }
 
@@ -611,36 +773,62 @@ static int close_range_around(unsigned int first, unsigned int last, int flags)
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
+	struct sio_shared_closing sc = { 0 };
+	int rc;
+
 	/* CLOSE_RANGE_CLOEXEC only marks descriptors: nothing closes. */
-	if (!(flags & 4 /* CLOSE_RANGE_CLOEXEC */) && first <= last)
+	if (!(flags & 4 /* CLOSE_RANGE_CLOEXEC */) && first <= last) {
 		sio_file_close_range(first, last);
+		sio_shared_closing_begin(&sc, first, last);
+	}
 	if (first <= last && sio_fd_private_next(first, last) >= 0)
-		return close_range_around(first, last, flags);
-	return REAL(close_range)(first, last, flags);
+		rc = close_range_around(first, last, flags);
+	else
+		rc = REAL(close_range)(first, last, flags);
+	sio_shared_closing_end(&sc, rc == 0);
+	return rc;
 }
 
 EXPORT void closefrom(int lowfd)
 {
-	if (lowfd >= 0)
+	struct sio_shared_closing sc = { 0 };
+
+	if (lowfd >= 0) {
 		sio_file_close_range((unsigned int)lowfd, ~0u);
-	if (lowfd >= 0 && sio_fd_private_next((unsigned int)lowfd, ~0u) >= 0) {
-		close_range_around((unsigned int)lowfd, ~0u, 0);
-		return;
+		sio_shared_closing_begin(&sc, (unsigned int)lowfd, ~0u);
 	}
-	REAL(closefrom)(lowfd);
+	if (lowfd >= 0 && sio_fd_private_next((unsigned int)lowfd, ~0u) >= 0)
+		close_range_around((unsigned int)lowfd, ~0u, 0);
+	else
+		REAL(closefrom)(lowfd);
+	sio_shared_closing_end(&sc, true);
 }
 
 EXPORT int dup(int fd)
 {
-	if (!is_emulated(fd))
-		return REAL(dup)(fd);
+	if (!is_emulated(fd)) {
+		int nfd = REAL(dup)(fd);
+
+		sio_shared_dup_note(fd, nfd);
+		return nfd;
+	}
 	return ret_fd(sio_file_dup(fd, 0, 0));
 }
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	if (!is_emulated(oldfd) && !is_emulated(newfd))
-		return REAL(dup2)(oldfd, newfd);
+	if (!is_emulated(oldfd) && !is_emulated(newfd)) {
+		struct sio_shared_closing sc = { 0 };
+		int nfd;
+
+		if (oldfd != newfd && newfd >= 0)
+			sio_shared_closing_begin(&sc, (unsigned int)newfd,
+						 (unsigned int)newfd);
+		nfd = REAL(dup2)(oldfd, newfd);
+		sio_shared_closing_end(&sc, nfd >= 0);
+		sio_shared_dup_note(oldfd, nfd);
+		return nfd;
+	}
 	if (oldfd == newfd)	/* valid, since it is emulated */
 		return newfd;
 	return ret_fd(sio_file_dup(oldfd, newfd, SIO_FILE_DUP_EXACT));
@@ -648,8 +836,18 @@ EXPORT int dup2(int oldfd, int newfd)
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (!is_emulated(oldfd) && !is_emulated(newfd))
-		return REAL(dup3)(oldfd, newfd, flags);
+	if (!is_emulated(oldfd) && !is_emulated(newfd)) {
+		struct sio_shared_closing sc = { 0 };
+		int nfd;
+
+		if (oldfd != newfd && newfd >= 0)
+			sio_shared_closing_begin(&sc, (unsigned int)newfd,
+						 (unsigned int)newfd);
+		nfd = REAL(dup3)(oldfd, newfd, flags);
+		sio_shared_closing_end(&sc, nfd >= 0);
+		sio_shared_dup_note(oldfd, nfd);
+		return nfd;
+	}
 	if (flags & ~O_CLOEXEC)
 		return (int)fail(-EINVAL);
 	return ret_fd(sio_file_dup(oldfd, newfd, SIO_FILE_DUP_EXACT | flags));
@@ -666,6 +864,12 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 			return (int)fail(-EINVAL);
 		return ret_fd(sio_file_dup(fd, (int)min,
 					   cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0));
+	}
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+		int nfd = real(fd, cmd, arg);
+
+		sio_shared_dup_note(fd, nfd);
+		return nfd;
 	}
 	return real(fd, cmd, arg);
 }

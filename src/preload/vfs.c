@@ -55,7 +55,9 @@
 #include "file/fail_files.h"
 #include "file/file.h"
 #include "preload/interpose.h"
+#include "preload/shared.h"
 #include "preload/vfs.h"
+#include "machine/namespace.h"
 
 /* glibc's other names for what is interposed, for REAL(). */
 int __xstat(int ver, const char *path, struct stat *st);
@@ -200,6 +202,12 @@ static int node_open(const struct sio_machine_node *node, int flags)
 {
 	int rc;
 
+	/* Shared mode: /dev/iommu is the server's (shared.c). */
+	if (node->device &&
+	    node->rdev == makedev(SIO_NS_MISC_MAJOR, SIO_NS_IOMMU_MINOR) &&
+	    sio_shared_on())
+		return sio_shared_open(flags);
+
 	sio_file_gate_enter();
 	rc = sio_machine_open(machine, node, flags);
 	if (rc >= 0 && node->device) {
@@ -312,6 +320,100 @@ static bool proc_open(const char *path, int flags, int *fd)
 }
 
 /* ------------------------------------------------------------------ */
+/* /proc/<pid>/status in shared mode                                   */
+/* ------------------------------------------------------------------ */
+
+/* The pid whose status file path names (/proc/self/status,
+ * /proc/<pid>/status), or 0. */
+static pid_t proc_status_pid(const char *path)
+{
+	const char *s = path + 6;
+	long n;
+
+	if (!strcmp(s, "self/status"))
+		return getpid();
+	if (proc_number(&s, &n) && !strcmp(s, "status"))
+		return (pid_t)n;
+	return 0;
+}
+
+/* Add pages (in kB) to the figure of the line that starts with tag. */
+static size_t status_add(char *out, size_t cap, size_t len, const char *line,
+			 size_t llen, const char *tag, uint64_t pages)
+{
+	unsigned long kb;
+
+	if (strncmp(line, tag, strlen(tag)) ||
+	    sscanf(line + strlen(tag), "%lu", &kb) != 1)
+		return 0;
+	kb += (unsigned long)(pages * ((uint64_t)sysconf(_SC_PAGESIZE) / 1024));
+	(void)llen;
+	return (size_t)snprintf(out + len, cap - len, "%s\t%8lu kB\n", tag, kb);
+}
+
+/*
+ * VmPin and VmLck are the kernel's mm->pinned_vm and mm->locked_vm.  In
+ * shared mode the pins of a process of the run are in the server, so a
+ * read-only open of its status file gives the real file with the
+ * server's figures for that pid added: a memfd made at open, as the
+ * kernel makes the text at read.
+ */
+static bool proc_status_open(const char *path, int flags, int *fd)
+{
+	pid_t pid = proc_status_pid(path);
+	char in[16384], out[16640];
+	size_t len = 0, olen = 0;
+	uint64_t pinned, locked;
+	int rfd;
+
+	if (!pid || (flags & O_ACCMODE) != O_RDONLY || !sio_shared_on() ||
+	    sio_shared_status(pid, &pinned, &locked))
+		return false;
+	rfd = REAL(open)(path, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0) {
+		*fd = -1;
+		return true;	/* errno is open's */
+	}
+	for (;;) {
+		ssize_t n = REAL(read)(rfd, in + len, sizeof(in) - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	REAL(close)(rfd);
+	in[len] = '\0';
+	for (char *line = in; *line && olen < sizeof(out) - 1;) {
+		char *nl = strchr(line, '\n');
+		size_t ll = nl ? (size_t)(nl - line + 1) : strlen(line);
+		size_t w = status_add(out, sizeof(out), olen, line, ll,
+				      "VmPin:", pinned);
+
+		if (!w)
+			w = status_add(out, sizeof(out), olen, line, ll,
+				       "VmLck:", locked);
+		if (!w) {
+			w = ll < sizeof(out) - 1 - olen ? ll : sizeof(out) - 1 - olen;
+			memcpy(out + olen, line, w);
+		}
+		olen += w;
+		line += ll;
+	}
+	*fd = memfd_create("status", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	if (*fd < 0)
+		return true;
+	if (REAL(write)(*fd, out, olen) != (ssize_t)olen ||
+	    lseek(*fd, 0, SEEK_SET) != 0) {
+		int err = errno;
+
+		REAL(close)(*fd);
+		errno = err;
+		*fd = -1;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* Opens relative to a directory descriptor                             */
 /* ------------------------------------------------------------------ */
 
@@ -345,7 +447,8 @@ bool sio_vfs_open(const char *path, int flags, mode_t mode, int *fd)
 	struct sio_machine_path p;
 
 	if (path && !vfs_busy && !strncmp(path, "/proc/", 6))
-		return proc_open(path, flags, fd);
+		return proc_open(path, flags, fd) ||
+		       proc_status_open(path, flags, fd);
 	if (!candidate(path))
 		return false;
 	if (!vfs_machine()) {
@@ -411,6 +514,17 @@ EXPORT FILE *fopen(const char *path, const char *mode)
 {
 	struct sio_machine_path p;
 	FILE *f;
+	int fd;
+
+	if (path && mode && !vfs_busy && !strncmp(path, "/proc/", 6) &&
+	    mode_flags(mode) >= 0 &&
+	    proc_status_open(path, mode_flags(mode), &fd)) {
+		if (fd < 0)
+			return NULL;
+		if (!(f = fdopen(fd, mode)))
+			REAL(close)(fd);
+		return f;
+	}
 
 	if (resolve(path, &p) != SIO_MACHINE_PATH_REDIRECT)
 		return REAL(fopen)(path, mode);
@@ -423,6 +537,17 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 {
 	struct sio_machine_path p;
 	FILE *f;
+	int fd;
+
+	if (path && mode && !vfs_busy && !strncmp(path, "/proc/", 6) &&
+	    mode_flags(mode) >= 0 &&
+	    proc_status_open(path, mode_flags(mode), &fd)) {
+		if (fd < 0)
+			return NULL;
+		if (!(f = fdopen(fd, mode)))
+			REAL(close)(fd);
+		return f;
+	}
 
 	if (resolve(path, &p) != SIO_MACHINE_PATH_REDIRECT)
 		return REAL(fopen64)(path, mode);

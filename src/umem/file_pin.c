@@ -196,6 +196,7 @@ static int file_map(struct sio_umem_file *file, struct sio_umem_pin *pin)
 	c = sio_calloc(1, sizeof(*c));
 	if (!c)
 		return sio_err(-ENOMEM, "umem: out of memory");
+	c->fd = -1;
 	base = sio_sys_mmap(NULL, (size_t)(rend - rstart), prot,
 			    MAP_SHARED | MAP_POPULATE, file->fd, (off_t)rstart);
 	if (base == MAP_FAILED) {

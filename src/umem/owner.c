@@ -273,7 +273,8 @@ int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
 	struct sio_umem_pin *pin;
 	uint64_t end;
 
-	if (flags & ~(SIO_UMEM_PIN_WRITE | SIO_UMEM_PIN_NOCHARGE))
+	if (flags & ~(SIO_UMEM_PIN_WRITE | SIO_UMEM_PIN_NOCHARGE |
+		      SIO_UMEM_PIN_HELD))
 		return sio_err(-EINVAL, "umem: unknown pin flags 0x%x", flags);
 	if (acct != SIO_UMEM_ACCT_NONE && acct != SIO_UMEM_ACCT_USER &&
 	    acct != SIO_UMEM_ACCT_MM)

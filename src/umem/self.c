@@ -42,6 +42,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "file/private_fd.h"
 #include "umem/self.h"
 #include "util/sys.h"
 #include "util/fail.h"
@@ -479,7 +480,7 @@ static int alias_map_file(const struct piece *p, void **base)
 	return 0;
 }
 
-static int alias_unshare(const struct piece *p, void **base)
+static int alias_unshare(const struct piece *p, void **base, int *fd_out)
 {
 	const struct sio_vma *v = &p->vma;
 	size_t len = (size_t)(p->rend - p->rstart);
@@ -532,7 +533,11 @@ static int alias_unshare(const struct piece *p, void **base)
 	}
 	if (alias_prot(v) != (PROT_READ | PROT_WRITE))
 		mprotect(a, len, alias_prot(v));
-	sio_sys_close(fd);
+	/* The memfd stays with the chunk until unpin (chunk.fd). */
+	if (sio_fd_private_add(fd))
+		sio_sys_close(fd);
+	else
+		*fd_out = fd;
 	w->start = p->rstart;
 	w->end = p->rend;
 	w->dev = st.st_dev;
@@ -557,8 +562,11 @@ static void self_unpin(struct sio_umem_owner *owner,
 {
 	size_t i;
 
-	for (i = 0; i < nchunks; i++)
+	for (i = 0; i < nchunks; i++) {
 		sio_sys_munmap(chunks[i].map_base, chunks[i].map_len);
+		if (chunks[i].fd >= 0)
+			sio_fd_private_close(chunks[i].fd);
+	}
 	free(chunks);
 }
 
@@ -592,6 +600,7 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 	for (i = 0; i < n; i++) {
 		const struct piece *p = &pieces[i];
 		void *base = NULL;
+		int fd = -1;
 
 		switch (p->kind) {
 		case PIECE_REMAP:
@@ -601,7 +610,7 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 			rc = alias_map_file(p, &base);
 			break;
 		case PIECE_UNSHARE:
-			rc = alias_unshare(p, &base);
+			rc = alias_unshare(p, &base, &fd);
 			break;
 		}
 		if (rc)
@@ -611,6 +620,8 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		chunks[i].map_base = base;
 		chunks[i].map_len = (size_t)(p->rend - p->rstart);
 		chunks[i].host = (uint64_t)(uintptr_t)base + (p->start - p->rstart);
+		chunks[i].fd = fd;
+		chunks[i].fd_offset = fd >= 0 ? p->start - p->rstart : 0;
 	}
 	if (rc) {
 		/* Pieces already unshared stay shared views of their memfds,

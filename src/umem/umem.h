@@ -37,7 +37,18 @@ struct sio_umem_chunk {
 	uint64_t host;
 	void *map_base;
 	size_t map_len;
+	/* The memory file behind the piece and the offset of uaddr in it,
+	 * a descriptor of the library's valid until unpin; -1 when the
+	 * implementation has none at hand (an alias made by mremap). */
+	int fd;
+	uint64_t fd_offset;
 };
+
+/* A pin flag for implementations, beside the public ones: the pages are
+ * pinned already by another pin of the same range, so an owner whose
+ * address space may have gone (remote.c) pins them from what it recorded
+ * without asking that address space. */
+#define SIO_UMEM_PIN_HELD (1u << 31)
 
 /* What an implementation needs to know to charge its owner. */
 struct sio_umem_limits {

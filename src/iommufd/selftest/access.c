@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "iommufd/iommufd_private.h"
+#include "umem/remote.h"
 #include "iommufd/selftest/selftest.h"
 #include "softiommu/file.h"
 #include "umem/umem.h"
@@ -64,6 +65,23 @@ static bool page_identity(const struct sio_maps *m, uint64_t addr,
 	return false;
 }
 
+/* The page the caller sees at addr: in our own maps, or in the shared
+ * mode's server, what the client recorded there (remote.h). */
+static bool seen_identity(const struct sio_maps *m, uint64_t addr,
+			  struct page_id *id)
+{
+	struct sio_umem_owner *o = sio_umem_current();
+	uint64_t ino, off;
+	dev_t dev;
+
+	if (!o || !sio_umem_owner_is_remote(o))
+		return page_identity(m, addr, id);
+	if (o->ops->backing(o, addr, &dev, &ino, &off))
+		return false;
+	*id = (struct page_id){ dev, ino, off };
+	return true;
+}
+
 /*
  * The kernel's iommufd_test_check_pages(): the pages the access pinned for
  * [iova, iova + length) must be the pages the program sees at uptr (the
@@ -92,7 +110,7 @@ static int check_pages(struct iommufd_access *access, uint64_t iova,
 			rc = sio_err(-EFAULT, "ACCESS_PAGES: pinned page at "
 				     "IOVA %#llx has no mapping",
 				     (unsigned long long)at);
-		else if (!page_identity(&m, ubase + (at - first), &seen))
+		else if (!seen_identity(&m, ubase + (at - first), &seen))
 			rc = sio_err(-EFAULT, "ACCESS_PAGES: uptr %#llx is not "
 				     "mapped",
 				     (unsigned long long)(ubase + (at - first)));

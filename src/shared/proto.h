@@ -1,0 +1,86 @@
+/*
+ * The shared mode's wire protocol between the shim in each process of a
+ * `softiommu run --shared` tree (src/preload/shared.c) and the server in
+ * the launcher (server.c).  docs/process-model.md has the design.
+ *
+ * Every message is one SOCK_SEQPACKET record: struct sio_shared_msg,
+ * possibly with descriptors (SCM_RIGHTS).  A client thread talks to the
+ * server on its own connection (the "thread connection"), so an answer
+ * can only reach the thread that asked:
+ *
+ *   HELLO    client -> server, first on a connection: the process's token
+ *            (new at each exec and fork) and its /proc/self/mem.
+ *   OPEN     open("/dev/iommu"): cmd = open flags.
+ *   IOCTL    ino = inode of the client's socket (the emulated fd), cmd,
+ *            arg = the program's argument as given; memlock, caps and
+ *            cap_ipc_lock the caller's limits and capabilities; nrec memory records (IOAS_MAP: the
+ *            files behind the range, one descriptor each).
+ *   READ, WRITE  ino, arg = the program's buffer, v[0] = its length: the
+ *            file's read or write op (fault queues, event queues).  A
+ *            file that is readable has a byte queued on the client end
+ *            for poll; the client drains it before asking.
+ *   MMAP     ino, rec[0] = { length, offset }, cmd = prot, arg = flags:
+ *            the file's mmap op, made in the server, which keeps that
+ *            mapping while the client maps the same pages: the answer
+ *            brings the memory file (one descriptor), v[0] = the offset
+ *            in it, v[1] = the server's address (the mapping's name).
+ *   MUNMAP   arg = that address, v[0] = length: the client unmapped it.
+ *   STATUS   arg = a pid: v[0] = pages pinned (VmPin), v[1] = pages
+ *            charged in MM mode (VmLck's share) by that process's owners.
+ *   CLOSE    ino: the client has just closed a descriptor of that file;
+ *            if it was the last anywhere, the answer waits for the
+ *            release (the kernel's close is synchronous).
+ *   INSTALL  server -> client while serving a request: a new file's
+ *            client end (one descriptor); cmd = 1 for close-on-exec.  The
+ *            client answers INSTALLED with rc = its descriptor number.
+ *   REPLY    server -> client: rc = the result (>= 0 or -errno).
+ */
+#ifndef SIO_SHARED_PROTO_H
+#define SIO_SHARED_PROTO_H
+
+#include <stdint.h>
+
+/* The launcher sets these for every process of a shared run. */
+#define SIO_SHARED_ADDR_ENV "SOFTIOMMU_SHARED_ADDR"	/* abstract name */
+#define SIO_SHARED_PID_ENV "SOFTIOMMU_SHARED_PID"	/* the server's pid */
+
+enum sio_shared_op {
+	SIO_SHARED_HELLO = 1,
+	SIO_SHARED_OPEN,
+	SIO_SHARED_IOCTL,
+	SIO_SHARED_READ,
+	SIO_SHARED_WRITE,
+	SIO_SHARED_MMAP,
+	SIO_SHARED_MUNMAP,
+	SIO_SHARED_STATUS,
+	SIO_SHARED_CLOSE,
+	SIO_SHARED_INSTALL,
+	SIO_SHARED_INSTALLED,
+	SIO_SHARED_REPLY,
+};
+
+/* At most this many memory records travel with one IOAS_MAP. */
+#define SIO_SHARED_MAX_REC 16
+
+struct sio_shared_rec {
+	uint64_t uaddr;
+	uint64_t len;
+	uint64_t offset;		/* in the record's file */
+};
+
+struct sio_shared_msg {
+	uint32_t op;
+	uint32_t cmd;
+	int64_t rc;
+	uint64_t ino;
+	uint64_t arg;
+	uint64_t token;
+	uint64_t memlock;
+	uint32_t cap_ipc_lock;
+	uint32_t nrec;
+	uint64_t caps;			/* the caller's effective capabilities */
+	uint64_t v[2];
+	struct sio_shared_rec rec[SIO_SHARED_MAX_REC];
+};
+
+#endif
