@@ -130,8 +130,9 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 	struct iommu_destroy *cmd = ucmd->cmd;
 	int rc = iommufd_object_remove(ucmd->ictx, NULL, cmd->id, 0);
 
-	if (rc == -ENOENT)
-		return sio_err(rc, "IOMMU_DESTROY: no object %u", cmd->id);
+	/* -ENOENT is an answer programs expect (the kernel leaves no
+	 * message): the table's "no object N" stays the only one, and the
+	 * dispatcher names the ioctl in front of it when it is read. */
 	if (rc == -EBUSY)
 		return sio_err(rc, "IOMMU_DESTROY: object %u in use", cmd->id);
 	return rc;

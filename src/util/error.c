@@ -77,10 +77,25 @@ struct err_state {
 };
 
 static _Thread_local struct err_state err_state;
+/* &err_state, cached in an initial-exec thread-local: the state is too
+ * large for the static TLS block a dlopen() may find, so it stays
+ * general-dynamic, and each sio_err() would otherwise pay a call to
+ * __tls_get_addr to find it (a fifth of an IOMMU_DESTROY that fails). */
+static _Thread_local struct err_state *err_self
+	__attribute__((tls_model("initial-exec")));
 /* Whether err_state holds a message: the clear at every entry point reads
  * only this (initial-exec, a load from the thread pointer), not the
  * state's larger block, which a shared library reaches through a call. */
 static _Thread_local bool err_dirty __attribute__((tls_model("initial-exec")));
+
+static inline struct err_state *err_get(void)
+{
+	struct err_state *st = err_self;
+
+	if (__builtin_expect(!st, 0))
+		st = err_self = &err_state;
+	return st;
+}
 
 /* The parts of one conversion specification. */
 struct spec {
@@ -362,7 +377,7 @@ static void apply_prefix(struct err_state *st)
 
 int sio_err(int err, const char *fmt, ...)
 {
-	struct err_state *st = &err_state;
+	struct err_state *st = err_get();
 	va_list ap;
 	bool captured;
 
@@ -388,7 +403,7 @@ int sio_err(int err, const char *fmt, ...)
 
 void sio_err_prefix(int err, const char *prefix, const char *unless)
 {
-	struct err_state *st = &err_state;
+	struct err_state *st = err_get();
 
 	if (!err_dirty || (!st->fmt && !st->text[0])) {
 		sio_err(err, "%s", prefix);
@@ -406,7 +421,7 @@ void sio_err_clear(void)
 
 	if (!err_dirty)
 		return;
-	st = &err_state;
+	st = err_get();
 	st->fmt = NULL;
 	st->prefix = NULL;
 	st->text[0] = '\0';
@@ -419,7 +434,7 @@ SIO_API const char *sio_last_error(void)
 
 	if (!err_dirty)
 		return "";
-	st = &err_state;
+	st = err_get();
 	if (st->fmt) {
 		render(st);
 		append_errno(st);
