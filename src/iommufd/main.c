@@ -246,6 +246,9 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 
 /* copy_struct_from_user(): zero-extend a short struct, refuse a long one
  * with a non-zero tail. */
+/* The smallest page a program may have: the one-copy read stays in it. */
+#define ONE_COPY_PAGE 4096u
+
 static int copy_struct_from_user(struct sio_umem_owner *owner, void *dst,
 				 size_t ksize, uint64_t src, size_t usize)
 {
@@ -302,7 +305,26 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 
 	ucmd.ictx = ictx;
 	ucmd.ubuffer = arg;
+	ucmd.cmd = &buf;
 	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	/* The common case in one copy: a known command whose struct lies in
+	 * the page of its size field (so the read cannot reach another
+	 * mapping, an emulated BAR say, that the kernel would not read) and
+	 * is no longer than ours.  Bytes past the caller's size are zeroed
+	 * as the kernel's copy leaves them.  Anything else (a fault, a longer
+	 * struct, an unknown command) takes the kernel's steps below. */
+	if (op->execute && op->ioctl_num == cmd &&
+	    (arg & (ONE_COPY_PAGE - 1)) + op->size <= ONE_COPY_PAGE &&
+	    !(cmd == IOMMU_TEST_CMD && !ictx->host->mock) &&
+	    !sio_umem_read(ictx->host->owner, &buf, arg, op->size)) {
+		memcpy(&ucmd.user_size, &buf, sizeof(ucmd.user_size));
+		if (ucmd.user_size >= op->min_size &&
+		    ucmd.user_size <= op->size) {
+			memset((char *)&buf + ucmd.user_size, 0,
+			       op->size - ucmd.user_size);
+			goto execute;
+		}
+	}
 	/* The size is read first, as the kernel does: -EFAULT before
 	 * -ENOTTY. */
 	if (sio_umem_read(ictx->host->owner, &ucmd.user_size, arg,
@@ -320,7 +342,6 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 		return sio_err(-EINVAL, "%s: size %u below the minimum %u",
 			       op->name, ucmd.user_size, op->min_size);
 
-	ucmd.cmd = &buf;
 	ret = copy_struct_from_user(ictx->host->owner, ucmd.cmd, op->size, arg,
 				    ucmd.user_size);
 	if (ret == -E2BIG)
@@ -329,6 +350,7 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	if (ret)
 		return sio_err(ret, "%s: argument %#lx not readable", op->name,
 			       arg);
+execute:
 	ret = op->execute(&ucmd);
 	if (ret < 0)
 		name_the_ioctl(op->name, ret);

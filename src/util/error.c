@@ -86,7 +86,8 @@ static _Thread_local struct err_state *err_self
 /* Whether err_state holds a message: the clear at every entry point reads
  * only this (initial-exec, a load from the thread pointer), not the
  * state's larger block, which a shared library reaches through a call. */
-static _Thread_local bool err_dirty __attribute__((tls_model("initial-exec")));
+_Thread_local bool sio_err_dirty __attribute__((tls_model("initial-exec")));
+#define err_dirty sio_err_dirty
 
 static inline struct err_state *err_get(void)
 {
@@ -415,13 +416,10 @@ void sio_err_prefix(int err, const char *prefix, const char *unless)
 		apply_prefix(st);
 }
 
-void sio_err_clear(void)
+void sio_err_clear_dirty(void)
 {
-	struct err_state *st;
+	struct err_state *st = err_get();
 
-	if (!err_dirty)
-		return;
-	st = err_get();
 	st->fmt = NULL;
 	st->prefix = NULL;
 	st->text[0] = '\0';
