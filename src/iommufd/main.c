@@ -312,8 +312,11 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	 * mapping, an emulated BAR say, that the kernel would not read) and
 	 * is no longer than ours.  Bytes past the caller's size are zeroed
 	 * as the kernel's copy leaves them.  Anything else (a fault, a longer
-	 * struct, an unknown command) takes the kernel's steps below. */
-	if (op->execute && op->ioctl_num == cmd &&
+	 * struct, an unknown command) takes the kernel's steps below, and so
+	 * does a thread with fault injection armed, whose copies are counted
+	 * sites (util/fail.h): an injected failure of the one copy would
+	 * otherwise be retried and lost. */
+	if (op->execute && op->ioctl_num == cmd && !sio_fail_nth_left &&
 	    (arg & (ONE_COPY_PAGE - 1)) + op->size <= ONE_COPY_PAGE &&
 	    !(cmd == IOMMU_TEST_CMD && !ictx->host->mock) &&
 	    !sio_umem_read(ictx->host->owner, &buf, arg, op->size)) {
