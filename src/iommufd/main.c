@@ -79,7 +79,7 @@ void iommufd_ctx_put(struct sio_iommufd *ictx)
 	if (__atomic_sub_fetch(&ictx->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	iommufd_objects_destroy_all(ictx);
-	free(ictx->objs);
+	iommufd_objects_free_table(ictx);
 	pthread_cond_destroy(&ictx->destroy_wait);
 	pthread_mutex_destroy(&ictx->obj_lock);
 	pthread_mutex_destroy(&ictx->groups_lock);
