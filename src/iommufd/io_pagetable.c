@@ -131,7 +131,7 @@ static struct iopt_area *area_alloc(struct io_pagetable *iopt)
 		return sio_calloc(1, sizeof(*area));
 	iopt->area_cache = (struct iopt_area *)area->pages;
 	iopt->area_cached--;
-	memset(area, 0, sizeof(*area));
+	*area = (struct iopt_area){ 0 };
 	return area;
 }
 
