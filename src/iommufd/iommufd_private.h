@@ -13,7 +13,9 @@
  *                           (dmabuf.c); taken alone by a revocation
  *   5. pages->mutex         pin counts of one iopt_pages (pages.c), a
  *                           dmabuf's revoked state and domain tracks
- *   6. ictx->obj_lock       the object table (object.c); leaf
+ *   6. ictx->obj_lock       the object table's writers and limbo
+ *                           (object.c); leaf.  Lookups take no lock
+ *                           (object.c, "Lookups"; docs/locking.md)
  * An event queue's mutex (eventq.c: fault queues, vEVENTQs) is taken
  * inside igroup->lock (a detach flushes the fault queue), inside a
  * vIOMMU's veventqs_lock (reporting an event) and outside the I/O

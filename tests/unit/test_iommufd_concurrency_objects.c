@@ -166,10 +166,22 @@ static void test_growth_keeps_objects(void **state)
 	for (int i = 0; i < READERS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, grow_reader, &g), 0);
 	for (int round = 0; round < 3; round++) {
-		for (int i = 0; i < 300; i++)
+		long seen = atomic_load(&g.found);
+
+		/* The readers are looking while the table grows and the
+		 * limbo is reaped (the machine may be busy: wait for them). */
+		while (atomic_load(&g.found) < seen + READERS)
+			sched_yield();
+		for (int i = 0; i < 300; i++) {
 			ids[i] = ioas_alloc(f);
-		for (int i = 0; i < 300; i++)
+			if (i % 64 == 0)
+				sched_yield();
+		}
+		for (int i = 0; i < 300; i++) {
 			assert_int_equal(destroy(f, ids[i]), 0);
+			if (i % 64 == 0)
+				sched_yield();
+		}
 	}
 	atomic_store(&g.stop, 1);
 	for (int i = 0; i < READERS; i++)
