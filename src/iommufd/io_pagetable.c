@@ -283,6 +283,18 @@ static void area_unfill_domains(struct io_pagetable *iopt,
 /* IOVA allocation and checks                                           */
 /* ------------------------------------------------------------------ */
 
+/* The page size is a power of two: the map path masks and shifts rather
+ * than dividing by it. */
+static inline uint64_t pg_offset(uint64_t x, uint64_t ps)
+{
+	return x & (ps - 1);
+}
+
+static inline uint64_t pg_index(uint64_t x, uint64_t ps)
+{
+	return x >> __builtin_ctzll(ps);
+}
+
 static bool check_range(uint64_t *start, uint64_t last, uint64_t length,
 			uint64_t align, uint64_t page_offset)
 {
@@ -308,7 +320,7 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova,
 			   uint64_t addr, uint64_t length)
 {
 	uint64_t ps = iopt->host->page_size;
-	uint64_t page_offset = addr % ps, align, lo = ps, hi = UINT64_MAX - ps;
+	uint64_t page_offset = pg_offset(addr, ps), align, lo = ps, hi = UINT64_MAX - ps;
 	struct sio_itree_span allowed, used;
 
 	if (length == 0 || length >= UINT64_MAX / 2)
@@ -390,7 +402,7 @@ static int area_init(struct io_pagetable *iopt, struct pages_elm *elm,
 
 	if ((prot & SIO_PROT_WRITE) && !elm->pages->writable)
 		return sio_err(-EPERM, "writable mapping of read-only memory");
-	if ((elm->start_byte % ps) & (iopt->iova_alignment - 1))
+	if (pg_offset(elm->start_byte, ps) & (iopt->iova_alignment - 1))
 		return sio_err(-EINVAL, "memory not aligned as the IOAS needs");
 	area->iopt = iopt;
 	area->pages = elm->pages;	/* owned once inserted */
@@ -399,7 +411,8 @@ static int area_init(struct io_pagetable *iopt, struct pages_elm *elm,
 	area->node.start = iova;
 	if (__builtin_add_overflow(iova, elm->length - 1, &area->node.last))
 		return sio_err(-EOVERFLOW, "iova + length overflows");
-	if ((elm->start_byte + elm->length - 1) / ps >= elm->pages->npages)
+	if (pg_index(elm->start_byte + elm->length - 1, ps) >=
+	    elm->pages->npages)
 		return sio_err(-EOVERFLOW,
 			       "range beyond the end of the memory");
 	return 0;
