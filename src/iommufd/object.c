@@ -477,8 +477,9 @@ struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 		pthread_mutex_unlock(&ictx->obj_lock);
 	}
 	if (!obj)
-		*err = sio_err(-ENOENT, "no object %u%s", id,
-			       type == IOMMUFD_OBJ_ANY ? "" : " of that type");
+		*err = type == IOMMUFD_OBJ_ANY ?
+			sio_err_uint(-ENOENT, "no object %u", id) :
+			sio_err_uint(-ENOENT, "no object %u of that type", id);
 	return obj;
 }
 
@@ -571,7 +572,7 @@ int iommufd_object_remove(struct sio_iommufd *ictx,
 	if (!held) {
 		obj = table_load(ictx, id);
 		if (!obj || obj == IOMMUFD_OBJ_RESERVED)
-			return sio_err(-ENOENT, "no object %u", id);
+			return sio_err_uint(-ENOENT, "no object %u", id);
 	}
 	pthread_mutex_lock(&ictx->obj_lock);
 	if (held)

@@ -402,6 +402,23 @@ int sio_err(int err, const char *fmt, ...)
 	return err;
 }
 
+int sio_err_uint(int err, const char *fmt, ...)
+{
+	struct err_state *st = err_get();
+	va_list ap;
+
+	err_dirty = true;
+	st->err = err;
+	st->prefix = NULL;
+	va_start(ap, fmt);
+	st->args[0].u = va_arg(ap, unsigned int);
+	va_end(ap);
+	st->nargs = 1;
+	st->pool_len = 0;
+	st->fmt = fmt;
+	return err;
+}
+
 void sio_err_prefix(int err, const char *prefix, const char *unless)
 {
 	struct err_state *st = err_get();

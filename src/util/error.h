@@ -13,6 +13,14 @@
 int sio_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * The same for a format whose only conversion takes one unsigned int (%u,
+ * %x, ...): the argument is kept as it is, without learning the format.
+ * For expected answers on fast paths (an object ID that is gone).
+ */
+int sio_err_uint(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
  * Name the failure: "prefix: " goes in front of the thread's message unless
  * the message holds unless already; with no message, the message is prefix
  * alone, with err's text.  Applied when the message is read, like the
