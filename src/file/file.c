@@ -16,6 +16,30 @@
  * off this path also keeps it off fork's way (see file.h: a thread inside
  * a read-side section at fork would stall the child's grace periods).
  *
+ * Lookups without a reference.  An emulated ioctl is a lookup, the op and
+ * a put, and the count's two atomic read-modify-writes cost about 2 ns of
+ * the cheapest ioctl's 25 (bench_ioctl, docs/fast-path.md).  So a lookup
+ * made outside any op (the shim's, in front of every op) by a thread whose
+ * hazard slot is empty holds the file through that slot instead, a field
+ * of the thread's fork-gate slot (gate.c): the thread stores the file
+ * there (a plain store), fences as the fork gate's readers do
+ * (file.h) and checks that the table still maps fd to it; the matching
+ * put empties the slot.  The release side pays instead: when refs reaches
+ * zero, the thread that took it there forces a barrier on every thread
+ * (membarrier, as fork does) and reads every slot; if one still holds the
+ * file, it sets release_pending and leaves the release to the holder,
+ * which after emptying its slot takes the flag and decides again.  refs
+ * only reaches zero once the table no longer maps the file, and a reader
+ * publishes its slot before it reads the table, so either the release
+ * side sees the slot or the reader sees the file gone.  A second lookup
+ * by the same thread, a lookup inside an op (which may be kept, or put by
+ * another thread: a dmabuf, an access's fd) and the dup paths (whose
+ * lookup becomes a descriptor's reference) take a counted reference.
+ * References of one thread are interchangeable: a put of a file its slot
+ * holds empties the slot.  A hazard reference must be put by the thread
+ * that took it, which the shim's lookups are; so hazard lookups are used
+ * while the shim runs (the fault-safe copy armed), and by tests that ask.
+ *
  * Each file is one eventfd description; every descriptor of the file is a
  * dup of it.  Readiness is written to any of them, so the file keeps the
  * list of its descriptor numbers, and every change to that list happens
@@ -36,6 +60,7 @@
 #include "file/file.h"
 #include "util/error.h"
 #include "util/fail.h"
+#include "util/safecopy.h"
 #include "util/sys.h"
 
 #define FILE_CHUNK_SHIFT 10
@@ -46,9 +71,14 @@
 #define FILE_MAX_FD (FILE_CHUNK * FILE_NCHUNKS)
 
 struct sio_file {
-	/* One per descriptor and one per lookup; the release op runs when it
-	 * reaches zero.  Atomic. */
+	/* One per descriptor, mapping and counted lookup.  Atomic.  The
+	 * release op runs once it is zero and no hazard slot holds the
+	 * file ("Lookups without a reference" above). */
 	unsigned int refs;
+	/* Atomic: refs reached zero while a hazard slot held the file; the
+	 * thread that clears its slot and takes this flag (1 -> 0) decides
+	 * the release again. */
+	unsigned int release_pending;
 	/* Set before refs is published, constant until release. */
 	const struct sio_file_ops *ops;
 	void *priv;
@@ -179,6 +209,7 @@ static void fds_remove(struct sio_file *f, int fd)
 
 static void file_release(struct sio_file *f)
 {
+	/* Decided once: whoever set refs to 0 or took release_pending. */
 	sio_file_gate_enter();
 	if (f->ops->release)
 		f->ops->release(f);
@@ -203,10 +234,97 @@ bool sio_file_any(void)
 	return __atomic_load_n(&nlive, __ATOMIC_RELAXED) != 0;
 }
 
+/* -1: hazard lookups while the fault-safe copy is armed (the shim). */
+static int hazard_mode = -1;
+/* Atomic: some thread turned hazard lookups on.  Until then a release
+ * needs no barrier.  Set with a full barrier (exchange) before that
+ * thread's first slot store, so a release that reads it clear cannot miss
+ * a slot whose reader found the file still in the table. */
+static bool hazards_used;
+
+void sio_file_set_hazard_lookups(int mode)
+{
+	__atomic_store_n(&hazard_mode, mode, __ATOMIC_RELAXED);
+}
+
+/* This thread's hazard slot, if hazard lookups are on: set up once per
+ * thread (sio_file_hazard), NULL while they are off. */
+static struct sio_file **hazard_setup(void)
+{
+	int mode = __atomic_load_n(&hazard_mode, __ATOMIC_RELAXED);
+	struct sio_file **hz;
+
+	if (mode == 0 || (mode < 0 && !sio_safecopy_armed()))
+		return NULL;
+	hz = sio_file_hazard_slot();
+	if (!hz)
+		return NULL;
+	if (!__atomic_load_n(&hazards_used, __ATOMIC_RELAXED))
+		(void)__atomic_exchange_n(&hazards_used, true, __ATOMIC_SEQ_CST);
+	sio_file_hazard = hz;
+	return hz;
+}
+
+/* refs is 0 (this thread took it there, or took release_pending): release
+ * f unless a hazard slot still holds it, whose holder then decides. */
+static void release_decide(struct sio_file *f)
+{
+	if (!__atomic_load_n(&hazards_used, __ATOMIC_SEQ_CST)) {
+		file_release(f);
+		return;
+	}
+	for (;;) {
+		unsigned int one = 1;
+
+		sio_file_hazard_barrier();
+		if (!sio_file_hazard_held(f)) {
+			/* A holder may have taken a mapping's reference
+			 * (sio_file_hold) before it let go: its put decides. */
+			if (__atomic_load_n(&f->refs, __ATOMIC_ACQUIRE) == 0)
+				file_release(f);
+			return;
+		}
+		__atomic_store_n(&f->release_pending, 1, __ATOMIC_SEQ_CST);
+		sio_file_hazard_barrier();
+		/* Still held: its holder sees the flag when it lets go. */
+		if (sio_file_hazard_held(f))
+			return;
+		/* It let go meanwhile; decide again unless it took the
+		 * flag itself. */
+		if (!__atomic_compare_exchange_n(&f->release_pending, &one, 0,
+						 false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			return;
+	}
+}
+
+/* Empty this thread's hazard slot, which holds f. */
+static void hazard_drop(struct sio_file **hz, struct sio_file *f)
+{
+	unsigned int one = 1;
+
+	__atomic_store_n(hz, NULL, __ATOMIC_RELEASE);
+	sio_file_hazard_fence();
+	if (__builtin_expect(__atomic_load_n(&f->release_pending,
+					     __ATOMIC_RELAXED), 0) &&
+	    __atomic_compare_exchange_n(&f->release_pending, &one, 0, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		release_decide(f);
+}
+
 SIO_API void sio_file_put(struct sio_file *file)
 {
-	if (file && __atomic_sub_fetch(&file->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		file_release(file);
+	struct sio_file **hz = sio_file_hazard;
+
+	if (!file)
+		return;
+	/* The slot holds file only if this thread's lookup put it there. */
+	if (hz && __atomic_load_n(hz, __ATOMIC_RELAXED) == file) {
+		hazard_drop(hz, file);
+		return;
+	}
+	if (__atomic_sub_fetch(&file->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		release_decide(file);
 }
 
 static bool ref_inc_not_zero(unsigned int *ref)
@@ -234,19 +352,21 @@ const struct sio_file_proxy *sio_file_proxy_get(void)
 	return file_proxy;
 }
 
-SIO_API struct sio_file *sio_file_lookup(int fd)
+/* A descriptor number as the table knows it: the shared mode's server
+ * names a client's descriptor through its proxy.  -1 if there is none. */
+static int proxy_resolve(int fd)
 {
-	struct sio_file **slot;
+	if (__builtin_expect(file_proxy != NULL, 0))
+		return file_proxy->resolve(file_proxy->ctx, fd);
+	return fd;
+}
+
+/* A lookup that takes a counted reference, one that may be kept, of the
+ * file in slot. */
+static struct sio_file *lookup_slot_counted(struct sio_file **slot)
+{
 	struct sio_file *f;
 
-	if (__builtin_expect(file_proxy != NULL, 0)) {
-		fd = file_proxy->resolve(file_proxy->ctx, fd);
-		if (fd < 0)
-			return NULL;
-	}
-	slot = file_slot(fd, false);
-	if (!slot)
-		return NULL;
 	for (;;) {
 		f = slot_load(slot);
 		if (!f)
@@ -258,6 +378,46 @@ SIO_API struct sio_file *sio_file_lookup(int fd)
 				return f;
 			sio_file_put(f);
 		}
+	}
+}
+
+/* The same for a descriptor number. */
+static struct sio_file *lookup_counted(int fd)
+{
+	struct sio_file **slot = file_slot(proxy_resolve(fd), false);
+
+	return slot ? lookup_slot_counted(slot) : NULL;
+}
+
+SIO_API struct sio_file *sio_file_lookup(int fd)
+{
+	struct sio_file **slot = file_slot(proxy_resolve(fd), false);
+	struct sio_file **hz, *f, *again;
+
+	if (!slot)
+		return NULL;
+	f = slot_load(slot);
+	if (!f)
+		return NULL;
+	/* Inside an op a lookup may be kept: counted. */
+	if (sio_file_gate_depth)
+		return lookup_slot_counted(slot);
+	hz = sio_file_hazard;
+	if (__builtin_expect(!hz, 0) && !(hz = hazard_setup()))
+		return lookup_slot_counted(slot);
+	if (__atomic_load_n(hz, __ATOMIC_RELAXED))
+		return lookup_slot_counted(slot);	/* this thread holds one */
+	for (;;) {
+		__atomic_store_n(hz, f, __ATOMIC_RELAXED);
+		sio_file_hazard_fence();
+		again = slot_load(slot);
+		if (again == f)
+			return f;
+		/* Closed or replaced meanwhile: let go, look again. */
+		hazard_drop(hz, f);
+		if (!again)
+			return NULL;
+		f = again;
 	}
 }
 
@@ -362,6 +522,7 @@ static struct sio_file *file_alloc(void)
 	f->cap = 4;
 	f->nfds = 0;
 	f->readable = false;
+	__atomic_store_n(&f->release_pending, 0, __ATOMIC_RELAXED);
 	return f;
 }
 
@@ -696,7 +857,7 @@ SIO_API int sio_file_dup(int oldfd, int newfd, int flags)
 	if (flags & ~(O_CLOEXEC | SIO_FILE_DUP_EXACT))
 		return -EINVAL;
 	if (!(flags & SIO_FILE_DUP_EXACT)) {
-		fold = sio_file_lookup(oldfd);
+		fold = lookup_counted(oldfd);
 		if (!fold) {
 			rc = sio_sys_fcntl(oldfd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD,
 					   newfd);
@@ -713,8 +874,8 @@ SIO_API int sio_file_dup(int oldfd, int newfd, int flags)
 		return -EBADF;
 	do {
 		retry = false;
-		fold = sio_file_lookup(oldfd);
-		fnew = sio_file_lookup(newfd);
+		fold = lookup_counted(oldfd);
+		fnew = lookup_counted(newfd);
 		if (!fold && !fnew) {
 			rc = sio_sys_dup3(oldfd, newfd, cloexec ? O_CLOEXEC : 0);
 			return rc < 0 ? -errno : rc;

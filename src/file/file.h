@@ -36,6 +36,40 @@ bool sio_file_gate_inside(void);
 bool sio_file_gate_close(void);
 void sio_file_gate_open(bool closed, bool child);
 
+/*
+ * Hazard slots (gate.c): a lookup made outside any op may hold its file
+ * through its thread's slot instead of a reference (file.c says when).
+ *  - sio_file_gate_depth: this thread's nesting in the gate (0: no op);
+ *  - sio_file_hazard: this thread's slot once file.c turned hazard
+ *    lookups on for it, else NULL; cleared when the thread exits;
+ *  - sio_file_hazard_slot: the slot, allocated if need be (NULL: none);
+ *  - sio_file_hazard_fence: between a reader's store to its slot and its
+ *    next load (a compiler barrier once membarrier is registered);
+ *  - sio_file_hazard_barrier: the other side's barrier, before it reads
+ *    the slots (membarrier, or a full fence where readers fence);
+ *  - sio_file_hazard_held: whether some thread's slot holds file.
+ */
+extern _Thread_local unsigned int sio_file_gate_depth
+	__attribute__((tls_model("initial-exec")));
+extern _Thread_local struct sio_file **sio_file_hazard
+	__attribute__((tls_model("initial-exec")));
+struct sio_file **sio_file_hazard_slot(void);
+extern bool sio_file_gate_membarrier;
+static inline void sio_file_hazard_fence(void)
+{
+	if (__builtin_expect(sio_file_gate_membarrier, 1))
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+void sio_file_hazard_barrier(void);
+bool sio_file_hazard_held(const struct sio_file *file);
+
+/* Whether lookups outside an op may use the hazard slots: the default
+ * (-1) is while the preload shim runs (file.c); tests force it on (1) or
+ * off (0) before their threads look files up. */
+void sio_file_set_hazard_lookups(int mode);
+
 /* Another reference on a file (a mapping's, mapping.c). */
 void sio_file_hold(struct sio_file *file);
 /* Record a mapping made by the file's mmap op, which has a munmap op

@@ -60,6 +60,9 @@ struct gate_slot {
 	struct gate_slot *next;	/* set before publication, then constant */
 	unsigned int busy;	/* atomic: its thread is inside the gate */
 	unsigned int used;	/* atomic: a live thread owns it */
+	/* atomic: the file its thread looked up without a reference
+	 * (file.c, "lookups without a reference"), or NULL. */
+	struct sio_file *hazard;
 };
 
 static struct gate_slot *gate_slots;	/* atomic head: push only */
@@ -68,12 +71,16 @@ static unsigned int gate_closed;	/* atomic: a fork is under way */
 /* Held by fork while the gate is closed; readers that find it closed
  * wait on it.  The fork gate's lock (rank 100). */
 static pthread_mutex_t gate_mutex = PTHREAD_MUTEX_INITIALIZER;
-static bool gate_membarrier;		/* registered: readers need no fence */
+bool sio_file_gate_membarrier;	/* registered: readers need no fence */
+#define gate_membarrier sio_file_gate_membarrier
 static pthread_key_t gate_key;
 static bool gate_key_ok;
 static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
 
-static _Thread_local unsigned int gate_depth
+_Thread_local unsigned int sio_file_gate_depth
+	__attribute__((tls_model("initial-exec")));
+#define gate_depth sio_file_gate_depth
+_Thread_local struct sio_file **sio_file_hazard
 	__attribute__((tls_model("initial-exec")));
 static _Thread_local struct gate_slot *gate_self
 	__attribute__((tls_model("initial-exec")));
@@ -84,9 +91,13 @@ static void gate_slot_release(void *arg)
 {
 	struct gate_slot *s = arg;
 
+	/* A lookup its thread never put goes with it, as a reference
+	 * never put would stay. */
+	__atomic_store_n(&s->hazard, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->used, 0, __ATOMIC_RELEASE);
 	gate_self = NULL;
+	sio_file_hazard = NULL;
 }
 
 static void gate_setup(void)
@@ -226,6 +237,8 @@ void sio_file_gate_open(bool closed, bool child)
 				continue;
 			__atomic_store_n(&s->busy, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
+			/* Its lookup went with its thread. */
+			__atomic_store_n(&s->hazard, NULL, __ATOMIC_RELAXED);
 		}
 		__atomic_store_n(&gate_overflow,
 				 gate_self == &gate_no_slot && gate_depth ? 1 : 0,
@@ -238,4 +251,35 @@ void sio_file_gate_open(bool closed, bool child)
 		pthread_mutex_init(&gate_mutex, NULL);
 	else
 		pthread_mutex_unlock(&gate_mutex);
+}
+
+/* ------------------------------------------------------------------ */
+/* Hazard slots of the lookups without a reference (file.c)             */
+/* ------------------------------------------------------------------ */
+
+struct sio_file **sio_file_hazard_slot(void)
+{
+	struct gate_slot *s = gate_self;
+
+	if (!s)
+		s = gate_slot_get();
+	return s == &gate_no_slot ? NULL : &s->hazard;
+}
+
+void sio_file_hazard_barrier(void)
+{
+	pthread_once(&gate_once, gate_setup);
+	if (!gate_membarrier ||
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+bool sio_file_hazard_held(const struct sio_file *file)
+{
+	struct gate_slot *s;
+
+	for (s = __atomic_load_n(&gate_slots, __ATOMIC_ACQUIRE); s; s = s->next)
+		if (__atomic_load_n(&s->hazard, __ATOMIC_ACQUIRE) == file)
+			return true;
+	return false;
 }

@@ -35,6 +35,11 @@ struct io_pagetable {
 	struct cds_list_head accesses;	/* struct iopt_access_link.node */
 	uint64_t iova_alignment;
 	bool disable_large_pages;
+	/* Areas unmapped and kept for the next map, linked through their
+	 * pages pointer, at most IOPT_AREA_CACHE of them (io_pagetable.c,
+	 * "Area cache"). */
+	struct iopt_area *area_cache;
+	unsigned int area_cached;
 };
 
 struct iopt_area {

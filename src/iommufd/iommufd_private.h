@@ -13,7 +13,9 @@
  *                           (dmabuf.c); taken alone by a revocation
  *   5. pages->mutex         pin counts of one iopt_pages (pages.c), a
  *                           dmabuf's revoked state and domain tracks
- *   6. ictx->obj_lock       the object table (object.c); leaf
+ *   6. ictx->obj_lock       the object table's writers and limbo
+ *                           (object.c); leaf.  Lookups take no lock
+ *                           (object.c, "Lookups"; docs/locking.md)
  * An event queue's mutex (eventq.c: fault queues, vEVENTQs) is taken
  * inside igroup->lock (a detach flushes the fault queue), inside a
  * vIOMMU's veventqs_lock (reporting an event) and outside the I/O
@@ -85,15 +87,36 @@ enum iommufd_object_type {
 struct iommufd_object {
 	enum iommufd_object_type type;
 	uint32_t id;
-	/* References: 1 for the table while published, +1 per user (an
-	 * ioctl holding it, a child object).  DESTROY needs exactly 1. */
-	unsigned int users;		/* atomic */
-	/* The short-lived part of users, as the kernel's wait_cnt: 1 for the
-	 * table while published, +1 per iommufd_get_object() not yet put
-	 * (an ioctl in flight).  Removal waits for it to reach 0. */
-	unsigned int wait_cnt;		/* atomic */
+	/* Two counts in one atomic word, so that a lookup and its put are
+	 * one read-modify-write each (IOMMUFD_OBJ_USER, IOMMUFD_OBJ_WAIT):
+	 *  - users, the low half: 1 for the table while published, +1 per
+	 *    user (an ioctl holding it, a child object).  DESTROY needs
+	 *    exactly 1;
+	 *  - wait_cnt, the high half: the short-lived part of users, as the
+	 *    kernel's: 1 for the table while published, +1 per
+	 *    iommufd_get_object() not yet put (an ioctl in flight).  Removal
+	 *    waits for it to reach 0.
+	 * A lookup takes both only while both are non-zero. */
+	uint64_t refs;			/* atomic */
+	/* On the context's limbo once destroyed (obj_lock). */
+	struct iommufd_object *limbo_next;
 };
+#define IOMMUFD_OBJ_USER 1ull
+#define IOMMUFD_OBJ_WAIT (1ull << 32)
+static inline uint32_t iommufd_obj_users(uint64_t refs)
+{
+	return (uint32_t)refs;
+}
+static inline uint32_t iommufd_obj_waits(uint64_t refs)
+{
+	return (uint32_t)(refs >> 32);
+}
 
+struct iommufd_obj_table {
+	uint32_t cap;				/* slots */
+	struct iommufd_obj_table *retired;	/* outgrown, freed last */
+	struct iommufd_object *slot[];		/* atomic */
+};
 /* A slot of the object table: NULL = free, RESERVED = an ID taken by an
  * object not yet finalized (invisible to lookups), else the object. */
 #define IOMMUFD_OBJ_RESERVED ((struct iommufd_object *)1)
@@ -105,17 +128,26 @@ struct sio_iommufd {
 	 * kernel (iommufd_ctx_get), keeps the context alive until its driver
 	 * destroys it.  The last one tears the context down. */
 	unsigned int refs;
-	/* Protects objs, nobjs, cap, free_hint, id_limit, the users counts'
-	 * 1 -> 0 transitions and the wait_cnt waits.  A leaf lock except
+	/* Protects the table's slots for writers, nobjs, free_hint,
+	 * id_limit, limbo, the users counts' 1 -> 0 transitions and the
+	 * wait_cnt waits.  A leaf lock except
 	 * that removal sleeps on destroy_wait with it (so nothing that
 	 * removes an object may hold a lock an ioctl takes before it puts
 	 * its objects: removal may wait for that ioctl). */
 	pthread_mutex_t obj_lock;
 	/* Signalled (under obj_lock) when an object's wait_cnt reaches 0. */
 	pthread_cond_t destroy_wait;
-	struct iommufd_object **objs;	/* indexed by ID; [0] unused */
-	uint32_t cap;			/* size of objs */
+	/* Indexed by ID ([0] unused).  Written under obj_lock, read
+	 * without it (object.c, "Lookups"): the pointer and the slots are
+	 * atomics, and a table outgrown is kept on its successor's retired
+	 * list until the context goes, so a reader never reads freed
+	 * memory. */
+	struct iommufd_obj_table *table;
 	uint32_t nobjs;			/* live and reserved */
+	/* Destroyed objects not freed yet: a lookup may still hold one in
+	 * its hazard slot (object.c).  Under obj_lock. */
+	struct iommufd_object *limbo;	/* limbo_next */
+	unsigned int nlimbo;
 	uint32_t free_hint;		/* no free ID below this */
 	/* The largest ID (the kernel's xa_limit_31b); beyond it alloc is
 	 * -EBUSY.  Lowered only by tests (iommufd_ctx_set_id_limit). */
@@ -183,11 +215,11 @@ struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 void iommufd_put_object(struct sio_iommufd *ictx, struct iommufd_object *obj);
 static inline void iommufd_obj_get(struct iommufd_object *obj)
 {
-	__atomic_add_fetch(&obj->users, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&obj->refs, IOMMUFD_OBJ_USER, __ATOMIC_RELAXED);
 }
 static inline void iommufd_obj_put(struct iommufd_object *obj)
 {
-	__atomic_sub_fetch(&obj->users, 1, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&obj->refs, IOMMUFD_OBJ_USER, __ATOMIC_RELEASE);
 }
 /* Take a short-lived reference on obj (as iommufd_get_object), false if
  * it is not published any more.  Under obj_lock. */
@@ -217,6 +249,8 @@ void iommufd_object_put_and_try_destroy(struct sio_iommufd *ictx,
 					struct iommufd_object *obj);
 bool iommufd_ctx_has_objects(struct sio_iommufd *ictx);
 void iommufd_objects_destroy_all(struct sio_iommufd *ictx);
+/* The table and the limbo, once no lookup can run (the last put). */
+void iommufd_objects_free_table(struct sio_iommufd *ictx);
 
 /* The IOAS's page table and the pages it maps: io_pagetable.h. */
 #include "iommufd/io_pagetable.h"

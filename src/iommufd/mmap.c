@@ -110,7 +110,7 @@ static bool get_live(struct sio_iommufd *ictx, struct iommufd_object *obj)
 	bool live;
 
 	pthread_mutex_lock(&ictx->obj_lock);
-	live = __atomic_load_n(&obj->users, __ATOMIC_RELAXED) != 0;
+	live = iommufd_obj_users(__atomic_load_n(&obj->refs, __ATOMIC_RELAXED)) != 0;
 	if (live)
 		iommufd_obj_get(obj);
 	pthread_mutex_unlock(&ictx->obj_lock);

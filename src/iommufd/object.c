@@ -23,9 +23,36 @@
  *
  * IDs run out at the kernel's 31-bit limit (or a lower one a test sets):
  * that is -EBUSY, as xa_alloc answers, not -ENOMEM.
+ *
+ * Lookups take no lock.  Every MAP and UNMAP looks its IOAS up, and the
+ * table's mutex was a good part of them.  Writers still change the table
+ * under obj_lock; a reader:
+ *  - loads the table and the slot (acquire); a table outgrown is kept
+ *    until the context goes, so an old one is still readable, only
+ *    stale, and a stale answer is one the lookup could have got an
+ *    instant earlier;
+ *  - publishes the object in its thread's hazard slot (a plain store, in
+ *    a line of its own), fences as the fork gate's readers do
+ *    (file/gate.c: a compiler barrier once membarrier is registered) and
+ *    checks that the slot still holds it, then takes users and wait_cnt
+ *    together while both are non-zero (one compare-and-swap), and empties
+ *    its hazard slot.
+ * A destroyed object is not freed at once: it waits on the context's
+ * limbo list, and every 32 the list is reaped: a barrier on every thread
+ * (membarrier; a fence alone while no other thread has a hazard slot in
+ * use), then each object no slot holds is freed.  So a reader that found
+ * an object in the table before it was removed reads its counts, never
+ * freed memory, and a count of zero tells it the object went.  DESTROY
+ * keeps the kernel's answers: it takes users from 1 to 0 with one
+ * compare-and-swap, so a lookup either came first (-EBUSY) or finds it
+ * gone (-ENOENT); an ID that DESTROY freed is -ENOENT for every lookup
+ * that starts after it.
  */
+#include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "iommufd/iommufd_private.h"
 
@@ -55,33 +82,192 @@ static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 /* IDs are 31 bits, as xa_limit_31b. */
 #define IOMMUFD_MAX_ID 0x7fffffffu
 
+#if defined(__SANITIZE_THREAD__)
+#define OBJ_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define OBJ_TSAN 1
+#endif
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Hazard slots: one per thread that looked an object up                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * As the fork gate's slots (file/gate.c): on a list that only grows, given
+ * back when their thread exits (a thread-specific key's destructor) and
+ * reused by a later thread, never freed, so a reaper walks the list
+ * without a lock.  A thread that cannot get one looks up under obj_lock.
+ */
+struct obj_hazard {
+	struct obj_hazard *next;	/* set before publication */
+	struct iommufd_object *obj;	/* atomic: held by a lookup */
+	unsigned int used;		/* atomic: a live thread owns it */
+} __attribute__((aligned(64)));
+
+static struct obj_hazard *obj_hazards;	/* atomic head: push only */
+static _Thread_local struct obj_hazard *obj_hz_self
+	__attribute__((tls_model("initial-exec")));
+static pthread_key_t obj_hz_key;
+static bool obj_hz_key_ok;
+static bool obj_hz_membarrier;		/* registered: readers need no fence */
+static pthread_once_t obj_hz_once = PTHREAD_ONCE_INIT;
+
+static void obj_hz_release(void *arg)
+{
+	struct obj_hazard *h = arg;
+
+	__atomic_store_n(&h->obj, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->used, 0, __ATOMIC_RELEASE);
+	obj_hz_self = NULL;
+}
+
+static void obj_hz_setup(void)
+{
+#ifndef OBJ_TSAN
+	obj_hz_membarrier = syscall(SYS_membarrier,
+				    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+				    0, 0) == 0;
+#endif
+	obj_hz_key_ok = pthread_key_create(&obj_hz_key, obj_hz_release) == 0;
+}
+
+/* This thread's slot, or NULL (then the lookup takes obj_lock). */
+static struct obj_hazard *obj_hz_get(void)
+{
+	struct obj_hazard *h, *head;
+
+	pthread_once(&obj_hz_once, obj_hz_setup);
+	if (!obj_hz_key_ok)
+		return NULL;
+	for (h = __atomic_load_n(&obj_hazards, __ATOMIC_ACQUIRE); h; h = h->next) {
+		unsigned int free_ = 0;
+
+		if (__atomic_load_n(&h->used, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_compare_exchange_n(&h->used, &free_, 1, false,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_RELAXED))
+			break;
+	}
+	if (!h) {
+		/* Plain aligned_alloc: not a fault-injection site. */
+		h = aligned_alloc(64, sizeof(*h));
+		if (!h)
+			return NULL;
+		memset(h, 0, sizeof(*h));
+		h->used = 1;
+		head = __atomic_load_n(&obj_hazards, __ATOMIC_RELAXED);
+		do {
+			h->next = head;
+		} while (!__atomic_compare_exchange_n(&obj_hazards, &head, h, true,
+						      __ATOMIC_SEQ_CST,
+						      __ATOMIC_RELAXED));
+	}
+	pthread_setspecific(obj_hz_key, h);
+	obj_hz_self = h;
+	return h;
+}
+
+/* Between a reader's store to its slot and its check of the table. */
+static inline void obj_hz_fence(void)
+{
+	if (__builtin_expect(obj_hz_membarrier, 1))
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* The reaper's side: after it, every reader's slot store that came before
+ * is visible, and every reader that stores later sees the table as the
+ * reaper left it. */
+static void obj_hz_barrier(void)
+{
+	struct obj_hazard *h, *self = obj_hz_self;
+	bool others = false;
+
+	/* Orders the table's changes before the reads of used below; a
+	 * thread that takes a slot later does so with a full barrier, then
+	 * finds those changes. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (h = __atomic_load_n(&obj_hazards, __ATOMIC_ACQUIRE); h; h = h->next)
+		if (h != self && __atomic_load_n(&h->used, __ATOMIC_ACQUIRE))
+			others = true;
+	if (!others)
+		return;
+	pthread_once(&obj_hz_once, obj_hz_setup);
+	if (obj_hz_membarrier)
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
+static bool obj_hz_held(const struct iommufd_object *obj)
+{
+	struct obj_hazard *h;
+
+	for (h = __atomic_load_n(&obj_hazards, __ATOMIC_ACQUIRE); h; h = h->next)
+		if (__atomic_load_n(&h->obj, __ATOMIC_ACQUIRE) == obj)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* The table                                                            */
+/* ------------------------------------------------------------------ */
+
+/* The table's entry for id: an object, RESERVED or NULL.  Any thread. */
+static struct iommufd_object *table_load(struct sio_iommufd *ictx, uint32_t id)
+{
+	struct iommufd_obj_table *t = __atomic_load_n(&ictx->table,
+						      __ATOMIC_ACQUIRE);
+
+	if (!t || id >= t->cap)
+		return NULL;
+	return __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
+}
+
+/* Set the entry of a reserved or published id.  obj_lock. */
+static void table_store(struct sio_iommufd *ictx, uint32_t id,
+			struct iommufd_object *obj)
+{
+	__atomic_store_n(&ictx->table->slot[id], obj, __ATOMIC_RELEASE);
+}
+
+static uint32_t table_cap(struct sio_iommufd *ictx)
+{
+	return ictx->table ? ictx->table->cap : 0;
+}
+
 static int table_reserve(struct sio_iommufd *ictx, struct iommufd_object *obj)
 {
-	uint32_t id;
+	uint32_t id, cap = table_cap(ictx);
 
-	for (id = ictx->free_hint; id < ictx->cap; id++)
-		if (!ictx->objs[id])
+	for (id = ictx->free_hint; id < cap; id++)
+		if (!ictx->table->slot[id])
 			break;
 	if (id > ictx->id_limit)
 		return sio_err(-EBUSY, "object: all IDs up to %u are in use",
 			       ictx->id_limit);
-	if (id >= ictx->cap) {
-		uint64_t ncap = ictx->cap ? (uint64_t)ictx->cap * 2 : 16;
-		struct iommufd_object **n;
+	if (id >= cap) {
+		uint64_t ncap = cap ? (uint64_t)cap * 2 : 16;
+		struct iommufd_obj_table *n;
 
 		if (ncap > (uint64_t)ictx->id_limit + 1)
 			ncap = (uint64_t)ictx->id_limit + 1;
-		n = sio_realloc(ictx->objs, ncap * sizeof(*n));
+		n = sio_calloc(1, sizeof(*n) + ncap * sizeof(n->slot[0]));
 		if (!n)
 			return sio_err(-ENOMEM, "object: no memory for a table "
 				       "of %llu IDs", (unsigned long long)ncap);
-		memset(n + ictx->cap, 0, (ncap - ictx->cap) * sizeof(*n));
-		if (ictx->cap == 0)
+		n->cap = (uint32_t)ncap;
+		if (cap)
+			memcpy(n->slot, ictx->table->slot,
+			       cap * sizeof(n->slot[0]));
+		else
 			id = 1;
-		ictx->objs = n;
-		ictx->cap = (uint32_t)ncap;
+		/* Readers may still be in the old one: it stays. */
+		n->retired = ictx->table;
+		__atomic_store_n(&ictx->table, n, __ATOMIC_RELEASE);
 	}
-	ictx->objs[id] = IOMMUFD_OBJ_RESERVED;
+	table_store(ictx, id, IOMMUFD_OBJ_RESERVED);
 	ictx->nobjs++;
 	ictx->free_hint = id + 1;
 	obj->id = id;
@@ -90,10 +276,57 @@ static int table_reserve(struct sio_iommufd *ictx, struct iommufd_object *obj)
 
 static void table_free_id(struct sio_iommufd *ictx, uint32_t id)
 {
-	ictx->objs[id] = NULL;
+	table_store(ictx, id, NULL);
 	ictx->nobjs--;
 	if (id < ictx->free_hint)
 		ictx->free_hint = id;
+}
+
+/* Free the limbo's objects that no hazard slot holds.  obj_lock. */
+static void limbo_reap(struct sio_iommufd *ictx)
+{
+	struct iommufd_object **pp = &ictx->limbo, *obj;
+
+	obj_hz_barrier();
+	while ((obj = *pp)) {
+		if (obj_hz_held(obj)) {
+			pp = &obj->limbo_next;
+			continue;
+		}
+		*pp = obj->limbo_next;
+		ictx->nlimbo--;
+		free(obj);
+	}
+}
+
+#define LIMBO_BATCH 32
+
+/* A destroyed object, out of the table: freed once no lookup holds it. */
+static void object_retire(struct sio_iommufd *ictx, struct iommufd_object *obj)
+{
+	pthread_mutex_lock(&ictx->obj_lock);
+	obj->limbo_next = ictx->limbo;
+	ictx->limbo = obj;
+	if (++ictx->nlimbo >= LIMBO_BATCH)
+		limbo_reap(ictx);
+	pthread_mutex_unlock(&ictx->obj_lock);
+}
+
+void iommufd_objects_free_table(struct sio_iommufd *ictx)
+{
+	struct iommufd_obj_table *t = ictx->table, *next;
+	struct iommufd_object *obj;
+
+	while ((obj = ictx->limbo)) {
+		ictx->limbo = obj->limbo_next;
+		free(obj);
+	}
+	ictx->nlimbo = 0;
+	for (; t; t = next) {
+		next = t->retired;
+		free(t);
+	}
+	ictx->table = NULL;
 }
 
 void iommufd_ctx_set_id_limit(struct sio_iommufd *ictx, uint32_t limit)
@@ -116,8 +349,7 @@ struct iommufd_object *iommufd_object_alloc(struct sio_iommufd *ictx,
 		return NULL;
 	}
 	obj->type = type;
-	obj->users = 1;
-	obj->wait_cnt = 1;
+	obj->refs = IOMMUFD_OBJ_USER | IOMMUFD_OBJ_WAIT;
 	pthread_mutex_lock(&ictx->obj_lock);
 	rc = table_reserve(ictx, obj);
 	pthread_mutex_unlock(&ictx->obj_lock);
@@ -150,7 +382,7 @@ void iommufd_object_finalize(struct sio_iommufd *ictx,
 			     struct iommufd_object *obj)
 {
 	pthread_mutex_lock(&ictx->obj_lock);
-	ictx->objs[obj->id] = obj;
+	table_store(ictx, obj->id, obj);
 	pthread_mutex_unlock(&ictx->obj_lock);
 }
 
@@ -174,47 +406,94 @@ void iommufd_object_abort_and_destroy(struct sio_iommufd *ictx,
 	iommufd_object_abort(ictx, obj);
 }
 
+/* Take users and wait_cnt, unless either is 0 (the object is going). */
+static bool obj_tryget(struct iommufd_object *obj)
+{
+	uint64_t v = __atomic_load_n(&obj->refs, __ATOMIC_RELAXED);
+
+	do {
+		/* wait_cnt 0: a removal has taken the table's count and
+		 * waits; users 0: destroyed. */
+		if (!iommufd_obj_users(v) || !iommufd_obj_waits(v))
+			return false;
+	} while (!__atomic_compare_exchange_n(&obj->refs, &v,
+					      v + IOMMUFD_OBJ_USER + IOMMUFD_OBJ_WAIT,
+					      true, __ATOMIC_ACQUIRE,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
 bool iommufd_lock_obj(struct sio_iommufd *ictx, struct iommufd_object *obj)
 {
 	(void)ictx;
-	/* wait_cnt 0: a removal has taken the table's count and waits. */
-	if (!__atomic_load_n(&obj->wait_cnt, __ATOMIC_RELAXED) ||
-	    !__atomic_load_n(&obj->users, __ATOMIC_RELAXED))
-		return false;
-	__atomic_add_fetch(&obj->users, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&obj->wait_cnt, 1, __ATOMIC_RELAXED);
-	return true;
+	return obj_tryget(obj);
+}
+
+/* The lookup through this thread's hazard slot; NULL: -ENOENT. */
+static struct iommufd_object *get_object_hazard(struct sio_iommufd *ictx,
+						struct obj_hazard *hz,
+						uint32_t id,
+						enum iommufd_object_type type)
+{
+	struct iommufd_object *obj = table_load(ictx, id), *again;
+
+	for (;;) {
+		if (!obj || obj == IOMMUFD_OBJ_RESERVED)
+			return NULL;
+		__atomic_store_n(&hz->obj, obj, __ATOMIC_RELAXED);
+		obj_hz_fence();
+		again = table_load(ictx, id);
+		if (again == obj)
+			break;
+		/* Replaced meanwhile: look at what is there now. */
+		__atomic_store_n(&hz->obj, NULL, __ATOMIC_RELEASE);
+		obj = again;
+	}
+	/* Held: not freed before the slot is emptied; type is constant. */
+	if ((type != IOMMUFD_OBJ_ANY && obj->type != type) || !obj_tryget(obj))
+		obj = NULL;
+	__atomic_store_n(&hz->obj, NULL, __ATOMIC_RELEASE);
+	return obj;
 }
 
 struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 					  enum iommufd_object_type type,
 					  int *err)
 {
+	struct obj_hazard *hz = obj_hz_self;
 	struct iommufd_object *obj = NULL;
 
-	pthread_mutex_lock(&ictx->obj_lock);
-	if (id < ictx->cap) {
-		obj = ictx->objs[id];
+	if (__builtin_expect(!hz, 0))
+		hz = obj_hz_get();
+	if (hz) {
+		obj = get_object_hazard(ictx, hz, id, type);
+	} else {
+		pthread_mutex_lock(&ictx->obj_lock);
+		obj = table_load(ictx, id);
 		if (obj == IOMMUFD_OBJ_RESERVED ||
 		    (obj && type != IOMMUFD_OBJ_ANY && obj->type != type) ||
-		    (obj && !iommufd_lock_obj(ictx, obj)))
+		    (obj && !obj_tryget(obj)))
 			obj = NULL;
+		pthread_mutex_unlock(&ictx->obj_lock);
 	}
-	pthread_mutex_unlock(&ictx->obj_lock);
 	if (!obj)
-		*err = sio_err(-ENOENT, "no object %u%s", id,
-			       type == IOMMUFD_OBJ_ANY ? "" : " of that type");
+		*err = type == IOMMUFD_OBJ_ANY ?
+			sio_err_uint(-ENOENT, "no object %u", id) :
+			sio_err_uint(-ENOENT, "no object %u of that type", id);
 	return obj;
 }
 
 void iommufd_put_object(struct sio_iommufd *ictx, struct iommufd_object *obj)
 {
-	/* users first, then wait_cnt: a removal woken by wait_cnt reaching 0
-	 * never sees this ioctl's users count.  obj may be freed as soon as
-	 * wait_cnt is 0; the wake-up under obj_lock cannot be lost, as the
+	/* users and wait_cnt at once: a removal woken by wait_cnt reaching
+	 * 0 never sees this ioctl's users count.  obj may be retired as soon
+	 * as wait_cnt is 0; the wake-up under obj_lock cannot be lost, as the
 	 * waiter tests wait_cnt under it. */
-	__atomic_sub_fetch(&obj->users, 1, __ATOMIC_RELEASE);
-	if (__atomic_sub_fetch(&obj->wait_cnt, 1, __ATOMIC_ACQ_REL) == 0) {
+	uint64_t old = __atomic_fetch_sub(&obj->refs,
+					  IOMMUFD_OBJ_USER + IOMMUFD_OBJ_WAIT,
+					  __ATOMIC_ACQ_REL);
+
+	if (iommufd_obj_waits(old) == 1) {
 		pthread_mutex_lock(&ictx->obj_lock);
 		pthread_cond_broadcast(&ictx->destroy_wait);
 		pthread_mutex_unlock(&ictx->obj_lock);
@@ -226,8 +505,8 @@ void iommufd_put_object(struct sio_iommufd *ictx, struct iommufd_object *obj)
 static void wait_shortterm_users(struct sio_iommufd *ictx,
 				 struct iommufd_object *obj)
 {
-	__atomic_sub_fetch(&obj->wait_cnt, 1, __ATOMIC_ACQ_REL);
-	while (__atomic_load_n(&obj->wait_cnt, __ATOMIC_ACQUIRE))
+	__atomic_sub_fetch(&obj->refs, IOMMUFD_OBJ_WAIT, __ATOMIC_ACQ_REL);
+	while (iommufd_obj_waits(__atomic_load_n(&obj->refs, __ATOMIC_ACQUIRE)))
 		pthread_cond_wait(&ictx->destroy_wait, &ictx->obj_lock);
 }
 
@@ -235,25 +514,37 @@ static void wait_shortterm_users(struct sio_iommufd *ictx,
 static int remove_locked(struct sio_iommufd *ictx, struct iommufd_object *obj,
 			 uint32_t id, unsigned int flags)
 {
+	uint64_t v;
+
 	if (flags & IOMMUFD_REMOVE_WAIT) {
 		/* Out of the table first: no new lookup finds it. */
-		ictx->objs[id] = IOMMUFD_OBJ_RESERVED;
+		table_store(ictx, id, IOMMUFD_OBJ_RESERVED);
 		wait_shortterm_users(ictx, obj);
 	}
-	if (__atomic_load_n(&obj->users, __ATOMIC_ACQUIRE) != 1) {
+	/* users 1 -> 0 in one step: a lookup that raced took its count
+	 * first (then this is -EBUSY) or finds users at 0. */
+	v = __atomic_load_n(&obj->refs, __ATOMIC_ACQUIRE);
+	do {
+		if (iommufd_obj_users(v) != 1)
+			break;
+	} while (!__atomic_compare_exchange_n(&obj->refs, &v,
+					      v - IOMMUFD_OBJ_USER, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	if (iommufd_obj_users(v) != 1) {
 		if (flags & IOMMUFD_REMOVE_WAIT) {
-			/* A long-lived user remains: publish it again. */
-			__atomic_store_n(&obj->wait_cnt, 1, __ATOMIC_RELEASE);
-			ictx->objs[id] = obj;
+			/* A long-lived user remains: publish it again
+			 * (wait_cnt is 0: no lookup can have taken it). */
+			__atomic_add_fetch(&obj->refs, IOMMUFD_OBJ_WAIT,
+					   __ATOMIC_RELEASE);
+			table_store(ictx, id, obj);
 		}
 		pthread_mutex_unlock(&ictx->obj_lock);
 		return sio_err(-EBUSY, "object %u is in use", id);
 	}
-	obj->users = 0;
 	if (flags & IOMMUFD_REMOVE_TOMBSTONE)
 		/* The ID stays counted and invisible: DESTROY of it is
 		 * -ENOENT and no new object gets it before the close. */
-		ictx->objs[id] = IOMMUFD_OBJ_RESERVED;
+		table_store(ictx, id, IOMMUFD_OBJ_RESERVED);
 	else
 		table_free_id(ictx, id);
 	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
@@ -265,7 +556,7 @@ static int remove_locked(struct sio_iommufd *ictx, struct iommufd_object *obj,
 	pthread_mutex_unlock(&ictx->obj_lock);
 
 	iommufd_object_ops[obj->type].destroy(obj);
-	free(obj);
+	object_retire(ictx, obj);
 	return 0;
 }
 
@@ -275,10 +566,18 @@ int iommufd_object_remove(struct sio_iommufd *ictx,
 {
 	struct iommufd_object *obj;
 
+	/* A missing ID (the expected answer of a DESTROY that lost a race,
+	 * or of a program's cleanup) needs no lock: the table is read as a
+	 * lookup reads it. */
+	if (!held) {
+		obj = table_load(ictx, id);
+		if (!obj || obj == IOMMUFD_OBJ_RESERVED)
+			return sio_err_uint(-ENOENT, "no object %u", id);
+	}
 	pthread_mutex_lock(&ictx->obj_lock);
 	if (held)
 		iommufd_obj_put(held);
-	obj = id < ictx->cap ? ictx->objs[id] : NULL;
+	obj = table_load(ictx, id);
 	if (!obj || obj == IOMMUFD_OBJ_RESERVED || (held && obj != held)) {
 		pthread_mutex_unlock(&ictx->obj_lock);
 		return sio_err(-ENOENT, "no object %u", id);
@@ -292,7 +591,7 @@ int iommufd_object_tombstone(struct sio_iommufd *ictx,
 	struct iommufd_object *cur;
 
 	pthread_mutex_lock(&ictx->obj_lock);
-	cur = id < ictx->cap ? ictx->objs[id] : NULL;
+	cur = table_load(ictx, id);
 	/* Compared by address only: obj may be freed if it is not cur. */
 	if (cur != obj) {
 		pthread_mutex_unlock(&ictx->obj_lock);
@@ -325,11 +624,11 @@ void iommufd_objects_destroy_all(struct sio_iommufd *ictx)
 		unsigned int destroyed = 0;
 		bool any = false;
 
-		for (uint32_t id = 1; id < ictx->cap; id++) {
+		for (uint32_t id = 1; id < table_cap(ictx); id++) {
 			struct iommufd_object *obj;
 
 			pthread_mutex_lock(&ictx->obj_lock);
-			obj = ictx->objs[id];
+			obj = table_load(ictx, id);
 			if (!obj || obj == IOMMUFD_OBJ_RESERVED) {
 				pthread_mutex_unlock(&ictx->obj_lock);
 				continue;

@@ -77,10 +77,26 @@ struct err_state {
 };
 
 static _Thread_local struct err_state err_state;
+/* &err_state, cached in an initial-exec thread-local: the state is too
+ * large for the static TLS block a dlopen() may find, so it stays
+ * general-dynamic, and each sio_err() would otherwise pay a call to
+ * __tls_get_addr to find it (a fifth of an IOMMU_DESTROY that fails). */
+static _Thread_local struct err_state *err_self
+	__attribute__((tls_model("initial-exec")));
 /* Whether err_state holds a message: the clear at every entry point reads
  * only this (initial-exec, a load from the thread pointer), not the
  * state's larger block, which a shared library reaches through a call. */
-static _Thread_local bool err_dirty __attribute__((tls_model("initial-exec")));
+_Thread_local bool sio_err_dirty __attribute__((tls_model("initial-exec")));
+#define err_dirty sio_err_dirty
+
+static inline struct err_state *err_get(void)
+{
+	struct err_state *st = err_self;
+
+	if (__builtin_expect(!st, 0))
+		st = err_self = &err_state;
+	return st;
+}
 
 /* The parts of one conversion specification. */
 struct spec {
@@ -362,7 +378,7 @@ static void apply_prefix(struct err_state *st)
 
 int sio_err(int err, const char *fmt, ...)
 {
-	struct err_state *st = &err_state;
+	struct err_state *st = err_get();
 	va_list ap;
 	bool captured;
 
@@ -386,9 +402,26 @@ int sio_err(int err, const char *fmt, ...)
 	return err;
 }
 
+int sio_err_uint(int err, const char *fmt, ...)
+{
+	struct err_state *st = err_get();
+	va_list ap;
+
+	err_dirty = true;
+	st->err = err;
+	st->prefix = NULL;
+	va_start(ap, fmt);
+	st->args[0].u = va_arg(ap, unsigned int);
+	va_end(ap);
+	st->nargs = 1;
+	st->pool_len = 0;
+	st->fmt = fmt;
+	return err;
+}
+
 void sio_err_prefix(int err, const char *prefix, const char *unless)
 {
-	struct err_state *st = &err_state;
+	struct err_state *st = err_get();
 
 	if (!err_dirty || (!st->fmt && !st->text[0])) {
 		sio_err(err, "%s", prefix);
@@ -400,13 +433,10 @@ void sio_err_prefix(int err, const char *prefix, const char *unless)
 		apply_prefix(st);
 }
 
-void sio_err_clear(void)
+void sio_err_clear_dirty(void)
 {
-	struct err_state *st;
+	struct err_state *st = err_get();
 
-	if (!err_dirty)
-		return;
-	st = &err_state;
 	st->fmt = NULL;
 	st->prefix = NULL;
 	st->text[0] = '\0';
@@ -419,7 +449,7 @@ SIO_API const char *sio_last_error(void)
 
 	if (!err_dirty)
 		return "";
-	st = &err_state;
+	st = err_get();
 	if (st->fmt) {
 		render(st);
 		append_errno(st);

@@ -122,6 +122,29 @@ static void test_prefix(void **state)
 }
 
 /* A format seen before takes the arguments it learnt, every time. */
+/* sio_err_uint: the one-argument recorder of expected answers gives the
+ * text sio_err would, prefixed the same way, and a later sio_err with
+ * another format replaces it whole. */
+static void test_uint(void **state)
+{
+	char want2[128];
+
+	(void)state;
+	assert_int_equal(sio_err_uint(-ENOENT, "no object %u", 4000000000u),
+			 -ENOENT);
+	sio_err_prefix(-ENOENT, "IOMMU_DESTROY", "DESTROY");
+	snprintf(want2, sizeof(want2), "IOMMU_DESTROY: no object 4000000000 (%s)",
+		 strerror(ENOENT));
+	assert_string_equal(sio_last_error(), want2);
+	sio_err_uint(-EBUSY, "id %#x", 255u);
+	sio_err(-EINVAL, "%s and %d", "words", -3);
+	snprintf(want2, sizeof(want2), "words and -3 (%s)", strerror(EINVAL));
+	assert_string_equal(sio_last_error(), want2);
+	sio_err_uint(-EBUSY, "id %#x", 255u);
+	snprintf(want2, sizeof(want2), "id 0xff (%s)", strerror(EBUSY));
+	assert_string_equal(sio_last_error(), want2);
+}
+
 static void test_same_format_again(void **state)
 {
 	static const char *const names[] = { "first", "second one", "" };
@@ -145,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_fallbacks),
 		cmocka_unit_test(test_prefix),
 		cmocka_unit_test(test_same_format_again),
+		cmocka_unit_test(test_uint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
