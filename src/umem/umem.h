@@ -28,13 +28,23 @@
 #include "softiommu/umem.h"
 #include "util/error.h"
 
+struct arena_file;
+
 /* One contiguous piece of a pin: the owner's [uaddr, uaddr + len) is
- * reached at host.  map_base/map_len is the library mapping to drop at
- * unpin; it covers the piece and may be larger (whole huge pages). */
+ * reached at host.  fd/fd_offset is the file behind the piece and the
+ * offset of uaddr in it, for a process that must map the same pages (the
+ * shared mode's server): the descriptor is the library's, valid until
+ * unpin, -1 if the piece has no file the library could open.  An address
+ * pin's piece holds a reference to the arena file whose view host is in
+ * (afile); a file pin's piece is its own mapping, map_base/map_len, which
+ * covers the piece and may be larger (whole huge pages). */
 struct sio_umem_chunk {
 	uint64_t uaddr;
 	size_t len;
 	uint64_t host;
+	int fd;
+	uint64_t fd_offset;
+	struct arena_file *afile;
 	void *map_base;
 	size_t map_len;
 };
@@ -159,5 +169,17 @@ void sio_maps_free(struct sio_maps *m);
 bool sio_maps_next(const struct sio_maps *m, size_t *pos, struct sio_vma *out);
 /* Whether the VMA's path equals s. */
 bool sio_vma_path_is(const struct sio_vma *v, const char *s);
+
+/*
+ * The VMA holding addr (vma.c): PROCMAP_QUERY, or one read of the maps
+ * file where the kernel refuses it.  name (may be NULL) receives the
+ * VMA's path, which v->path then points at.  -EFAULT if addr is not
+ * mapped.  Caller holds self_lock.
+ */
+int sio_vma_query(uint64_t addr, struct sio_vma *v, char *name, size_t namesz);
+/* In a fork child: the query descriptor names the parent; reopen it. */
+void sio_vma_fork_child(void);
+/* Close the query descriptor (the last owner of the process went). */
+void sio_vma_close(void);
 
 #endif
