@@ -177,10 +177,14 @@ SIO_API int sio_umem_pin_range(const struct sio_umem_pin *pin, size_t idx,
  */
 SIO_API void sio_umem_notify_unmap(uint64_t addr, uint64_t len);
 
-/* How many memory files the in-process owner reaches pinned pages
- * through (each mapped once by the library), and how many program ranges
- * it knows map them. */
-SIO_API void sio_umem_arena_stats(size_t *files, size_t *entries);
+/* What the in-process owner's arena holds and how it asked the kernel. */
+struct sio_umem_arena_stats {
+	size_t files;		/* memory files, each mapped once by the library */
+	size_t entries;		/* program ranges known to map them */
+	uint64_t queries;	/* VMA lookups answered by PROCMAP_QUERY */
+	uint64_t maps_reads;	/* VMA lookups that read all of the maps file */
+};
+SIO_API void sio_umem_arena_stats(struct sio_umem_arena_stats *out);
 
 /* Pages the pin covers (and charged, unless its mode is NONE). */
 SIO_API size_t sio_umem_pin_npages(const struct sio_umem_pin *pin);

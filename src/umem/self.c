@@ -400,6 +400,31 @@ struct piece {
 	struct sio_vma vma;		/* SHARED, UNSHARE (path not kept) */
 };
 
+/*
+ * Whether the file still has the pages [foff, foff + len): a program may
+ * shrink a shared file it mapped, and a pin of pages past the end fails
+ * (the kernel's fault there is SIGBUS, and GUP says EFAULT).  Memfds the
+ * library made are never truncated.  By size when the library holds a
+ * descriptor, else by a fault-safe read of the last page through the view.
+ */
+static int check_file_pages(const struct arena_file *f, uint64_t foff,
+			    uint64_t len, uint64_t uaddr)
+{
+	struct stat st;
+	char c;
+
+	if (f->unshared)
+		return 0;
+	if (f->fd >= 0 ? fstat(f->fd, &st) == 0 &&
+				 (uint64_t)st.st_size >= foff + len :
+			 self_copy(false, &c, (uint64_t)(uintptr_t)f->view +
+					      (foff + len - 1 - f->view_off),
+				   1) == 0)
+		return 0;
+	return sio_err(-EFAULT, "umem: 0x%llx is past the end of its file",
+		       (unsigned long long)uaddr);
+}
+
 /* Whether VMA v (which holds a) maps entry e's file at e's offsets. */
 static bool entry_matches(const struct arena_entry *e, const struct sio_vma *v,
 			  uint64_t a)
@@ -472,7 +497,7 @@ static int plan_piece(struct piece *p, uint64_t end, bool write)
 		p->file = e->file;
 		p->foff = e->off + (cur - e->node.start);
 		p->end = min_u64(p->end, e->node.last + 1);
-		return 0;
+		return check_file_pages(p->file, p->foff, p->end - cur, cur);
 	}
 	/* What the arena knew of this VMA's range is stale (unmapped,
 	 * replaced or moved behind the shim's back): the kernel pins what
@@ -776,8 +801,11 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		uint64_t foff = p->foff;
 
 		if (p->kind == PIECE_SHARED) {
-			rc = make_shared(p, &f);
 			foff = p->vma.offset + (p->start - p->vma.start);
+			rc = make_shared(p, &f);
+			if (!rc)
+				rc = check_file_pages(f, foff, p->end - p->start,
+						      p->start);
 		} else if (p->kind == PIECE_UNSHARE) {
 			rc = make_unshared(p, &f);
 			foff = p->start - p->wstart;
@@ -836,10 +864,12 @@ SIO_API void sio_umem_notify_unmap(uint64_t addr, uint64_t len)
 	pthread_mutex_unlock(&self_lock);
 }
 
-SIO_API void sio_umem_arena_stats(size_t *files, size_t *entries)
+SIO_API void sio_umem_arena_stats(struct sio_umem_arena_stats *out)
 {
 	pthread_mutex_lock(&self_lock);
-	arena_counts(files, entries);
+	arena_counts(&out->files, &out->entries);
+	out->queries = sio_vma_nqueries;
+	out->maps_reads = sio_vma_nreads;
 	pthread_mutex_unlock(&self_lock);
 }
 

@@ -177,6 +177,9 @@ bool sio_vma_path_is(const struct sio_vma *v, const char *s);
  * mapped.  Caller holds self_lock.
  */
 int sio_vma_query(uint64_t addr, struct sio_vma *v, char *name, size_t namesz);
+/* How many sio_vma_query() calls PROCMAP_QUERY answered, and how many a
+ * read of the whole maps file (under self_lock). */
+extern uint64_t sio_vma_nqueries, sio_vma_nreads;
 /* In a fork child: the query descriptor names the parent; reopen it. */
 void sio_vma_fork_child(void);
 /* Close the query descriptor (the last owner of the process went). */

@@ -50,7 +50,7 @@ struct procmap_query {
 	__u64 vma_name_addr;
 	__u64 build_id_addr;
 };
-#define PROCMAP_QUERY _IOWR(0x9f, 17, struct procmap_query)
+#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
 #define PROCMAP_QUERY_VMA_READABLE 0x01
 #define PROCMAP_QUERY_VMA_WRITABLE 0x02
 #define PROCMAP_QUERY_VMA_EXECUTABLE 0x04
@@ -60,6 +60,7 @@ struct procmap_query {
 static int vma_fd = -1;
 static bool vma_fd_stale;	/* opened by the parent of a fork */
 static bool vma_no_ioctl;	/* the kernel refused PROCMAP_QUERY */
+uint64_t sio_vma_nqueries, sio_vma_nreads;	/* answered by each way */
 
 void sio_vma_fork_child(void)
 {
@@ -170,8 +171,10 @@ int sio_vma_query(uint64_t addr, struct sio_vma *v, char *name, size_t namesz)
 		return -EFAULT;
 	if (rc) {
 		vma_no_ioctl = true;
+		sio_vma_nreads++;
 		return vma_from_maps(addr, v, name, namesz);
 	}
+	sio_vma_nqueries++;
 	v->start = q.vma_start;
 	v->end = q.vma_end;
 	v->prot = ((q.vma_flags & PROCMAP_QUERY_VMA_READABLE) ? PROT_READ : 0) |
