@@ -638,6 +638,55 @@ static int make_shared(const struct piece *p, struct arena_file **out)
 }
 
 /*
+ * Copy the program's window into the new memfd's view.  In anonymous
+ * memory, pages that were never touched (neither present nor swapped out,
+ * by /proc/self/pagemap) read as zeros, which the memfd's holes already
+ * are: they are skipped, so that a window of untouched memory (a VMM's
+ * guest memory when it is first mapped) costs no copy and no memory until
+ * someone writes it.  Without pagemap everything is copied.
+ */
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAP (1ull << 62)
+
+static int copy_window(const struct piece *p, void *view, size_t len)
+{
+	size_t ps = self_info.page_size, npages = len / ps, i = 0;
+	uint64_t ent[512];
+	int fd = -1, rc = 0;
+
+	if (!p->vma.ino && !p->hsize)
+		fd = sio_sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return self_copy(false, view, p->wstart, len);
+	while (i < npages && !rc) {
+		size_t n = npages - i < 512 ? npages - i : 512, j, run;
+		ssize_t got = pread(fd, ent, n * sizeof(ent[0]),
+				    (off_t)((p->wstart / ps + i) * sizeof(ent[0])));
+
+		if (got != (ssize_t)(n * sizeof(ent[0]))) {
+			/* Not answered: copy the rest whole. */
+			rc = self_copy(false, (char *)view + i * ps,
+				       p->wstart + i * ps, (npages - i) * ps);
+			break;
+		}
+		for (j = 0; j < n && !rc; j += run) {
+			bool used = ent[j] & (PM_PRESENT | PM_SWAP);
+
+			for (run = 1; j + run < n &&
+				      !!(ent[j + run] & (PM_PRESENT | PM_SWAP)) == used;
+			     run++)
+				;
+			if (used)
+				rc = self_copy(false, (char *)view + (i + j) * ps,
+					       p->wstart + (i + j) * ps, run * ps);
+		}
+		i += n;
+	}
+	sio_sys_close(fd);
+	return rc;
+}
+
+/*
  * Unshare the window of a private piece: a new memfd (of the VMA's huge
  * page size for private hugetlb) mapped whole as the view, a fault-safe
  * copy of the program's pages into it, then the memfd mapped
@@ -687,7 +736,7 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 		goto err_close;
 	}
 	/* The copy is fault-safe: the program may change its view under us. */
-	rc = self_copy(false, a, p->wstart, len);
+	rc = copy_window(p, a, len);
 	if (rc) {
 		sio_err(rc, "umem: cannot read private memory at 0x%llx to unshare it",
 			(unsigned long long)p->wstart);

@@ -136,6 +136,13 @@ static void test_many_pins(void **state)
 		h[6] = 0x5a;
 		assert_int_equal(mem[i * PG + 6], 0x5a);
 	}
+	/* Untouched pages (not copied: holes of the memfd) read as zeros
+	 * and are shared from then on. */
+	assert_int_equal(host_of(pins[1])[0], 0);
+	host_of(pins[1])[0] = 9;
+	assert_int_equal(mem[PG], 9);
+	mem[PG + 1] = 10;
+	assert_int_equal(host_of(pins[1])[1], 10);
 	/* A second pin of a known page is the same view address. */
 	{
 		struct sio_umem_pin *again = pin_ok(f, mem + 7 * PG, PG, 0);
