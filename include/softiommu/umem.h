@@ -181,6 +181,7 @@ SIO_API void sio_umem_notify_unmap(uint64_t addr, uint64_t len);
 struct sio_umem_arena_stats {
 	size_t files;		/* memory files, each mapped once by the library */
 	size_t entries;		/* program ranges known to map them */
+	size_t watched;		/* of which the kernel reports unmaps */
 	uint64_t queries;	/* VMA lookups answered by PROCMAP_QUERY */
 	uint64_t maps_reads;	/* VMA lookups that read all of the maps file */
 };

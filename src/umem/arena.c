@@ -105,6 +105,8 @@ int arena_forget(uint64_t start, uint64_t end)
 			r->node.last = el;
 			r->file = e->file;
 			r->off = e->off + (end - es);
+			r->prot = e->prot;
+			r->watched = e->watched;
 			arena_file_get(r->file);
 			sio_itree_insert(&arena_entries, &r->node);
 		}
@@ -119,26 +121,26 @@ int arena_forget(uint64_t start, uint64_t end)
 	return 0;
 }
 
-int arena_entry_add(uint64_t start, uint64_t end, struct arena_file *f,
-		    uint64_t off)
+struct arena_entry *arena_entry_add(uint64_t start, uint64_t end,
+				    struct arena_file *f, uint64_t off,
+				    unsigned int prot)
 {
 	struct arena_entry *e = sio_calloc(1, sizeof(*e));
-	int rc;
 
 	if (!e)
-		return -ENOMEM;
-	rc = arena_forget(start, end);
-	if (rc) {
+		return NULL;
+	if (arena_forget(start, end)) {
 		free(e);
-		return rc;
+		return NULL;
 	}
 	e->node.start = start;
 	e->node.last = end - 1;
 	e->file = f;
 	e->off = off;
+	e->prot = prot;
 	arena_file_get(f);
 	sio_itree_insert(&arena_entries, &e->node);
-	return 0;
+	return e;
 }
 
 void arena_forget_all(void)
@@ -149,8 +151,21 @@ void arena_forget_all(void)
 		entry_free(sio_container_of(n, struct arena_entry, node));
 }
 
-void arena_counts(size_t *files, size_t *entries)
+void arena_unwatch_all(void)
 {
+	struct sio_itree_node *n;
+
+	sio_itree_for_each(n, &arena_entries, 0, UINT64_MAX)
+		sio_container_of(n, struct arena_entry, node)->watched = false;
+}
+
+void arena_counts(size_t *files, size_t *entries, size_t *watched)
+{
+	struct sio_itree_node *n;
+
 	*files = arena_nfiles;
 	*entries = arena_entries.count;
+	*watched = 0;
+	sio_itree_for_each(n, &arena_entries, 0, UINT64_MAX)
+		*watched += sio_container_of(n, struct arena_entry, node)->watched;
 }

@@ -45,6 +45,8 @@ struct arena_entry {
 	struct sio_itree_node node;	/* program range [start, last] */
 	struct arena_file *file;	/* a reference */
 	uint64_t off;			/* file offset at node.start */
+	unsigned int prot;		/* the VMA's, when it was learnt */
+	bool watched;			/* the kernel reports its unmap (watch.c) */
 };
 
 /* A new file holding one reference (the caller's); takes ownership of fd
@@ -61,14 +63,30 @@ struct arena_file *arena_view_find(uint64_t a);
 
 /* The entry holding program address a, or NULL. */
 struct arena_entry *arena_entry_find(uint64_t a);
-/* Record that [start, end) maps f from off; forgets what overlapped. */
-int arena_entry_add(uint64_t start, uint64_t end, struct arena_file *f,
-		    uint64_t off);
+/* Record that [start, end) maps f from off with protections prot;
+ * forgets what overlapped.  NULL when out of memory. */
+struct arena_entry *arena_entry_add(uint64_t start, uint64_t end,
+				    struct arena_file *f, uint64_t off,
+				    unsigned int prot);
 /* Forget what [start, end) mapped (the parts outside stay). */
 int arena_forget(uint64_t start, uint64_t end);
 /* Forget every entry (the last owner of the process went). */
 void arena_forget_all(void);
-/* Counters for tests: files, entries. */
-void arena_counts(size_t *files, size_t *entries);
+/* Trust no entry without asking the kernel (the watch lost events). */
+void arena_unwatch_all(void);
+/* Counters for tests: files, entries, watched entries. */
+void arena_counts(size_t *files, size_t *entries, size_t *watched);
+
+/*
+ * The watch (watch.c), all under self_lock.  sio_watch_add registers a
+ * known program range, false if it cannot be watched.  sio_watch_sync
+ * applies the unmaps the kernel reported and says whether watched entries
+ * may be trusted now.  sio_watch_fork_child turns the watch off in a fork
+ * child.
+ */
+bool sio_watch_add(uint64_t start, uint64_t end);
+bool sio_watch_sync(void);
+void sio_watch_fork_child(void);
+void sio_watch_stop(void);
 
 #endif

@@ -250,6 +250,7 @@ static void self_fork_child(void)
 		sio_maps_free(&m);
 	}
 	sio_vma_fork_child();
+	sio_watch_fork_child();
 	pthread_mutex_unlock(&self_lock);
 }
 
@@ -397,6 +398,7 @@ struct piece {
 	uint64_t wstart, wend;		/* UNSHARE: the window */
 	size_t hsize;			/* SHARED, UNSHARE */
 	bool memory;			/* SHARED: shmem, hugetlbfs, ramfs */
+	bool sysv;			/* SHARED: a SysV shared memory segment */
 	struct sio_vma vma;		/* SHARED, UNSHARE (path not kept) */
 };
 
@@ -458,7 +460,8 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
  * Plan the piece at p->start (< end), changing nothing but forgetting
  * stale entries: a pin that fails leaves the address space as it was.
  */
-static int plan_piece(struct piece *p, uint64_t end, bool write)
+static int plan_piece(struct piece *p, uint64_t end, bool write,
+		      bool watching)
 {
 	uint64_t cur = p->start;
 	struct arena_entry *e;
@@ -476,6 +479,23 @@ static int plan_piece(struct piece *p, uint64_t end, bool write)
 		p->foff = f->view_off + (cur - f->vnode.start);
 		p->end = min_u64(end, f->vnode.last + 1);
 		return 0;
+	}
+	e = watching ? arena_entry_find(cur) : NULL;
+	if (e && e->watched) {
+		/* The kernel would have told the watch of an unmap or move
+		 * of this range: the entry is what is mapped there. */
+		v.prot = e->prot;
+		rc = check_prot(&v, cur, write);
+		if (rc)
+			return rc;
+		if (write && e->file->writeback)
+			return sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping at 0x%llx",
+				       (unsigned long long)cur);
+		p->kind = PIECE_KNOWN;
+		p->file = e->file;
+		p->foff = e->off + (cur - e->node.start);
+		p->end = min_u64(end, e->node.last + 1);
+		return check_file_pages(p->file, p->foff, p->end - cur, cur);
 	}
 	rc = sio_vma_query(cur, &v, NULL, 0);
 	if (rc == -EFAULT)
@@ -522,6 +542,7 @@ static int plan_piece(struct piece *p, uint64_t end, bool write)
 			       (unsigned long long)v.start);
 	if (v.shared) {
 		p->memory = vma_memory_backed(&v, p->hsize);
+		p->sysv = v.path_len >= 5 && !memcmp(v.path, "/SYSV", 5);
 		if (write && !p->memory)
 			return sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping (%.*s)",
 				       (int)v.path_len, v.path);
@@ -593,6 +614,7 @@ static int make_shared(const struct piece *p, struct arena_file **out)
 	const struct sio_vma *v = &p->vma;
 	int oflags = O_CLOEXEC | ((v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY);
 	size_t len = (size_t)(v->end - v->start);
+	struct arena_entry *e = NULL;
 	struct arena_file *f;
 	void *a;
 	int fd;
@@ -622,7 +644,8 @@ static int make_shared(const struct piece *p, struct arena_file **out)
 			   false);
 	if (f)
 		f->writeback = !p->memory;
-	if (!f || arena_entry_add(v->start, v->end, f, v->offset)) {
+	if (!f || !(e = arena_entry_add(v->start, v->end, f, v->offset,
+					 v->prot))) {
 		if (f) {
 			arena_file_put(f);
 		} else {
@@ -632,6 +655,8 @@ static int make_shared(const struct piece *p, struct arena_file **out)
 		}
 		return sio_err(-ENOMEM, "umem: out of memory");
 	}
+	/* SysV segments are never watched: shmdt sends no event. */
+	e->watched = !p->sysv && sio_watch_add(v->start, v->end);
 	arena_file_put(f);	/* the entry holds it */
 	*out = f;
 	return 0;
@@ -697,6 +722,7 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 	const struct sio_vma *v = &p->vma;
 	size_t len = (size_t)(p->wend - p->wstart);
 	unsigned int mflags = MFD_CLOEXEC;
+	struct arena_entry *e = NULL;
 	struct arena_file *f = NULL;
 	struct self_view *w;
 	struct stat st;
@@ -752,7 +778,7 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 	if (view_prot(v) != (PROT_READ | PROT_WRITE))
 		mprotect(a, len, view_prot(v));
 	f = arena_file_new(fd, st.st_dev, st.st_ino, a, 0, len, p->hsize, true);
-	if (!f || arena_entry_add(p->wstart, p->wend, f, 0)) {
+	if (!f || !(e = arena_entry_add(p->wstart, p->wend, f, 0, v->prot))) {
 		/* The program keeps a shared view of the copy: harmless. */
 		if (f) {
 			arena_file_put(f);
@@ -773,6 +799,7 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 	self_views = w;
 	if (!f)
 		return rc;
+	e->watched = sio_watch_add(p->wstart, p->wend);
 	arena_file_put(f);	/* the entry holds it */
 	*out = f;
 	return 0;
@@ -808,10 +835,12 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 	struct sio_umem_chunk *chunks = NULL;
 	struct piece one, *pieces = &one;
 	size_t n = 0, cap = 1, i;
+	bool watching;
 	int rc = 0;
 
 	(void)owner;
 	pthread_mutex_lock(&self_lock);
+	watching = sio_watch_sync();
 	/* First every piece is planned and checked, then made. */
 	while (cur < end) {
 		struct piece *p;
@@ -833,7 +862,7 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		p = &pieces[n++];
 		memset(p, 0, sizeof(*p));
 		p->start = cur;
-		rc = plan_piece(p, end, write);
+		rc = plan_piece(p, end, write, watching);
 		if (rc)
 			goto out;
 		cur = p->end;
@@ -916,7 +945,7 @@ SIO_API void sio_umem_notify_unmap(uint64_t addr, uint64_t len)
 SIO_API void sio_umem_arena_stats(struct sio_umem_arena_stats *out)
 {
 	pthread_mutex_lock(&self_lock);
-	arena_counts(&out->files, &out->entries);
+	arena_counts(&out->files, &out->entries, &out->watched);
 	out->queries = sio_vma_nqueries;
 	out->maps_reads = sio_vma_nreads;
 	pthread_mutex_unlock(&self_lock);
@@ -1000,6 +1029,7 @@ static void self_release(struct sio_umem_owner *owner)
 	/* No owner, so no pin: the arena's files are only cache now. */
 	if (!--self_owners) {
 		arena_forget_all();
+		sio_watch_stop();
 		sio_vma_close();
 	}
 	pthread_mutex_unlock(&self_lock);
