@@ -275,6 +275,17 @@ EXPORT int munmap(void *addr, size_t len)
 	return rc;
 }
 
+/* New protections: user memory trusts the protections it learnt for a
+ * range it watches, so it forgets the range and learns them again. */
+EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	int rc = REAL(mprotect)(addr, len, prot);
+
+	if (!rc)
+		sio_umem_notify_unmap((uintptr_t)addr, len);
+	return rc;
+}
+
 /* mremap: the pages left the old range (moved, or its tail dropped), and
  * MREMAP_FIXED replaced what was at the new one. */
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)

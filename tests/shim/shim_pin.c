@@ -142,6 +142,23 @@ int main(void)
 	stale_view(0, MOCK_APERTURE_START);
 	stale_view(1, MOCK_APERTURE_START + (1ul << 20));
 
+	/* mprotect through libc: a known range made PROT_NONE is EFAULT. */
+	{
+		unsigned char *b = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint64_t iova = MOCK_APERTURE_START + (3ul << 19);
+
+		b[0] = 1;
+		check(map(b, PG, iova) == 0, "map before mprotect");
+		check(mprotect(b, PG, PROT_NONE) == 0, "mprotect");
+		errno = 0;
+		check(map(b, PG, iova + PG) != 0 && errno == EFAULT,
+		      "IOAS_MAP of a PROT_NONE range is EFAULT");
+		check(mprotect(b, PG, PROT_READ | PROT_WRITE) == 0 &&
+		      map(b, PG, iova + PG) == 0,
+		      "IOAS_MAP of it once writable again");
+	}
+
 	/* Many live pins of distinct pages: mappings per window, not pin. */
 	mem = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
