@@ -5,20 +5,23 @@
  * kernel walks the page tables for us and reports a bad pointer as EFAULT
  * instead of delivering SIGSEGV inside the library.
  *
- * A pin makes a second mapping of the pinned pages, the alias, owned by the
- * library (docs/pinning.md, docs/umem.md).  The range is split at VMA
- * boundaries, read from /proc/self/maps, and each piece is aliased by what
- * it is:
- *  - shared, not hugetlb: mremap(piece, 0, len, MREMAP_MAYMOVE), which
- *    duplicates a shared mapping onto the same pages;
+ * A pin reaches the pinned pages through the arena (arena.h): memory
+ * files the library maps once each, its views, and the program ranges
+ * known to map them (docs/pinning.md, docs/umem.md).  A range the arena
+ * knows and the watch (watch.c) covers is a tree lookup and a reference:
+ * no system call, no mapping.  Otherwise one PROCMAP_QUERY (vma.c) says
+ * what is mapped, and a range first seen gets a file by what it is:
+ *  - shared, not hugetlb: its own file, viewed through
+ *    mremap(vma, 0, vma_len, MREMAP_MAYMOVE), which duplicates a shared
+ *    mapping onto the same pages;
  *  - shared hugetlb: the kernel refuses that mremap for hugetlb, so the
  *    file is opened through /proc/self/map_files (or its own path when it
  *    lives on a mounted hugetlbfs) and mapped again;
  *  - private (anonymous or file): "unshare on pin", the copy the kernel's
- *    FOLL_LONGTERM pin makes when it breaks COW: the piece is copied into a
- *    new memfd, the memfd is mapped MAP_SHARED|MAP_FIXED over the
- *    program's view with the same protections, and the library keeps a
- *    second mapping of the memfd as the alias.
+ *    FOLL_LONGTERM pin makes when it breaks COW: a window around the
+ *    piece is copied into a new memfd, the memfd is mapped
+ *    MAP_SHARED|MAP_FIXED over the program's window with the same
+ *    protections, and the library's view of the memfd reaches the pages.
  *
  * Unsharing turns private memory into shared memory, which fork would then
  * share with the child.  The kernel instead gives the child its own copy of
@@ -73,10 +76,13 @@ struct self_view {
 };
 
 /*
- * self_lock protects self_views and serialises every pin of this process:
- * two pins that both found a range private must not both replace it, or
- * the first pin's alias would no longer be the program's pages.  fork takes
- * it too (prepare handler), so a child never sees a half-made pin.
+ * self_lock (docs/locking.md, 270) protects self_views, the arena
+ * (arena.c), the PROCMAP_QUERY descriptor (vma.c) and the watch's
+ * registrations (watch.c), and serialises every pin and unpin of this
+ * process: two pins that both found a range private must not both replace
+ * it, or the first pin's view would no longer be the program's pages.
+ * fork takes it too (prepare handler), so a child never sees a half-made
+ * pin.
  */
 static pthread_mutex_t self_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct self_view *self_views;

@@ -1,7 +1,8 @@
 /*
  * Private definitions of the user-memory layer: owners and their ops, pins
- * and the pieces they are made of, file references, and the
- * /proc/<pid>/maps reader the in-process implementation uses.
+ * and the pieces they are made of, file references, and the VMA lookups
+ * (PROCMAP_QUERY, or the /proc/<pid>/maps reader) the in-process
+ * implementation uses.
  *
  * The common code (owner.c) owns reference counting, argument checks and
  * RLIMIT_MEMLOCK accounting; an implementation (self.c: the calling
@@ -12,12 +13,16 @@
  * pidfd_getfd() would do for another process).
  *
  * Locks (none is held while calling into another layer):
- *   self_lock  (self.c)  the calling process's address space as seen by
- *                        pins: reading the maps and replacing private
- *                        ranges happen under it, and fork waits for it;
- *   users_lock (owner.c) the list of per-uid counters (insertion only; the
- *                        counters themselves are atomics).
- * They are never nested.
+ *   self_lock   (self.c)  the arena (arena.h: files, views, the program
+ *                         ranges known to map them), the unshared windows,
+ *                         the PROCMAP_QUERY descriptor (vma.c) and the
+ *                         watch's registrations (watch.c); pins and unpins
+ *                         run under it and fork waits for it;
+ *   watch_qlock (watch.c) a leaf under self_lock: the ranges the watch's
+ *                         monitor thread read from the kernel;
+ *   users_lock  (owner.c) the list of per-uid counters (insertion only; the
+ *                         counters themselves are atomics).
+ * self_lock and users_lock are never nested.
  */
 #ifndef SIO_UMEM_UMEM_H
 #define SIO_UMEM_UMEM_H
