@@ -86,6 +86,10 @@ struct self_view {
  */
 static pthread_mutex_t self_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct self_view *self_views;
+/* Whether the arena or self_views may know a program range: set under
+ * self_lock, read without it by sio_umem_notify_unmap so that the shim's
+ * every munmap and mprotect costs nothing in a process that pins nothing. */
+static bool self_known;
 
 #define SELF_MAX_HSTATES 4
 
@@ -915,6 +919,7 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 	*out = chunks;
 	*nout = n;
 out:
+	__atomic_store_n(&self_known, true, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&self_lock);
 	if (pieces != &one)
 		free(pieces);
@@ -930,6 +935,8 @@ SIO_API void sio_umem_notify_unmap(uint64_t addr, uint64_t len)
 	struct self_view **pw;
 	uint64_t end;
 
+	if (!__atomic_load_n(&self_known, __ATOMIC_RELAXED))
+		return;
 	if (!len || __builtin_add_overflow(addr, len, &end))
 		end = UINT64_MAX;
 	pthread_mutex_lock(&self_lock);
