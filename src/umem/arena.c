@@ -19,6 +19,7 @@
 
 static struct sio_itree arena_entries = SIO_ITREE_INIT;
 static struct sio_itree arena_views = SIO_ITREE_INIT;
+static struct sio_itree arena_slots = SIO_ITREE_INIT;
 static size_t arena_nfiles;
 
 struct arena_file *arena_file_new(int fd, dev_t dev, uint64_t ino,
@@ -55,11 +56,43 @@ void arena_file_put(struct arena_file *f)
 	if (--f->refs)
 		return;
 	sio_itree_remove(&arena_views, &f->vnode);
+	if (f->slot_live)
+		sio_itree_remove(&arena_slots, &f->snode);
 	arena_nfiles--;
 	sio_sys_munmap(f->view, f->view_len);
 	if (f->fd >= 0)
 		sio_fd_private_close(f->fd);
 	free(f);
+}
+
+static void slot_retire(struct arena_file *f)
+{
+	if (!f->slot_live)
+		return;
+	sio_itree_remove(&arena_slots, &f->snode);
+	f->slot_live = false;
+}
+
+struct arena_file *arena_slot_find(uint64_t start, uint64_t end, size_t hsize,
+				   bool exec)
+{
+	struct sio_itree_node *n;
+
+	sio_itree_for_each(n, &arena_slots, start, end - 1) {
+		struct arena_file *f = sio_container_of(n, struct arena_file,
+							snode);
+
+		if (n->start <= start && n->last >= end - 1 &&
+		    f->hsize == hsize && f->exec == exec)
+			return f;
+	}
+	return NULL;
+}
+
+void arena_slot_add(struct arena_file *f)
+{
+	sio_itree_insert(&arena_slots, &f->snode);
+	f->slot_live = true;
 }
 
 struct arena_file *arena_view_find(uint64_t a)
@@ -94,6 +127,7 @@ int arena_forget(uint64_t start, uint64_t end)
 							 node);
 		uint64_t es = n->start, el = n->last;
 
+		slot_retire(e->file);
 		/* Keep the parts of e outside [start, end): a right part
 		 * needs a new entry, a left part is e shortened. */
 		if (el >= end) {

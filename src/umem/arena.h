@@ -39,6 +39,15 @@ struct arena_file {
 	bool writeback;			/* a file system with writeback: no
 					 * writable long-term pin */
 	struct sio_itree_node vnode;	/* [view, view + view_len - 1] */
+	/* An unshared file is a slot: program address snode.start is file
+	 * offset 0, and new private pieces of [snode.start, snode.last] are
+	 * unshared into it at their own offsets, so that neighbouring pieces
+	 * merge into one VMA.  A slot is retired (no new piece) as soon as
+	 * one of its pieces is found unmapped or stale: its offsets may hold
+	 * pinned pages the program no longer maps. */
+	struct sio_itree_node snode;
+	bool slot_live;			/* in the slot tree */
+	bool exec;			/* MFD_EXEC rather than sealed */
 };
 
 struct arena_entry {
@@ -58,6 +67,12 @@ void arena_file_get(struct arena_file *f);
 /* Drop a reference: the last one unmaps the view and closes the fd. */
 void arena_file_put(struct arena_file *f);
 
+/* A live slot covering [start, end) with huge page size hsize and the
+ * given exec-ness, or NULL; arena_slot_add makes f one (f->snode set). */
+struct arena_file *arena_slot_find(uint64_t start, uint64_t end, size_t hsize,
+				   bool exec);
+void arena_slot_add(struct arena_file *f);
+
 /* The file whose view holds the library address a, or NULL. */
 struct arena_file *arena_view_find(uint64_t a);
 
@@ -68,7 +83,8 @@ struct arena_entry *arena_entry_find(uint64_t a);
 struct arena_entry *arena_entry_add(uint64_t start, uint64_t end,
 				    struct arena_file *f, uint64_t off,
 				    unsigned int prot);
-/* Forget what [start, end) mapped (the parts outside stay). */
+/* Forget what [start, end) mapped (the parts outside stay), retiring the
+ * slots of the pieces forgotten. */
 int arena_forget(uint64_t start, uint64_t end);
 /* Forget every entry (the last owner of the process went). */
 void arena_forget_all(void);

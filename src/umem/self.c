@@ -383,15 +383,15 @@ static bool vma_special(const struct sio_vma *v)
 }
 
 /*
- * Private anonymous memory is unshared by windows: the pinned range
- * extended to SELF_WINDOW boundaries, inside its VMA.  The next pins of
- * neighbouring pages then find their pages already in the arena, and a
- * VMA pinned page by page becomes one memfd per window instead of one per
- * page (the program's VMA count stays far below vm.max_map_count).
- * [heap], [stack] and private file mappings are unshared exactly, since
- * other code keeps writing next to a pinned buffer there.
+ * Private memory is unshared exactly (the pinned pages, whole huge pages
+ * for hugetlb): other code may be writing right next to a pinned buffer,
+ * and adjacent anonymous mappings merge into one VMA, so a VMA says
+ * nothing about who owns its other pages.  Pieces of one region share a
+ * memfd, its slot (arena.h), at offsets equal to their distance from the
+ * slot's base: neighbouring pieces are then contiguous in one file and the
+ * kernel merges them into one VMA, so pinning a mapping page by page adds
+ * one VMA, not one per page, and the library maps the slot once.
  */
-#define SELF_WINDOW (2ul << 20)
 
 enum piece_kind {
 	PIECE_VIEW,		/* a library view address (an alias) */
@@ -405,7 +405,7 @@ struct piece {
 	enum piece_kind kind;
 	struct arena_file *file;	/* VIEW, KNOWN */
 	uint64_t foff;			/* VIEW, KNOWN: file offset at start */
-	uint64_t wstart, wend;		/* UNSHARE: the window */
+	uint64_t wstart, wend;		/* UNSHARE: the pages replaced */
 	size_t hsize;			/* SHARED, UNSHARE */
 	bool memory;			/* SHARED: shmem, hugetlbfs, ramfs */
 	bool sysv;			/* SHARED: a SysV shared memory segment */
@@ -558,18 +558,16 @@ static int plan_piece(struct piece *p, uint64_t end, bool write,
 				       (int)v.path_len, v.path);
 		p->kind = PIECE_SHARED;
 	} else {
-		uint64_t w = SELF_WINDOW;
-		bool exact = v.path_len != 0 && !sio_vma_path_is(&v, "") &&
-			     (v.ino || v.path[0] == '[') &&
-			     !(v.path_len > 6 && !memcmp(v.path, "[anon:", 6));
+		uint64_t w = p->hsize ? p->hsize : self_info.page_size;
 
 		p->kind = PIECE_UNSHARE;
-		if (p->hsize > w)
-			w = p->hsize;
-		if (exact)
-			w = p->hsize ? p->hsize : self_info.page_size;
 		p->wstart = max_u64(v.start, p->start & ~(w - 1));
 		p->wend = min_u64(v.end, (p->end + w - 1) & ~(w - 1));
+		/* Whatever the arena knew there is stale (the range is
+		 * private now); forgetting it retires its slot, whose offsets
+		 * here may hold pages a pin still uses. */
+		if (arena_forget(p->wstart, p->wend))
+			return sio_err(-ENOMEM, "umem: out of memory");
 	}
 	v.path = NULL;
 	v.path_len = 0;
@@ -673,12 +671,12 @@ static int make_shared(const struct piece *p, struct arena_file **out)
 }
 
 /*
- * Copy the program's window into the new memfd's view.  In anonymous
- * memory, pages that were never touched (neither present nor swapped out,
- * by /proc/self/pagemap) read as zeros, which the memfd's holes already
- * are: they are skipped, so that a window of untouched memory (a VMM's
+ * Copy the program's pages into the slot.  In anonymous memory, pages
+ * that were never touched (neither present nor swapped out, by
+ * /proc/self/pagemap) read as zeros, which the memfd's holes already are:
+ * a large piece skips them, so that a pin of untouched memory (a VMM's
  * guest memory when it is first mapped) costs no copy and no memory until
- * someone writes it.  Without pagemap everything is copied.
+ * someone writes it.  Small pieces, and without pagemap, copy everything.
  */
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
@@ -689,7 +687,7 @@ static int copy_window(const struct piece *p, void *view, size_t len)
 	uint64_t ent[512];
 	int fd = -1, rc = 0;
 
-	if (!p->vma.ino && !p->hsize)
+	if (!p->vma.ino && !p->hsize && npages > 16)
 		fd = sio_sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return self_copy(false, view, p->wstart, len);
@@ -721,23 +719,20 @@ static int copy_window(const struct piece *p, void *view, size_t len)
 	return rc;
 }
 
-/*
- * Unshare the window of a private piece: a new memfd (of the VMA's huge
- * page size for private hugetlb) mapped whole as the view, a fault-safe
- * copy of the program's pages into it, then the memfd mapped
- * MAP_SHARED|MAP_FIXED over the program's window with its protections.
- */
-static int make_unshared(const struct piece *p, struct arena_file **out)
+/* A new slot for the private VMA v: a memfd of its size (of its huge page
+ * size for private hugetlb), mapped whole as the view, remembered for
+ * fork.  Holes cost nothing until pages are copied in. */
+static int slot_new(const struct piece *p, struct arena_file **out)
 {
 	const struct sio_vma *v = &p->vma;
-	size_t len = (size_t)(p->wend - p->wstart);
+	size_t len = (size_t)(v->end - v->start);
 	unsigned int mflags = MFD_CLOEXEC;
-	struct arena_entry *e = NULL;
-	struct arena_file *f = NULL;
+	bool exec = v->prot & PROT_EXEC;
+	struct arena_file *f;
 	struct self_view *w;
 	struct stat st;
-	void *a, *view;
 	int fd, rc;
+	void *a;
 
 	w = sio_calloc(1, sizeof(*w));
 	if (!w)
@@ -747,7 +742,7 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 	/* Say whether the memfd may be executed (kernels since 6.3 warn when
 	 * neither is given); older kernels reject both, so retry bare. */
 	fd = memfd_create("softiommu-pin", mflags |
-			  ((v->prot & PROT_EXEC) ? MFD_EXEC : MFD_NOEXEC_SEAL));
+			  (exec ? MFD_EXEC : MFD_NOEXEC_SEAL));
 	if (fd < 0 && errno == EINVAL)
 		fd = memfd_create("softiommu-pin", mflags);
 	if (fd < 0) {
@@ -765,61 +760,92 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 		rc = sio_err(-errno, "umem: sizing the memfd of a pin");
 		goto err_close;
 	}
-	a = sio_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* A hugetlb view of the whole region would reserve huge pages for
+	 * all of it: MAP_NORESERVE leaves that to the pieces' faults. */
+	a = sio_sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | (p->hsize ? MAP_NORESERVE : 0), fd, 0);
 	if (a == MAP_FAILED) {
 		rc = sio_err(-errno, "umem: mapping the memfd of a pin%s",
 			     p->hsize ? " (no free huge pages?)" : "");
 		goto err_close;
 	}
-	/* The copy is fault-safe: the program may change its view under us. */
-	rc = copy_window(p, a, len);
-	if (rc) {
-		sio_err(rc, "umem: cannot read private memory at 0x%llx to unshare it",
-			(unsigned long long)p->wstart);
-		goto err_unmap;
-	}
-	view = sio_sys_mmap((void *)(uintptr_t)p->wstart, len, (int)v->prot,
-			    MAP_SHARED | MAP_FIXED, fd, 0);
-	if (view == MAP_FAILED) {
-		rc = sio_err(-errno, "umem: cannot replace private memory at 0x%llx by a shared copy",
-			     (unsigned long long)p->wstart);
-		goto err_unmap;
-	}
-	if (view_prot(v) != (PROT_READ | PROT_WRITE))
-		mprotect(a, len, view_prot(v));
 	f = arena_file_new(fd, st.st_dev, st.st_ino, a, 0, len, p->hsize, true);
-	if (!f || !(e = arena_entry_add(p->wstart, p->wend, f, 0, v->prot))) {
-		/* The program keeps a shared view of the copy: harmless. */
-		if (f) {
-			arena_file_put(f);
-			f = NULL;
-		} else {
-			sio_sys_munmap(a, len);
-			sio_fd_private_close(fd);
-		}
+	if (!f) {
+		sio_sys_munmap(a, len);
 		rc = sio_err(-ENOMEM, "umem: out of memory");
-		/* fork must still copy the view the program now has. */
+		goto err_close;
 	}
-	w->start = p->wstart;
-	w->end = p->wend;
+	f->exec = exec;
+	f->snode.start = v->start;
+	f->snode.last = v->end - 1;
+	arena_slot_add(f);
+	w->start = v->start;
+	w->end = v->end;
 	w->dev = st.st_dev;
 	w->ino = st.st_ino;
 	w->hsize = p->hsize;
 	w->next = self_views;
 	self_views = w;
-	if (!f)
-		return rc;
-	e->watched = sio_watch_add(p->wstart, p->wend);
-	arena_file_put(f);	/* the entry holds it */
-	*out = f;
+	*out = f;		/* the caller's reference */
 	return 0;
 
-err_unmap:
-	sio_sys_munmap(a, len);
 err_close:
 	sio_fd_private_close(fd);
 err_free:
 	free(w);
+	return rc;
+}
+
+/*
+ * Unshare the pages of a private piece into its region's slot: a
+ * fault-safe copy of the program's pages into the slot at their offset,
+ * then the slot mapped MAP_SHARED|MAP_FIXED over those pages with the
+ * VMA's protections.
+ */
+static int make_unshared(const struct piece *p, struct arena_file **out)
+{
+	const struct sio_vma *v = &p->vma;
+	size_t len = (size_t)(p->wend - p->wstart);
+	struct arena_entry *e;
+	struct arena_file *f;
+	uint64_t off;
+	void *view;
+	int rc;
+
+	f = arena_slot_find(p->wstart, p->wend, p->hsize, v->prot & PROT_EXEC);
+	if (f) {
+		arena_file_get(f);
+	} else {
+		rc = slot_new(p, &f);
+		if (rc)
+			return rc;
+	}
+	off = p->wstart - f->snode.start;
+	/* The copy is fault-safe: the program may change its view under us. */
+	rc = copy_window(p, (char *)f->view + off, len);
+	if (rc) {
+		sio_err(rc, "umem: cannot read private memory at 0x%llx to unshare it",
+			(unsigned long long)p->wstart);
+		goto out_put;
+	}
+	view = sio_sys_mmap((void *)(uintptr_t)p->wstart, len, (int)v->prot,
+			    MAP_SHARED | MAP_FIXED, f->fd, (off_t)off);
+	if (view == MAP_FAILED) {
+		rc = sio_err(-errno, "umem: cannot replace private memory at 0x%llx by a shared copy",
+			     (unsigned long long)p->wstart);
+		goto out_put;
+	}
+	e = arena_entry_add(p->wstart, p->wend, f, off, v->prot);
+	if (!e) {
+		/* The program keeps a shared view of the copy: harmless, and
+		 * fork still copies it (the slot is in self_views). */
+		rc = sio_err(-ENOMEM, "umem: out of memory");
+		goto out_put;
+	}
+	e->watched = sio_watch_add(p->wstart, p->wend);
+	*out = f;
+out_put:
+	arena_file_put(f);	/* the entry holds it */
 	return rc;
 }
 
@@ -896,7 +922,8 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 						      p->start);
 		} else if (p->kind == PIECE_UNSHARE) {
 			rc = make_unshared(p, &f);
-			foff = p->start - p->wstart;
+			if (!rc)
+				foff = p->start - f->snode.start;
 		}
 		if (rc)
 			break;

@@ -86,10 +86,20 @@ static void watch_push(uint64_t start, uint64_t end)
 	pthread_mutex_unlock(&watch_qlock);
 }
 
+static void watch_monitor_exit(void *arg)
+{
+	sio_fd_private_close((int)(intptr_t)arg);
+}
+
+/* The monitor owns its own descriptor of the userfaultfd and closes it on
+ * its way out (cancelled by sio_watch_stop), before anything else its
+ * thread's exit may do: the last descriptor closed unregisters every range,
+ * so nothing can then wait for an event nobody reads. */
 static void *watch_monitor(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 
+	pthread_cleanup_push(watch_monitor_exit, arg);
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		struct uffd_msg msg[16];
@@ -115,6 +125,7 @@ static void *watch_monitor(void *arg)
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			break;
 	}
+	pthread_cleanup_pop(1);
 	return NULL;
 }
 
@@ -129,7 +140,7 @@ static void watch_start(void)
 	sigset_t all, old;
 	pthread_attr_t attr;
 	pthread_t t;
-	int fd;
+	int fd, mfd;
 
 	watch_tried = true;
 	if (env && !strcmp(env, "0"))
@@ -142,12 +153,20 @@ static void watch_start(void)
 		sio_sys_close(fd);
 		return;
 	}
+	mfd = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (mfd < 0 || sio_fd_private_add(mfd)) {
+		if (mfd >= 0)
+			sio_sys_close(mfd);
+		sio_fd_private_close(fd);
+		return;
+	}
 	/* The monitor takes none of the program's signals. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	if (pthread_create(&t, &attr, watch_monitor, (void *)(intptr_t)fd)) {
+	if (pthread_create(&t, &attr, watch_monitor, (void *)(intptr_t)mfd)) {
+		sio_fd_private_close(mfd);
 		sio_fd_private_close(fd);
 		fd = -1;
 	}
@@ -213,11 +232,11 @@ void sio_watch_stop(void)
 	if (watch_fd >= 0) {
 		/* The monitor is in poll(), a cancellation point, whenever it
 		 * is not reading: it takes no lock and makes no raw call that
-		 * cancellation could interrupt half-way. */
+		 * cancellation could interrupt half-way.  Its own descriptor,
+		 * the last one, goes first thing on its way out. */
+		sio_fd_private_close(watch_fd);
 		pthread_cancel(watch_thread);
 		pthread_join(watch_thread, NULL);
-		/* Closing the descriptor unregisters every range. */
-		sio_fd_private_close(watch_fd);
 		watch_fd = -1;
 	}
 	watch_tried = false;
