@@ -18,9 +18,9 @@
  *    file is opened through /proc/self/map_files (or its own path when it
  *    lives on a mounted hugetlbfs) and mapped again;
  *  - private (anonymous or file): "unshare on pin", the copy the kernel's
- *    FOLL_LONGTERM pin makes when it breaks COW: a window around the
- *    piece is copied into a new memfd, the memfd is mapped
- *    MAP_SHARED|MAP_FIXED over the program's window with the same
+ *    FOLL_LONGTERM pin makes when it breaks COW: the pinned pages are
+ *    copied into their region's memfd (its slot, arena.h), which is mapped
+ *    MAP_SHARED|MAP_FIXED over them with the same
  *    protections, and the library's view of the memfd reaches the pages.
  *
  * Unsharing turns private memory into shared memory, which fork would then
@@ -397,7 +397,7 @@ enum piece_kind {
 	PIECE_VIEW,		/* a library view address (an alias) */
 	PIECE_KNOWN,		/* an arena entry the kernel confirmed */
 	PIECE_SHARED,		/* a shared VMA: give its file a view */
-	PIECE_UNSHARE,		/* a private VMA: copy a window into a memfd */
+	PIECE_UNSHARE,		/* a private VMA: copy the pages into a slot */
 };
 
 struct piece {

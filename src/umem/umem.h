@@ -14,7 +14,7 @@
  *
  * Locks (none is held while calling into another layer):
  *   self_lock   (self.c)  the arena (arena.h: files, views, the program
- *                         ranges known to map them), the unshared windows,
+ *                         ranges known to map them), the slots' fork list,
  *                         the PROCMAP_QUERY descriptor (vma.c) and the
  *                         watch's registrations (watch.c); pins and unpins
  *                         run under it and fork waits for it;

@@ -159,7 +159,7 @@ int main(void)
 		      "IOAS_MAP of it once writable again");
 	}
 
-	/* Many live pins of distinct pages: mappings per window, not pin. */
+	/* Many live pins of distinct pages: mappings per memfd, not pin. */
 	mem = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	before = count_maps();
