@@ -605,10 +605,10 @@ static int vma_open_file(const struct sio_vma *v, int oflags)
 		sio_sys_close(fd);
 		fd = -1;
 	}
-	if (fd >= 0 && sio_fd_private_add(fd)) {
-		sio_sys_close(fd);
+	if (fd >= 0)
+		fd = sio_umem_fd_keep(fd);
+	if (fd < 0)
 		fd = -1;
-	}
 	return fd;
 }
 
@@ -751,8 +751,8 @@ static int slot_new(const struct piece *p, struct arena_file **out)
 			p->hsize ? "hugetlb" : "", (unsigned long long)p->start);
 		goto err_free;
 	}
-	if (sio_fd_private_add(fd)) {
-		sio_sys_close(fd);
+	fd = sio_umem_fd_keep(fd);
+	if (fd < 0) {
 		rc = sio_err(-ENOMEM, "umem: out of memory");
 		goto err_free;
 	}

@@ -185,6 +185,9 @@ int sio_vma_query(uint64_t addr, struct sio_vma *v, char *name, size_t namesz);
 /* How many sio_vma_query() calls PROCMAP_QUERY answered, and how many a
  * read of the whole maps file (under self_lock). */
 extern uint64_t sio_vma_nqueries, sio_vma_nreads;
+/* Keep fd as one of the library's own (fd.c): moved out of the program's
+ * way and registered private.  The new number, or -ENOMEM (fd closed). */
+int sio_umem_fd_keep(int fd);
 /* In a fork child: the query descriptor names the parent; reopen it. */
 void sio_vma_fork_child(void);
 /* Close the query descriptor (the last owner of the process went). */

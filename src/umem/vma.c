@@ -89,10 +89,9 @@ static int vma_open(void)
 	fd = sio_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (sio_fd_private_add(fd)) {
-		sio_sys_close(fd);
-		return -ENOMEM;
-	}
+	fd = sio_umem_fd_keep(fd);
+	if (fd < 0)
+		return fd;
 	vma_fd = fd;
 	return 0;
 }

@@ -149,14 +149,15 @@ static void watch_start(void)
 			  O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 	if (fd < 0)
 		return;
-	if (ioctl(fd, UFFDIO_API, &api) || sio_fd_private_add(fd)) {
+	if (ioctl(fd, UFFDIO_API, &api)) {
 		sio_sys_close(fd);
 		return;
 	}
-	mfd = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (mfd < 0 || sio_fd_private_add(mfd)) {
-		if (mfd >= 0)
-			sio_sys_close(mfd);
+	fd = sio_umem_fd_keep(fd);
+	if (fd < 0)
+		return;
+	mfd = sio_umem_fd_keep(sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, 0));
+	if (mfd < 0) {
 		sio_fd_private_close(fd);
 		return;
 	}
