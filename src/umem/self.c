@@ -490,8 +490,8 @@ static int plan_piece(struct piece *p, uint64_t end, bool write,
 		p->end = min_u64(end, f->vnode.last + 1);
 		return 0;
 	}
-	e = watching ? arena_entry_find(cur) : NULL;
-	if (e && e->watched) {
+	e = arena_entry_find(cur);
+	if (e && e->watched && watching) {
 		/* The kernel would have told the watch of an unmap or move
 		 * of this range: the entry is what is mapped there. */
 		v.prot = e->prot;
@@ -507,7 +507,8 @@ static int plan_piece(struct piece *p, uint64_t end, bool write,
 		p->end = min_u64(end, e->node.last + 1);
 		return check_file_pages(p->file, p->foff, p->end - cur, cur);
 	}
-	rc = sio_vma_query(cur, &v, NULL, 0);
+	/* Unknown: one query, with the name the checks below need. */
+	rc = sio_vma_query(cur, &v, e ? NULL : name, e ? 0 : sizeof(name));
 	if (rc == -EFAULT)
 		return sio_err(-EFAULT, "umem: 0x%llx is not mapped",
 			       (unsigned long long)cur);
@@ -515,7 +516,6 @@ static int plan_piece(struct piece *p, uint64_t end, bool write,
 		return sio_err(rc, "umem: cannot look up 0x%llx",
 			       (unsigned long long)cur);
 	p->end = min_u64(v.end, end);
-	e = arena_entry_find(cur);
 	if (e && entry_matches(e, &v, cur)) {
 		rc = check_prot(&v, cur, write);
 		if (rc)
@@ -532,14 +532,15 @@ static int plan_piece(struct piece *p, uint64_t end, bool write,
 	/* What the arena knew of this VMA's range is stale (unmapped,
 	 * replaced or moved behind the shim's back): the kernel pins what
 	 * is mapped now. */
-	if (e && arena_forget(v.start, v.end))
-		return sio_err(-ENOMEM, "umem: out of memory");
-
-	rc = sio_vma_query(cur, &v, name, sizeof(name));
-	if (rc)
-		return sio_err(rc == -EFAULT ? rc : rc,
-			       "umem: 0x%llx is not mapped",
-			       (unsigned long long)cur);
+	if (e) {
+		if (arena_forget(v.start, v.end))
+			return sio_err(-ENOMEM, "umem: out of memory");
+		rc = sio_vma_query(cur, &v, name, sizeof(name));
+		if (rc)
+			return sio_err(rc, "umem: 0x%llx is not mapped",
+				       (unsigned long long)cur);
+		p->end = min_u64(v.end, end);
+	}
 	if (vma_special(&v))
 		return sio_err(-EFAULT, "umem: 0x%llx is in a special mapping (%.*s)",
 			       (unsigned long long)cur, (int)v.path_len, v.path);
