@@ -167,6 +167,26 @@ SIO_API size_t sio_umem_pin_nr_ranges(const struct sio_umem_pin *pin);
 SIO_API int sio_umem_pin_range(const struct sio_umem_pin *pin, size_t idx,
 			       struct sio_umem_range *out);
 
+/*
+ * The calling process's [addr, addr + len) was unmapped or replaced
+ * (munmap, mmap with MAP_FIXED, the old range of mremap, shmdt): the
+ * in-process owner forgets what it knew of the range.  The /dev/iommu shim
+ * calls it from its interposers; nothing depends on it for correctness
+ * (a pin checks what it knows against the kernel), it only spares the next
+ * pin there a stale lookup.  len 0 means to the end of the address space.
+ */
+SIO_API void sio_umem_notify_unmap(uint64_t addr, uint64_t len);
+
+/* What the in-process owner's arena holds and how it asked the kernel. */
+struct sio_umem_arena_stats {
+	size_t files;		/* memory files, each mapped once by the library */
+	size_t entries;		/* program ranges known to map them */
+	size_t watched;		/* of which the kernel reports unmaps */
+	uint64_t queries;	/* VMA lookups answered by PROCMAP_QUERY */
+	uint64_t maps_reads;	/* VMA lookups that read all of the maps file */
+};
+SIO_API void sio_umem_arena_stats(struct sio_umem_arena_stats *out);
+
 /* Pages the pin covers (and charged, unless its mode is NONE). */
 SIO_API size_t sio_umem_pin_npages(const struct sio_umem_pin *pin);
 

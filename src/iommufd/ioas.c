@@ -430,7 +430,7 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 		return sio_err(-EOPNOTSUPP,
 			       "IOMMU_IOAS_CHANGE_PROCESS: reserved field set");
 	pthread_mutex_lock(&ictx->obj_lock);
-	cap = ictx->cap;
+	cap = ictx->table ? ictx->table->cap : 0;
 	pthread_mutex_unlock(&ictx->obj_lock);
 	ioas = sio_calloc(cap ? cap : 1, sizeof(*ioas));
 	if (!ioas)

@@ -49,6 +49,7 @@
 
 #include "softiommu/file.h"
 #include "softiommu/iommufd.h"
+#include "softiommu/umem.h"
 #include "file/private_fd.h"
 #include "file/file.h"
 #include "preload/interpose.h"
@@ -238,11 +239,15 @@ static void *file_mmap(struct sio_file *file, void *addr, size_t len,
 }
 
 /* A MAP_FIXED mapping replaces what was there: the file layer forgets
- * mappings of emulated files in that range. */
+ * mappings of emulated files in that range, and user memory what it knew
+ * of the range (umem.h: a pin checks anyway, this spares it a stale
+ * lookup). */
 static void *fixed_mapped(void *p, size_t len, int flags)
 {
-	if (p != MAP_FAILED && (flags & MAP_FIXED))
+	if (p != MAP_FAILED && (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))) {
 		sio_file_munmap(p, len);
+		sio_umem_notify_unmap((uintptr_t)p, len);
+	}
 	return p;
 }
 
@@ -286,8 +291,45 @@ EXPORT int munmap(void *addr, size_t len)
 	if (!rc) {
 		sio_file_munmap(addr, len);
 		sio_shared_munmap(addr, len);
+		sio_umem_notify_unmap((uintptr_t)addr, len);
 	}
 	return rc;
+}
+
+/* New protections: user memory trusts the protections it learnt for a
+ * range it watches, so it forgets the range and learns them again. */
+EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	int rc = REAL(mprotect)(addr, len, prot);
+
+	if (!rc)
+		sio_umem_notify_unmap((uintptr_t)addr, len);
+	return rc;
+}
+
+/* mremap: the pages left the old range (moved, or its tail dropped), and
+ * MREMAP_FIXED replaced what was at the new one. */
+EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *want = NULL, *p;
+	va_list ap;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		want = va_arg(ap, void *);
+		va_end(ap);
+	}
+	p = REAL(mremap)(old, old_len, new_len, flags, want);
+	if (p == MAP_FAILED)
+		return p;
+	if (p != old && old_len && !(flags & MREMAP_DONTUNMAP))
+		sio_umem_notify_unmap((uintptr_t)old, old_len);
+	else if (p == old && new_len < old_len)
+		sio_umem_notify_unmap((uintptr_t)old + new_len,
+				      old_len - new_len);
+	if (p != old)
+		sio_umem_notify_unmap((uintptr_t)p, new_len);
+	return p;
 }
 
 /* ------------------------------------------------------------------ */

@@ -213,6 +213,9 @@ static int file_map(struct sio_umem_file *file, struct sio_umem_pin *pin)
 	c->map_base = base;
 	c->map_len = (size_t)(rend - rstart);
 	c->host = (uint64_t)(uintptr_t)base + (pin->start - rstart);
+	/* The "user address" of a file pin is the file offset. */
+	c->fd = file->fd;
+	c->fd_offset = pin->start;
 	pin->chunks = c;
 	pin->nchunks = 1;
 	/* The owner may have shrunk the file since file_check(): pages past

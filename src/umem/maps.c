@@ -36,7 +36,7 @@ static int maps_alloc(struct sio_maps *m, size_t cap)
 
 	if (base == MAP_FAILED)
 		return -ENOMEM;
-	if (mprotect(base + MAPS_GUARD, cap, PROT_READ | PROT_WRITE)) {
+	if (sio_sys_mprotect(base + MAPS_GUARD, cap, PROT_READ | PROT_WRITE)) {
 		sio_sys_munmap(base, cap + 2 * MAPS_GUARD);
 		return -ENOMEM;
 	}

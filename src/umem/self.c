@@ -4,20 +4,23 @@
  * Copies (self_copy.c) and the limits the accounting reads (self_limits.c)
  * live in files of their own (self.h).
  *
- * A pin makes a second mapping of the pinned pages, the alias, owned by the
- * library (docs/pinning.md, docs/umem.md).  The range is split at VMA
- * boundaries, read from /proc/self/maps, and each piece is aliased by what
- * it is:
- *  - shared, not hugetlb: mremap(piece, 0, len, MREMAP_MAYMOVE), which
- *    duplicates a shared mapping onto the same pages;
+ * A pin reaches the pinned pages through the arena (arena.h): memory
+ * files the library maps once each, its views, and the program ranges
+ * known to map them (docs/pinning.md, docs/umem.md).  A range the arena
+ * knows and the watch (watch.c) covers is a tree lookup and a reference:
+ * no system call, no mapping.  Otherwise one PROCMAP_QUERY (vma.c) says
+ * what is mapped, and a range first seen gets a file by what it is:
+ *  - shared, not hugetlb: its own file, viewed through
+ *    mremap(vma, 0, vma_len, MREMAP_MAYMOVE), which duplicates a shared
+ *    mapping onto the same pages;
  *  - shared hugetlb: the kernel refuses that mremap for hugetlb, so the
  *    file is opened through /proc/self/map_files (or its own path when it
  *    lives on a mounted hugetlbfs) and mapped again;
  *  - private (anonymous or file): "unshare on pin", the copy the kernel's
- *    FOLL_LONGTERM pin makes when it breaks COW: the piece is copied into a
- *    new memfd, the memfd is mapped MAP_SHARED|MAP_FIXED over the
- *    program's view with the same protections, and the library keeps a
- *    second mapping of the memfd as the alias.
+ *    FOLL_LONGTERM pin makes when it breaks COW: the pinned pages are
+ *    copied into their region's memfd (its slot, arena.h), which is mapped
+ *    MAP_SHARED|MAP_FIXED over them with the same
+ *    protections, and the library's view of the memfd reaches the pages.
  *
  * Unsharing turns private memory into shared memory, which fork would then
  * share with the child.  The kernel instead gives the child its own copy of
@@ -43,6 +46,7 @@
 #include <unistd.h>
 
 #include "file/private_fd.h"
+#include "umem/arena.h"
 #include "umem/self.h"
 #include "util/sys.h"
 #include "util/fail.h"
@@ -71,13 +75,20 @@ struct self_view {
 };
 
 /*
- * self_lock protects self_views and serialises every pin of this process:
- * two pins that both found a range private must not both replace it, or
- * the first pin's alias would no longer be the program's pages.  fork takes
- * it too (prepare handler), so a child never sees a half-made pin.
+ * self_lock (docs/locking.md, 270) protects self_views, the arena
+ * (arena.c), the PROCMAP_QUERY descriptor (vma.c) and the watch's
+ * registrations (watch.c), and serialises every pin and unpin of this
+ * process: two pins that both found a range private must not both replace
+ * it, or the first pin's view would no longer be the program's pages.
+ * fork takes it too (prepare handler), so a child never sees a half-made
+ * pin.
  */
 static pthread_mutex_t self_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct self_view *self_views;
+/* Whether the arena or self_views may know a program range: set under
+ * self_lock, read without it by sio_umem_notify_unmap so that the shim's
+ * every munmap and mprotect costs nothing in a process that pins nothing. */
+static bool self_known;
 
 #define SELF_MAX_HSTATES 4
 
@@ -122,10 +133,10 @@ static void reprivatise(uint64_t a, uint64_t b, unsigned int prot, size_t hsize)
 	if (tmp == MAP_FAILED)
 		return;
 	if (!(prot & PROT_READ))
-		mprotect((void *)(uintptr_t)a, len, PROT_READ);
+		sio_sys_mprotect((void *)(uintptr_t)a, len, PROT_READ);
 	memcpy(tmp, (void *)(uintptr_t)a, len);
 	if (prot != (PROT_READ | PROT_WRITE))
-		mprotect(tmp, len, (int)prot);
+		sio_sys_mprotect(tmp, len, (int)prot);
 	if (sio_sys_mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   (void *)(uintptr_t)a) == MAP_FAILED)
 		sio_sys_munmap(tmp, len);
@@ -168,30 +179,9 @@ static void self_fork_child(void)
 		}
 		sio_maps_free(&m);
 	}
+	sio_vma_fork_child();
+	sio_watch_fork_child();
 	pthread_mutex_unlock(&self_lock);
-}
-
-/* Drop the views the program no longer maps (it unmapped or replaced
- * them).  Called under self_lock with a fresh read of the maps. */
-static void prune_views(const struct sio_maps *m)
-{
-	struct self_view **pw = &self_views;
-
-	while (*pw) {
-		struct self_view *w = *pw;
-		struct sio_vma v;
-		size_t pos = 0;
-		bool live = false;
-
-		while (!live && sio_maps_next(m, &pos, &v))
-			live = vma_is_view(&v, w);
-		if (live) {
-			pw = &w->next;
-		} else {
-			*pw = w->next;
-			free(w);
-		}
-	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -248,20 +238,6 @@ static void self_setup(void)
 /* ------------------------------------------------------------------ */
 /* Pin                                                                  */
 /* ------------------------------------------------------------------ */
-
-enum piece_kind {
-	PIECE_REMAP,		/* shared: mremap(…, 0, …) */
-	PIECE_MAP_FILE,		/* shared hugetlb: map the file again */
-	PIECE_UNSHARE,		/* private: copy into a memfd */
-};
-
-struct piece {
-	uint64_t start, end;	/* the pin's part of the VMA */
-	uint64_t rstart, rend;	/* aliased: start/end rounded to hsize */
-	enum piece_kind kind;
-	size_t hsize;		/* hugetlb page size, 0 if none */
-	struct sio_vma vma;
-};
 
 /* The VMA's backing file by its path, if the path still names the same
  * inode: st and sfs describe it. */
@@ -327,135 +303,218 @@ static bool vma_special(const struct sio_vma *v)
 }
 
 /*
- * Split [start, end) into VMA pieces and decide how to alias each, before
- * changing anything: a pin that fails with EFAULT leaves the address space
- * as it was.  Returns the number of pieces or a negative errno.
+ * Private memory is unshared exactly (the pinned pages, whole huge pages
+ * for hugetlb): other code may be writing right next to a pinned buffer,
+ * and adjacent anonymous mappings merge into one VMA, so a VMA says
+ * nothing about who owns its other pages.  Pieces of one region share a
+ * memfd, its slot (arena.h), at offsets equal to their distance from the
+ * slot's base: neighbouring pieces are then contiguous in one file and the
+ * kernel merges them into one VMA, so pinning a mapping page by page adds
+ * one VMA, not one per page, and the library maps the slot once.
  */
-static long plan_pieces(const struct sio_maps *m, uint64_t start, uint64_t end,
-			unsigned int flags, struct piece **out)
+
+enum piece_kind {
+	PIECE_VIEW,		/* a library view address (an alias) */
+	PIECE_KNOWN,		/* an arena entry the kernel confirmed */
+	PIECE_SHARED,		/* a shared VMA: give its file a view */
+	PIECE_UNSHARE,		/* a private VMA: copy the pages into a slot */
+};
+
+struct piece {
+	uint64_t start, end;	/* the pin's part */
+	enum piece_kind kind;
+	struct arena_file *file;	/* VIEW, KNOWN */
+	uint64_t foff;			/* VIEW, KNOWN: file offset at start */
+	uint64_t wstart, wend;		/* UNSHARE: the pages replaced */
+	size_t hsize;			/* SHARED, UNSHARE */
+	bool memory;			/* SHARED: shmem, hugetlbfs, ramfs */
+	bool sysv;			/* SHARED: a SysV shared memory segment */
+	struct sio_vma vma;		/* SHARED, UNSHARE (path not kept) */
+};
+
+/*
+ * Whether the file still has the pages [foff, foff + len): a program may
+ * shrink a shared file it mapped, and a pin of pages past the end fails
+ * (the kernel's fault there is SIGBUS, and GUP says EFAULT).  Memfds the
+ * library made are never truncated.  By size when the library holds a
+ * descriptor, else by a fault-safe read of the last page through the view.
+ */
+static int check_file_pages(const struct arena_file *f, uint64_t foff,
+			    uint64_t len, uint64_t uaddr)
 {
-	bool write = flags & SIO_UMEM_PIN_WRITE;
-	struct piece *pieces = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t cur = start;
-	struct sio_vma v;
-	size_t pos = 0;
-	int rc;
+	struct stat st;
+	char c;
 
-	while (cur < end && sio_maps_next(m, &pos, &v)) {
-		struct piece *p;
-
-		if (v.end <= cur)
-			continue;
-		if (v.start > cur)
-			break;		/* a hole at cur */
-		if (vma_special(&v)) {
-			rc = sio_err(-EFAULT, "umem: 0x%llx is in a special mapping (%.*s)",
-				     (unsigned long long)cur, (int)v.path_len,
-				     v.path);
-			goto err;
-		}
-		if (!(v.prot & PROT_READ) || (write && !(v.prot & PROT_WRITE))) {
-			rc = sio_err(-EFAULT, "umem: 0x%llx is mapped %s%s, the pin needs %s",
-				     (unsigned long long)cur,
-				     v.prot & PROT_READ ? "r" : "-",
-				     v.prot & PROT_WRITE ? "w" : "-",
-				     write ? "read and write" : "read");
-			goto err;
-		}
-		if (n == cap) {
-			struct piece *np;
-
-			cap = cap ? cap * 2 : 4;
-			np = sio_realloc(pieces, cap * sizeof(*np));
-			if (!np) {
-				rc = sio_err(-ENOMEM, "umem: out of memory");
-				goto err;
-			}
-			pieces = np;
-		}
-		p = &pieces[n++];
-		p->vma = v;
-		p->start = cur;
-		p->end = v.end < end ? v.end : end;
-		p->hsize = vma_hugetlb_size(&v);
-		p->rstart = p->start;
-		p->rend = p->end;
-		if (p->hsize) {
-			p->rstart = p->start & ~(uint64_t)(p->hsize - 1);
-			p->rend = (p->end + p->hsize - 1) & ~(uint64_t)(p->hsize - 1);
-			if (p->rstart < v.start || p->rend > v.end) {
-				rc = sio_err(-EOPNOTSUPP, "umem: hugetlb mapping at 0x%llx is not aligned to its page size",
-					     (unsigned long long)v.start);
-				goto err;
-			}
-		}
-		if (v.shared) {
-			if (write && !vma_memory_backed(&v, p->hsize)) {
-				rc = sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping (%.*s)",
-					     (int)v.path_len, v.path);
-				goto err;
-			}
-			p->kind = p->hsize ? PIECE_MAP_FILE : PIECE_REMAP;
-		} else {
-			p->kind = PIECE_UNSHARE;
-		}
-		cur = p->end;
-	}
-	if (cur < end) {
-		rc = sio_err(-EFAULT, "umem: 0x%llx is not mapped",
-			     (unsigned long long)cur);
-		goto err;
-	}
-	*out = pieces;
-	return (long)n;
-
-err:
-	free(pieces);
-	return rc;
+	if (f->unshared)
+		return 0;
+	if (f->fd >= 0 ? fstat(f->fd, &st) == 0 &&
+				 (uint64_t)st.st_size >= foff + len :
+			 sio_umem_self_copy(false, &c, (uint64_t)(uintptr_t)f->view +
+					      (foff + len - 1 - f->view_off),
+				   1) == 0)
+		return 0;
+	return sio_err(-EFAULT, "umem: 0x%llx is past the end of its file",
+		       (unsigned long long)uaddr);
 }
 
-/* Protections of an alias: what the program may do, never execute. */
-static int alias_prot(const struct sio_vma *v)
+/* Whether VMA v (which holds a) maps entry e's file at e's offsets. */
+static bool entry_matches(const struct arena_entry *e, const struct sio_vma *v,
+			  uint64_t a)
+{
+	return v->shared && v->ino == e->file->ino && v->dev == e->file->dev &&
+	       v->offset + (a - v->start) == e->off + (a - e->node.start);
+}
+
+static int check_prot(const struct sio_vma *v, uint64_t cur, bool write)
+{
+	if (!(v->prot & PROT_READ) || (write && !(v->prot & PROT_WRITE)))
+		return sio_err(-EFAULT, "umem: 0x%llx is mapped %s%s, the pin needs %s",
+			       (unsigned long long)cur,
+			       v->prot & PROT_READ ? "r" : "-",
+			       v->prot & PROT_WRITE ? "w" : "-",
+			       write ? "read and write" : "read");
+	return 0;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * Plan the piece at p->start (< end), changing nothing but forgetting
+ * stale entries: a pin that fails leaves the address space as it was.
+ */
+static int plan_piece(struct piece *p, uint64_t end, bool write,
+		      bool watching)
+{
+	uint64_t cur = p->start;
+	struct arena_entry *e;
+	struct arena_file *f;
+	char name[4096];
+	struct sio_vma v;
+	int rc;
+
+	f = arena_view_find(cur);
+	if (f) {
+		/* An alias the library handed out: its own mapping, which
+		 * the program does not change. */
+		p->kind = PIECE_VIEW;
+		p->file = f;
+		p->foff = f->view_off + (cur - f->vnode.start);
+		p->end = min_u64(end, f->vnode.last + 1);
+		return 0;
+	}
+	e = arena_entry_find(cur);
+	if (e && e->watched && watching) {
+		/* The kernel would have told the watch of an unmap or move
+		 * of this range: the entry is what is mapped there. */
+		v.prot = e->prot;
+		rc = check_prot(&v, cur, write);
+		if (rc)
+			return rc;
+		if (write && e->file->writeback)
+			return sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping at 0x%llx",
+				       (unsigned long long)cur);
+		p->kind = PIECE_KNOWN;
+		p->file = e->file;
+		p->foff = e->off + (cur - e->node.start);
+		p->end = min_u64(end, e->node.last + 1);
+		return check_file_pages(p->file, p->foff, p->end - cur, cur);
+	}
+	/* Unknown: one query, with the name the checks below need. */
+	rc = sio_vma_query(cur, &v, e ? NULL : name, e ? 0 : sizeof(name));
+	if (rc == -EFAULT)
+		return sio_err(-EFAULT, "umem: 0x%llx is not mapped",
+			       (unsigned long long)cur);
+	if (rc)
+		return sio_err(rc, "umem: cannot look up 0x%llx",
+			       (unsigned long long)cur);
+	p->end = min_u64(v.end, end);
+	if (e && entry_matches(e, &v, cur)) {
+		rc = check_prot(&v, cur, write);
+		if (rc)
+			return rc;
+		if (write && e->file->writeback)
+			return sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping at 0x%llx",
+				       (unsigned long long)cur);
+		p->kind = PIECE_KNOWN;
+		p->file = e->file;
+		p->foff = e->off + (cur - e->node.start);
+		p->end = min_u64(p->end, e->node.last + 1);
+		return check_file_pages(p->file, p->foff, p->end - cur, cur);
+	}
+	/* What the arena knew of this VMA's range is stale (unmapped,
+	 * replaced or moved behind the shim's back): the kernel pins what
+	 * is mapped now. */
+	if (e) {
+		if (arena_forget(v.start, v.end))
+			return sio_err(-ENOMEM, "umem: out of memory");
+		rc = sio_vma_query(cur, &v, name, sizeof(name));
+		if (rc)
+			return sio_err(rc, "umem: 0x%llx is not mapped",
+				       (unsigned long long)cur);
+		p->end = min_u64(v.end, end);
+	}
+	if (vma_special(&v))
+		return sio_err(-EFAULT, "umem: 0x%llx is in a special mapping (%.*s)",
+			       (unsigned long long)cur, (int)v.path_len, v.path);
+	rc = check_prot(&v, cur, write);
+	if (rc)
+		return rc;
+	p->hsize = vma_hugetlb_size(&v);
+	if (p->hsize && ((v.start | v.end) & (p->hsize - 1)))
+		return sio_err(-EOPNOTSUPP, "umem: hugetlb mapping at 0x%llx is not aligned to its page size",
+			       (unsigned long long)v.start);
+	if (v.shared) {
+		p->memory = vma_memory_backed(&v, p->hsize);
+		p->sysv = v.path_len >= 5 && !memcmp(v.path, "/SYSV", 5);
+		if (write && !p->memory)
+			return sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping (%.*s)",
+				       (int)v.path_len, v.path);
+		p->kind = PIECE_SHARED;
+	} else {
+		uint64_t w = p->hsize ? p->hsize : self_info.page_size;
+
+		p->kind = PIECE_UNSHARE;
+		p->wstart = max_u64(v.start, p->start & ~(w - 1));
+		p->wend = min_u64(v.end, (p->end + w - 1) & ~(w - 1));
+		/* Whatever the arena knew there is stale (the range is
+		 * private now); forgetting it retires its slot, whose offsets
+		 * here may hold pages a pin still uses. */
+		if (arena_forget(p->wstart, p->wend))
+			return sio_err(-ENOMEM, "umem: out of memory");
+	}
+	v.path = NULL;
+	v.path_len = 0;
+	p->vma = v;
+	return 0;
+}
+
+/* Protections of a view: what the program may do, never execute. */
+static int view_prot(const struct sio_vma *v)
 {
 	return (int)(v->prot & (PROT_READ | PROT_WRITE));
 }
 
-static int alias_remap(const struct piece *p, void **base)
+/* A descriptor of the file behind VMA v (map_files needs CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE), checked to be that file; -1 if none. */
+static int vma_open_file(const struct sio_vma *v, int oflags)
 {
-	size_t len = (size_t)(p->end - p->start);
-	void *a = sio_sys_mremap((void *)(uintptr_t)p->start, 0, len,
-				 MREMAP_MAYMOVE, NULL);
-
-	if (a == MAP_FAILED)
-		return sio_err(-errno, "umem: cannot alias shared memory at 0x%llx",
-			       (unsigned long long)p->start);
-	if ((p->vma.prot & PROT_EXEC) && mprotect(a, len, alias_prot(&p->vma))) {
-		int rc = -errno;
-
-		sio_sys_munmap(a, len);
-		return sio_err(rc, "umem: mprotect of an alias");
-	}
-	*base = a;
-	return 0;
-}
-
-static int alias_map_file(const struct piece *p, void **base)
-{
-	const struct sio_vma *v = &p->vma;
-	int oflags = O_CLOEXEC | ((v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY);
-	size_t len = (size_t)(p->rend - p->rstart);
 	struct statfs sfs;
 	struct stat st;
 	char path[96];
-	void *a;
 	int fd;
 
-	/* map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE. */
 	snprintf(path, sizeof(path), "/proc/self/map_files/%llx-%llx",
 		 (unsigned long long)v->start, (unsigned long long)v->end);
 	fd = sio_sys_open(path, oflags);
-	if (fd < 0 && vma_file(v, &st, &sfs)) {
+	if (fd < 0 && v->path_len && vma_file(v, &st, &sfs)) {
 		char fpath[4096];
 
 		memcpy(fpath, v->path, v->path_len);
@@ -467,28 +526,134 @@ static int alias_map_file(const struct piece *p, void **base)
 		sio_sys_close(fd);
 		fd = -1;
 	}
+	if (fd >= 0)
+		fd = sio_umem_fd_keep(fd);
 	if (fd < 0)
-		return sio_err(-EOPNOTSUPP, "umem: cannot alias shared hugetlb memory at 0x%llx: its file is not reachable (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, or a hugetlbfs path)",
+		fd = -1;
+	return fd;
+}
+
+/*
+ * A view of the whole shared VMA v: mremap(start, 0, len) makes a second
+ * mapping of the same pages; the kernel refuses that for hugetlb, whose
+ * file is mapped again instead.
+ */
+static int make_shared(const struct piece *p, struct arena_file **out)
+{
+	const struct sio_vma *v = &p->vma;
+	int oflags = O_CLOEXEC | ((v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY);
+	size_t len = (size_t)(v->end - v->start);
+	struct arena_entry *e = NULL;
+	struct arena_file *f;
+	void *a;
+	int fd;
+
+	fd = vma_open_file(v, oflags);
+	if (p->hsize) {
+		if (fd < 0)
+			return sio_err(-EOPNOTSUPP, "umem: cannot alias shared hugetlb memory at 0x%llx: its file is not reachable (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, or a hugetlbfs path)",
+				       (unsigned long long)p->start);
+		a = sio_sys_mmap(NULL, len, view_prot(v), MAP_SHARED, fd,
+				 (off_t)v->offset);
+	} else {
+		a = sio_sys_mremap((void *)(uintptr_t)v->start, 0, len,
+				   MREMAP_MAYMOVE, NULL);
+		if (a != MAP_FAILED && (v->prot & PROT_EXEC))
+			sio_sys_mprotect(a, len, view_prot(v));
+	}
+	if (a == MAP_FAILED) {
+		int rc = -errno;
+
+		if (fd >= 0)
+			sio_fd_private_close(fd);
+		return sio_err(rc, "umem: cannot alias shared memory at 0x%llx",
 			       (unsigned long long)p->start);
-	a = sio_sys_mmap(NULL, len, alias_prot(v), MAP_SHARED, fd,
-			 (off_t)(v->offset + (p->rstart - v->start)));
-	sio_sys_close(fd);
-	if (a == MAP_FAILED)
-		return sio_err(-errno, "umem: cannot map shared hugetlb memory at 0x%llx again",
-			       (unsigned long long)p->start);
-	*base = a;
+	}
+	f = arena_file_new(fd, v->dev, v->ino, a, v->offset, len, p->hsize,
+			   false);
+	if (f)
+		f->writeback = !p->memory;
+	if (!f || !(e = arena_entry_add(v->start, v->end, f, v->offset,
+					 v->prot))) {
+		if (f) {
+			arena_file_put(f);
+		} else {
+			sio_sys_munmap(a, len);
+			if (fd >= 0)
+				sio_fd_private_close(fd);
+		}
+		return sio_err(-ENOMEM, "umem: out of memory");
+	}
+	/* SysV segments are never watched: shmdt sends no event. */
+	e->watched = !p->sysv && sio_watch_add(v->start, v->end);
+	arena_file_put(f);	/* the entry holds it */
+	*out = f;
 	return 0;
 }
 
-static int alias_unshare(const struct piece *p, void **base, int *fd_out)
+/*
+ * Copy the program's pages into the slot.  In anonymous memory, pages
+ * that were never touched (neither present nor swapped out, by
+ * /proc/self/pagemap) read as zeros, which the memfd's holes already are:
+ * a large piece skips them, so that a pin of untouched memory (a VMM's
+ * guest memory when it is first mapped) costs no copy and no memory until
+ * someone writes it.  Small pieces, and without pagemap, copy everything.
+ */
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAP (1ull << 62)
+
+static int copy_window(const struct piece *p, void *view, size_t len)
+{
+	size_t ps = self_info.page_size, npages = len / ps, i = 0;
+	uint64_t ent[512];
+	int fd = -1, rc = 0;
+
+	if (!p->vma.ino && !p->hsize && npages > 16)
+		fd = sio_sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sio_umem_self_copy(false, view, p->wstart, len);
+	while (i < npages && !rc) {
+		size_t n = npages - i < 512 ? npages - i : 512, j, run;
+		ssize_t got = pread(fd, ent, n * sizeof(ent[0]),
+				    (off_t)((p->wstart / ps + i) * sizeof(ent[0])));
+
+		if (got != (ssize_t)(n * sizeof(ent[0]))) {
+			/* Not answered: copy the rest whole. */
+			rc = sio_umem_self_copy(false, (char *)view + i * ps,
+				       p->wstart + i * ps, (npages - i) * ps);
+			break;
+		}
+		for (j = 0; j < n && !rc; j += run) {
+			bool used = ent[j] & (PM_PRESENT | PM_SWAP);
+
+			for (run = 1; j + run < n &&
+				      !!(ent[j + run] & (PM_PRESENT | PM_SWAP)) == used;
+			     run++)
+				;
+			if (used)
+				rc = sio_umem_self_copy(false, (char *)view + (i + j) * ps,
+					       p->wstart + (i + j) * ps, run * ps);
+		}
+		i += n;
+	}
+	sio_sys_close(fd);
+	return rc;
+}
+
+/* A new slot for the private VMA v: a memfd of its size (of its huge page
+ * size for private hugetlb), mapped whole as the view, remembered for
+ * fork.  Holes cost nothing until pages are copied in. */
+static int slot_new(const struct piece *p, struct arena_file **out)
 {
 	const struct sio_vma *v = &p->vma;
-	size_t len = (size_t)(p->rend - p->rstart);
+	size_t len = (size_t)(v->end - v->start);
 	unsigned int mflags = MFD_CLOEXEC;
+	bool exec = v->prot & PROT_EXEC;
+	struct arena_file *f;
 	struct self_view *w;
 	struct stat st;
-	void *a, *view;
 	int fd, rc;
+	void *a;
 
 	w = sio_calloc(1, sizeof(*w));
 	if (!w)
@@ -498,7 +663,7 @@ static int alias_unshare(const struct piece *p, void **base, int *fd_out)
 	/* Say whether the memfd may be executed (kernels since 6.3 warn when
 	 * neither is given); older kernels reject both, so retry bare. */
 	fd = memfd_create("softiommu-pin", mflags |
-			  ((v->prot & PROT_EXEC) ? MFD_EXEC : MFD_NOEXEC_SEAL));
+			  (exec ? MFD_EXEC : MFD_NOEXEC_SEAL));
 	if (fd < 0 && errno == EINVAL)
 		fd = memfd_create("softiommu-pin", mflags);
 	if (fd < 0) {
@@ -507,53 +672,101 @@ static int alias_unshare(const struct piece *p, void **base, int *fd_out)
 			p->hsize ? "hugetlb" : "", (unsigned long long)p->start);
 		goto err_free;
 	}
+	fd = sio_umem_fd_keep(fd);
+	if (fd < 0) {
+		rc = sio_err(-ENOMEM, "umem: out of memory");
+		goto err_free;
+	}
 	if (ftruncate(fd, (off_t)len) || fstat(fd, &st)) {
 		rc = sio_err(-errno, "umem: sizing the memfd of a pin");
 		goto err_close;
 	}
-	a = sio_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* A hugetlb view of the whole region would reserve huge pages for
+	 * all of it: MAP_NORESERVE leaves that to the pieces' faults. */
+	a = sio_sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | (p->hsize ? MAP_NORESERVE : 0), fd, 0);
 	if (a == MAP_FAILED) {
 		rc = sio_err(-errno, "umem: mapping the memfd of a pin%s",
 			     p->hsize ? " (no free huge pages?)" : "");
 		goto err_close;
 	}
-	/* The copy is fault-safe: the program may change its view under us. */
-	rc = sio_umem_self_copy(false, a, p->rstart, len);
-	if (rc) {
-		sio_err(rc, "umem: cannot read private memory at 0x%llx to unshare it",
-			(unsigned long long)p->rstart);
-		goto err_unmap;
+	f = arena_file_new(fd, st.st_dev, st.st_ino, a, 0, len, p->hsize, true);
+	if (!f) {
+		sio_sys_munmap(a, len);
+		rc = sio_err(-ENOMEM, "umem: out of memory");
+		goto err_close;
 	}
-	view = sio_sys_mmap((void *)(uintptr_t)p->rstart, len, (int)v->prot,
-			    MAP_SHARED | MAP_FIXED, fd, 0);
-	if (view == MAP_FAILED) {
-		rc = sio_err(-errno, "umem: cannot replace private memory at 0x%llx by a shared copy",
-			     (unsigned long long)p->rstart);
-		goto err_unmap;
-	}
-	if (alias_prot(v) != (PROT_READ | PROT_WRITE))
-		mprotect(a, len, alias_prot(v));
-	/* The memfd stays with the chunk until unpin (chunk.fd). */
-	if (sio_fd_private_add(fd))
-		sio_sys_close(fd);
-	else
-		*fd_out = fd;
-	w->start = p->rstart;
-	w->end = p->rend;
+	f->exec = exec;
+	f->snode.start = v->start;
+	f->snode.last = v->end - 1;
+	arena_slot_add(f);
+	w->start = v->start;
+	w->end = v->end;
 	w->dev = st.st_dev;
 	w->ino = st.st_ino;
 	w->hsize = p->hsize;
 	w->next = self_views;
 	self_views = w;
-	*base = a;
+	*out = f;		/* the caller's reference */
 	return 0;
 
-err_unmap:
-	sio_sys_munmap(a, len);
 err_close:
-	sio_sys_close(fd);
+	sio_fd_private_close(fd);
 err_free:
 	free(w);
+	return rc;
+}
+
+/*
+ * Unshare the pages of a private piece into its region's slot: a
+ * fault-safe copy of the program's pages into the slot at their offset,
+ * then the slot mapped MAP_SHARED|MAP_FIXED over those pages with the
+ * VMA's protections.
+ */
+static int make_unshared(const struct piece *p, struct arena_file **out)
+{
+	const struct sio_vma *v = &p->vma;
+	size_t len = (size_t)(p->wend - p->wstart);
+	struct arena_entry *e;
+	struct arena_file *f;
+	uint64_t off;
+	void *view;
+	int rc;
+
+	f = arena_slot_find(p->wstart, p->wend, p->hsize, v->prot & PROT_EXEC);
+	if (f) {
+		arena_file_get(f);
+	} else {
+		rc = slot_new(p, &f);
+		if (rc)
+			return rc;
+	}
+	off = p->wstart - f->snode.start;
+	/* The copy is fault-safe: the program may change its view under us. */
+	rc = copy_window(p, (char *)f->view + off, len);
+	if (rc) {
+		sio_err(rc, "umem: cannot read private memory at 0x%llx to unshare it",
+			(unsigned long long)p->wstart);
+		goto out_put;
+	}
+	view = sio_sys_mmap((void *)(uintptr_t)p->wstart, len, (int)v->prot,
+			    MAP_SHARED | MAP_FIXED, f->fd, (off_t)off);
+	if (view == MAP_FAILED) {
+		rc = sio_err(-errno, "umem: cannot replace private memory at 0x%llx by a shared copy",
+			     (unsigned long long)p->wstart);
+		goto out_put;
+	}
+	e = arena_entry_add(p->wstart, p->wend, f, off, v->prot);
+	if (!e) {
+		/* The program keeps a shared view of the copy: harmless, and
+		 * fork still copies it (the slot is in self_views). */
+		rc = sio_err(-ENOMEM, "umem: out of memory");
+		goto out_put;
+	}
+	e->watched = sio_watch_add(p->wstart, p->wend);
+	*out = f;
+out_put:
+	arena_file_put(f);	/* the entry holds it */
 	return rc;
 }
 
@@ -562,11 +775,11 @@ static void self_unpin(struct sio_umem_owner *owner,
 {
 	size_t i;
 
-	for (i = 0; i < nchunks; i++) {
-		sio_sys_munmap(chunks[i].map_base, chunks[i].map_len);
-		if (chunks[i].fd >= 0)
-			sio_fd_private_close(chunks[i].fd);
-	}
+	(void)owner;
+	pthread_mutex_lock(&self_lock);
+	for (i = 0; i < nchunks; i++)
+		arena_file_put(chunks[i].afile);
+	pthread_mutex_unlock(&self_lock);
 	free(chunks);
 }
 
@@ -574,70 +787,129 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		    unsigned int flags, struct sio_umem_chunk **out,
 		    size_t *nout)
 {
+	bool write = flags & SIO_UMEM_PIN_WRITE;
+	uint64_t end = start + len, cur = start;
 	struct sio_umem_chunk *chunks = NULL;
-	struct piece *pieces = NULL;
-	struct sio_maps m;
-	long n, i;
-	int rc;
+	struct piece one, *pieces = &one;
+	size_t n = 0, cap = 1, i;
+	bool watching;
+	int rc = 0;
 
+	(void)owner;
 	pthread_mutex_lock(&self_lock);
-	rc = sio_maps_read("/proc/self/maps", &m);
-	if (rc) {
-		sio_err(rc, "umem: cannot read /proc/self/maps");
-		goto out_unlock;
+	watching = sio_watch_sync();
+	/* First every piece is planned and checked, then made. */
+	while (cur < end) {
+		struct piece *p;
+
+		if (n == cap) {
+			struct piece *np;
+
+			cap *= 4;
+			np = sio_malloc(cap * sizeof(*np));
+			if (!np) {
+				rc = sio_err(-ENOMEM, "umem: out of memory");
+				goto out;
+			}
+			memcpy(np, pieces, n * sizeof(*np));
+			if (pieces != &one)
+				free(pieces);
+			pieces = np;
+		}
+		p = &pieces[n++];
+		memset(p, 0, sizeof(*p));
+		p->start = cur;
+		rc = plan_piece(p, end, write, watching);
+		if (rc)
+			goto out;
+		cur = p->end;
 	}
-	prune_views(&m);
-	n = plan_pieces(&m, start, start + len, flags, &pieces);
-	if (n < 0) {
-		rc = (int)n;
-		goto out_maps;
-	}
-	chunks = sio_calloc((size_t)n, sizeof(*chunks));
+	chunks = sio_calloc(n, sizeof(*chunks));
 	if (!chunks) {
 		rc = sio_err(-ENOMEM, "umem: out of memory");
-		goto out_pieces;
+		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		const struct piece *p = &pieces[i];
-		void *base = NULL;
-		int fd = -1;
+		struct piece *p = &pieces[i];
+		struct sio_umem_chunk *c = &chunks[i];
+		struct arena_file *f = p->file;
+		uint64_t foff = p->foff;
 
-		switch (p->kind) {
-		case PIECE_REMAP:
-			rc = alias_remap(p, &base);
-			break;
-		case PIECE_MAP_FILE:
-			rc = alias_map_file(p, &base);
-			break;
-		case PIECE_UNSHARE:
-			rc = alias_unshare(p, &base, &fd);
-			break;
+		if (p->kind == PIECE_SHARED) {
+			foff = p->vma.offset + (p->start - p->vma.start);
+			rc = make_shared(p, &f);
+			if (!rc)
+				rc = check_file_pages(f, foff, p->end - p->start,
+						      p->start);
+		} else if (p->kind == PIECE_UNSHARE) {
+			rc = make_unshared(p, &f);
+			if (!rc)
+				foff = p->start - f->snode.start;
 		}
 		if (rc)
 			break;
-		chunks[i].uaddr = p->start;
-		chunks[i].len = (size_t)(p->end - p->start);
-		chunks[i].map_base = base;
-		chunks[i].map_len = (size_t)(p->rend - p->rstart);
-		chunks[i].host = (uint64_t)(uintptr_t)base + (p->start - p->rstart);
-		chunks[i].fd = fd;
-		chunks[i].fd_offset = fd >= 0 ? p->start - p->rstart : 0;
+		arena_file_get(f);
+		c->uaddr = p->start;
+		c->len = (size_t)(p->end - p->start);
+		c->host = (uint64_t)(uintptr_t)f->view + (foff - f->view_off);
+		c->afile = f;
+		c->fd = f->fd;
+		c->fd_offset = foff;
 	}
 	if (rc) {
 		/* Pieces already unshared stay shared views of their memfds,
 		 * which is harmless: same contents, and fork still copies. */
-		self_unpin(owner, chunks, (size_t)i);
-		goto out_pieces;
+		while (i--)
+			arena_file_put(chunks[i].afile);
+		free(chunks);
+		goto out;
 	}
 	*out = chunks;
-	*nout = (size_t)n;
-out_pieces:
-	free(pieces);
-out_maps:
-	sio_maps_free(&m);
-out_unlock:
+	*nout = n;
+out:
+	__atomic_store_n(&self_known, true, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&self_lock);
+	if (pieces != &one)
+		free(pieces);
 	return rc;
+}
+
+/* The shim saw [addr, addr + len) unmapped or replaced (munmap, mmap
+ * MAP_FIXED, mremap's old range, shmdt): forget what the arena knew of
+ * it.  Pins are unaffected (their views stay); this only saves the next
+ * pin there a lookup that would find the entry stale. */
+SIO_API void sio_umem_notify_unmap(uint64_t addr, uint64_t len)
+{
+	struct self_view **pw;
+	uint64_t end;
+
+	if (!__atomic_load_n(&self_known, __ATOMIC_RELAXED))
+		return;
+	if (!len || __builtin_add_overflow(addr, len, &end))
+		end = UINT64_MAX;
+	pthread_mutex_lock(&self_lock);
+	arena_forget(addr, end);
+	/* Views wholly gone need no copy at fork any more. */
+	for (pw = &self_views; *pw;) {
+		struct self_view *w = *pw;
+
+		if (w->start >= addr && w->end <= end) {
+			*pw = w->next;
+			free(w);
+		} else {
+			pw = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&self_lock);
+}
+
+SIO_API void sio_umem_arena_stats(struct sio_umem_arena_stats *out)
+{
+	pthread_mutex_lock(&self_lock);
+	arena_counts(&out->files, &out->entries, &out->watched);
+	out->queries = sio_vma_nqueries;
+	out->maps_reads = sio_vma_nreads;
+	pthread_mutex_unlock(&self_lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -685,40 +957,43 @@ static int self_file_get(struct sio_umem_owner *owner, int fd, int *out)
 static int self_backing(struct sio_umem_owner *owner, uint64_t uaddr,
 			dev_t *dev, uint64_t *ino, uint64_t *offset)
 {
-	struct sio_maps m;
 	struct sio_vma v;
-	size_t pos = 0;
 	int rc;
 
 	(void)owner;
-	rc = sio_maps_read("/proc/self/maps", &m);
+	pthread_mutex_lock(&self_lock);
+	rc = sio_vma_query(uaddr, &v, NULL, 0);
+	pthread_mutex_unlock(&self_lock);
 	if (rc)
-		return sio_err(rc, "umem: cannot read /proc/self/maps");
-	rc = -EFAULT;
-	while (sio_maps_next(&m, &pos, &v)) {
-		if (uaddr < v.start || uaddr >= v.end)
-			continue;
-		/* Shared and backed by an inode (ino 0: anonymous). */
-		rc = -ENOENT;
-		if (v.shared && v.ino) {
-			*dev = v.dev;
-			*ino = v.ino;
-			*offset = v.offset + (uaddr - v.start);
-			rc = 0;
-		}
-		break;
-	}
-	sio_maps_free(&m);
-	return rc;
+		return rc;
+	/* Shared and backed by an inode (ino 0: anonymous). */
+	if (!v.shared || !v.ino)
+		return -ENOENT;
+	*dev = v.dev;
+	*ino = v.ino;
+	*offset = v.offset + (uaddr - v.start);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Owner                                                                */
 /* ------------------------------------------------------------------ */
 
+/* Owners of this process alive; the arena keeps what it learnt while
+ * there is one (under self_lock). */
+static unsigned long self_owners;
+
 static void self_release(struct sio_umem_owner *owner)
 {
 	free(owner);
+	pthread_mutex_lock(&self_lock);
+	/* No owner, so no pin: the arena's files are only cache now. */
+	if (!--self_owners) {
+		arena_forget_all();
+		sio_watch_stop();
+		sio_vma_close();
+	}
+	pthread_mutex_unlock(&self_lock);
 }
 
 static const struct sio_umem_owner_ops self_ops = {
@@ -749,6 +1024,9 @@ SIO_API int sio_umem_owner_self(struct sio_umem_owner **out)
 		free(owner);
 		return rc;
 	}
+	pthread_mutex_lock(&self_lock);
+	self_owners++;
+	pthread_mutex_unlock(&self_lock);
 	*out = owner;
 	return 0;
 }

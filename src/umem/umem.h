@@ -1,7 +1,8 @@
 /*
  * Private definitions of the user-memory layer: owners and their ops, pins
- * and the pieces they are made of, file references, and the
- * /proc/<pid>/maps reader the in-process implementation uses.
+ * and the pieces they are made of, file references, and the VMA lookups
+ * (PROCMAP_QUERY, or the /proc/<pid>/maps reader) the in-process
+ * implementation uses.
  *
  * The common code (owner.c) owns reference counting, argument checks and
  * RLIMIT_MEMLOCK accounting; an implementation (self.c: the calling
@@ -12,12 +13,16 @@
  * pidfd_getfd() would do for another process).
  *
  * Locks (none is held while calling into another layer):
- *   self_lock  (self.c)  the calling process's address space as seen by
- *                        pins: reading the maps and replacing private
- *                        ranges happen under it, and fork waits for it;
- *   users_lock (owner.c) the list of per-uid counters (insertion only; the
- *                        counters themselves are atomics).
- * They are never nested.
+ *   self_lock   (self.c)  the arena (arena.h: files, views, the program
+ *                         ranges known to map them), the slots' fork list,
+ *                         the PROCMAP_QUERY descriptor (vma.c) and the
+ *                         watch's registrations (watch.c); pins and unpins
+ *                         run under it and fork waits for it;
+ *   watch_qlock (watch.c) a leaf under self_lock: the ranges the watch's
+ *                         monitor thread read from the kernel;
+ *   users_lock  (owner.c) the list of per-uid counters (insertion only; the
+ *                         counters themselves are atomics).
+ * self_lock and users_lock are never nested.
  */
 #ifndef SIO_UMEM_UMEM_H
 #define SIO_UMEM_UMEM_H
@@ -28,20 +33,25 @@
 #include "softiommu/umem.h"
 #include "util/error.h"
 
+struct arena_file;
+
 /* One contiguous piece of a pin: the owner's [uaddr, uaddr + len) is
- * reached at host.  map_base/map_len is the library mapping to drop at
- * unpin; it covers the piece and may be larger (whole huge pages). */
+ * reached at host.  fd/fd_offset is the file behind the piece and the
+ * offset of uaddr in it, for a process that must map the same pages (the
+ * shared mode's server): the descriptor is the library's, valid until
+ * unpin, -1 if the piece has no file the library could open.  An address
+ * pin's piece holds a reference to the arena file whose view host is in
+ * (afile); a file pin's piece is its own mapping, map_base/map_len, which
+ * covers the piece and may be larger (whole huge pages). */
 struct sio_umem_chunk {
 	uint64_t uaddr;
 	size_t len;
 	uint64_t host;
-	void *map_base;
-	size_t map_len;
-	/* The memory file behind the piece and the offset of uaddr in it,
-	 * a descriptor of the library's valid until unpin; -1 when the
-	 * implementation has none at hand (an alias made by mremap). */
 	int fd;
 	uint64_t fd_offset;
+	struct arena_file *afile;
+	void *map_base;
+	size_t map_len;
 };
 
 /* A pin flag for implementations, beside the public ones: the pages are
@@ -173,5 +183,23 @@ void sio_maps_free(struct sio_maps *m);
 bool sio_maps_next(const struct sio_maps *m, size_t *pos, struct sio_vma *out);
 /* Whether the VMA's path equals s. */
 bool sio_vma_path_is(const struct sio_vma *v, const char *s);
+
+/*
+ * The VMA holding addr (vma.c): PROCMAP_QUERY, or one read of the maps
+ * file where the kernel refuses it.  name (may be NULL) receives the
+ * VMA's path, which v->path then points at.  -EFAULT if addr is not
+ * mapped.  Caller holds self_lock.
+ */
+int sio_vma_query(uint64_t addr, struct sio_vma *v, char *name, size_t namesz);
+/* How many sio_vma_query() calls PROCMAP_QUERY answered, and how many a
+ * read of the whole maps file (under self_lock). */
+extern uint64_t sio_vma_nqueries, sio_vma_nreads;
+/* Keep fd as one of the library's own (fd.c): moved out of the program's
+ * way and registered private.  The new number, or -ENOMEM (fd closed). */
+int sio_umem_fd_keep(int fd);
+/* In a fork child: the query descriptor names the parent; reopen it. */
+void sio_vma_fork_child(void);
+/* Close the query descriptor (the last owner of the process went). */
+void sio_vma_close(void);
 
 #endif

@@ -45,7 +45,8 @@ enum sio_lock_rank {
 	SIO_LOCK_IOMMUFD_DMABUF = 250,		/* dmabuf->lock */
 	SIO_LOCK_IOMMUFD_PAGES = 260,		/* pages->mutex */
 	/* umem */
-	SIO_LOCK_UMEM_SELF = 270,		/* self_lock: pins, views */
+	SIO_LOCK_UMEM_SELF = 270,		/* self_lock: pins, the arena */
+	SIO_LOCK_UMEM_WATCH = 275,		/* watch_qlock: the watch's queue */
 	SIO_LOCK_UMEM_USERS = 280,		/* users_lock: accounting */
 	/* core and what runs under the group mutex */
 	SIO_LOCK_SYSTEM = 300,			/* sys->lock */

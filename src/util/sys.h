@@ -61,6 +61,11 @@ static inline int sio_sys_munmap(void *addr, size_t len)
 	return (int)syscall(SYS_munmap, addr, len);
 }
 
+static inline int sio_sys_mprotect(void *addr, size_t len, int prot)
+{
+	return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
 /* new_addr is used only with MREMAP_FIXED (pass NULL otherwise). */
 static inline void *sio_sys_mremap(void *old, size_t old_len, size_t new_len,
 				   int flags, void *new_addr)
