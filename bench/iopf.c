@@ -14,7 +14,8 @@
  * the page is mapped in the IOAS beforehand, as after a VMM's fix-up; for
  * sva the handler makes it present).  Median of the per-run medians.
  * Throughput: up to WINDOW requests outstanding, groups answered per
- * second, median over runs.  The device waits by spinning with yields.
+ * second, median over runs.  The device waits for a response by spinning
+ * briefly, then sleeping on a futex (the device model below).
  *
  * Beside each round trip: the futex ping-pong between two threads
  * (floors.h), measured in each run just before its round trips, and the
@@ -27,7 +28,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +50,25 @@
 #define PG 4096ull
 #define TARGET_RATIO 1.5
 
-/* The device model: counts the responses it got. */
+/*
+ * The device model: counts the responses it got.  A device thread that
+ * waits for a response spins for up to SPIN_NS (the answer of a handler
+ * that is running comes within a few microseconds), then sleeps on the
+ * count; the response (its wake op, once the layer dropped the device's
+ * lock) wakes it only when it sleeps.  "sleeping" and
+ * "answered" are a store-then-load pair on each side (sequentially
+ * consistent), so a response either sees the sleeper or is seen by it.
+ * A spin that times out means the CPUs are oversubscribed (it kept the
+ * handler from running): the next 2^misses - 1 waits sleep at once.
+ */
+#define SPIN_NS 10000.0
+
 struct devmodel {
-	unsigned long answered;		/* atomic */
+	uint32_t answered;		/* atomic; the futex word */
+	uint32_t sleeping;		/* atomic: the device waits on answered */
 	unsigned long failed;		/* atomic: not SUCCESS */
+	unsigned int spin_misses;	/* the device thread's own */
+	unsigned int spin_skip;
 };
 
 static void on_response(struct sio_device *dev, void *arg,
@@ -64,17 +79,69 @@ static void on_response(struct sio_device *dev, void *arg,
 	(void)dev;
 	if (resp->code != SIO_PAGE_RESP_SUCCESS)
 		__atomic_add_fetch(&m->failed, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&m->answered, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&m->answered, 1, __ATOMIC_SEQ_CST);
+}
+
+/* After the layer dropped the device's lock (see iopf.h). */
+static void on_wake(struct sio_device *dev, void *arg)
+{
+	struct devmodel *m = arg;
+
+	(void)dev;
+	if (__atomic_load_n(&m->sleeping, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &m->answered, FUTEX_WAKE_PRIVATE, 1, NULL,
+			NULL, 0);
 }
 
 static const struct sio_iopf_device_ops model_ops = {
 	.page_response = on_response,
+	.wake = on_wake,
 };
 
-static void wait_answered(struct devmodel *m, unsigned long n)
+static inline void cpu_relax(void)
 {
-	while (__atomic_load_n(&m->answered, __ATOMIC_ACQUIRE) < n)
-		sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ volatile("" ::: "memory");
+#endif
+}
+
+static bool answered_by(struct devmodel *m, uint32_t n)
+{
+	return (int32_t)(__atomic_load_n(&m->answered, __ATOMIC_SEQ_CST) - n) >= 0;
+}
+
+/* Until at least n responses came (counts wrap: compare differences). */
+static void wait_answered(struct devmodel *m, uint32_t n)
+{
+	uint32_t v;
+
+	if (answered_by(m, n))
+		return;
+	if (m->spin_skip) {
+		m->spin_skip--;
+	} else {
+		double t0 = bench_now_ns();
+
+		for (int i = 1;; i++) {
+			if (answered_by(m, n)) {
+				m->spin_misses = 0;
+				return;
+			}
+			if (!(i & 63) && bench_now_ns() - t0 > SPIN_NS)
+				break;
+			cpu_relax();
+		}
+		if (m->spin_misses < 6)
+			m->spin_misses++;
+		m->spin_skip = (1u << m->spin_misses) - 1;
+	}
+	__atomic_store_n(&m->sleeping, 1, __ATOMIC_SEQ_CST);
+	while ((int32_t)((v = __atomic_load_n(&m->answered, __ATOMIC_SEQ_CST)) - n) < 0)
+		syscall(SYS_futex, &m->answered, FUTEX_WAIT_PRIVATE, v, NULL,
+			NULL, 0);
+	__atomic_store_n(&m->sleeping, 0, __ATOMIC_RELAXED);
 }
 
 struct target {
@@ -101,7 +168,8 @@ static double round_trips(struct target *t)
 	int rc;
 
 	for (long i = 0; i < ITERS; i++) {
-		unsigned long before = t->model.answered;
+		uint32_t before = __atomic_load_n(&t->model.answered,
+						  __ATOMIC_ACQUIRE);
 		double t0 = bench_now_ns();
 
 		req.addr = t->addr(t, 0, i);
@@ -133,16 +201,15 @@ static double round_trips(struct target *t)
 /* Throughput: groups per second with WINDOW outstanding. */
 static double throughput(struct target *t)
 {
-	unsigned long start = t->model.answered;
+	uint32_t start = __atomic_load_n(&t->model.answered, __ATOMIC_ACQUIRE);
 	struct sio_page_request req = { .pasid = t->pasid, .flags = SIO_PRQ_LAST,
 					.perm = SIO_DMA_READ };
 	double t0 = bench_now_ns();
 
 	for (long sent = 0; sent < TPUT; sent++) {
-		while (sent - (long)(__atomic_load_n(&t->model.answered,
-						     __ATOMIC_ACQUIRE) - start) >=
-		       WINDOW)
-			sched_yield();
+		if (sent >= WINDOW)
+			wait_answered(&t->model,
+				      start + (uint32_t)(sent - WINDOW + 1));
 		req.addr = t->addr(t, 1, sent);
 		req.grpid = (uint32_t)sent & 0x1ff;
 		if (sio_iopf_report(t->dev, &req)) {
