@@ -125,6 +125,7 @@ static int fault_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group
 {
 	struct iommufd_fault *fault = to_fault(h);
 	struct iommufd_fault_record *rec = sio_malloc(sizeof(*rec));
+	struct iommufd_eventq_ready ready = { 0 };
 	bool closed;
 
 	if (!rec)
@@ -135,11 +136,15 @@ static int fault_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group
 	closed = !fault->common.file;
 	if (!closed) {
 		cds_list_add_tail(&rec->node, &fault->common.deliver);
-		iommufd_eventq_update_readable(&fault->common);
+		ready = iommufd_eventq_note_readable(&fault->common);
 	}
 	pthread_mutex_unlock(&fault->common.mutex);
 	if (closed)
 		record_answer(rec, SIO_PAGE_RESP_INVALID);
+	else
+		/* The wake-up of the reader, once it can take the mutex.  The
+		 * HWPT holds the queue while its domain takes faults. */
+		iommufd_eventq_apply_readable(&fault->common, ready);
 	return 0;
 }
 
@@ -209,6 +214,7 @@ static ssize_t fault_read(struct sio_file *file, void *buf, size_t len)
 	struct iommufd_fault *fault = file_to_fault(file);
 	const size_t rec_size = sizeof(struct iommu_hwpt_pgfault);
 	uint64_t ubuf = (uint64_t)(uintptr_t)buf;
+	struct iommufd_eventq_ready ready;
 	size_t done = 0;
 	int rc = 0;
 
@@ -240,8 +246,9 @@ static ssize_t fault_read(struct sio_file *file, void *buf, size_t len)
 		cds_list_del(&rec->node);
 		done += n * rec_size;
 	}
-	iommufd_eventq_update_readable(&fault->common);
+	ready = iommufd_eventq_note_readable(&fault->common);
 	pthread_mutex_unlock(&fault->common.mutex);
+	iommufd_eventq_apply_readable(&fault->common, ready);
 	return done ? (ssize_t)done : rc;
 }
 
