@@ -6,10 +6,13 @@
  * Set-up, as the kernel's iommufd_dirty_tracking selftest: an IOAS with a
  * mock device, 1 GiB of shared memory mapped at the mock aperture in
  * pieces of PIECE bytes (one IOMMU_IOAS_MAP each), a paging HWPT allocated
- * with IOMMU_HWPT_ALLOC_DIRTY_TRACKING (huge leaves where the pieces allow
- * them), tracking switched on, NDIRTY pages spread over the range marked
- * dirty with IOMMU_TEST_OP_DIRTY.  The memory itself is never touched, so
- * the benchmark costs no resident gigabyte.
+ * with IOMMU_HWPT_ALLOC_DIRTY_TRACKING, tracking switched on, NDIRTY pages
+ * spread over the range marked dirty with IOMMU_TEST_OP_DIRTY.  Twice:
+ * with huge pages on (leaves as large as the pinned memory's alignment
+ * allows, which varies from run to run: the line says what they were)
+ * and with IOMMU_OPTION_HUGE_PAGES off (every leaf a 4 KiB CPU page, the
+ * largest table to scan).  The memory itself is never touched, so the
+ * benchmark costs no resident gigabyte.
  *
  * Timed: one GET_DIRTY_BITMAP of the whole range with 4 KiB bits (a
  * 32 KiB bitmap), with clearing (the pages are marked dirty again before
@@ -58,7 +61,8 @@ struct env {
 	uint64_t iova;
 	uint64_t *want;			/* the dirtied pages' bits */
 	uint64_t *got;
-	uint64_t leaf;			/* bytes one dirty bit reports */
+	uint64_t nset;			/* bits a read sets: the dirtied
+					 * pages' whole leaves */
 };
 
 static void mark_dirty(struct env *e)
@@ -85,7 +89,7 @@ static double read_bitmap(struct env *e, unsigned int flags)
 		.iova = e->iova, .length = SPAN, .page_size = BIT_PAGE,
 		.data = (uintptr_t)e->got,
 	};
-	uint64_t per_leaf = e->leaf / BIT_PAGE, nset = 0;
+	uint64_t nset = 0;
 	double t0;
 
 	memset(e->got, 0, NBITS / 8);
@@ -94,10 +98,9 @@ static double read_bitmap(struct env *e, unsigned int flags)
 	t0 = bench_now_ns() - t0;
 	for (uint64_t w = 0; w < NBITS / 64; w++)
 		nset += (uint64_t)__builtin_popcountll(e->got[w]);
-	if (nset != NDIRTY * per_leaf) {
+	if (nset != e->nset) {
 		fprintf(stderr, "bench_dirty: %llu bits set, not %llu\n",
-			(unsigned long long)nset,
-			(unsigned long long)(NDIRTY * per_leaf));
+			(unsigned long long)nset, (unsigned long long)e->nset);
 		exit(1);
 	}
 	for (int i = 0; i < NDIRTY; i++) {
@@ -133,12 +136,16 @@ static double run_no_clear(struct env *e)
 	return bench_median(v, CALLS);
 }
 
-int main(int argc, char **argv)
+/* An iommufd context set up as the file comment says; huge false turns
+ * IOMMU_OPTION_HUGE_PAGES off on the IOAS, so every leaf is a CPU page. */
+static void setup(struct env *e, struct sio_iommufd_host *host, char *mem,
+		  bool huge)
 {
-	int runs = argc > 1 ? atoi(argv[1]) : 7;
-	double clr[MAXRUNS], noclr[MAXRUNS], floor[MAXRUNS];
-	struct sio_iommufd_host *host;
 	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct iommu_option opt = {
+		.size = sizeof(opt), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET, .val64 = 0,
+	};
 	struct iommu_test_cmd md = { .size = sizeof(md),
 				     .op = IOMMU_TEST_OP_MOCK_DOMAIN };
 	struct iommu_hwpt_alloc hwpt = {
@@ -147,26 +154,22 @@ int main(int argc, char **argv)
 	struct iommu_hwpt_set_dirty_tracking track = {
 		.size = sizeof(track), .flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
 	};
-	struct env e = { .iova = MOCK_APERTURE_START };
-	double c, n, f;
-	char *mem;
-
-	if (runs < 1 || runs > MAXRUNS)
-		runs = 7;
-	/* Aligned to PIECE so that huge leaves can map it. */
-	mem = mmap(NULL, SPAN + PIECE, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	e.want = calloc(NBITS / 64, sizeof(uint64_t));
-	e.got = calloc(NBITS / 64, sizeof(uint64_t));
-	if (mem == MAP_FAILED || !e.want || !e.got ||
-	    sio_iommufd_host_create(&host) || sio_iommufd_open(host, &e.ictx)) {
-		fprintf(stderr, "bench_dirty: setup: %s\n", sio_last_error());
-		return 1;
+	struct iommu_hwpt_get_dirty_bitmap g = {
+		.size = sizeof(g), .iova = MOCK_APERTURE_START, .length = SPAN,
+		.page_size = BIT_PAGE,
+	};
+	if (sio_iommufd_open(host, &e->ictx)) {
+		fprintf(stderr, "bench_dirty: open: %s\n", sio_last_error());
+		exit(1);
 	}
-	mem += (PIECE - (uintptr_t)mem % PIECE) % PIECE;
-	ioc(e.ictx, IOMMU_IOAS_ALLOC, &ioas);
+	e->iova = MOCK_APERTURE_START;
+	ioc(e->ictx, IOMMU_IOAS_ALLOC, &ioas);
+	if (!huge) {
+		opt.object_id = ioas.out_ioas_id;
+		ioc(e->ictx, IOMMU_OPTION, &opt);
+	}
 	md.id = ioas.out_ioas_id;
-	ioc(e.ictx, IOMMU_TEST_CMD, &md);
+	ioc(e->ictx, IOMMU_TEST_CMD, &md);
 	for (uint64_t off = 0; off < SPAN; off += PIECE) {
 		struct iommu_ioas_map map = {
 			.size = sizeof(map), .ioas_id = ioas.out_ioas_id,
@@ -174,59 +177,91 @@ int main(int argc, char **argv)
 				 IOMMU_IOAS_MAP_READABLE |
 				 IOMMU_IOAS_MAP_WRITEABLE,
 			.user_va = (uintptr_t)mem + off, .length = PIECE,
-			.iova = e.iova + off,
+			.iova = e->iova + off,
 		};
 
-		ioc(e.ictx, IOMMU_IOAS_MAP, &map);
+		ioc(e->ictx, IOMMU_IOAS_MAP, &map);
 	}
 	hwpt.dev_id = md.mock_domain.out_idev_id;
 	hwpt.pt_id = ioas.out_ioas_id;
-	ioc(e.ictx, IOMMU_HWPT_ALLOC, &hwpt);
-	e.hwpt = hwpt.out_hwpt_id;
-	track.hwpt_id = e.hwpt;
-	ioc(e.ictx, IOMMU_HWPT_SET_DIRTY_TRACKING, &track);
+	ioc(e->ictx, IOMMU_HWPT_ALLOC, &hwpt);
+	e->hwpt = hwpt.out_hwpt_id;
+	track.hwpt_id = e->hwpt;
+	ioc(e->ictx, IOMMU_HWPT_SET_DIRTY_TRACKING, &track);
+	memset(e->want, 0, NBITS / 8);
 	for (int i = 0; i < NDIRTY; i++) {
 		uint64_t bit = (uint64_t)i * (NBITS / NDIRTY) + 7;
 
-		e.want[bit / 64] |= 1ull << (bit % 64);
+		e->want[bit / 64] |= 1ull << (bit % 64);
 	}
-	/* How much one dirty page reports: its leaf (the first read tells). */
-	e.leaf = BIT_PAGE;
-	{
-		struct iommu_hwpt_get_dirty_bitmap g = {
-			.size = sizeof(g), .hwpt_id = e.hwpt,
-			.iova = e.iova, .length = SPAN, .page_size = BIT_PAGE,
-			.data = (uintptr_t)e.got,
+	/* How much one dirty page reports: its leaf (the first read tells;
+	 * the pieces' alignment in the pinned memory decides it). */
+	mark_dirty(e);
+	memset(e->got, 0, NBITS / 8);
+	g.hwpt_id = e->hwpt;
+	g.data = (uintptr_t)e->got;
+	ioc(e->ictx, IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
+	e->nset = 0;
+	for (uint64_t w = 0; w < NBITS / 64; w++)
+		e->nset += (uint64_t)__builtin_popcountll(e->got[w]);
+}
+
+int main(int argc, char **argv)
+{
+	int runs = argc > 1 ? atoi(argv[1]) : 7;
+	double clr[2][MAXRUNS], noclr[2][MAXRUNS], floor[MAXRUNS];
+	struct sio_iommufd_host *host;
+	struct env e[2];
+	double f;
+	char *mem;
+
+	if (runs < 1 || runs > MAXRUNS)
+		runs = 7;
+	/* Aligned to PIECE, so that huge leaves can map it. */
+	mem = mmap(NULL, SPAN + PIECE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED || sio_iommufd_host_create(&host)) {
+		fprintf(stderr, "bench_dirty: setup: %s\n", sio_last_error());
+		return 1;
+	}
+	mem += (PIECE - (uintptr_t)mem % PIECE) % PIECE;
+	for (int k = 0; k < 2; k++) {
+		e[k] = (struct env){
+			.want = calloc(NBITS / 64, sizeof(uint64_t)),
+			.got = calloc(NBITS / 64, sizeof(uint64_t)),
 		};
-		uint64_t nset = 0;
-
-		mark_dirty(&e);
-		ioc(e.ictx, IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
-		for (uint64_t w = 0; w < NBITS / 64; w++)
-			nset += (uint64_t)__builtin_popcountll(e.got[w]);
-		e.leaf = nset / NDIRTY * BIT_PAGE;
+		if (!e[k].want || !e[k].got) {
+			fprintf(stderr, "bench_dirty: out of memory\n");
+			return 1;
+		}
+		setup(&e[k], host, mem, k == 0);
 	}
-
 	for (int r = 0; r < runs; r++) {
 		floor[r] = bench_floor_getppid_ns();
-		clr[r] = run_clear(&e);
-		noclr[r] = run_no_clear(&e);
+		for (int k = 0; k < 2; k++) {
+			clr[k][r] = run_clear(&e[k]);
+			noclr[k][r] = run_no_clear(&e[k]);
+		}
 	}
-	c = bench_median(clr, runs);
-	n = bench_median(noclr, runs);
 	f = bench_median(floor, runs);
-	printf("bench_dirty: IOMMU_HWPT_GET_DIRTY_BITMAP over 1 GiB (%llu MiB pieces,"
-	       " %llu KiB leaves, %d dirty), 4 KiB bits; median of %d runs of %d calls\n",
-	       (unsigned long long)(PIECE >> 20), (unsigned long long)(e.leaf >> 10),
-	       NDIRTY, runs, CALLS);
-	printf("  %-22s %12.0f ns   %8.1f GB/s of IOVA   %8.0f x getppid\n",
-	       "read and clear", c, (double)SPAN / c, c / f);
-	printf("  %-22s %12.0f ns   %8.1f GB/s of IOVA   %8.0f x getppid\n",
-	       "read, NO_CLEAR", n, (double)SPAN / n, n / f);
-	printf("  %-22s %12.0f ns\n", "getppid floor", f);
-	sio_iommufd_release(e.ictx);
+	printf("bench_dirty: IOMMU_HWPT_GET_DIRTY_BITMAP over 1 GiB mapped in %llu MiB"
+	       " pieces, %d pages dirty, 4 KiB bits;\n"
+	       "             median of %d runs of %d calls, getppid floor %.0f ns\n",
+	       (unsigned long long)(PIECE >> 20), NDIRTY, runs, CALLS, f);
+	for (int k = 0; k < 2; k++) {
+		double c = bench_median(clr[k], runs);
+		double n = bench_median(noclr[k], runs);
+
+		printf("  %-11s %5llu KiB leaves* read and clear %9.0f ns %7.1f GB/s"
+		       " %6.0fx getppid   NO_CLEAR %9.0f ns %7.1f GB/s %6.0fx getppid\n",
+		       k ? "huge off" : "huge on",
+		       (unsigned long long)(e[k].nset * BIT_PAGE / NDIRTY >> 10), c,
+		       (double)SPAN / c, c / f, n, (double)SPAN / n, n / f);
+		sio_iommufd_release(e[k].ictx);
+		free(e[k].want);
+		free(e[k].got);
+	}
+	printf("  (* KiB reported per dirty page: the leaves that hold them)\n");
 	sio_iommufd_host_destroy(host);
-	free(e.want);
-	free(e.got);
 	return 0;
 }
