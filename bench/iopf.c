@@ -59,9 +59,10 @@
  * "answered" are a store-then-load pair on each side (sequentially
  * consistent), so a response either sees the sleeper or is seen by it.
  * A spin that times out means the CPUs are oversubscribed (it kept the
- * handler from running): the next 2^misses - 1 waits sleep at once.
+ * handler from running): the next 2^misses - 1 waits (misses up to 10)
+ * sleep at once.
  */
-#define SPIN_NS 10000.0
+#define SPIN_NS 5000.0
 
 struct devmodel {
 	uint32_t answered;		/* atomic; the futex word */
@@ -133,7 +134,7 @@ static void wait_answered(struct devmodel *m, uint32_t n)
 				break;
 			cpu_relax();
 		}
-		if (m->spin_misses < 6)
+		if (m->spin_misses < 10)
 			m->spin_misses++;
 		m->spin_skip = (1u << m->spin_misses) - 1;
 	}

@@ -39,11 +39,16 @@
 /* Group IDs the data path gives its own requests: PCIe's 9-bit PRG index. */
 #define SIO_IOPF_AUTO_GRPID_MASK 0x1ffu
 /* How long a fault thread that ran out of work watches for more before it
- * sleeps: a few times a thread's wake-up, so that a device faulting again
- * right after its answer is served without one, and short enough that an
- * idle handler gives its CPU back at once on the scale of a scheduler
- * tick. */
-#define SIO_IOPF_SPIN_NS 10000L
+ * sleeps: a few times a round trip's work, so that a device faulting again
+ * right after its answer is served without a wake-up, and short enough
+ * that an idle handler gives its CPU back at once on the scale of a
+ * scheduler tick.  After a watch that timed out the thread skips watching
+ * for 2^misses - 1 idle spells, misses counting up to
+ * SIO_IOPF_SPIN_MISSES_MAX: on oversubscribed CPUs (or a VM whose idle
+ * vCPU takes long to wake) watching rarely pays, and then costs a round
+ * trip 5 us / 1024 on average. */
+#define SIO_IOPF_SPIN_NS 5000L
+#define SIO_IOPF_SPIN_MISSES_MAX 10u
 
 /* A busy-wait iteration's pause (lets the sibling hyperthread run). */
 static inline void sio_iopf_cpu_relax(void)

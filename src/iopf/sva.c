@@ -18,7 +18,7 @@
  * Spinning pays only while the device's thread runs on another CPU; when
  * the CPUs are oversubscribed a spin keeps the device from running and
  * times out, so after each timed-out spin a worker skips spinning for
- * twice as many idle spells as the last time (up to 63), and one spin
+ * twice as many idle spells as the last time (up to 1023), and one spin
  * that finds work resets that.
  *
  * No thread is woken into a lock it must then sleep on: handle() signals
@@ -69,7 +69,7 @@ struct sio_iopf_sva {
 struct sva_worker {
 	struct sio_iopf_sva *q;
 	unsigned int slot;
-	unsigned int spin_misses;	/* timed-out spins in a row (<= 6) */
+	unsigned int spin_misses;	/* timed-out spins in a row (<= 10) */
 	unsigned int spin_skip;		/* idle spells left without a spin */
 };
 
@@ -134,7 +134,7 @@ static void maybe_spin(struct sva_worker *w)
 		w->spin_misses = 0;
 		return;
 	}
-	if (w->spin_misses < 6)
+	if (w->spin_misses < SIO_IOPF_SPIN_MISSES_MAX)
 		w->spin_misses++;
 	w->spin_skip = (1u << w->spin_misses) - 1;
 }
