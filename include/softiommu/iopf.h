@@ -89,7 +89,8 @@ struct sio_iopf_device_ops {
 	 * after it dropped the device's fault lock.  A thread woken from
 	 * page_response itself would find that lock still held when it sends
 	 * its next request, and sleep on it at once; woken from here it does
-	 * not.  Never runs once sio_iopf_device_disable() has returned.
+	 * not.  Never runs once sio_iopf_device_disable() has returned (which
+	 * waits for the calls in flight, so wake must not disable dev).
 	 */
 	void (*wake)(struct sio_device *dev, void *arg);
 };
