@@ -83,6 +83,16 @@ struct sio_iopf_device_ops {
 	 * call back into the page-fault layer or attach/detach for dev. */
 	void (*page_response)(struct sio_device *dev, void *arg,
 			      const struct sio_page_response *resp);
+	/*
+	 * Optional: wake the model's thread that waits for responses.  Runs
+	 * on the thread that delivered one or more page_response calls, right
+	 * after it dropped the device's fault lock.  A thread woken from
+	 * page_response itself would find that lock still held when it sends
+	 * its next request, and sleep on it at once; woken from here it does
+	 * not.  Never runs once sio_iopf_device_disable() has returned (which
+	 * waits for the calls in flight, so wake must not disable dev).
+	 */
+	void (*wake)(struct sio_device *dev, void *arg);
 };
 
 /* Per-device limits; 0 takes the default. */

@@ -47,6 +47,7 @@
  * kernel's fd table and the table slot.  So set_readable never writes into
  * a number that has meanwhile become some other file of the program.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -54,6 +55,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <urcu/list.h>
 
 #include "softiommu/file.h"
@@ -611,10 +613,15 @@ SIO_API void sio_file_set_readable(struct sio_file *file, bool readable)
 			sio_sys_write(file->fds[0], &v, sizeof(v));
 		} else {
 			/* Only we write the counter, but the program may have
-			 * cleared O_NONBLOCK on the description: never block. */
+			 * cleared O_NONBLOCK on the description: never block.
+			 * RWF_NOWAIT does that in one system call; a kernel
+			 * whose eventfd lacks it gets poll() first. */
+			struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
 			struct pollfd p = { .fd = file->fds[0], .events = POLLIN };
 
-			if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+			if (syscall(SYS_preadv2, file->fds[0], &iov, 1, -1L, -1L,
+				    RWF_NOWAIT) < 0 && errno != EAGAIN &&
+			    poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
 				sio_sys_read(file->fds[0], &v, sizeof(v));
 		}
 	}

@@ -33,9 +33,11 @@
 #include "softiommu/file.h"
 
 struct iommufd_fault_record {
-	struct cds_list_head node;	/* in fault->deliver until read */
+	struct cds_list_head node;	/* in fault->deliver until read; on
+					 * a writer's list once answered */
 	struct sio_iopf_group *group;
 	uint32_t cookie;		/* once read */
+	enum sio_page_response_code code;	/* once written */
 };
 
 static struct iommufd_fault *to_fault(struct sio_iopf_handler *h)
@@ -123,6 +125,7 @@ static int fault_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group
 {
 	struct iommufd_fault *fault = to_fault(h);
 	struct iommufd_fault_record *rec = sio_malloc(sizeof(*rec));
+	struct iommufd_eventq_ready ready = { 0 };
 	bool closed;
 
 	if (!rec)
@@ -133,11 +136,15 @@ static int fault_handle(struct sio_iopf_handler *h, struct sio_iopf_group *group
 	closed = !fault->common.file;
 	if (!closed) {
 		cds_list_add_tail(&rec->node, &fault->common.deliver);
-		iommufd_eventq_update_readable(&fault->common);
+		ready = iommufd_eventq_note_readable(&fault->common);
 	}
 	pthread_mutex_unlock(&fault->common.mutex);
 	if (closed)
 		record_answer(rec, SIO_PAGE_RESP_INVALID);
+	else
+		/* The wake-up of the reader, once it can take the mutex.  The
+		 * HWPT holds the queue while its domain takes faults. */
+		iommufd_eventq_apply_readable(&fault->common, ready);
 	return 0;
 }
 
@@ -207,6 +214,7 @@ static ssize_t fault_read(struct sio_file *file, void *buf, size_t len)
 	struct iommufd_fault *fault = file_to_fault(file);
 	const size_t rec_size = sizeof(struct iommu_hwpt_pgfault);
 	uint64_t ubuf = (uint64_t)(uintptr_t)buf;
+	struct iommufd_eventq_ready ready;
 	size_t done = 0;
 	int rc = 0;
 
@@ -238,8 +246,9 @@ static ssize_t fault_read(struct sio_file *file, void *buf, size_t len)
 		cds_list_del(&rec->node);
 		done += n * rec_size;
 	}
-	iommufd_eventq_update_readable(&fault->common);
+	ready = iommufd_eventq_note_readable(&fault->common);
 	pthread_mutex_unlock(&fault->common.mutex);
+	iommufd_eventq_apply_readable(&fault->common, ready);
 	return done ? (ssize_t)done : rc;
 }
 
@@ -248,16 +257,18 @@ static ssize_t fault_write(struct sio_file *file, const void *buf, size_t len)
 	struct iommufd_fault *fault = file_to_fault(file);
 	const size_t resp_size = sizeof(struct iommu_hwpt_page_response);
 	uint64_t ubuf = (uint64_t)(uintptr_t)buf;
+	struct iommufd_fault_record *rec, *tmp;
+	struct cds_list_head taken;
 	size_t done = 0;
 	int rc = 0;
 
 	if (len % resp_size)
 		return sio_err(-ESPIPE,
 			       "fault queue write: length not a multiple of the response");
+	CDS_INIT_LIST_HEAD(&taken);
 	pthread_mutex_lock(&fault->common.mutex);
 	while (done < len) {
 		struct iommu_hwpt_page_response resp;
-		struct iommufd_fault_record *rec;
 
 		if (sio_umem_read(fault->common.ictx->host->owner, &resp, ubuf + done,
 				  resp_size)) {
@@ -278,10 +289,21 @@ static ssize_t fault_write(struct sio_file *file, const void *buf, size_t len)
 			break;
 		}
 		/* The uAPI codes are the layer's (SUCCESS 0, INVALID 1). */
-		record_answer(rec, (enum sio_page_response_code)resp.code);
+		rec->code = (enum sio_page_response_code)resp.code;
+		cds_list_add_tail(&rec->node, &taken);
 		done += resp_size;
 	}
 	pthread_mutex_unlock(&fault->common.mutex);
+	/*
+	 * Answer once the queue is unlocked: the answer lets the device run
+	 * on at once, and its next fault queues here, which would otherwise
+	 * find the lock still held and sleep on it.  Taken out of the table,
+	 * the records are this writer's alone; a detach that runs meanwhile
+	 * no longer finds them here and answers their groups itself, so this
+	 * answer then gets -EALREADY and the device still hears one.
+	 */
+	cds_list_for_each_entry_safe(rec, tmp, &taken, node)
+		record_answer(rec, rec->code);
 	return done ? (ssize_t)done : rc;
 }
 

@@ -19,7 +19,8 @@
  * An event queue's mutex (eventq.c: fault queues, vEVENTQs) is taken
  * inside igroup->lock (a detach flushes the fault queue), inside a
  * vIOMMU's veventqs_lock (reporting an event) and outside the I/O
- * page-fault layer's device locks.  ictx->mmap_lock (mmap.c) is taken
+ * page-fault layer's device locks; its ready_lock inside it (or alone)
+ * and outside the emulated file's lock.  ictx->mmap_lock (mmap.c) is taken
  * outside ictx->obj_lock only.
  * A vIOMMU's core vdevs_lock is taken inside igroup->lock (attach checks
  * the vDEVICE).
@@ -339,10 +340,24 @@ struct iommufd_eventq {
 	/* mutex protects file, deliver and the state of the queue that
 	 * embeds this one (fault.c, veventq.c). */
 	pthread_mutex_t mutex;
-	struct sio_file *file;		/* NULL once the fd is closed */
+	struct sio_file *file;		/* NULL once the fd is closed; written
+					 * under mutex and ready_lock */
 	struct cds_list_head deliver;	/* records not read yet */
 	/* Optional: the fd was closed; runs under mutex. */
 	void (*closed)(struct iommufd_eventq *eventq);
+	/* ready_lock orders the writes of the fd's readiness that are made
+	 * after mutex is dropped (eventq.c): it is taken inside mutex or
+	 * alone, and the file's own lock inside it. */
+	pthread_mutex_t ready_lock;
+	uint64_t ready_seq;		/* under mutex: changes of deliver */
+	uint64_t ready_applied;		/* under ready_lock: the newest
+					 * change the fd shows */
+};
+
+/* The readiness one change of an event queue's deliver list calls for. */
+struct iommufd_eventq_ready {
+	uint64_t seq;
+	bool readable;
 };
 
 /*
@@ -503,6 +518,13 @@ int iommufd_eventq_init(struct iommufd_eventq *eventq,
 void iommufd_eventq_release(struct sio_file *file);
 /* Readiness follows deliver; mutex held. */
 void iommufd_eventq_update_readable(struct iommufd_eventq *eventq);
+/* The same in two steps, so that the system call that wakes a reader is
+ * not made under mutex: note under mutex after deliver changed, apply
+ * once it is dropped (the queue must stay alive in between). */
+struct iommufd_eventq_ready
+iommufd_eventq_note_readable(struct iommufd_eventq *eventq);
+void iommufd_eventq_apply_readable(struct iommufd_eventq *eventq,
+				   struct iommufd_eventq_ready ready);
 void iommufd_eventq_destroy(struct iommufd_eventq *eventq);
 /* The answer of an ALLOC that made fd: respond, or close fd. */
 int iommufd_eventq_respond(struct iommufd_ucmd *ucmd, size_t cmd_len, int fd);

@@ -14,6 +14,7 @@
  * handler still holds keep the state alive through their reference and
  * find themselves answered when the handler responds (-EALREADY).
  */
+#include <sched.h>
 #include <stdlib.h>
 
 #include "iopf/iopf_private.h"
@@ -104,6 +105,10 @@ SIO_API void sio_iopf_device_disable(struct sio_device *dev)
 	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	st->enabled = false;
 	sio_mutex_unlock(&st->lock);
+	/* No response goes out any more; a wake owed for one that did is
+	 * made by now or counted in waking (sio_iopf_dev_unlock). */
+	while (__atomic_load_n(&st->waking, __ATOMIC_ACQUIRE))
+		sched_yield();
 	sio_iopf_dev_put(st);
 }
 

@@ -15,6 +15,9 @@
  * the device model's page_response runs under it, which keeps the answer
  * and the "answered" mark of a group one atomic step (exactly one
  * response), so a model's response op takes only locks ranked after it.
+ * Its wake op runs right after the lock is dropped (sio_iopf_dev_unlock);
+ * disable waits for the wake calls in flight (st->waking) before it
+ * returns.
  * It is taken inside a fault queue's lock (iommufd answers a group under
  * its eventq->mutex) and inside a PCI function's lock (its model's DMA
  * raises page requests).  Handlers are called with no iopf lock held; the
@@ -35,6 +38,29 @@
 #define SIO_IOPF_DEFAULT_MAX_PARTIAL 1024u
 /* Group IDs the data path gives its own requests: PCIe's 9-bit PRG index. */
 #define SIO_IOPF_AUTO_GRPID_MASK 0x1ffu
+/* How long a fault thread that ran out of work watches for more before it
+ * sleeps: a few times a round trip's work, so that a device faulting again
+ * right after its answer is served without a wake-up, and short enough
+ * that an idle handler gives its CPU back at once on the scale of a
+ * scheduler tick.  After a watch that timed out the thread skips watching
+ * for 2^misses - 1 idle spells, misses counting up to
+ * SIO_IOPF_SPIN_MISSES_MAX: on oversubscribed CPUs (or a VM whose idle
+ * vCPU takes long to wake) watching rarely pays, and then costs a round
+ * trip 5 us / 1024 on average. */
+#define SIO_IOPF_SPIN_NS 5000L
+#define SIO_IOPF_SPIN_MISSES_MAX 10u
+
+/* A busy-wait iteration's pause (lets the sibling hyperthread run). */
+static inline void sio_iopf_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#else
+	__asm__ volatile("" ::: "memory");
+#endif
+}
 
 struct sio_iopf_dev {
 	struct sio_device *dev;		/* no reference: the model disables
@@ -44,10 +70,13 @@ struct sio_iopf_dev {
 	struct sio_iopf_limits limits;
 	unsigned int refs;		/* atomic: 1 while enabled + 1 per group */
 	uint32_t next_grpid;		/* atomic: for the data path's requests */
+	unsigned int waking;		/* atomic: ops->wake calls running */
 
 	pthread_mutex_t lock;		/* SIO_LOCK_IOPF_DEV: protects
 					 * everything below */
 	bool enabled;			/* false once disable started */
+	bool wake_pending;		/* a response went out: ops->wake is
+					 * owed once the lock is dropped */
 	struct cds_list_head partial;	/* struct iopf_partial.node */
 	struct cds_list_head groups;	/* unanswered sio_iopf_group.node */
 	struct sio_iopf_stats stats;	/* outstanding, partial included */
@@ -77,6 +106,9 @@ void sio_iopf_dev_put(struct sio_iopf_dev *st);
 struct sio_iopf_dev *sio_iopf_dev_get(struct sio_device *dev);
 
 /* response.c */
+/* Drop st->lock, then call the model's wake op if a response went out
+ * while it was held (every unlock after a possible delivery goes here). */
+void sio_iopf_dev_unlock(struct sio_iopf_dev *st);
 /* Answer a group under st->lock: the device model hears it unless it was
  * answered already (-EALREADY).  On 0 the caller owes the group's
  * unanswered reference a sio_iopf_group_put() after unlocking. */

@@ -162,7 +162,7 @@ static int dispatch(struct sio_iopf_dev *st, struct sio_device *dev,
 		st->stats.outstanding++;
 		st->stats.groups++;
 	}
-	sio_mutex_unlock(&st->lock);
+	sio_iopf_dev_unlock(st);
 	if (rc)
 		return rc;
 

@@ -20,12 +20,18 @@
 
 #include "iopf/iopf_private.h"
 
-void sio_iopf_group_put(struct sio_iopf_group *g)
+/* Drop n references at once. */
+static void group_put_n(struct sio_iopf_group *g, unsigned int n)
 {
-	if (!sio_ref_dec(&g->refs))
+	if (__atomic_sub_fetch(&g->refs, n, __ATOMIC_ACQ_REL))
 		return;
 	sio_iopf_dev_put(g->state);
 	free(g);
+}
+
+void sio_iopf_group_put(struct sio_iopf_group *g)
+{
+	group_put_n(g, 1);
 }
 
 void sio_iopf_deliver_locked(struct sio_iopf_dev *st,
@@ -44,6 +50,25 @@ void sio_iopf_deliver_locked(struct sio_iopf_dev *st,
 		return;
 	st->stats.responses[code]++;
 	st->ops->page_response(st->dev, st->arg, &resp);
+	if (st->ops->wake)
+		st->wake_pending = true;
+}
+
+void sio_iopf_dev_unlock(struct sio_iopf_dev *st)
+{
+	bool wake = st->wake_pending;
+
+	if (wake) {
+		st->wake_pending = false;
+		/* Counted before the unlock: a disable that takes the lock
+		 * after this sees the call coming and waits for it. */
+		__atomic_add_fetch(&st->waking, 1, __ATOMIC_RELAXED);
+	}
+	sio_mutex_unlock(&st->lock);
+	if (wake) {
+		st->ops->wake(st->dev, st->arg);
+		__atomic_sub_fetch(&st->waking, 1, __ATOMIC_RELEASE);
+	}
 }
 
 int sio_iopf_answer_locked(struct sio_iopf_dev *st, struct sio_iopf_group *g,
@@ -95,7 +120,7 @@ void sio_iopf_answer_all(struct sio_iopf_dev *st,
 	CDS_INIT_LIST_HEAD(&done);
 	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	answer_matching_locked(st, handle, &done);
-	sio_mutex_unlock(&st->lock);
+	sio_iopf_dev_unlock(st);
 	put_list(&done);
 }
 
@@ -113,10 +138,9 @@ SIO_API int sio_iopf_group_respond(struct sio_iopf_group *group,
 	st = group->state;
 	sio_mutex_lock(&st->lock, SIO_LOCK_IOPF_DEV);
 	rc = sio_iopf_answer_locked(st, group, code);
-	sio_mutex_unlock(&st->lock);
-	if (!rc)
-		sio_iopf_group_put(group);	/* its unanswered reference */
-	sio_iopf_group_put(group);		/* the handler's */
+	sio_iopf_dev_unlock(st);
+	/* The handler's reference, and its unanswered one if this answered. */
+	group_put_n(group, rc ? 1 : 2);
 	return rc ? sio_err(rc, "iopf: group answered already") : 0;
 }
 

@@ -625,9 +625,26 @@ struct pt_dirty {
 	unsigned int flags;
 	void (*record)(void *arg, uint64_t iova, uint64_t len);
 	void *arg;
+	/* The format's dirty bit when one bit says it (no is_dirty op):
+	 * an entry without it is clean whatever else it holds. */
+	uint64_t dbit;
 	bool cleared;
 };
 
+static bool pt_dirty_entry(const struct pt_dirty *d, uint64_t e)
+{
+	return d->dbit ? (e & d->dbit) != 0 : pt_is_dirty(d->pt, e);
+}
+
+/*
+ * Most leaves are clean, so at the lowest level (leaves only) the walk
+ * first skips, one load and one test each, every entry without the dirty
+ * bit; the entry it stops at goes the full way below.  A clean entry of a
+ * contiguous leaf can be skipped too: the leaf is handled whole from the
+ * copy that holds the bit.  Only the first and the last entry of the
+ * range always go the full way, because their leaf may have its dirty
+ * copy outside the range.
+ */
 static void pt_dirty_level(struct pt_dirty *d, uint64_t *table,
 			   unsigned int level, uint64_t va, uint64_t last)
 {
@@ -635,10 +652,25 @@ static void pt_dirty_level(struct pt_dirty *d, uint64_t *table,
 	unsigned int isz = pt->item_lg2[level];
 	unsigned int idx = pt_index(pt, va, level);
 	unsigned int end = pt_index(pt, last, level);
+	unsigned int first_idx = idx;
+	bool skip = level == 0 && d->dbit;
 
 	while (idx <= end) {
 		uint64_t mask = (1ull << isz) - 1;
-		uint64_t e = pt_load_relaxed(&table[idx]);
+		uint64_t e;
+
+		if (skip && idx != first_idx) {
+			unsigned int j = idx;
+
+			while (j < end &&
+			       !(pt_load_relaxed(&table[j]) & d->dbit))
+				j++;
+			if (j != idx) {
+				va = (va & ~mask) + ((uint64_t)(j - idx) << isz);
+				idx = j;
+			}
+		}
+		e = pt_load_relaxed(&table[idx]);
 
 		if (!pt_present(pt, e)) {
 			va = (va & ~mask) + mask + 1;
@@ -663,8 +695,8 @@ static void pt_dirty_level(struct pt_dirty *d, uint64_t *table,
 			/* A contiguous leaf is dirty if any of its copies
 			 * is: the hardware marks the one entry it used. */
 			for (unsigned int j = 0; j < n && !dirty; j++)
-				dirty = pt_is_dirty(
-					pt, pt_load_relaxed(&table[first + j]));
+				dirty = pt_dirty_entry(
+					d, pt_load_relaxed(&table[first + j]));
 			if (dirty) {
 				d->record(d->arg, start, size);
 				if (!(d->flags & SIO_PT_DIRTY_NO_CLEAR)) {
@@ -700,6 +732,7 @@ SIO_API int sio_pt_read_and_clear_dirty(struct sio_pt *pt, uint64_t iova,
 {
 	struct pt_dirty d = {
 		.pt = pt, .flags = flags, .record = record, .arg = arg,
+		.dbit = pt->fmt->is_dirty ? 0 : pt->dirty_bit,
 	};
 	uint64_t last;
 

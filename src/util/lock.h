@@ -59,6 +59,7 @@ enum sio_lock_rank {
 	SIO_LOCK_PCI_DEV = 370,			/* pdev->lock (pci/) */
 	SIO_LOCK_IOMMUFD_VEVENTQS = 380,	/* viommu->veventqs_lock (rw) */
 	SIO_LOCK_IOMMUFD_EVENTQ = 390,		/* eventq->mutex */
+	SIO_LOCK_IOMMUFD_EVENTQ_READY = 395,	/* eventq->ready_lock */
 	SIO_LOCK_IOPF_DEV = 400,		/* st->lock (iopf/) */
 	SIO_LOCK_IOPF_SVA = 410,		/* the SVA fault queue q->lock */
 	SIO_LOCK_DOMAIN_MAP = 420,		/* domain->map_lock */

@@ -2,8 +2,8 @@
  * I/O page faults: page requests grouped per device, dispatched through the
  * attach handle at (device, PASID), answered exactly once; automatic
  * answers when a handle is detached or replaced (only that handle's), when
- * page requests are disabled; limits; requests the data path raises; the
- * SVA handler resolving through the mm.
+ * page requests are disabled; limits; the device model's wake op; requests
+ * the data path raises; the SVA handler resolving through the mm.
  */
 #include <unistd.h>
 
@@ -463,6 +463,87 @@ static void test_disable_answers(void **state)
 						NULL), 0);
 }
 
+/* A model with a wake op: it comes after the responses, with the device's
+ * fault lock dropped (it takes that lock itself here, through the stats),
+ * once per answering call, and never after disable returned. */
+struct wmodel {
+	struct sio_device *dev;
+	unsigned int responses, wakes;
+	bool disabling;			/* the stats are gone: -ENODEV */
+};
+
+static void wmodel_response(struct sio_device *dev, void *arg,
+			    const struct sio_page_response *resp)
+{
+	struct wmodel *m = arg;
+
+	(void)dev;
+	(void)resp;
+	m->responses++;
+}
+
+static void wmodel_wake(struct sio_device *dev, void *arg)
+{
+	struct wmodel *m = arg;
+	struct sio_iopf_stats st;
+
+	assert_ptr_equal(dev, m->dev);
+	/* Deadlocks (or trips the lock checks) if st->lock were held. */
+	if (m->disabling) {
+		assert_int_equal(sio_iopf_device_stats(dev, &st), -ENODEV);
+	} else {
+		assert_int_equal(sio_iopf_device_stats(dev, &st), 0);
+		assert_int_equal(st.responses[0] + st.responses[1] +
+				 st.responses[2], m->responses);
+	}
+	m->wakes++;
+}
+
+static const struct sio_iopf_device_ops wmodel_ops = {
+	.page_response = wmodel_response,
+	.wake = wmodel_wake,
+};
+
+static void test_wake_op(void **state)
+{
+	struct fix *f = *state;
+	struct wmodel m = { .dev = f->dev };
+	struct t_handle h = { 0 };
+
+	sio_iopf_device_disable(f->dev);
+	assert_int_equal(sio_iopf_device_enable(f->dev, &wmodel_ops, &m, NULL),
+			 0);
+	/* Refused at once on the reporting thread: a wake there too. */
+	assert_int_equal(report(f, 2, 1, 0x1000, true), -EINVAL);
+	assert_int_equal(m.responses, 1);
+	assert_int_equal(m.wakes, 1);
+	/* A partial request answers nothing: no wake. */
+	assert_int_equal(sio_attach_device_pasid(f->d1, f->dev, 2, &h.handle), 0);
+	assert_int_equal(report(f, 2, 2, 0x1000, false), 0);
+	assert_int_equal(report(f, 2, 2, 0x2000, true), 0);
+	assert_int_equal(report(f, 2, 3, 0x3000, true), 0);
+	assert_int_equal(m.wakes, 1);
+	assert_int_equal(f->th.nheld, 2);
+	/* The handler's answer. */
+	assert_int_equal(sio_iopf_group_respond(f->th.held[0],
+						SIO_PAGE_RESP_SUCCESS), 0);
+	th_forget(&f->th, 0);
+	assert_int_equal(m.responses, 2);
+	assert_int_equal(m.wakes, 2);
+	/* Disable answers the other group and wakes before it returns. */
+	m.disabling = true;
+	sio_iopf_device_disable(f->dev);
+	assert_int_equal(m.responses, 3);
+	assert_int_equal(m.wakes, 3);
+	assert_int_equal(sio_iopf_group_respond(f->th.held[0],
+						SIO_PAGE_RESP_SUCCESS), -EALREADY);
+	th_forget(&f->th, 0);
+	assert_int_equal(m.wakes, 3);
+	sio_detach_device_pasid(f->d1, f->dev, 2);
+	assert_int_equal(sio_iopf_device_enable(f->dev, &model_ops, &f->model,
+						NULL), 0);
+}
+
 /* PASID requests reach a nested domain on the RID when the guest owns the
  * PASID table (the mock's user_pasid_table). */
 static void test_user_pasid_table(void **state)
@@ -760,6 +841,7 @@ int main(void)
 		T(test_limits),
 		T(test_handler_refuses),
 		T(test_disable_answers),
+		T(test_wake_op),
 		T(test_user_pasid_table),
 		T(test_dma_raises_request),
 		cmocka_unit_test(test_sva_handler),

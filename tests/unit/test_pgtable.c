@@ -672,6 +672,68 @@ static void t_dirty(const struct cfgdef *d)
 	sio_pt_destroy(pt);
 }
 
+/*
+ * Leaves of several lowest-level entries (AMD v1's sized leaves): reported
+ * whole, once, whichever copy the device marked, also when the range read
+ * starts or ends inside the leaf with the marked copy outside it.
+ */
+static void t_dirty_contig(const struct cfgdef *d)
+{
+	struct sio_pt *pt = mk(d);
+	uint64_t min = min_size(pt), sizes = pt->leaf_sizes[0] & ~min;
+	uint64_t s, n, base;
+	size_t mapped;
+
+	if (!pt->dirty_ok || !sizes) {
+		sio_pt_destroy(pt);
+		return;
+	}
+	s = sizes & -sizes;
+	n = s / min;
+	base = 8 * s;
+	assert_int_equal(sio_pt_map_pages(pt, base - 2 * min, 0, min, 2, RW,
+					  &mapped), 0);
+	assert_int_equal(sio_pt_map_pages(pt, base, 0, s, 1, RW, &mapped), 0);
+	assert_int_equal(sio_pt_map_pages(pt, base + s, 0, min, 2, RW,
+					  &mapped), 0);
+	read_dirty(pt, base - 2 * min, s + 4 * min, 0);
+	read_dirty(pt, base - 2 * min, s + 4 * min, 0);
+	assert_int_equal(ndirty, 0);
+
+	/* The last copy marked; the range ends at the copy before it. */
+	assert_int_equal(sio_pt_set_dirty(pt, base + s - min), 0);
+	read_dirty(pt, base - 2 * min, s + min, SIO_PT_DIRTY_NO_CLEAR);
+	assert_int_equal(ndirty, 1);
+	assert_int_equal(dirty_seen[0][0], base);
+	assert_int_equal(dirty_seen[0][1], s);
+	/* The whole range: once, not per copy. */
+	read_dirty(pt, base - 2 * min, s + 4 * min, 0);
+	assert_int_equal(ndirty, 1);
+	read_dirty(pt, base - 2 * min, s + 4 * min, 0);
+	assert_int_equal(ndirty, 0);
+
+	/* The first copy marked; the range starts at the second. */
+	assert_int_equal(sio_pt_set_dirty(pt, base), 0);
+	read_dirty(pt, base + min, s + min, SIO_PT_DIRTY_NO_CLEAR);
+	assert_int_equal(ndirty, 1);
+	assert_int_equal(dirty_seen[0][0], base);
+	read_dirty(pt, base - 2 * min, s + 4 * min, 0);
+	assert_int_equal(ndirty, 1);
+
+	/* A middle copy and a clean neighbour's neighbour: two reports. */
+	assert_int_equal(sio_pt_set_dirty(pt, base + (n / 2) * min), 0);
+	assert_int_equal(sio_pt_set_dirty(pt, base + s + min), 0);
+	read_dirty(pt, base - 2 * min, s + 4 * min, 0);
+	assert_int_equal(ndirty, 2);
+	assert_int_equal(dirty_seen[0][0], base);
+	assert_int_equal(dirty_seen[0][1], s);
+	assert_int_equal(dirty_seen[1][0], base + s + min);
+	assert_int_equal(dirty_seen[1][1], min);
+	read_dirty(pt, base - 2 * min, s + 4 * min, 0);
+	assert_int_equal(ndirty, 0);
+	sio_pt_destroy(pt);
+}
+
 /* Flush callbacks see every removed leaf and freed tables. */
 static unsigned int n_add_page, n_flush_walk;
 static uint64_t add_page_bytes;
@@ -1345,6 +1407,7 @@ static const struct {
 	{ "unmap_rules", t_unmap_rules },
 	{ "free_tables", t_free_tables },
 	{ "dirty", t_dirty },
+	{ "dirty_contig", t_dirty_contig },
 	{ "flush_ops", t_flush_ops },
 	{ "enomem", t_enomem },
 	{ "fast_paths", t_fast_paths },
