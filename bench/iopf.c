@@ -23,6 +23,10 @@
  * TARGET_RATIO times that floor, since a page fault answered by another
  * thread is at heart one wake-up each way.
  *
+ * The bench arms the library's fault-safe copies (sio_usercopy_arm()), as
+ * the shim does under `softiommu run`: the fault fd's read() and write()
+ * copy their records with memcpy, not process_vm_readv/writev.
+ *
  * Usage: bench_iopf [runs]   (default 7)
  */
 #include <errno.h>
