@@ -106,6 +106,7 @@ struct sio_mm_stats {
 	uint64_t pages;			/* populated pages */
 	uint64_t faults;		/* pages populated by the fault handler */
 	uint64_t invalidations;		/* notifier invalidate() rounds */
+	uint64_t pool;			/* zeroed free pages kept for faults */
 };
 SIO_API void sio_mm_stats(struct sio_mm *mm, struct sio_mm_stats *out);
 

@@ -90,6 +90,26 @@ SIO_API int sio_trap_install(void);
 SIO_API int sio_trap_sigaction(int sig, const struct sigaction *act,
 			       struct sigaction *oldact);
 
+/*
+ * Make the library's copies from and to the calling process (ioctl
+ * arguments, fault-fd read()/write() records, a VFIO region's buffers)
+ * plain memory copies instead of process_vm_readv/writev system calls,
+ * as they are under `softiommu run`: installs the library's SIGSEGV/SIGBUS
+ * handler (sio_trap_install()) and arms the fault-safe copy, whose faults
+ * that handler turns into -EFAULT.  For a program that links the library.
+ *
+ * The program promises to keep the library's handler in place for good:
+ * from then on it installs its own SIGSEGV and SIGBUS handlers only
+ * through sio_trap_sigaction(), never with sigaction(2) or signal(3)
+ * directly (a test framework that does, around every test, must not call
+ * this).  A handler installed behind the library's back would receive a
+ * bad copy's fault instead of the copy failing with -EFAULT.  A thread
+ * that blocks SIGSEGV or SIGBUS keeps copying by system call.  There is
+ * no way back: armed stays armed.  0, or the negative errno of
+ * sio_trap_install().
+ */
+SIO_API int sio_usercopy_arm(void);
+
 #ifdef __cplusplus
 }
 #endif

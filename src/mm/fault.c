@@ -3,7 +3,8 @@
  *
  * Memory is populated on demand: a mapping starts with no pages, and the
  * first access to a page (a CPU load or store here, later a device's page
- * request) allocates a zeroed one and maps it with the mapping's rights.
+ * request) takes a zeroed one from the mm's page pool (pool.c) and maps
+ * it with the mapping's rights.
  * The walk is the page-table layer's lock-free lookup on the CPU table;
  * callers run it inside an RCU read-side section and copy before leaving
  * it, which is what makes munmap's grace period sufficient.
@@ -27,20 +28,19 @@ static bool allows(unsigned int leaf, unsigned int access)
 	return leaf && !(access & ~leaf);
 }
 
-/* Allocate, zero and map the page at va (mm->lock held). */
+/* Map a zeroed page from the pool at va (mm->lock held). */
 static int populate(struct sio_mm *mm, uint64_t va, unsigned int prot)
 {
-	void *page = NULL;
+	void *page = mm_page_alloc(mm);
 	size_t mapped;
 	int rc;
 
-	if (posix_memalign(&page, PAGE, PAGE))
+	if (!page)
 		return -ENOMEM;
-	memset(page, 0, PAGE);
 	rc = sio_pt_map_pages(mm->pages, va, (uintptr_t)page, PAGE, 1,
 			      SIO_PROT_READ | SIO_PROT_WRITE, &mapped);
 	if (rc) {
-		free(page);
+		mm_page_unused(mm, page);
 		return rc;
 	}
 	rc = sio_pt_map_pages(mm->pt, va, (uintptr_t)page, PAGE, 1,
@@ -50,7 +50,7 @@ static int populate(struct sio_mm *mm, uint64_t va, unsigned int prot)
 		 * table; the gather-less unmap leaves its table pages for
 		 * later, which is safe. */
 		sio_pt_unmap_pages(mm->pages, va, PAGE, 1, NULL);
-		free(page);
+		mm_page_unused(mm, page);
 		return rc;
 	}
 	mm->stats.pages++;

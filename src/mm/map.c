@@ -184,7 +184,7 @@ SIO_API int sio_mm_mmap(struct sio_mm *mm, uint64_t addr, uint64_t len,
 	}
 	pthread_mutex_unlock(&mm->lock);
 	free(vma);
-	mm_reap(&r);
+	mm_reap(mm, &r);
 	if (rc)
 		return rc;
 	*out = start;
@@ -214,7 +214,7 @@ SIO_API int sio_mm_munmap(struct sio_mm *mm, uint64_t addr, uint64_t len)
 	else if ((rc = unmap_locked(mm, addr, end, &r)))
 		rc = sio_err(rc, "munmap: out of memory");
 	pthread_mutex_unlock(&mm->lock);
-	mm_reap(&r);
+	mm_reap(mm, &r);
 	return rc;
 }
 
@@ -281,6 +281,6 @@ SIO_API int sio_mm_mprotect(struct sio_mm *mm, uint64_t addr, uint64_t len,
 		mm_invalidate(mm, addr, end);
 	}
 	pthread_mutex_unlock(&mm->lock);
-	mm_reap(&r);
+	mm_reap(mm, &r);
 	return rc;
 }

@@ -8,7 +8,8 @@
  * walk that began before exit can still copy from them.  What remains is
  * an empty page table that stays valid to walk until the last count drops:
  * that is what lets an SVA domain outlive its process and still fail DMA
- * cleanly.
+ * cleanly.  Freed pages go back to the mm's page pool (pool.c), which the
+ * last drop empties.
  */
 #include <stdlib.h>
 
@@ -84,6 +85,7 @@ SIO_API void sio_mm_drop(struct sio_mm *mm)
 	 * count, and the last count is gone. */
 	sio_pt_destroy(mm->pt);
 	sio_pt_destroy(mm->pages);
+	mm_pool_destroy(mm);
 	pthread_mutex_destroy(&mm->lock);
 	free(mm);
 }
@@ -104,7 +106,7 @@ static void mm_exit(struct sio_mm *mm)
 		mm->stats.vmas--;
 	}
 	pthread_mutex_unlock(&mm->lock);
-	mm_reap(&r);
+	mm_reap(mm, &r);
 }
 
 SIO_API void sio_mm_put(struct sio_mm *mm)
@@ -124,6 +126,7 @@ SIO_API void sio_mm_stats(struct sio_mm *mm, struct sio_mm_stats *out)
 {
 	pthread_mutex_lock(&mm->lock);
 	*out = mm->stats;
+	out->pool = mm->pool.count;
 	pthread_mutex_unlock(&mm->lock);
 }
 
@@ -135,15 +138,14 @@ void mm_reap_init(struct mm_reap *r)
 	sio_iotlb_gather_init(&r->pages_gather);
 }
 
-void mm_reap(struct mm_reap *r)
+void mm_reap(struct sio_mm *mm, struct mm_reap *r)
 {
 	if (!r->npages && !r->pt_gather.freelist && !r->pages_gather.freelist)
 		return;
 	sio_rcu_synchronize();
 	sio_pt_free_deferred(r->pt_gather.freelist);
 	sio_pt_free_deferred(r->pages_gather.freelist);
-	for (size_t i = 0; i < r->npages; i++)
-		free(r->pages[i]);
+	mm_pool_put(mm, r->pages, r->npages);
 	free(r->pages);
 	mm_reap_init(r);
 }

@@ -3,7 +3,8 @@
  * (VMAs) and the helpers its files share.
  *
  * mm->lock (the "mmap lock") protects the VMA tree, every change to both
- * page tables, the notifier list, the counters and the exited flag.  It is
+ * page tables, the page pool, the notifier list, the counters and the
+ * exited flag.  It is
  * taken before any lock of a notifier's owner (drivers' SVA domain locks,
  * through the callbacks) and never while holding one of those.  The device
  * data path reads mm->pt without it, under RCU.
@@ -15,6 +16,7 @@
 
 #include "softiommu/mm.h"
 #include "mm/mm_iommu.h"
+#include "mm/pool.h"
 #include "util/error.h"
 #include "util/interval_tree.h"
 #include "util/rcu.h"
@@ -40,6 +42,7 @@ struct sio_mm {
 	struct sio_pt *pages;
 	struct sio_mm_notifier *notifiers;
 	struct sio_mm_stats stats;
+	struct mm_pool pool;		/* zeroed pages for faults (pool.c) */
 };
 
 /* Host pages and table pages to free after a grace period. */
@@ -50,8 +53,9 @@ struct mm_reap {
 };
 
 void mm_reap_init(struct mm_reap *r);
-/* After the mm lock is dropped: wait for readers, then free. */
-void mm_reap(struct mm_reap *r);
+/* After the mm lock is dropped: wait for readers, then free (the pages
+ * back to mm's pool). */
+void mm_reap(struct sio_mm *mm, struct mm_reap *r);
 /* Remove the populated pages of [start, end) from both tables, onto r
  * (mm->lock held). */
 void mm_unmap_pages(struct sio_mm *mm, uint64_t start, uint64_t end,
