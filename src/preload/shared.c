@@ -51,6 +51,8 @@
 
 #include "softiommu/uapi/iommufd.h"
 #include "softiommu/uapi/vfio_compat.h"
+#include "softiommu/fault_inject.h"
+#include "softiommu/mmio.h"
 #include "softiommu/umem.h"
 #include "file/private_fd.h"
 #include "preload/shared.h"
@@ -304,10 +306,32 @@ static int conn_get(void)
 /* Send a request, install the files the server hands over meanwhile, and
  * return its answer; -EIO if the server is gone.  A descriptor that comes
  * with the answer is *fd_out's (closed if fd_out is NULL). */
+/* This thread's fail-nth countdown moves into the request (the work runs
+ * in the server), with the kinds that count; the answer brings back what
+ * remains. */
+static void fail_take(struct sio_shared_msg *m)
+{
+	unsigned int n = sio_fail_nth_get();
+
+	if (!n || m->fail_nth)
+		return;
+	sio_fail_nth_set(0);
+	m->fail_nth = n;
+	m->fail_kinds = 0;
+	for (int k = 0; k < SIO_FAIL_NR_KINDS; k++)
+		if (sio_fail_kind_enabled((enum sio_fail_kind)k))
+			m->fail_kinds |= 1u << k;
+}
+
 static long request_fd(struct sio_shared_msg *m, const int *fds,
 		       unsigned int nfds, int *fd_out)
 {
-	int s = conn_get();
+	bool armed;
+	int s;
+
+	fail_take(m);
+	armed = m->fail_nth != 0;
+	s = conn_get();
 
 	if (s == -ENOMEM)
 		return s;
@@ -322,6 +346,8 @@ static long request_fd(struct sio_shared_msg *m, const int *fds,
 		    recv_msg(s, &a, &fd, a.op == SIO_SHARED_INSTALL && a.cmd))
 			return server_gone();
 		if (a.op == SIO_SHARED_REPLY) {
+			if (armed)
+				sio_fail_nth_set(a.fail_nth);
 			if (fd_out)
 				*fd_out = fd;
 			else if (fd >= 0)
@@ -488,9 +514,10 @@ static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 /* Entry points                                                         */
 /* ------------------------------------------------------------------ */
 
-int sio_shared_open(int flags)
+int sio_shared_open(uint64_t node, int flags)
 {
-	struct sio_shared_msg m = { .op = SIO_SHARED_OPEN, .cmd = (uint32_t)flags };
+	struct sio_shared_msg m = { .op = SIO_SHARED_OPEN, .cmd = (uint32_t)flags,
+				    .arg = node };
 	int fd;
 
 	limits(&m);
@@ -538,6 +565,7 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 	m.cmd = (uint32_t)request_nr;
 	m.arg = arg;
 	limits(&m);
+	fail_take(&m);
 	if (map_range(request_nr, arg, &va, &len))
 		nfds = map_prepare(va, len, &m, fds, &pin);
 	*rc = request(&m, fds, nfds);
@@ -608,6 +636,34 @@ bool sio_shared_rw(int fd, bool write, void *buf, size_t len, ssize_t *rc)
 	}
 }
 
+bool sio_shared_prw(int fd, bool write, void *buf, size_t len, off_t off,
+		    ssize_t *rc)
+{
+	struct sio_shared_msg m = {
+		.op = write ? SIO_SHARED_WRITE : SIO_SHARED_READ,
+		.cmd = SIO_SHARED_RW_POS,
+		.arg = (uintptr_t)buf,
+		.v = { len, (uint64_t)off },
+	};
+
+	if (!marked(fd))
+		return false;
+	if (!(m.ino = server_file(fd))) {
+		mark(fd, false);
+		return false;
+	}
+	if (off < 0) {
+		*rc = -EINVAL;
+		return true;
+	}
+	/* Position 0 of a stream file is its read: its byte goes first. */
+	if (!off)
+		drain(fd);
+	limits(&m);
+	*rc = request(&m, NULL, 0);
+	return true;
+}
+
 /* Our mappings of served files: the server holds its own mapping (and
  * the region's owner) for each until we unmap it.  maps_lock protects
  * the list; a fork child's list is the parent's copy, harmless since the
@@ -616,6 +672,7 @@ struct client_map {
 	struct client_map *next;
 	uint64_t addr, len;
 	uint64_t server_addr;
+	struct sio_mmio_region *region;	/* pages that trap, or NULL */
 };
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct client_map *client_maps;
@@ -627,6 +684,44 @@ static void unmap_notify(uint64_t saddr, uint64_t len)
 
 	request(&m, NULL, 0);
 }
+
+/*
+ * A mapping that traps (a VFIO BAR): each load or store the trap decodes
+ * here is one MMIO request, done by the server on its own mapping, so the
+ * device's registers, its MSI-X table and the kernel's checks all stay in
+ * the server.  These run in the trap handler: raw system calls only, on
+ * this thread's connection (made here if the thread has none yet).
+ */
+static uint64_t trap_access(struct client_map *cm, uint64_t off,
+			    unsigned int size, bool write, uint64_t val)
+{
+	struct sio_shared_msg m = { .op = SIO_SHARED_MMIO, .cmd = size,
+				    .arg = cm->server_addr + off,
+				    .v = { val, write } };
+	int err = errno;
+	long rc = request(&m, NULL, 0);
+
+	errno = err;
+	return rc < 0 ? ~0ull : m.v[0];
+}
+
+static uint64_t trap_read(void *opaque, uint64_t off, unsigned int size)
+{
+	uint64_t v = trap_access(opaque, off, size, false, 0);
+
+	return size < 8 ? v & ((1ull << (8 * size)) - 1) : v;
+}
+
+static void trap_write(void *opaque, uint64_t off, unsigned int size,
+		       uint64_t val)
+{
+	trap_access(opaque, off, size, true, val);
+}
+
+static const struct sio_mmio_ops trap_ops = {
+	.read = trap_read,
+	.write = trap_write,
+};
 
 bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		     off_t off, void *(*real_mmap)(void *, size_t, int, int,
@@ -647,6 +742,33 @@ bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	m.rec[0].offset = (uint64_t)off;
 	limits(&m);
 	rc = request_fd(&m, NULL, 0, &mfd);
+	if (rc == SIO_SHARED_MMAP_TRAP && mfd < 0) {
+		long page = sysconf(_SC_PAGESIZE);
+		size_t plen = (len + (size_t)page - 1) & ~((size_t)page - 1);
+		int err;
+
+		cm = calloc(1, sizeof(*cm));
+		p = addr;
+		err = cm ? -sio_mmio_map(&p, plen, flags & (MAP_FIXED |
+							    MAP_FIXED_NOREPLACE),
+					 &trap_ops, cm, &cm->region) : ENOMEM;
+		if (err) {
+			free(cm);
+			unmap_notify(m.v[1], len);
+			errno = err;
+			*out = MAP_FAILED;
+			return true;
+		}
+		cm->addr = (uint64_t)(uintptr_t)p;
+		cm->len = len;
+		cm->server_addr = m.v[1];
+		pthread_mutex_lock(&maps_lock);
+		cm->next = client_maps;
+		client_maps = cm;
+		pthread_mutex_unlock(&maps_lock);
+		*out = p;
+		return true;
+	}
 	if (rc < 0 || mfd < 0) {
 		if (mfd >= 0)
 			sio_sys_close(mfd);
@@ -702,6 +824,7 @@ void sio_shared_munmap(void *addr, size_t len)
 		struct client_map *cm = gone;
 
 		gone = cm->next;
+		sio_mmio_unregister(cm->region);
 		unmap_notify(cm->server_addr, cm->len);
 		free(cm);
 	}

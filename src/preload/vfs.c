@@ -202,11 +202,12 @@ static int node_open(const struct sio_machine_node *node, int flags)
 {
 	int rc;
 
-	/* Shared mode: /dev/iommu is the server's (shared.c). */
-	if (node->device &&
-	    node->rdev == makedev(SIO_NS_MISC_MAJOR, SIO_NS_IOMMU_MINOR) &&
-	    sio_shared_on())
-		return sio_shared_open(flags);
+	/* Shared mode: /dev/iommu and the VFIO nodes are the server's
+	 * (shared.c). */
+	if (node->device && sio_shared_on())
+		return sio_shared_open(node->rdev == makedev(SIO_NS_MISC_MAJOR,
+							     SIO_NS_IOMMU_MINOR) ?
+				       0 : (uint64_t)node->id + 1, flags);
 
 	sio_file_gate_enter();
 	rc = sio_machine_open(machine, node, flags);

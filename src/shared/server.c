@@ -44,18 +44,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "softiommu/fault_inject.h"
 #include "softiommu/file.h"
 #include "softiommu/iommufd.h"
 #include "softiommu/machine.h"
 #include "softiommu/umem.h"
 #include "file/file.h"
 #include "iommufd/iommufd_vfio.h"
+#include "mmio/access.h"
 #include "shared/proto.h"
 #include "shared/server.h"
 #include "umem/remote.h"
 #include "umem/umem.h"
 #include "util/error.h"
 #include "util/sys.h"
+#include "vfio/vfio_owner.h"
 
 struct client_file {
 	struct client_file *next;	/* server_lock */
@@ -96,6 +99,7 @@ struct conn {
 	int pidfd;
 	struct client_proc *proc;
 	struct sio_file_proxy proxy;
+	unsigned int installs;		/* files installed in the client */
 };
 
 static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -356,6 +360,7 @@ static int proxy_install(void *ctx, int fd, bool cloexec)
 		rc = -EIO;
 	if (!rc)
 		rc = (int)m.rc;
+	c->installs++;
 	/* The file is the client's from here on, or, on failure, nobody's:
 	 * the watcher releases it at end-of-file either way.  On failure the
 	 * caller closes fd itself, so the watcher must not. */
@@ -375,6 +380,20 @@ static int proxy_install(void *ctx, int fd, bool cloexec)
 		return -ENOMEM;
 	}
 	return rc;
+}
+
+/* The client's descriptor itself (an eventfd for VFIO_DEVICE_SET_IRQS):
+ * ours on the same open file description, so signalling it reaches the
+ * client's waiters. */
+static int proxy_getfd(void *ctx, int client_fd)
+{
+	struct conn *c = ctx;
+	int fd;
+
+	if (client_fd < 0 || c->pidfd < 0)
+		return -EBADF;
+	fd = (int)syscall(SYS_pidfd_getfd, c->pidfd, client_fd, 0);
+	return fd < 0 ? -EBADF : fd;
 }
 
 /* An op undoes a file it installed (its copy-out failed): our end goes,
@@ -496,10 +515,30 @@ static void proc_status(pid_t pid, uint64_t *pinned, uint64_t *locked)
 
 static struct sio_machine *server_machine;
 
-static long serve_open(const struct sio_shared_msg *m)
+/* An open installs the new file in the client (the proxy); a node that
+ * is no device of ours would give a descriptor of the server's instead:
+ * refused. */
+static long serve_open(struct conn *c, const struct sio_shared_msg *m)
 {
-	return sio_iommufd_open_fd(sio_machine_host(server_machine),
-				   (int)m->cmd);
+	struct sio_machine_node node = { .device = true };
+	unsigned int before = c->installs;
+	long rc;
+
+	if (!m->arg)
+		return sio_iommufd_open_fd(sio_machine_host(server_machine),
+					   (int)m->cmd);
+	if (m->arg > UINT32_MAX || (m->cmd & (O_DIRECTORY | O_PATH)))
+		return -ENODEV;
+	node.id = (unsigned int)(m->arg - 1);
+	rc = sio_machine_open(server_machine, &node, (int)m->cmd);
+	if (rc >= 0 && c->installs == before) {
+		sio_file_proxy_set(NULL);
+		if (sio_file_close((int)rc))
+			sio_sys_close((int)rc);
+		sio_file_proxy_set(&c->proxy);
+		return -ENODEV;
+	}
+	return rc;
 }
 
 /* After a read or write: the client drained its byte first, so say
@@ -541,6 +580,26 @@ static long serve_ioctl(const struct sio_shared_msg *m)
 	sio_file_proxy_set(proxy);
 	if (!file)
 		return -EBADF;
+	if (m->op != SIO_SHARED_IOCTL && m->cmd == SIO_SHARED_RW_POS) {
+		/* pread/pwrite: a file without positioned ops is a stream. */
+		void *buf = (void *)(uintptr_t)m->arg;
+		size_t len = (size_t)m->v[0];
+		off_t off = (off_t)m->v[1];
+		const struct sio_file_ops *ops = sio_file_ops(file);
+		bool write = m->op == SIO_SHARED_WRITE;
+
+		if (write ? ops->pwrite != NULL : ops->pread != NULL) {
+			rc = write ? sio_file_pwrite(file, buf, len, off) :
+				     sio_file_pread(file, buf, len, off);
+			sio_file_put(file);
+			return rc;
+		}
+		if (off) {
+			sio_file_put(file);
+			return -ESPIPE;
+		}
+		/* Position 0 of a stream: its read or write. */
+	}
 	switch (m->op) {
 	case SIO_SHARED_READ:
 		rc = sio_file_read(file, (void *)(uintptr_t)m->arg,
@@ -646,6 +705,19 @@ static long serve_mmap(struct conn *c, struct sio_shared_msg *m, int *fd_out)
 		free(h);
 		return rc;
 	}
+	h->addr = addr;
+	h->len = len;
+	if (sio_mmio_registered((uintptr_t)addr)) {
+		/* Pages that trap (a VFIO BAR): the client traps on pages of
+		 * its own and sends each access here (MMIO). */
+		pthread_mutex_lock(&server_lock);
+		h->next = c->proc->holds;
+		c->proc->holds = h;
+		pthread_mutex_unlock(&server_lock);
+		m->v[0] = 0;
+		m->v[1] = (uint64_t)(uintptr_t)addr;
+		return SIO_SHARED_MMAP_TRAP;
+	}
 	fd = mapped_file(addr, len, &off);
 	if (fd < 0) {
 		sio_sys_munmap(addr, len);
@@ -686,6 +758,21 @@ static long serve_munmap(struct conn *c, const struct sio_shared_msg *m)
 	return 0;
 }
 
+/* The caller's fail-nth countdown, and the kinds that count, for this
+ * thread while it serves the op.  The kinds are the server's settings
+ * (global, as the kernel's debugfs knobs are): the caller's arrive with
+ * each armed request. */
+static void fail_arm(const struct sio_shared_msg *m)
+{
+	for (int k = 0; k < SIO_FAIL_NR_KINDS; k++) {
+		bool on = (m->fail_kinds >> k) & 1;
+
+		if (sio_fail_kind_enabled((enum sio_fail_kind)k) != on)
+			sio_fail_kind_enable((enum sio_fail_kind)k, on);
+	}
+	sio_fail_nth_set(m->fail_nth);
+}
+
 /* Serve one request: the client's owner and the proxy are set around the
  * op, and the records that came with it are the owner's first. */
 static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
@@ -706,6 +793,9 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 		return serve_close(m->ino);
 	if (m->op == SIO_SHARED_MUNMAP)
 		return serve_munmap(c, m);
+	if (m->op == SIO_SHARED_MMIO)
+		return sio_mmio_access((uintptr_t)m->arg, m->cmd, m->v[1] != 0,
+				       &m->v[0]);
 	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL &&
 	    m->op != SIO_SHARED_READ && m->op != SIO_SHARED_WRITE &&
 	    m->op != SIO_SHARED_MMAP)
@@ -722,12 +812,17 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 	}
 	sio_umem_current_set(o);
 	sio_file_proxy_set(&c->proxy);
+	if (m->fail_nth)
+		fail_arm(m);
 	if (m->op == SIO_SHARED_OPEN)
-		rc = serve_open(m);
+		rc = serve_open(c, m);
 	else if (m->op == SIO_SHARED_MMAP)
 		rc = serve_mmap(c, m, fd_out);
 	else
 		rc = serve_ioctl(m);
+	/* What remains of the countdown goes back to the caller. */
+	m->fail_nth = sio_fail_nth_get();
+	sio_fail_nth_set(0);
 	sio_file_proxy_set(NULL);
 	sio_umem_current_set(NULL);
 	return rc;
@@ -808,6 +903,7 @@ static void *accept_thread(void *arg)
 		c->proxy.resolve = proxy_resolve;
 		c->proxy.install = proxy_install;
 		c->proxy.close = proxy_close;
+		c->proxy.getfd = proxy_getfd;
 		if (start_thread(conn_thread, c)) {
 			sio_sys_close(s);
 			free(c);
@@ -833,6 +929,8 @@ int sio_shared_server_start(struct sio_machine *m, char *addr, size_t size)
 	if (rc)
 		return rc;
 	iommufd_host_set_owner(sio_machine_host(m), disp);
+	if (sio_machine_vfio(m))
+		sio_vfio_set_owner(sio_machine_vfio(m), disp);
 	server_machine = m;
 	listen_sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (listen_sock < 0)

@@ -24,6 +24,7 @@
 #include "softiommu/group.h"
 #include "softiommu/iommu.h"
 #include "softiommu/umem.h"
+#include "vfio/vfio_owner.h"
 #include "vfio/vfio_private.h"
 #include "util/fail.h"
 
@@ -123,6 +124,27 @@ int vfio_copy_to_user(struct vfio_device *vdev, uint64_t uaddr,
 		      const void *src, size_t len)
 {
 	return sio_umem_write(vdev->owner, uaddr, src, len) ? -EFAULT : 0;
+}
+
+void sio_vfio_set_owner(struct sio_vfio *vfio, struct sio_umem_owner *owner)
+{
+	struct sio_umem_owner *old;
+
+	pthread_mutex_lock(&vfio->lock);
+	for (unsigned int i = 0; i < vfio->ngroups; i++) {
+		old = vfio->groups[i]->owner;
+		vfio->groups[i]->owner = sio_umem_owner_get(owner);
+		sio_umem_owner_put(old);
+	}
+	for (unsigned int i = 0; i < vfio->ndevices; i++) {
+		old = vfio->devices[i]->owner;
+		vfio->devices[i]->owner = sio_umem_owner_get(owner);
+		sio_umem_owner_put(old);
+	}
+	old = vfio->owner;
+	vfio->owner = sio_umem_owner_get(owner);
+	pthread_mutex_unlock(&vfio->lock);
+	sio_umem_owner_put(old);
 }
 
 /* ------------------------------------------------------------------ */
