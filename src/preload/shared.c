@@ -429,31 +429,65 @@ static int map_file_of(const struct sio_maps *maps, uint64_t uaddr,
 	return -1;
 }
 
+/* Records that fill a message before the request is sent travel ahead in
+ * RECORDS messages of their own (one round trip per SIO_SHARED_MAX_REC). */
+static void records_flush(struct sio_shared_msg *m, int *fds, unsigned int *n)
+{
+	struct sio_shared_msg r = { .op = SIO_SHARED_RECORDS, .nrec = *n };
+
+	memcpy(r.rec, m->rec, sizeof(r.rec[0]) * *n);
+	request(&r, fds, *n);
+	while (*n)
+		sio_sys_close(fds[--*n]);
+}
+
+/* fd opened again read-only (through /proc/self/fd): a record the server
+ * cannot map for writing.  Closes fd. */
+static int reopen_rdonly(int fd)
+{
+	char path[40];
+	int ro;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = sio_sys_open(path, O_RDONLY | O_CLOEXEC);
+	sio_sys_close(fd);
+	return ro;
+}
+
 /*
  * Make [va, va + len) memfd-backed and put its files in the request: a pin
  * of our own (not charged: the server charges when it pins) does exactly
  * that and gives each piece's memfd.  The pin is dropped after the answer
- * (*pin); the range stays a shared view of its memfds.  Nothing is sent
- * when the range is not pinnable: the server's pin then fails as the
- * kernel's would, with EFAULT.
+ * (*pin); the range stays a shared view of its memfds.  A writable
+ * mapping of memory that cannot be written here (mapped read-only) sends
+ * its files opened read-only: the server's writable pin then fails, as the
+ * kernel's does, with EFAULT (at once with a domain, else at the first
+ * pin).  Nothing is sent when the range is not pinnable at all.
  */
-static unsigned int map_prepare(uint64_t va, uint64_t len,
+static unsigned int map_prepare(uint64_t va, uint64_t len, bool write,
 				struct sio_shared_msg *m, int *fds,
 				struct sio_umem_pin **pin)
 {
 	struct sio_umem_owner *self = self_owner();
 	struct sio_maps maps = { 0 };
-	bool have_maps = false;
+	bool have_maps = false, rdonly = false;
 	unsigned int n = 0;
 
 	*pin = NULL;
-	if (!self || !len ||
-	    sio_umem_pin(self, va, (size_t)len, SIO_UMEM_PIN_NOCHARGE,
-			 SIO_UMEM_ACCT_NONE, pin))
+	if (!self || !len)
 		return 0;
-	for (size_t i = 0; i < (*pin)->nchunks && n < SIO_SHARED_MAX_REC; i++) {
+	if (write && sio_umem_pin(self, va, (size_t)len,
+				  SIO_UMEM_PIN_NOCHARGE | SIO_UMEM_PIN_WRITE,
+				  SIO_UMEM_ACCT_NONE, pin) == 0)
+		write = false;
+	else if (sio_umem_pin(self, va, (size_t)len, SIO_UMEM_PIN_NOCHARGE,
+			      SIO_UMEM_ACCT_NONE, pin))
+		return 0;
+	else
+		rdonly = write;
+	for (size_t i = 0; i < (*pin)->nchunks; i++) {
 		const struct sio_umem_chunk *c = &(*pin)->chunks[i];
-		uint64_t off;
+		uint64_t off = 0;
 		int fd;
 
 		if (c->fd >= 0) {
@@ -465,8 +499,12 @@ static unsigned int map_prepare(uint64_t va, uint64_t len,
 				have_maps = true;
 			fd = have_maps ? map_file_of(&maps, c->uaddr, &off) : -1;
 		}
+		if (fd >= 0 && rdonly)
+			fd = reopen_rdonly(fd);
 		if (fd < 0)
 			continue;
+		if (n == SIO_SHARED_MAX_REC)
+			records_flush(m, fds, &n);
 		m->rec[n].uaddr = c->uaddr;
 		m->rec[n].len = c->len;
 		m->rec[n].offset = off;
@@ -479,9 +517,10 @@ static unsigned int map_prepare(uint64_t va, uint64_t len,
 }
 
 /* The range an IOAS_MAP-like command maps, read from the program's
- * struct (false if it is not one, or unreadable: the server answers). */
+ * struct (false if it is not one, or unreadable: the server answers), and
+ * whether the device may write it. */
 static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
-		      uint64_t *len)
+		      uint64_t *len, bool *write)
 {
 	struct iovec l, r = { (void *)arg, 0 };
 
@@ -494,6 +533,7 @@ static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 			return false;
 		*va = cmd.user_va;
 		*len = cmd.length;
+		*write = cmd.flags & IOMMU_IOAS_MAP_WRITEABLE;
 		return true;
 	}
 	if (request == SIO_VFIO_IOMMU_MAP_DMA) {
@@ -505,6 +545,7 @@ static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 			return false;
 		*va = cmd.vaddr;
 		*len = cmd.size;
+		*write = cmd.flags & SIO_VFIO_DMA_MAP_FLAG_WRITE;
 		return true;
 	}
 	return false;
@@ -550,6 +591,7 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 	struct sio_umem_pin *pin = NULL;
 	unsigned int nfds = 0;
 	uint64_t ino, va, len;
+	bool write;
 
 	if (!sio_shared_on() || !(ino = server_file(fd)))
 		return false;
@@ -566,8 +608,8 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 	m.arg = arg;
 	limits(&m);
 	fail_take(&m);
-	if (map_range(request_nr, arg, &va, &len))
-		nfds = map_prepare(va, len, &m, fds, &pin);
+	if (map_range(request_nr, arg, &va, &len, &write))
+		nfds = map_prepare(va, len, write, &m, fds, &pin);
 	*rc = request(&m, fds, nfds);
 	while (nfds)
 		sio_sys_close(fds[--nfds]);

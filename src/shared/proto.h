@@ -31,6 +31,8 @@
  *            A mapping that traps (a VFIO BAR) brings no descriptor:
  *            rc = SIO_SHARED_MMAP_TRAP, and the client maps trapping
  *            pages of its own whose accesses it forwards (MMIO).
+ *   RECORDS  nrec memory records ahead of an IOCTL whose range has more
+ *            pieces than one message carries; answered with rc = 0.
  *   MMIO     arg = the server's address of a trapped access, cmd = its
  *            size, v[1] = 1 for a store of v[0]; a load answers v[0].
  *   MUNMAP   arg = that address, v[0] = length: the client unmapped it.
@@ -73,6 +75,7 @@ enum sio_shared_op {
 	SIO_SHARED_INSTALLED,
 	SIO_SHARED_REPLY,
 	SIO_SHARED_MMIO,
+	SIO_SHARED_RECORDS,
 };
 
 /* READ and WRITE at a position (cmd). */
@@ -80,7 +83,7 @@ enum sio_shared_op {
 /* MMAP's answer for a mapping that traps. */
 #define SIO_SHARED_MMAP_TRAP 1
 
-/* At most this many memory records travel with one IOAS_MAP. */
+/* At most this many memory records travel with one message. */
 #define SIO_SHARED_MAX_REC 16
 
 struct sio_shared_rec {

@@ -798,7 +798,7 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 				       &m->v[0]);
 	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL &&
 	    m->op != SIO_SHARED_READ && m->op != SIO_SHARED_WRITE &&
-	    m->op != SIO_SHARED_MMAP)
+	    m->op != SIO_SHARED_MMAP && m->op != SIO_SHARED_RECORDS)
 		return -EINVAL;
 	sio_umem_remote_set_limits(o, &lim);
 	sio_umem_remote_set_caps(o, m->caps);
@@ -810,6 +810,8 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 		else
 			sio_sys_close(fds[i]);
 	}
+	if (m->op == SIO_SHARED_RECORDS)
+		return 0;
 	sio_umem_current_set(o);
 	sio_file_proxy_set(&c->proxy);
 	if (m->fail_nth)
