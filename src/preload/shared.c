@@ -559,10 +559,18 @@ int sio_shared_open(uint64_t node, int flags)
 {
 	struct sio_shared_msg m = { .op = SIO_SHARED_OPEN, .cmd = (uint32_t)flags,
 				    .arg = node };
-	int fd;
+	int fd, file = -1;
 
 	limits(&m);
-	fd = (int)request(&m, NULL, 0);
+	fd = (int)request_fd(&m, NULL, 0, &file);
+	if (fd == 0 && file >= 0) {
+		/* A generated file's text, as the server has it now. */
+		if (flags & O_CLOEXEC)
+			sio_sys_fcntl(file, F_SETFD, FD_CLOEXEC);
+		return file;
+	}
+	if (file >= 0)
+		sio_sys_close(file);
 	mark(fd, true);
 	if (fd >= 0 && (flags & O_NONBLOCK))
 		sio_sys_fcntl(fd, F_SETFL, O_NONBLOCK);

@@ -56,6 +56,7 @@
 #include "file/file.h"
 #include "preload/interpose.h"
 #include "preload/shared.h"
+#include "machine/served.h"
 #include "preload/vfs.h"
 #include "machine/namespace.h"
 
@@ -202,9 +203,9 @@ static int node_open(const struct sio_machine_node *node, int flags)
 {
 	int rc;
 
-	/* Shared mode: /dev/iommu and the VFIO nodes are the server's
-	 * (shared.c). */
-	if (node->device && sio_shared_on())
+	/* Shared mode: /dev/iommu, the VFIO nodes and the files that show
+	 * their state are the server's (shared.c). */
+	if (sio_shared_on() && sio_machine_node_served(machine, node->id))
 		return sio_shared_open(node->rdev == makedev(SIO_NS_MISC_MAJOR,
 							     SIO_NS_IOMMU_MINOR) ?
 				       0 : (uint64_t)node->id + 1, flags);

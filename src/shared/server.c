@@ -51,6 +51,7 @@
 #include "softiommu/umem.h"
 #include "file/file.h"
 #include "iommufd/iommufd_vfio.h"
+#include "machine/served.h"
 #include "mmio/access.h"
 #include "shared/proto.h"
 #include "shared/server.h"
@@ -515,28 +516,28 @@ static void proc_status(pid_t pid, uint64_t *pinned, uint64_t *locked)
 
 static struct sio_machine *server_machine;
 
-/* An open installs the new file in the client (the proxy); a node that
- * is no device of ours would give a descriptor of the server's instead:
- * refused. */
-static long serve_open(struct conn *c, const struct sio_shared_msg *m)
+/* An open of a device node installs the new file in the client (the
+ * proxy).  A generated file (a page-table dump, a config file) is a memfd
+ * of ours holding its text as of now: it goes to the client with the
+ * answer (*fd_out), rc 0. */
+static long serve_open(struct conn *c, const struct sio_shared_msg *m,
+		       int *fd_out)
 {
-	struct sio_machine_node node = { .device = true };
+	struct sio_machine_node node = { 0 };
 	unsigned int before = c->installs;
 	long rc;
 
 	if (!m->arg)
 		return sio_iommufd_open_fd(sio_machine_host(server_machine),
 					   (int)m->cmd);
-	if (m->arg > UINT32_MAX || (m->cmd & (O_DIRECTORY | O_PATH)))
+	if (m->arg > UINT32_MAX || (m->cmd & O_PATH) ||
+	    !sio_machine_node_served(server_machine, (unsigned int)(m->arg - 1)))
 		return -ENODEV;
 	node.id = (unsigned int)(m->arg - 1);
 	rc = sio_machine_open(server_machine, &node, (int)m->cmd);
 	if (rc >= 0 && c->installs == before) {
-		sio_file_proxy_set(NULL);
-		if (sio_file_close((int)rc))
-			sio_sys_close((int)rc);
-		sio_file_proxy_set(&c->proxy);
-		return -ENODEV;
+		*fd_out = (int)rc;
+		return 0;
 	}
 	return rc;
 }
@@ -817,7 +818,7 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 	if (m->fail_nth)
 		fail_arm(m);
 	if (m->op == SIO_SHARED_OPEN)
-		rc = serve_open(c, m);
+		rc = serve_open(c, m, fd_out);
 	else if (m->op == SIO_SHARED_MMAP)
 		rc = serve_mmap(c, m, fd_out);
 	else

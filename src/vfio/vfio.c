@@ -76,9 +76,22 @@ void vfio_device_put(struct vfio_device *vdev)
 /* Shared by the files                                                  */
 /* ------------------------------------------------------------------ */
 
-static bool fd_is_open(int fd)
+/* Whether the program's fd is open: in the shared mode's server, the
+ * client's (through the file proxy, file/file.h). */
+bool vfio_fd_is_open(int fd)
 {
-	return fd >= 0 && sio_sys_fcntl(fd, F_GETFD, 0) >= 0;
+	const struct sio_file_proxy *proxy = sio_file_proxy_get();
+	int got;
+
+	if (fd < 0)
+		return false;
+	if (!proxy || !proxy->getfd)
+		return sio_sys_fcntl(fd, F_GETFD, 0) >= 0;
+	got = proxy->getfd(proxy->ctx, fd);
+	if (got < 0)
+		return false;
+	sio_sys_close(got);
+	return true;
 }
 
 struct sio_iommufd *vfio_iommufd_from_fd(struct sio_iommufd_host *host,
@@ -87,7 +100,7 @@ struct sio_iommufd *vfio_iommufd_from_fd(struct sio_iommufd_host *host,
 	struct sio_iommufd *ictx = iommufd_ctx_from_fd(fd);
 
 	if (!ictx) {
-		*err = fd_is_open(fd) ? -EBADFD : -EBADF;
+		*err = vfio_fd_is_open(fd) ? -EBADFD : -EBADF;
 		return NULL;
 	}
 	/* A context of another host has other devices: not ours. */
@@ -109,7 +122,9 @@ int vfio_file_create(const struct sio_file_ops *ops, void *priv, int flags)
 		return rc;
 	/* No poll op in the kernel's VFIO files: always readable. */
 	sio_file_set_readable(file, true);
-	if (flags & O_NONBLOCK)
+	/* A client of the shared mode's server sets its own descriptor's
+	 * flag: fd is its number, not ours. */
+	if ((flags & O_NONBLOCK) && !sio_file_proxy_get())
 		sio_sys_fcntl(fd, F_SETFL, O_NONBLOCK);
 	return fd;
 }
