@@ -74,6 +74,9 @@ struct client_file {
 	 * eventfd) wakes the watcher to look at the file again. */
 	bool signaled;
 	int kick;
+	/* server_lock: our descriptor of the library's file is closed, or
+	 * being closed (by the watcher at end-of-file, or by proxy_close). */
+	bool released;
 };
 
 /* A mapping of a served file made for a client (MMAP): the server's own
@@ -191,7 +194,7 @@ static struct client_file *file_find_locked(uint64_t ino, bool dying)
 	struct client_file *f;
 
 	for (f = files; f; f = f->next)
-		if (f->ino == ino && (dying || !f->dying))
+		if (f->ino == ino && (dying || (!f->dying && !f->released)))
 			return f;
 	return NULL;
 }
@@ -224,6 +227,7 @@ static void file_signal_locked(struct client_file *f)
 static void *file_watch(void *arg)
 {
 	struct client_file *f = arg;
+	bool released;
 	char b[64];
 
 	for (;;) {
@@ -264,8 +268,11 @@ static void *file_watch(void *arg)
 	}
 	pthread_mutex_lock(&server_lock);
 	f->dying = true;
+	released = f->released;
+	f->released = true;
 	pthread_mutex_unlock(&server_lock);
-	sio_file_close(f->fd);
+	if (!released)
+		sio_file_close(f->fd);
 	sio_sys_close(f->sock);
 	sio_sys_close(f->kick);
 	file_unlink(f);
@@ -398,8 +405,10 @@ static int proxy_getfd(void *ctx, int client_fd)
 }
 
 /* An op undoes a file it installed (its copy-out failed): our end goes,
- * so the client's descriptor reads end-of-file, and the watcher releases
- * the file. */
+ * so the client's descriptor reads end-of-file, and the file is released
+ * here and now, as the op expects of a close (it may free what the
+ * file's release still reads right after); the watcher then only cleans
+ * up. */
 static int proxy_close(void *ctx, int client_fd)
 {
 	struct conn *c = ctx;
@@ -410,12 +419,21 @@ static int proxy_close(void *ctx, int client_fd)
 		return fd;
 	pthread_mutex_lock(&server_lock);
 	for (f = files; f; f = f->next)
-		if (f->fd == fd && !f->dying) {
+		if (f->fd == fd && !f->dying && !f->released) {
+			f->released = true;
 			shutdown(f->sock, SHUT_RDWR);
 			rc = 0;
 			break;
 		}
 	pthread_mutex_unlock(&server_lock);
+	if (!rc) {
+		const struct sio_file_proxy *proxy = sio_file_proxy_get();
+
+		/* Our own descriptor: closed without the proxy. */
+		sio_file_proxy_set(NULL);
+		sio_file_close(fd);
+		sio_file_proxy_set(proxy);
+	}
 	return rc;
 }
 
