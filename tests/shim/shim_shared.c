@@ -626,6 +626,44 @@ static void test_many_pieces(void)
 	munmap(buf, len);
 }
 
+/* Fault injection reaches the ops in the server: the copy-in and the
+ * copy-out of FAULT_QUEUE_ALLOC fail in turn (fail-nth counts user copies
+ * by default); the queue whose fd the program never learnt is released
+ * before the ioctl returns, and the server serves on. */
+static void test_fail_nth(void)
+{
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	char path[64], v[16];
+	int fd = open("/dev/iommu", O_RDWR), nth, n, rc, efault = 0;
+	uint32_t ioas;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
+	nth = open(path, O_RDWR);
+	if (fd < 0 || nth < 0) {
+		check(0, "fail-nth: open");
+		return;
+	}
+	for (n = 1; n < 20; n++) {
+		snprintf(v, sizeof(v), "%d", n);
+		if (pwrite(nth, v, strlen(v), 0) < 0)
+			break;
+		rc = ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa);
+		if (rc == 0)
+			break;
+		efault += errno == EFAULT;
+		memset(v, 0, sizeof(v));
+		check(pread(nth, v, sizeof(v) - 1, 0) > 0 && v[0] == '0',
+		      "fail-nth %d: the countdown came back spent", n);
+	}
+	check(n >= 3 && efault == n - 1,
+	      "the copies in the server fail in turn (%d sites)", n - 1);
+	check(pwrite(nth, "0", 1, 0) == 1 && ioas_alloc(fd, &ioas) == 0,
+	      "the server serves on");
+	close((int)fa.out_fault_fd);
+	close(nth);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "--exec-child"))
@@ -642,6 +680,7 @@ int main(int argc, char **argv)
 	test_vm_pin();
 	test_release_on_replace();
 	test_many_pieces();
+	test_fail_nth();
 	test_threads();
 	test_exec_inherited(argv[0]);
 	test_kill_client();
