@@ -828,7 +828,7 @@ bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	}
 	p = real_mmap(addr, len, prot, flags, mfd, (off_t)m.v[0]);
 	sio_sys_close(mfd);
-	cm = p != MAP_FAILED ? malloc(sizeof(*cm)) : NULL;
+	cm = p != MAP_FAILED ? calloc(1, sizeof(*cm)) : NULL;
 	if (!cm) {
 		int err = p == MAP_FAILED ? errno : ENOMEM;
 
