@@ -723,6 +723,7 @@ struct client_map {
 	uint64_t addr, len;
 	uint64_t server_addr;
 	struct sio_mmio_region *region;	/* pages that trap, or NULL */
+	uint64_t id;			/* the server's name of a trapping one */
 };
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct client_map *client_maps;
@@ -746,6 +747,7 @@ static uint64_t trap_access(struct client_map *cm, uint64_t off,
 			    unsigned int size, bool write, uint64_t val)
 {
 	struct sio_shared_msg m = { .op = SIO_SHARED_MMIO, .cmd = size,
+				    .ino = cm->id,
 				    .arg = cm->server_addr + off,
 				    .v = { val, write } };
 	int err = errno;
@@ -812,6 +814,7 @@ bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		cm->addr = (uint64_t)(uintptr_t)p;
 		cm->len = len;
 		cm->server_addr = m.v[1];
+		cm->id = m.v[0];
 		pthread_mutex_lock(&maps_lock);
 		cm->next = client_maps;
 		client_maps = cm;

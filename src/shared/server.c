@@ -86,6 +86,7 @@ struct map_hold {
 	struct map_hold *next;		/* server_lock */
 	void *addr;
 	size_t len;
+	uint64_t id;			/* a trapping mapping's name, never reused */
 };
 
 struct client_proc {
@@ -111,6 +112,7 @@ static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t released_cv = PTHREAD_COND_INITIALIZER;
 static struct client_file *files;
 static struct client_proc *procs;
+static uint64_t hold_ids;		/* server_lock: the last map_hold id */
 static int listen_sock = -1;
 
 /* ------------------------------------------------------------------ */
@@ -730,10 +732,11 @@ static long serve_mmap(struct conn *c, struct sio_shared_msg *m, int *fd_out)
 		/* Pages that trap (a VFIO BAR): the client traps on pages of
 		 * its own and sends each access here (MMIO). */
 		pthread_mutex_lock(&server_lock);
+		h->id = ++hold_ids;
 		h->next = c->proc->holds;
 		c->proc->holds = h;
 		pthread_mutex_unlock(&server_lock);
-		m->v[0] = 0;
+		m->v[0] = h->id;
 		m->v[1] = (uint64_t)(uintptr_t)addr;
 		return SIO_SHARED_MMAP_TRAP;
 	}
@@ -754,6 +757,36 @@ static long serve_mmap(struct conn *c, struct sio_shared_msg *m, int *fd_out)
 	m->v[1] = (uint64_t)(uintptr_t)addr;
 	*fd_out = fd;
 	return 0;
+}
+
+/*
+ * A trapped access of a client (MMIO): ino names the mapping (its id), arg
+ * the address.  The id is checked against the live mappings of every
+ * process (a fork child uses its parent's), so an access from a view
+ * whose mapping has gone can never reach another mapping made later at
+ * the same address; it reads all ones.  The access itself runs without
+ * server_lock: the trap registry keeps a region alive while it is used.
+ */
+static long serve_mmio(struct sio_shared_msg *m)
+{
+	struct client_proc *p;
+	struct map_hold *h;
+	bool live = false;
+
+	pthread_mutex_lock(&server_lock);
+	for (p = procs; p && !live; p = p->next)
+		for (h = p->holds; h; h = h->next)
+			if (h->id && h->id == m->ino &&
+			    m->arg >= (uint64_t)(uintptr_t)h->addr &&
+			    m->arg - (uint64_t)(uintptr_t)h->addr < h->len) {
+				live = true;
+				break;
+			}
+	pthread_mutex_unlock(&server_lock);
+	if (!live)
+		return -EFAULT;
+	return sio_mmio_access((uintptr_t)m->arg, m->cmd, m->v[1] != 0,
+			       &m->v[0]);
 }
 
 static long serve_munmap(struct conn *c, const struct sio_shared_msg *m)
@@ -813,8 +846,7 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 	if (m->op == SIO_SHARED_MUNMAP)
 		return serve_munmap(c, m);
 	if (m->op == SIO_SHARED_MMIO)
-		return sio_mmio_access((uintptr_t)m->arg, m->cmd, m->v[1] != 0,
-				       &m->v[0]);
+		return serve_mmio(m);
 	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL &&
 	    m->op != SIO_SHARED_READ && m->op != SIO_SHARED_WRITE &&
 	    m->op != SIO_SHARED_MMAP && m->op != SIO_SHARED_RECORDS)
