@@ -555,10 +555,10 @@ static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 /* Entry points                                                         */
 /* ------------------------------------------------------------------ */
 
-int sio_shared_open(uint64_t node, int flags)
+int sio_shared_open(uint64_t node, dev_t rdev, int flags)
 {
 	struct sio_shared_msg m = { .op = SIO_SHARED_OPEN, .cmd = (uint32_t)flags,
-				    .arg = node };
+				    .arg = node, .v = { (uint64_t)rdev } };
 	int fd, file = -1;
 
 	limits(&m);
@@ -623,6 +623,19 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 		sio_sys_close(fds[--nfds]);
 	sio_umem_unpin(pin);
 	return true;
+}
+
+void sio_shared_fix_stat(int fd, struct stat *st)
+{
+	struct sio_shared_msg m = { .op = SIO_SHARED_FSTAT };
+
+	if (!marked(fd) || !(m.ino = server_file(fd)) ||
+	    request(&m, NULL, 0) < 0 || !m.v[0])
+		return;
+	st->st_mode = S_IFCHR | (st->st_mode & 07777);
+	st->st_rdev = (dev_t)m.v[0];
+	st->st_size = 0;
+	st->st_blocks = 0;
 }
 
 bool sio_shared_served(int fd)

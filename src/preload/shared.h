@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Whether this process runs in shared mode (the launcher said so). */
@@ -14,7 +15,10 @@ bool sio_shared_on(void);
 /* open of a device node through the server: node 0 is /dev/iommu, node
  * id + 1 the machine's node (a VFIO container, group or cdev).  A
  * descriptor or -errno. */
-int sio_shared_open(uint64_t node, int flags);
+int sio_shared_open(uint64_t node, dev_t rdev, int flags);
+/* fstat of fd gave st: for a file of the server opened from a device
+ * node, make st show the node (a character device), as in-process. */
+void sio_shared_fix_stat(int fd, struct stat *st);
 /* If fd is a file of the server, forward the ioctl: true and *rc (>= 0 or
  * -errno).  false: not one of ours. */
 bool sio_shared_ioctl(int fd, unsigned long request, unsigned long arg,

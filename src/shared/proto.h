@@ -12,7 +12,9 @@
  *            (new at each exec and fork) and its /proc/self/mem.
  *   OPEN     open of a device node: cmd = open flags, arg = 0 for
  *            /dev/iommu, or the machine's node id + 1 (a VFIO container,
- *            group or cdev: sio_machine_open in the server).
+ *            group or cdev: sio_machine_open in the server); v[0] = the
+ *            node's device number, which fstat of the file shows.
+ *   FSTAT    ino: v[0] = the file's device number (0: none).
  *   IOCTL    ino = inode of the client's socket (the emulated fd), cmd,
  *            arg = the program's argument as given; memlock, caps and
  *            cap_ipc_lock the caller's limits and capabilities; nrec memory records (IOAS_MAP: the
@@ -76,6 +78,7 @@ enum sio_shared_op {
 	SIO_SHARED_REPLY,
 	SIO_SHARED_MMIO,
 	SIO_SHARED_RECORDS,
+	SIO_SHARED_FSTAT,
 };
 
 /* READ and WRITE at a position (cmd). */

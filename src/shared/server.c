@@ -105,6 +105,7 @@ struct conn {
 	struct client_proc *proc;
 	struct sio_file_proxy proxy;
 	unsigned int installs;		/* files installed in the client */
+	int last_installed;		/* our descriptor of the latest one */
 };
 
 static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -371,6 +372,7 @@ static int proxy_install(void *ctx, int fd, bool cloexec)
 	if (!rc)
 		rc = (int)m.rc;
 	c->installs++;
+	c->last_installed = fd;
 	/* The file is the client's from here on, or, on failure, nobody's:
 	 * the watcher releases it at end-of-file either way.  On failure the
 	 * caller closes fd itself, so the watcher must not. */
@@ -547,19 +549,53 @@ static long serve_open(struct conn *c, const struct sio_shared_msg *m,
 	unsigned int before = c->installs;
 	long rc;
 
-	if (!m->arg)
-		return sio_iommufd_open_fd(sio_machine_host(server_machine),
-					   (int)m->cmd);
-	if (m->arg > UINT32_MAX || (m->cmd & O_PATH) ||
-	    !sio_machine_node_served(server_machine, (unsigned int)(m->arg - 1)))
-		return -ENODEV;
-	node.id = (unsigned int)(m->arg - 1);
-	rc = sio_machine_open(server_machine, &node, (int)m->cmd);
-	if (rc >= 0 && c->installs == before) {
-		*fd_out = (int)rc;
-		return 0;
+	if (!m->arg) {
+		rc = sio_iommufd_open_fd(sio_machine_host(server_machine),
+					 (int)m->cmd);
+	} else {
+		if (m->arg > UINT32_MAX || (m->cmd & O_PATH) ||
+		    !sio_machine_node_served(server_machine,
+					     (unsigned int)(m->arg - 1)))
+			return -ENODEV;
+		node.id = (unsigned int)(m->arg - 1);
+		rc = sio_machine_open(server_machine, &node, (int)m->cmd);
+		if (rc >= 0 && c->installs == before) {
+			*fd_out = (int)rc;
+			return 0;
+		}
+	}
+	if (rc >= 0 && c->installs != before && m->v[0]) {
+		/* fstat of the client's descriptor shows the node (FSTAT). */
+		const struct sio_file_proxy *proxy = sio_file_proxy_get();
+		struct sio_file *file;
+
+		sio_file_proxy_set(NULL);
+		file = sio_file_lookup(c->last_installed);
+		sio_file_proxy_set(proxy);
+		if (file) {
+			sio_file_set_rdev(file, (dev_t)m->v[0]);
+			sio_file_put(file);
+		}
 	}
 	return rc;
+}
+
+/* FSTAT: the device number the file's node has. */
+static long serve_fstat(struct sio_shared_msg *m)
+{
+	struct client_file *cf;
+	struct sio_file *file = NULL;
+
+	pthread_mutex_lock(&server_lock);
+	cf = file_find_locked(m->ino, false);
+	if (cf)
+		file = sio_file_lookup(cf->fd);
+	pthread_mutex_unlock(&server_lock);
+	if (!file)
+		return -EBADF;
+	m->v[0] = (uint64_t)sio_file_rdev(file);
+	sio_file_put(file);
+	return 0;
 }
 
 /* After a read or write: the client drained its byte first, so say
@@ -847,6 +883,8 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 		return serve_munmap(c, m);
 	if (m->op == SIO_SHARED_MMIO)
 		return serve_mmio(m);
+	if (m->op == SIO_SHARED_FSTAT)
+		return serve_fstat(m);
 	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL &&
 	    m->op != SIO_SHARED_READ && m->op != SIO_SHARED_WRITE &&
 	    m->op != SIO_SHARED_MMAP && m->op != SIO_SHARED_RECORDS)

@@ -252,8 +252,20 @@ static void test_fork(void)
 		check(0, "open, bind and map the I/OAT");
 		return;
 	}
-	check(fstat(d.fd, &st) == 0 && S_ISSOCK(st.st_mode),
-	      "the device fd is a file of the server");
+	{
+		struct stat node;
+
+		/* The fd is the server's (a socket underneath), but fstat
+		 * shows the cdev, as the kernel's and the in-process fds. */
+		check(fstat(d.fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+		      stat("/dev/vfio/devices/vfio0", &node) == 0 &&
+		      st.st_rdev == node.st_rdev,
+		      "fstat of the device fd shows the cdev");
+		check(fstat(d.iommufd, &st) == 0 && S_ISCHR(st.st_mode) &&
+		      stat("/dev/iommu", &node) == 0 &&
+		      st.st_rdev == node.st_rdev,
+		      "fstat of the iommufd shows /dev/iommu");
+	}
 	check(cfg_read(&d, 0, 2) == 0x8086 && cfg_read(&d, 2, 2) == 0x2021,
 	      "config space by pread");
 	check(d.bar0[IOAT_VER] == 0x33, "BAR0 load through the trap");
