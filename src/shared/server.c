@@ -371,8 +371,6 @@ static int proxy_install(void *ctx, int fd, bool cloexec)
 		rc = -EIO;
 	if (!rc)
 		rc = (int)m.rc;
-	c->installs++;
-	c->last_installed = fd;
 	/* The file is the client's from here on, or, on failure, nobody's:
 	 * the watcher releases it at end-of-file either way.  On failure the
 	 * caller closes fd itself, so the watcher must not. */
@@ -391,6 +389,8 @@ static int proxy_install(void *ctx, int fd, bool cloexec)
 		free(f);
 		return -ENOMEM;
 	}
+	c->installs++;
+	c->last_installed = fd;
 	return rc;
 }
 
