@@ -1,7 +1,10 @@
 /*
  * The shim's side of the shared mode (docs/process-model.md): in a
- * `softiommu run --shared` tree, /dev/iommu files live in the launcher,
- * and this process holds the client end of a unix socket for each.
+ * `softiommu run --shared` tree, /dev/iommu and the VFIO files live in the
+ * launcher, and this process holds the client end of a unix socket for
+ * each.  A VFIO BAR mapping is trapping pages of this process whose
+ * accesses are forwarded one by one; pread/pwrite of regions are
+ * positioned requests; the fail-nth countdown travels with each request.
  *
  * Nothing here keeps a table of those descriptors: fork, dup, exec and
  * SCM_RIGHTS copy them as the kernel copies any file, so an ioctl on a
@@ -303,9 +306,6 @@ static int conn_get(void)
 	return s;
 }
 
-/* Send a request, install the files the server hands over meanwhile, and
- * return its answer; -EIO if the server is gone.  A descriptor that comes
- * with the answer is *fd_out's (closed if fd_out is NULL). */
 /* This thread's fail-nth countdown moves into the request (the work runs
  * in the server), with the kinds that count; the answer brings back what
  * remains. */
@@ -323,6 +323,9 @@ static void fail_take(struct sio_shared_msg *m)
 			m->fail_kinds |= 1u << k;
 }
 
+/* Send a request, install the files the server hands over meanwhile, and
+ * return its answer; -EIO if the server is gone.  A descriptor that comes
+ * with the answer is *fd_out's (closed if fd_out is NULL). */
 static long request_fd(struct sio_shared_msg *m, const int *fds,
 		       unsigned int nfds, int *fd_out)
 {
@@ -476,15 +479,14 @@ static unsigned int map_prepare(uint64_t va, uint64_t len, bool write,
 	*pin = NULL;
 	if (!self || !len)
 		return 0;
-	if (write && sio_umem_pin(self, va, (size_t)len,
-				  SIO_UMEM_PIN_NOCHARGE | SIO_UMEM_PIN_WRITE,
-				  SIO_UMEM_ACCT_NONE, pin) == 0)
-		write = false;
-	else if (sio_umem_pin(self, va, (size_t)len, SIO_UMEM_PIN_NOCHARGE,
-			      SIO_UMEM_ACCT_NONE, pin))
+	if (write)
+		rdonly = sio_umem_pin(self, va, (size_t)len,
+				      SIO_UMEM_PIN_NOCHARGE | SIO_UMEM_PIN_WRITE,
+				      SIO_UMEM_ACCT_NONE, pin) != 0;
+	if ((!write || rdonly) &&
+	    sio_umem_pin(self, va, (size_t)len, SIO_UMEM_PIN_NOCHARGE,
+			 SIO_UMEM_ACCT_NONE, pin))
 		return 0;
-	else
-		rdonly = write;
 	for (size_t i = 0; i < (*pin)->nchunks; i++) {
 		const struct sio_umem_chunk *c = &(*pin)->chunks[i];
 		uint64_t off = 0;
@@ -753,8 +755,10 @@ static void unmap_notify(uint64_t saddr, uint64_t len)
  * A mapping that traps (a VFIO BAR): each load or store the trap decodes
  * here is one MMIO request, done by the server on its own mapping, so the
  * device's registers, its MSI-X table and the kernel's checks all stay in
- * the server.  These run in the trap handler: raw system calls only, on
- * this thread's connection (made here if the thread has none yet).
+ * the server.  These run in the trap handler, on the thread's connection:
+ * a send and a receive, no lock.  A thread whose first request this is
+ * makes its connection here, which allocates and takes conns_lock
+ * (docs/process-model.md says why that is safe in practice).
  */
 static uint64_t trap_access(struct client_map *cm, uint64_t off,
 			    unsigned int size, bool write, uint64_t val)

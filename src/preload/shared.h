@@ -1,6 +1,7 @@
 /*
- * The shim's side of the shared mode (shared.c): /dev/iommu files served
- * by the launcher for the whole process tree (docs/process-model.md).
+ * The shim's side of the shared mode (shared.c): /dev/iommu and VFIO
+ * files served by the launcher for the whole process tree
+ * (docs/process-model.md).
  */
 #ifndef SIO_PRELOAD_SHARED_H
 #define SIO_PRELOAD_SHARED_H

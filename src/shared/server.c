@@ -24,6 +24,17 @@
  * the op creates (an access object's fd, ...) are installed in the client
  * through the same connection before the answer.
  *
+ * VFIO.  The VFIO nodes open here too (sio_machine_open), and the VFIO
+ * subsystem copies arguments through the dispatch owner as iommufd does.
+ * Descriptor arguments go through the proxy: resolve for files of ours,
+ * getfd (pidfd_getfd) for the client's eventfds, which the device then
+ * signals directly.  A BAR mapping traps: the client maps trapping pages
+ * of its own and sends each access it traps (MMIO), which is done here on
+ * our mapping, named by an id that is never reused.
+ *
+ * Fault injection.  Each request carries the caller's fail-nth countdown:
+ * it is armed for this thread around the op, and what remains goes back.
+ *
  * Locks: server_lock protects the file and process lists and comes before
  * every library lock; it is never held while an op runs.
  */
