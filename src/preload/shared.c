@@ -139,13 +139,20 @@ static void conn_destroy(void *p)
 	conn_fd = -1;
 }
 
+static void maps_lock_fork(bool lock);
+static void maps_fork_prepare(void);
+static void maps_fork_child(uint64_t parent_token);
+
 static void fork_prepare(void)
 {
+	maps_fork_prepare();
 	pthread_mutex_lock(&conns_lock);
+	maps_lock_fork(true);
 }
 
 static void fork_parent(void)
 {
+	maps_lock_fork(false);
 	pthread_mutex_unlock(&conns_lock);
 }
 
@@ -153,14 +160,24 @@ static void fork_parent(void)
  * connections go, and so does its token. */
 static void fork_child(void)
 {
-	for (unsigned int i = 0; i < nconns; i++)
-		sio_fd_private_close(conns[i]);
+	static int parent_conns[MAX_CONNS];
+	unsigned int n = nconns;
+	uint64_t parent_token = proc_token;
+
+	memcpy(parent_conns, conns, sizeof(conns[0]) * n);
 	nconns = 0;
 	proc_gen++;
 	conn_fd = -1;
 	pthread_setspecific(conn_key, NULL);
 	new_token();
+	maps_lock_fork(false);
 	pthread_mutex_unlock(&conns_lock);
+	/* The parent's connections go after the child has taken its holds:
+	 * while our copies are open, the parent's record lives on in the
+	 * server, with the holds it set aside for us. */
+	maps_fork_child(parent_token);
+	for (unsigned int i = 0; i < n; i++)
+		sio_fd_private_close(parent_conns[i]);
 }
 
 static void shared_init(void)
@@ -731,8 +748,9 @@ bool sio_shared_prw(int fd, bool write, void *buf, size_t len, off_t off,
 
 /* Our mappings of served files: the server holds its own mapping (and
  * the region's owner) for each until we unmap it.  maps_lock protects
- * the list; a fork child's list is the parent's copy, harmless since the
- * child's requests name the server's addresses of the parent. */
+ * the list.  A fork child's list is the parent's copy: its requests name
+ * the server's mappings of the parent, and it takes holds of its own on
+ * the trapping ones (maps_fork_child). */
 struct client_map {
 	struct client_map *next;
 	uint64_t addr, len;
@@ -742,6 +760,54 @@ struct client_map {
 };
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct client_map *client_maps;
+
+static void maps_lock_fork(bool lock)
+{
+	if (lock)
+		pthread_mutex_lock(&maps_lock);
+	else
+		pthread_mutex_unlock(&maps_lock);
+}
+
+/*
+ * A fork child's copies of trapping mappings hold the server's mapping as
+ * the parent's do, so they keep working after the parent unmaps its own or
+ * exits, as VMAs copied by fork do.  Before the fork the parent sets a hold
+ * aside for the child (MAP_DUP, v[1] = 1); the child claims it (v[1] = 2,
+ * arg = the parent's token) before it lets the parent's connections go.
+ * One round trip per trapping mapping on each side; a fork that fails
+ * leaves the parent's set-aside holds until the parent goes.
+ */
+static void maps_fork_prepare(void)
+{
+	if (!__atomic_load_n(&client_maps, __ATOMIC_RELAXED))
+		return;
+	/* The connection first: its making takes conns_lock, which must not
+	 * be taken under maps_lock (fork_prepare takes them the other way). */
+	if (conn_get() < 0)
+		return;
+	pthread_mutex_lock(&maps_lock);
+	for (struct client_map *cm = client_maps; cm; cm = cm->next) {
+		struct sio_shared_msg m = { .op = SIO_SHARED_MAP_DUP,
+					    .ino = cm->id, .v = { 0, 1 } };
+
+		if (cm->region)
+			request(&m, NULL, 0);
+	}
+	pthread_mutex_unlock(&maps_lock);
+}
+
+static void maps_fork_child(uint64_t parent_token)
+{
+	for (struct client_map *cm = client_maps; cm; cm = cm->next) {
+		struct sio_shared_msg m = { .op = SIO_SHARED_MAP_DUP,
+					    .ino = cm->id, .arg = parent_token,
+					    .v = { 0, 2 } };
+
+		if (cm->region)
+			request(&m, NULL, 0);
+	}
+}
 
 static void unmap_notify(uint64_t saddr, uint64_t len)
 {

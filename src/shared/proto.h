@@ -15,6 +15,11 @@
  *            group or cdev: sio_machine_open in the server); v[0] = the
  *            node's device number, which fstat of the file shows.
  *   FSTAT    ino: v[0] = the file's device number (0: none).
+ *   MAP_DUP  ino = a trapping mapping's id, for a fork child, which
+ *            inherits the view and holds the server's mapping too (until
+ *            MUNMAP or its exit), as its VMA would: v[1] = 1, the parent
+ *            before the fork sets a hold aside; v[1] = 2, the child claims
+ *            one set aside by the parent whose token is arg.
  *   IOCTL    ino = inode of the client's socket (the emulated fd), cmd,
  *            arg = the program's argument as given; memlock, caps and
  *            cap_ipc_lock the caller's limits and capabilities; nrec memory records (IOAS_MAP: the
@@ -79,6 +84,7 @@ enum sio_shared_op {
 	SIO_SHARED_MMIO,
 	SIO_SHARED_RECORDS,
 	SIO_SHARED_FSTAT,
+	SIO_SHARED_MAP_DUP,
 };
 
 /* READ and WRITE at a position (cmd). */

@@ -98,11 +98,16 @@ struct map_hold {
 	void *addr;
 	size_t len;
 	uint64_t id;			/* a trapping mapping's name, never reused */
+	/* A trapping mapping's holds (server_lock): a fork child's copy of
+	 * the client's view takes one too (MAP_DUP), and the mapping goes
+	 * with the last.  NULL for a memory mapping, which has one hold. */
+	unsigned int *shared;
 };
 
 struct client_proc {
 	struct client_proc *next;	/* server_lock */
 	struct map_hold *holds;		/* server_lock */
+	struct map_hold *set_aside;	/* server_lock: for fork children */
 	uint64_t token;
 	pid_t pid;
 	unsigned int conns;		/* server_lock: live connections */
@@ -495,6 +500,24 @@ static struct client_proc *proc_get(uint64_t token, pid_t pid, uid_t uid,
 	return p;
 }
 
+/* Drop a hold taken off its list: our mapping goes with its last hold. */
+static void hold_drop(struct map_hold *h)
+{
+	bool last = true;
+
+	if (h->shared) {
+		pthread_mutex_lock(&server_lock);
+		last = --*h->shared == 0;
+		pthread_mutex_unlock(&server_lock);
+	}
+	if (last) {
+		free(h->shared);
+		sio_sys_munmap(h->addr, h->len);
+		sio_file_munmap(h->addr, h->len);
+	}
+	free(h);
+}
+
 /* A connection ends; the process's entry goes with its last one (exit or
  * exec).  Its owner lives on while pins hold it. */
 static void proc_put(struct client_proc *p)
@@ -516,9 +539,13 @@ static void proc_put(struct client_proc *p)
 		struct map_hold *h = p->holds;
 
 		p->holds = h->next;
-		sio_sys_munmap(h->addr, h->len);
-		sio_file_munmap(h->addr, h->len);
-		free(h);
+		hold_drop(h);
+	}
+	while (p->set_aside) {
+		struct map_hold *h = p->set_aside;
+
+		p->set_aside = h->next;
+		hold_drop(h);
 	}
 	sio_umem_owner_put(p->owner);
 	free(p);
@@ -778,6 +805,14 @@ static long serve_mmap(struct conn *c, struct sio_shared_msg *m, int *fd_out)
 	if (sio_mmio_registered((uintptr_t)addr)) {
 		/* Pages that trap (a VFIO BAR): the client traps on pages of
 		 * its own and sends each access here (MMIO). */
+		h->shared = calloc(1, sizeof(*h->shared));
+		if (!h->shared) {
+			sio_sys_munmap(addr, len);
+			sio_file_munmap(addr, len);
+			free(h);
+			return -ENOMEM;
+		}
+		*h->shared = 1;
 		pthread_mutex_lock(&server_lock);
 		h->id = ++hold_ids;
 		h->next = c->proc->holds;
@@ -851,10 +886,58 @@ static long serve_munmap(struct conn *c, const struct sio_shared_msg *m)
 	pthread_mutex_unlock(&server_lock);
 	if (!h)
 		return -EINVAL;
-	sio_sys_munmap(h->addr, h->len);
-	sio_file_munmap(h->addr, h->len);
-	free(h);
+	hold_drop(h);
 	return 0;
+}
+
+/*
+ * MAP_DUP: a fork child gets its parent's view of trapping mapping ino,
+ * and holds the mapping too, as its VMA would in the kernel.  v[1] = 1:
+ * the parent, before the fork, sets a hold aside; v[1] = 2: the child
+ * claims one of those of the parent whose token is arg.
+ */
+static long serve_map_dup(struct conn *c, const struct sio_shared_msg *m)
+{
+	struct map_hold *n = NULL, *h = NULL, **pp;
+	struct client_proc *p;
+	long rc = -ENOENT;
+
+	if (m->v[1] == 1 && !(n = calloc(1, sizeof(*n))))
+		return -ENOMEM;
+	pthread_mutex_lock(&server_lock);
+	if (m->v[1] == 1) {
+		for (h = c->proc->holds; h; h = h->next)
+			if (h->id == m->ino && h->shared)
+				break;
+		if (h) {
+			++*h->shared;
+			n->addr = h->addr;
+			n->len = h->len;
+			n->id = h->id;
+			n->shared = h->shared;
+			n->next = c->proc->set_aside;
+			c->proc->set_aside = n;
+			n = NULL;
+			rc = 0;
+		}
+	} else if (m->v[1] == 2) {
+		for (p = procs; p && rc; p = p->next) {
+			if (p->token != m->arg || p == c->proc)
+				continue;
+			for (pp = &p->set_aside; *pp; pp = &(*pp)->next)
+				if ((*pp)->id == m->ino) {
+					h = *pp;
+					*pp = h->next;
+					h->next = c->proc->holds;
+					c->proc->holds = h;
+					rc = 0;
+					break;
+				}
+		}
+	}
+	pthread_mutex_unlock(&server_lock);
+	free(n);
+	return rc;
 }
 
 /* The caller's fail-nth countdown, and the kinds that count, for this
@@ -892,6 +975,8 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 		return serve_close(m->ino);
 	if (m->op == SIO_SHARED_MUNMAP)
 		return serve_munmap(c, m);
+	if (m->op == SIO_SHARED_MAP_DUP)
+		return serve_map_dup(c, m);
 	if (m->op == SIO_SHARED_MMIO)
 		return serve_mmio(m);
 	if (m->op == SIO_SHARED_FSTAT)

@@ -315,7 +315,38 @@ static void test_fork(void)
 		check(ioctl(d.fd, SIO_VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0,
 		      "a second bind fails");
 	}
-	check(munmap((void *)d.bar0, d.bar_size) == 0, "munmap BAR0");
+	/* A child's inherited view of BAR0 outlives the parent's mapping,
+	 * as a VMA does in the kernel. */
+	{
+		int go[2];
+		char b = 0;
+
+		check(pipe(go) == 0, "pipe");
+		pid = fork();
+		if (pid == 0) {
+			close(go[1]);
+			if (read(go[0], &b, 1) != 1)
+				_exit(2);
+			if (d.bar0[IOAT_VER] != 0x33 || sts(d.bar0) != STS_DONE) {
+				fprintf(stderr, "child: VER %#x, status %#llx\n",
+					d.bar0[IOAT_VER],
+					(unsigned long long)sts(d.bar0));
+				_exit(1);
+			}
+			_exit(0);
+		}
+		close(go[0]);
+		check(munmap((void *)d.bar0, d.bar_size) == 0, "munmap BAR0");
+		check(write(go[1], &b, 1) == 1, "tell the child");
+		close(go[1]);
+		status = -1;
+		if (pid > 0 && waitpid(pid, &status, 0) != pid)
+			fprintf(stderr, "pid %d waitpid: %s\n", (int)pid, strerror(errno));
+		check(pid > 0 &&
+		      WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the child's view works after the parent's munmap (%#x)",
+		      status);
+	}
 	check(close(d.fd) == 0 && close(d.iommufd) == 0, "close");
 	munmap(buf, BUF_SIZE);
 	close(mfd);
