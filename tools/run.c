@@ -396,6 +396,9 @@ static void write_shared_stats(struct sio_machine *m)
 
 	if (!path || !*path || !m)
 		return;
+	/* The last closes of the run's files are served after its processes
+	 * exit: their releases (unmaps) count too, as in the kernel. */
+	sio_shared_server_drain(2000);
 	sio_machine_stats(m, &st);
 	f = fopen(path, "w");
 	if (!f)

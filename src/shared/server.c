@@ -1098,6 +1098,27 @@ static void *accept_thread(void *arg)
 	}
 }
 
+int sio_shared_server_drain(int timeout_ms)
+{
+	struct timespec until;
+	bool left;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&server_lock);
+	while (files && !rc)
+		rc = pthread_cond_timedwait(&released_cv, &server_lock, &until);
+	left = files != NULL;
+	pthread_mutex_unlock(&server_lock);
+	return left ? -ETIMEDOUT : 0;
+}
+
 int sio_shared_server_start(struct sio_machine *m, char *addr, size_t size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
