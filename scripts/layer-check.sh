@@ -40,7 +40,7 @@ LAYERS=(
 	iommufd   # /dev/iommu
 	vfio      # VFIO groups, devices, the container
 	machine   # a whole emulated machine
-	shared    # the shared mode's server
+	shared    # the shared mode's server (in the launcher)
 	preload   # the LD_PRELOAD shim (a separate shared object)
 )
 

@@ -72,6 +72,10 @@ Usage: scripts/qemu-passthrough.sh [options]
   --iommufd            QEMU 8.2 and later: -object iommufd and
                        vfio-pci,iommufd=...: the device's cdev bound to
                        /dev/iommu instead of the group and container
+  --shared             run QEMU under "softiommu run --shared": the
+                       launcher serves /dev/iommu and the VFIO files, and
+                       QEMU's BAR accesses travel to it
+                       (docs/process-model.md)
   --no-mmap            vfio-pci,x-no-mmap=on: every BAR access goes through
                        pread/pwrite on the device fd instead of the mmap
   --iterations N       dmatest iterations per thread (default 20)
@@ -110,6 +114,7 @@ rebuild=0
 fault=0
 fault_copies=1024
 use_iommufd=0
+shared=()
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -123,6 +128,7 @@ while [ $# -gt 0 ]; do
 	--accel) accel=$2; shift ;;
 	--no-mmap) no_mmap=1 ;;
 	--iommufd) use_iommufd=1 ;;
+	--shared) shared=(--shared) ;;
 	--iterations) iterations=$2; shift ;;
 	--threads) threads=$2; shift ;;
 	--channels) channels=$2; shift ;;
@@ -431,7 +437,7 @@ fi
 cmd=("$qemu" "${qemu_args[@]}")
 if [ $with_device = 1 ]; then
 	[ -x "$softiommu" ] || die "no softiommu launcher at $softiommu (build it: scripts/test.sh)"
-	cmd=("$softiommu" run -- "${cmd[@]}")
+	cmd=("$softiommu" run ${shared[@]+"${shared[@]}"} -- "${cmd[@]}")
 	# The interface proposed to the launcher for the IOMMU's counts.
 	export SOFTIOMMU_STATS_FILE=$stats
 	# QEMU maps all guest RAM for DMA.  The pins count against the locked

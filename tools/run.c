@@ -385,6 +385,31 @@ static int exit_as(int status)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+/* In shared mode the IOMMU's counts are the server's: they replace what
+ * the run's processes wrote at their exit to $SOFTIOMMU_STATS_FILE
+ * (src/preload/stats.c has the format). */
+static void write_shared_stats(struct sio_machine *m)
+{
+	const char *path = getenv("SOFTIOMMU_STATS_FILE");
+	struct sio_machine_stats st;
+	FILE *f;
+
+	if (!path || !*path || !m)
+		return;
+	/* The last closes of the run's files are served after its processes
+	 * exit: their releases (unmaps) count too, as in the kernel. */
+	sio_shared_server_drain(2000);
+	sio_machine_stats(m, &st);
+	f = fopen(path, "w");
+	if (!f)
+		return;
+	fprintf(f, "maps=%llu unmaps=%llu translations=%llu faults=%llu\n",
+		(unsigned long long)st.maps, (unsigned long long)st.unmaps,
+		(unsigned long long)st.translations,
+		(unsigned long long)st.faults);
+	fclose(f);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	char shim[PATH_MAX], dir[PATH_MAX], addr[108], pidbuf[24];
@@ -495,6 +520,8 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	rc = run_child_wait(argv + first, &status);
+	if (shared)
+		write_shared_stats(machine);
 	sio_machine_namespace_remove(dir);
 	/* As a shell reports it: 127 not found, 126 found but not run. */
 	if (rc == -ENOENT) {

@@ -343,6 +343,8 @@ static bool ref_inc_not_zero(unsigned int *ref)
 
 /* The shared mode's server: see file.h. */
 static _Thread_local const struct sio_file_proxy *file_proxy;
+/* A file whose install in a client failed: no op runs at its close. */
+static const struct sio_file_ops dropped_ops = { .name = "dropped" };
 
 void sio_file_proxy_set(const struct sio_file_proxy *proxy)
 {
@@ -572,8 +574,12 @@ SIO_API int sio_file_create(const struct sio_file_ops *ops, void *priv,
 
 		file_proxy = NULL;
 		cfd = p->install(p->ctx, efd, cloexec);
-		if (cfd < 0)
+		if (cfd < 0) {
+			/* The creator undoes its own state on failure: the
+			 * file goes without its release op. */
+			f->ops = &dropped_ops;
 			sio_file_close(efd);
+		}
 		file_proxy = p;
 		if (cfd < 0)
 			return cfd;

@@ -91,6 +91,9 @@ void sio_file_close_range(unsigned int first, unsigned int last);
  *   install: give the client a descriptor of the new file at our fd: the
  *            client's number, or a negative errno;
  *   close:   undo an install (the client's number): 0 or -EBADF.
+ *   getfd:   a descriptor of this process on the open file description
+ *            of the client's fd (an eventfd given to VFIO_DEVICE_SET_IRQS),
+ *            or a negative errno.
  * Per thread; NULL (the default) means no translation.
  */
 struct sio_file_proxy {
@@ -98,6 +101,7 @@ struct sio_file_proxy {
 	int (*resolve)(void *ctx, int client_fd);
 	int (*install)(void *ctx, int fd, bool cloexec);
 	int (*close)(void *ctx, int client_fd);
+	int (*getfd)(void *ctx, int client_fd);
 };
 void sio_file_proxy_set(const struct sio_file_proxy *proxy);
 

@@ -37,6 +37,7 @@
 #include "machine/devlist.h"
 #include "machine/models.h"
 #include "machine/namespace.h"
+#include "machine/served.h"
 #include "util/error.h"
 #include "util/rcu.h"
 #include "util/fail.h"
@@ -611,6 +612,13 @@ static int open_config(struct sio_machine *m, size_t i, int flags)
 		rc = text_fd("config", buf, size, flags);
 	free(buf);
 	return rc;
+}
+
+bool sio_machine_node_served(const struct sio_machine *m, unsigned int id)
+{
+	if (!m->layout || id >= m->layout->nnodes)
+		return false;
+	return m->layout->nodes[id].kind != SIO_NS_GEN_FAIL_ATTR;
 }
 
 SIO_API int sio_machine_open(struct sio_machine *m,

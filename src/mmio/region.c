@@ -53,6 +53,7 @@
 #include <time.h>
 
 #include "softiommu/mmio.h"
+#include "mmio/access.h"
 #include "mmio/mmio_private.h"
 #include "util/error.h"
 #include "util/fail.h"
@@ -452,6 +453,39 @@ int sio_mmio_map(void **addr, size_t len, int flags,
 	*addr = (void *)p;
 	*out = r;
 	return 0;
+}
+
+int sio_mmio_access(uintptr_t addr, unsigned int size, bool write,
+		    uint64_t *val)
+{
+	const struct mmio_entry *e;
+	unsigned int ep;
+	int rc = -EFAULT;
+
+	if (size != 1 && size != 2 && size != 4 && size != 8)
+		return -EFAULT;
+	ep = reader_enter();
+	e = lookup(__atomic_load_n(&table, __ATOMIC_ACQUIRE), addr);
+	if (e && addr + size <= e->end && addr + size > addr) {
+		struct sio_mmio_region *r = e->region;
+
+		if (write)
+			r->ops.write(r->opaque, addr - r->start, size, *val);
+		else
+			*val = r->ops.read(r->opaque, addr - r->start, size);
+		rc = 0;
+	}
+	reader_exit(ep);
+	return rc;
+}
+
+bool sio_mmio_registered(uintptr_t addr)
+{
+	unsigned int ep = reader_enter();
+	bool rc = lookup(__atomic_load_n(&table, __ATOMIC_ACQUIRE), addr);
+
+	reader_exit(ep);
+	return rc;
 }
 
 void sio_mmio_unregister(struct sio_mmio_region *region)

@@ -416,14 +416,10 @@ EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 	ssize_t rc;
 
 	if (!file) {
-		/* A served file is a stream, as here: only position 0. */
-		if (sio_shared_served(fd)) {
-			if (off)
-				return fail(-ESPIPE);
-			if (!sio_shared_rw(fd, false, (void *)buf, len, &rc))
-				rc = -EBADF;
+		/* A served file: positioned ops in the server (VFIO
+		 * regions), or a stream's position 0. */
+		if (sio_shared_prw(fd, false, (void *)buf, len, off, &rc))
 			return rc < 0 ? fail(rc) : rc;
-		}
 		return REAL(pread)(fd, buf, len, off);
 	}
 	if (sio_file_ops(file)->pread) {
@@ -444,14 +440,10 @@ EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 	ssize_t rc;
 
 	if (!file) {
-		/* A served file is a stream, as here: only position 0. */
-		if (sio_shared_served(fd)) {
-			if (off)
-				return fail(-ESPIPE);
-			if (!sio_shared_rw(fd, false, (void *)buf, len, &rc))
-				rc = -EBADF;
+		/* A served file: positioned ops in the server (VFIO
+		 * regions), or a stream's position 0. */
+		if (sio_shared_prw(fd, false, (void *)buf, len, off, &rc))
 			return rc < 0 ? fail(rc) : rc;
-		}
 		return REAL(pread64)(fd, buf, len, off);
 	}
 	if (sio_file_ops(file)->pread) {
@@ -490,14 +482,10 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 	ssize_t rc;
 
 	if (!file) {
-		/* A served file is a stream, as here: only position 0. */
-		if (sio_shared_served(fd)) {
-			if (off)
-				return fail(-ESPIPE);
-			if (!sio_shared_rw(fd, true, (void *)buf, len, &rc))
-				rc = -EBADF;
+		/* A served file: positioned ops in the server (VFIO
+		 * regions), or a stream's position 0. */
+		if (sio_shared_prw(fd, true, (void *)buf, len, off, &rc))
 			return rc < 0 ? fail(rc) : rc;
-		}
 		return REAL(pwrite)(fd, buf, len, off);
 	}
 	if (sio_file_ops(file)->pwrite) {
@@ -518,14 +506,10 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 	ssize_t rc;
 
 	if (!file) {
-		/* A served file is a stream, as here: only position 0. */
-		if (sio_shared_served(fd)) {
-			if (off)
-				return fail(-ESPIPE);
-			if (!sio_shared_rw(fd, true, (void *)buf, len, &rc))
-				rc = -EBADF;
+		/* A served file: positioned ops in the server (VFIO
+		 * regions), or a stream's position 0. */
+		if (sio_shared_prw(fd, true, (void *)buf, len, off, &rc))
 			return rc < 0 ? fail(rc) : rc;
-		}
 		return REAL(pwrite64)(fd, buf, len, off);
 	}
 	if (sio_file_ops(file)->pwrite) {

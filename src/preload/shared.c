@@ -1,7 +1,10 @@
 /*
  * The shim's side of the shared mode (docs/process-model.md): in a
- * `softiommu run --shared` tree, /dev/iommu files live in the launcher,
- * and this process holds the client end of a unix socket for each.
+ * `softiommu run --shared` tree, /dev/iommu and the VFIO files live in the
+ * launcher, and this process holds the client end of a unix socket for
+ * each.  A VFIO BAR mapping is trapping pages of this process whose
+ * accesses are forwarded one by one; pread/pwrite of regions are
+ * positioned requests; the fail-nth countdown travels with each request.
  *
  * Nothing here keeps a table of those descriptors: fork, dup, exec and
  * SCM_RIGHTS copy them as the kernel copies any file, so an ioctl on a
@@ -51,6 +54,8 @@
 
 #include "softiommu/uapi/iommufd.h"
 #include "softiommu/uapi/vfio_compat.h"
+#include "softiommu/fault_inject.h"
+#include "softiommu/mmio.h"
 #include "softiommu/umem.h"
 #include "file/private_fd.h"
 #include "preload/shared.h"
@@ -134,13 +139,20 @@ static void conn_destroy(void *p)
 	conn_fd = -1;
 }
 
+static void maps_lock_fork(bool lock);
+static void maps_fork_prepare(void);
+static void maps_fork_child(uint64_t parent_token);
+
 static void fork_prepare(void)
 {
+	maps_fork_prepare();
 	pthread_mutex_lock(&conns_lock);
+	maps_lock_fork(true);
 }
 
 static void fork_parent(void)
 {
+	maps_lock_fork(false);
 	pthread_mutex_unlock(&conns_lock);
 }
 
@@ -148,14 +160,24 @@ static void fork_parent(void)
  * connections go, and so does its token. */
 static void fork_child(void)
 {
-	for (unsigned int i = 0; i < nconns; i++)
-		sio_fd_private_close(conns[i]);
+	static int parent_conns[MAX_CONNS];
+	unsigned int n = nconns;
+	uint64_t parent_token = proc_token;
+
+	memcpy(parent_conns, conns, sizeof(conns[0]) * n);
 	nconns = 0;
 	proc_gen++;
 	conn_fd = -1;
 	pthread_setspecific(conn_key, NULL);
 	new_token();
+	maps_lock_fork(false);
 	pthread_mutex_unlock(&conns_lock);
+	/* The parent's connections go after the child has taken its holds:
+	 * while our copies are open, the parent's record lives on in the
+	 * server, with the holds it set aside for us. */
+	maps_fork_child(parent_token);
+	for (unsigned int i = 0; i < n; i++)
+		sio_fd_private_close(parent_conns[i]);
 }
 
 static void shared_init(void)
@@ -301,13 +323,35 @@ static int conn_get(void)
 	return s;
 }
 
+/* This thread's fail-nth countdown moves into the request (the work runs
+ * in the server), with the kinds that count; the answer brings back what
+ * remains. */
+static void fail_take(struct sio_shared_msg *m)
+{
+	unsigned int n = sio_fail_nth_get();
+
+	if (!n || m->fail_nth)
+		return;
+	sio_fail_nth_set(0);
+	m->fail_nth = n;
+	m->fail_kinds = 0;
+	for (int k = 0; k < SIO_FAIL_NR_KINDS; k++)
+		if (sio_fail_kind_enabled((enum sio_fail_kind)k))
+			m->fail_kinds |= 1u << k;
+}
+
 /* Send a request, install the files the server hands over meanwhile, and
  * return its answer; -EIO if the server is gone.  A descriptor that comes
  * with the answer is *fd_out's (closed if fd_out is NULL). */
 static long request_fd(struct sio_shared_msg *m, const int *fds,
 		       unsigned int nfds, int *fd_out)
 {
-	int s = conn_get();
+	bool armed;
+	int s;
+
+	fail_take(m);
+	armed = m->fail_nth != 0;
+	s = conn_get();
 
 	if (s == -ENOMEM)
 		return s;
@@ -322,6 +366,8 @@ static long request_fd(struct sio_shared_msg *m, const int *fds,
 		    recv_msg(s, &a, &fd, a.op == SIO_SHARED_INSTALL && a.cmd))
 			return server_gone();
 		if (a.op == SIO_SHARED_REPLY) {
+			if (armed)
+				sio_fail_nth_set(a.fail_nth);
 			if (fd_out)
 				*fd_out = fd;
 			else if (fd >= 0)
@@ -403,31 +449,64 @@ static int map_file_of(const struct sio_maps *maps, uint64_t uaddr,
 	return -1;
 }
 
+/* Records that fill a message before the request is sent travel ahead in
+ * RECORDS messages of their own (one round trip per SIO_SHARED_MAX_REC). */
+static void records_flush(struct sio_shared_msg *m, int *fds, unsigned int *n)
+{
+	struct sio_shared_msg r = { .op = SIO_SHARED_RECORDS, .nrec = *n };
+
+	memcpy(r.rec, m->rec, sizeof(r.rec[0]) * *n);
+	request(&r, fds, *n);
+	while (*n)
+		sio_sys_close(fds[--*n]);
+}
+
+/* fd opened again read-only (through /proc/self/fd): a record the server
+ * cannot map for writing.  Closes fd. */
+static int reopen_rdonly(int fd)
+{
+	char path[40];
+	int ro;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = sio_sys_open(path, O_RDONLY | O_CLOEXEC);
+	sio_sys_close(fd);
+	return ro;
+}
+
 /*
  * Make [va, va + len) memfd-backed and put its files in the request: a pin
  * of our own (not charged: the server charges when it pins) does exactly
  * that and gives each piece's memfd.  The pin is dropped after the answer
- * (*pin); the range stays a shared view of its memfds.  Nothing is sent
- * when the range is not pinnable: the server's pin then fails as the
- * kernel's would, with EFAULT.
+ * (*pin); the range stays a shared view of its memfds.  A writable
+ * mapping of memory that cannot be written here (mapped read-only) sends
+ * its files opened read-only: the server's writable pin then fails, as the
+ * kernel's does, with EFAULT (at once with a domain, else at the first
+ * pin).  Nothing is sent when the range is not pinnable at all.
  */
-static unsigned int map_prepare(uint64_t va, uint64_t len,
+static unsigned int map_prepare(uint64_t va, uint64_t len, bool write,
 				struct sio_shared_msg *m, int *fds,
 				struct sio_umem_pin **pin)
 {
 	struct sio_umem_owner *self = self_owner();
 	struct sio_maps maps = { 0 };
-	bool have_maps = false;
+	bool have_maps = false, rdonly = false;
 	unsigned int n = 0;
 
 	*pin = NULL;
-	if (!self || !len ||
+	if (!self || !len)
+		return 0;
+	if (write)
+		rdonly = sio_umem_pin(self, va, (size_t)len,
+				      SIO_UMEM_PIN_NOCHARGE | SIO_UMEM_PIN_WRITE,
+				      SIO_UMEM_ACCT_NONE, pin) != 0;
+	if ((!write || rdonly) &&
 	    sio_umem_pin(self, va, (size_t)len, SIO_UMEM_PIN_NOCHARGE,
 			 SIO_UMEM_ACCT_NONE, pin))
 		return 0;
-	for (size_t i = 0; i < (*pin)->nchunks && n < SIO_SHARED_MAX_REC; i++) {
+	for (size_t i = 0; i < (*pin)->nchunks; i++) {
 		const struct sio_umem_chunk *c = &(*pin)->chunks[i];
-		uint64_t off;
+		uint64_t off = 0;
 		int fd;
 
 		if (c->fd >= 0) {
@@ -439,8 +518,12 @@ static unsigned int map_prepare(uint64_t va, uint64_t len,
 				have_maps = true;
 			fd = have_maps ? map_file_of(&maps, c->uaddr, &off) : -1;
 		}
+		if (fd >= 0 && rdonly)
+			fd = reopen_rdonly(fd);
 		if (fd < 0)
 			continue;
+		if (n == SIO_SHARED_MAX_REC)
+			records_flush(m, fds, &n);
 		m->rec[n].uaddr = c->uaddr;
 		m->rec[n].len = c->len;
 		m->rec[n].offset = off;
@@ -453,9 +536,10 @@ static unsigned int map_prepare(uint64_t va, uint64_t len,
 }
 
 /* The range an IOAS_MAP-like command maps, read from the program's
- * struct (false if it is not one, or unreadable: the server answers). */
+ * struct (false if it is not one, or unreadable: the server answers), and
+ * whether the device may write it. */
 static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
-		      uint64_t *len)
+		      uint64_t *len, bool *write)
 {
 	struct iovec l, r = { (void *)arg, 0 };
 
@@ -468,6 +552,7 @@ static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 			return false;
 		*va = cmd.user_va;
 		*len = cmd.length;
+		*write = cmd.flags & IOMMU_IOAS_MAP_WRITEABLE;
 		return true;
 	}
 	if (request == SIO_VFIO_IOMMU_MAP_DMA) {
@@ -479,6 +564,7 @@ static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 			return false;
 		*va = cmd.vaddr;
 		*len = cmd.size;
+		*write = cmd.flags & SIO_VFIO_DMA_MAP_FLAG_WRITE;
 		return true;
 	}
 	return false;
@@ -488,13 +574,22 @@ static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 /* Entry points                                                         */
 /* ------------------------------------------------------------------ */
 
-int sio_shared_open(int flags)
+int sio_shared_open(uint64_t node, dev_t rdev, int flags)
 {
-	struct sio_shared_msg m = { .op = SIO_SHARED_OPEN, .cmd = (uint32_t)flags };
-	int fd;
+	struct sio_shared_msg m = { .op = SIO_SHARED_OPEN, .cmd = (uint32_t)flags,
+				    .arg = node, .v = { (uint64_t)rdev } };
+	int fd, file = -1;
 
 	limits(&m);
-	fd = (int)request(&m, NULL, 0);
+	fd = (int)request_fd(&m, NULL, 0, &file);
+	if (fd == 0 && file >= 0) {
+		/* A generated file's text, as the server has it now. */
+		if (flags & O_CLOEXEC)
+			sio_sys_fcntl(file, F_SETFD, FD_CLOEXEC);
+		return file;
+	}
+	if (file >= 0)
+		sio_sys_close(file);
 	mark(fd, true);
 	if (fd >= 0 && (flags & O_NONBLOCK))
 		sio_sys_fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -523,6 +618,7 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 	struct sio_umem_pin *pin = NULL;
 	unsigned int nfds = 0;
 	uint64_t ino, va, len;
+	bool write;
 
 	if (!sio_shared_on() || !(ino = server_file(fd)))
 		return false;
@@ -538,13 +634,27 @@ bool sio_shared_ioctl(int fd, unsigned long request_nr, unsigned long arg,
 	m.cmd = (uint32_t)request_nr;
 	m.arg = arg;
 	limits(&m);
-	if (map_range(request_nr, arg, &va, &len))
-		nfds = map_prepare(va, len, &m, fds, &pin);
+	fail_take(&m);
+	if (map_range(request_nr, arg, &va, &len, &write))
+		nfds = map_prepare(va, len, write, &m, fds, &pin);
 	*rc = request(&m, fds, nfds);
 	while (nfds)
 		sio_sys_close(fds[--nfds]);
 	sio_umem_unpin(pin);
 	return true;
+}
+
+void sio_shared_fix_stat(int fd, struct stat *st)
+{
+	struct sio_shared_msg m = { .op = SIO_SHARED_FSTAT };
+
+	if (!marked(fd) || !(m.ino = server_file(fd)) ||
+	    request(&m, NULL, 0) < 0 || !m.v[0])
+		return;
+	st->st_mode = S_IFCHR | (st->st_mode & 07777);
+	st->st_rdev = (dev_t)m.v[0];
+	st->st_size = 0;
+	st->st_blocks = 0;
 }
 
 bool sio_shared_served(int fd)
@@ -608,17 +718,96 @@ bool sio_shared_rw(int fd, bool write, void *buf, size_t len, ssize_t *rc)
 	}
 }
 
+bool sio_shared_prw(int fd, bool write, void *buf, size_t len, off_t off,
+		    ssize_t *rc)
+{
+	struct sio_shared_msg m = {
+		.op = write ? SIO_SHARED_WRITE : SIO_SHARED_READ,
+		.cmd = SIO_SHARED_RW_POS,
+		.arg = (uintptr_t)buf,
+		.v = { len, (uint64_t)off },
+	};
+
+	if (!marked(fd))
+		return false;
+	if (!(m.ino = server_file(fd))) {
+		mark(fd, false);
+		return false;
+	}
+	if (off < 0) {
+		*rc = -EINVAL;
+		return true;
+	}
+	/* Position 0 of a stream file is its read: its byte goes first. */
+	if (!off)
+		drain(fd);
+	limits(&m);
+	*rc = request(&m, NULL, 0);
+	return true;
+}
+
 /* Our mappings of served files: the server holds its own mapping (and
  * the region's owner) for each until we unmap it.  maps_lock protects
- * the list; a fork child's list is the parent's copy, harmless since the
- * child's requests name the server's addresses of the parent. */
+ * the list.  A fork child's list is the parent's copy: its requests name
+ * the server's mappings of the parent, and it takes holds of its own on
+ * the trapping ones (maps_fork_child). */
 struct client_map {
 	struct client_map *next;
 	uint64_t addr, len;
 	uint64_t server_addr;
+	struct sio_mmio_region *region;	/* pages that trap, or NULL */
+	uint64_t id;			/* the server's name of a trapping one */
 };
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct client_map *client_maps;
+
+static void maps_lock_fork(bool lock)
+{
+	if (lock)
+		pthread_mutex_lock(&maps_lock);
+	else
+		pthread_mutex_unlock(&maps_lock);
+}
+
+/*
+ * A fork child's copies of trapping mappings hold the server's mapping as
+ * the parent's do, so they keep working after the parent unmaps its own or
+ * exits, as VMAs copied by fork do.  Before the fork the parent sets a hold
+ * aside for the child (MAP_DUP, v[1] = 1); the child claims it (v[1] = 2,
+ * arg = the parent's token) before it lets the parent's connections go.
+ * One round trip per trapping mapping on each side; a fork that fails
+ * leaves the parent's set-aside holds until the parent goes.
+ */
+static void maps_fork_prepare(void)
+{
+	if (!__atomic_load_n(&client_maps, __ATOMIC_RELAXED))
+		return;
+	/* The connection first: its making takes conns_lock, which must not
+	 * be taken under maps_lock (fork_prepare takes them the other way). */
+	if (conn_get() < 0)
+		return;
+	pthread_mutex_lock(&maps_lock);
+	for (struct client_map *cm = client_maps; cm; cm = cm->next) {
+		struct sio_shared_msg m = { .op = SIO_SHARED_MAP_DUP,
+					    .ino = cm->id, .v = { 0, 1 } };
+
+		if (cm->region)
+			request(&m, NULL, 0);
+	}
+	pthread_mutex_unlock(&maps_lock);
+}
+
+static void maps_fork_child(uint64_t parent_token)
+{
+	for (struct client_map *cm = client_maps; cm; cm = cm->next) {
+		struct sio_shared_msg m = { .op = SIO_SHARED_MAP_DUP,
+					    .ino = cm->id, .arg = parent_token,
+					    .v = { 0, 2 } };
+
+		if (cm->region)
+			request(&m, NULL, 0);
+	}
+}
 
 static void unmap_notify(uint64_t saddr, uint64_t len)
 {
@@ -627,6 +816,47 @@ static void unmap_notify(uint64_t saddr, uint64_t len)
 
 	request(&m, NULL, 0);
 }
+
+/*
+ * A mapping that traps (a VFIO BAR): each load or store the trap decodes
+ * here is one MMIO request, done by the server on its own mapping, so the
+ * device's registers, its MSI-X table and the kernel's checks all stay in
+ * the server.  These run in the trap handler, on the thread's connection:
+ * a send and a receive, no lock.  A thread whose first request this is
+ * makes its connection here, which allocates and takes conns_lock
+ * (docs/process-model.md says why that is safe in practice).
+ */
+static uint64_t trap_access(struct client_map *cm, uint64_t off,
+			    unsigned int size, bool write, uint64_t val)
+{
+	struct sio_shared_msg m = { .op = SIO_SHARED_MMIO, .cmd = size,
+				    .ino = cm->id,
+				    .arg = cm->server_addr + off,
+				    .v = { val, write } };
+	int err = errno;
+	long rc = request(&m, NULL, 0);
+
+	errno = err;
+	return rc < 0 ? ~0ull : m.v[0];
+}
+
+static uint64_t trap_read(void *opaque, uint64_t off, unsigned int size)
+{
+	uint64_t v = trap_access(opaque, off, size, false, 0);
+
+	return size < 8 ? v & ((1ull << (8 * size)) - 1) : v;
+}
+
+static void trap_write(void *opaque, uint64_t off, unsigned int size,
+		       uint64_t val)
+{
+	trap_access(opaque, off, size, true, val);
+}
+
+static const struct sio_mmio_ops trap_ops = {
+	.read = trap_read,
+	.write = trap_write,
+};
 
 bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		     off_t off, void *(*real_mmap)(void *, size_t, int, int,
@@ -647,6 +877,34 @@ bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	m.rec[0].offset = (uint64_t)off;
 	limits(&m);
 	rc = request_fd(&m, NULL, 0, &mfd);
+	if (rc == SIO_SHARED_MMAP_TRAP && mfd < 0) {
+		long page = sysconf(_SC_PAGESIZE);
+		size_t plen = (len + (size_t)page - 1) & ~((size_t)page - 1);
+		int err;
+
+		cm = calloc(1, sizeof(*cm));
+		p = addr;
+		err = cm ? -sio_mmio_map(&p, plen, flags & (MAP_FIXED |
+							    MAP_FIXED_NOREPLACE),
+					 &trap_ops, cm, &cm->region) : ENOMEM;
+		if (err) {
+			free(cm);
+			unmap_notify(m.v[1], len);
+			errno = err;
+			*out = MAP_FAILED;
+			return true;
+		}
+		cm->addr = (uint64_t)(uintptr_t)p;
+		cm->len = len;
+		cm->server_addr = m.v[1];
+		cm->id = m.v[0];
+		pthread_mutex_lock(&maps_lock);
+		cm->next = client_maps;
+		client_maps = cm;
+		pthread_mutex_unlock(&maps_lock);
+		*out = p;
+		return true;
+	}
 	if (rc < 0 || mfd < 0) {
 		if (mfd >= 0)
 			sio_sys_close(mfd);
@@ -656,7 +914,7 @@ bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	}
 	p = real_mmap(addr, len, prot, flags, mfd, (off_t)m.v[0]);
 	sio_sys_close(mfd);
-	cm = p != MAP_FAILED ? malloc(sizeof(*cm)) : NULL;
+	cm = p != MAP_FAILED ? calloc(1, sizeof(*cm)) : NULL;
 	if (!cm) {
 		int err = p == MAP_FAILED ? errno : ENOMEM;
 
@@ -702,6 +960,7 @@ void sio_shared_munmap(void *addr, size_t len)
 		struct client_map *cm = gone;
 
 		gone = cm->next;
+		sio_mmio_unregister(cm->region);
 		unmap_notify(cm->server_addr, cm->len);
 		free(cm);
 	}

@@ -1,18 +1,25 @@
 /*
- * The shim's side of the shared mode (shared.c): /dev/iommu files served
- * by the launcher for the whole process tree (docs/process-model.md).
+ * The shim's side of the shared mode (shared.c): /dev/iommu and VFIO
+ * files served by the launcher for the whole process tree
+ * (docs/process-model.md).
  */
 #ifndef SIO_PRELOAD_SHARED_H
 #define SIO_PRELOAD_SHARED_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Whether this process runs in shared mode (the launcher said so). */
 bool sio_shared_on(void);
-/* open("/dev/iommu") through the server: a descriptor or -errno. */
-int sio_shared_open(int flags);
+/* open of a device node through the server: node 0 is /dev/iommu, node
+ * id + 1 the machine's node (a VFIO container, group or cdev).  A
+ * descriptor or -errno. */
+int sio_shared_open(uint64_t node, dev_t rdev, int flags);
+/* fstat of fd gave st: for a file of the server opened from a device
+ * node, make st show the node (a character device), as in-process. */
+void sio_shared_fix_stat(int fd, struct stat *st);
 /* If fd is a file of the server, forward the ioctl: true and *rc (>= 0 or
  * -errno).  false: not one of ours. */
 bool sio_shared_ioctl(int fd, unsigned long request, unsigned long arg,
@@ -20,6 +27,10 @@ bool sio_shared_ioctl(int fd, unsigned long request, unsigned long arg,
 /* read(2)/write(2) of a file of the server: true and *rc (bytes or
  * -errno); a blocking read waits outside the request.  false: not ours. */
 bool sio_shared_rw(int fd, bool write, void *buf, size_t len, ssize_t *rc);
+/* pread(2)/pwrite(2) of a file of the server (VFIO regions; a stream file
+ * at position 0 reads or writes).  false: not ours. */
+bool sio_shared_prw(int fd, bool write, void *buf, size_t len, off_t off,
+		    ssize_t *rc);
 /* mmap(2) of a file of the server: true and *out (MAP_FAILED with errno
  * set on failure); the mapping is real_mmap of the memory file the
  * server hands over.  false: not ours. */

@@ -56,6 +56,7 @@
 #include "file/file.h"
 #include "preload/interpose.h"
 #include "preload/shared.h"
+#include "machine/served.h"
 #include "preload/vfs.h"
 #include "machine/namespace.h"
 
@@ -202,11 +203,13 @@ static int node_open(const struct sio_machine_node *node, int flags)
 {
 	int rc;
 
-	/* Shared mode: /dev/iommu is the server's (shared.c). */
-	if (node->device &&
-	    node->rdev == makedev(SIO_NS_MISC_MAJOR, SIO_NS_IOMMU_MINOR) &&
-	    sio_shared_on())
-		return sio_shared_open(flags);
+	/* Shared mode: /dev/iommu, the VFIO nodes and the files that show
+	 * their state are the server's (shared.c). */
+	if (sio_shared_on() && sio_machine_node_served(machine, node->id))
+		return sio_shared_open(node->rdev == makedev(SIO_NS_MISC_MAJOR,
+							     SIO_NS_IOMMU_MINOR) ?
+				       0 : (uint64_t)node->id + 1,
+				       node->device ? node->rdev : 0, flags);
 
 	sio_file_gate_enter();
 	rc = sio_machine_open(machine, node, flags);
@@ -629,8 +632,11 @@ static void fix_fd_stat(int fd, struct stat *st)
 	struct sio_file *f = sio_file_lookup(fd);
 	dev_t rdev;
 
-	if (!f)
+	if (!f) {
+		/* Shared mode: a file of the server. */
+		sio_shared_fix_stat(fd, st);
 		return;
+	}
 	rdev = sio_file_rdev(f);
 	sio_file_put(f);
 	if (!rdev)

@@ -24,6 +24,17 @@
  * the op creates (an access object's fd, ...) are installed in the client
  * through the same connection before the answer.
  *
+ * VFIO.  The VFIO nodes open here too (sio_machine_open), and the VFIO
+ * subsystem copies arguments through the dispatch owner as iommufd does.
+ * Descriptor arguments go through the proxy: resolve for files of ours,
+ * getfd (pidfd_getfd) for the client's eventfds, which the device then
+ * signals directly.  A BAR mapping traps: the client maps trapping pages
+ * of its own and sends each access it traps (MMIO), which is done here on
+ * our mapping, named by an id that is never reused.
+ *
+ * Fault injection.  Each request carries the caller's fail-nth countdown:
+ * it is armed for this thread around the op, and what remains goes back.
+ *
  * Locks: server_lock protects the file and process lists and comes before
  * every library lock; it is never held while an op runs.
  */
@@ -44,18 +55,22 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "softiommu/fault_inject.h"
 #include "softiommu/file.h"
 #include "softiommu/iommufd.h"
 #include "softiommu/machine.h"
 #include "softiommu/umem.h"
 #include "file/file.h"
 #include "iommufd/iommufd_vfio.h"
+#include "machine/served.h"
+#include "mmio/access.h"
 #include "shared/proto.h"
 #include "shared/server.h"
 #include "umem/remote.h"
 #include "umem/umem.h"
 #include "util/error.h"
 #include "util/sys.h"
+#include "vfio/vfio_owner.h"
 
 struct client_file {
 	struct client_file *next;	/* server_lock */
@@ -70,6 +85,9 @@ struct client_file {
 	 * eventfd) wakes the watcher to look at the file again. */
 	bool signaled;
 	int kick;
+	/* server_lock: our descriptor of the library's file is closed, or
+	 * being closed (by the watcher at end-of-file, or by proxy_close). */
+	bool released;
 };
 
 /* A mapping of a served file made for a client (MMAP): the server's own
@@ -79,11 +97,17 @@ struct map_hold {
 	struct map_hold *next;		/* server_lock */
 	void *addr;
 	size_t len;
+	uint64_t id;			/* a trapping mapping's name, never reused */
+	/* A trapping mapping's holds (server_lock): a fork child's copy of
+	 * the client's view takes one too (MAP_DUP), and the mapping goes
+	 * with the last.  NULL for a memory mapping, which has one hold. */
+	unsigned int *shared;
 };
 
 struct client_proc {
 	struct client_proc *next;	/* server_lock */
 	struct map_hold *holds;		/* server_lock */
+	struct map_hold *set_aside;	/* server_lock: for fork children */
 	uint64_t token;
 	pid_t pid;
 	unsigned int conns;		/* server_lock: live connections */
@@ -96,6 +120,8 @@ struct conn {
 	int pidfd;
 	struct client_proc *proc;
 	struct sio_file_proxy proxy;
+	unsigned int installs;		/* files installed in the client */
+	int last_installed;		/* our descriptor of the latest one */
 };
 
 static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -103,6 +129,7 @@ static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t released_cv = PTHREAD_COND_INITIALIZER;
 static struct client_file *files;
 static struct client_proc *procs;
+static uint64_t hold_ids;		/* server_lock: the last map_hold id */
 static int listen_sock = -1;
 
 /* ------------------------------------------------------------------ */
@@ -186,7 +213,7 @@ static struct client_file *file_find_locked(uint64_t ino, bool dying)
 	struct client_file *f;
 
 	for (f = files; f; f = f->next)
-		if (f->ino == ino && (dying || !f->dying))
+		if (f->ino == ino && (dying || (!f->dying && !f->released)))
 			return f;
 	return NULL;
 }
@@ -219,6 +246,7 @@ static void file_signal_locked(struct client_file *f)
 static void *file_watch(void *arg)
 {
 	struct client_file *f = arg;
+	bool released;
 	char b[64];
 
 	for (;;) {
@@ -259,8 +287,11 @@ static void *file_watch(void *arg)
 	}
 	pthread_mutex_lock(&server_lock);
 	f->dying = true;
+	released = f->released;
+	f->released = true;
 	pthread_mutex_unlock(&server_lock);
-	sio_file_close(f->fd);
+	if (!released)
+		sio_file_close(f->fd);
 	sio_sys_close(f->sock);
 	sio_sys_close(f->kick);
 	file_unlink(f);
@@ -374,12 +405,30 @@ static int proxy_install(void *ctx, int fd, bool cloexec)
 		free(f);
 		return -ENOMEM;
 	}
+	c->installs++;
+	c->last_installed = fd;
 	return rc;
 }
 
+/* The client's descriptor itself (an eventfd for VFIO_DEVICE_SET_IRQS):
+ * ours on the same open file description, so signalling it reaches the
+ * client's waiters. */
+static int proxy_getfd(void *ctx, int client_fd)
+{
+	struct conn *c = ctx;
+	int fd;
+
+	if (client_fd < 0 || c->pidfd < 0)
+		return -EBADF;
+	fd = (int)syscall(SYS_pidfd_getfd, c->pidfd, client_fd, 0);
+	return fd < 0 ? -EBADF : fd;
+}
+
 /* An op undoes a file it installed (its copy-out failed): our end goes,
- * so the client's descriptor reads end-of-file, and the watcher releases
- * the file. */
+ * so the client's descriptor reads end-of-file, and the file is released
+ * here and now, as the op expects of a close (it may free what the
+ * file's release still reads right after); the watcher then only cleans
+ * up. */
 static int proxy_close(void *ctx, int client_fd)
 {
 	struct conn *c = ctx;
@@ -390,12 +439,21 @@ static int proxy_close(void *ctx, int client_fd)
 		return fd;
 	pthread_mutex_lock(&server_lock);
 	for (f = files; f; f = f->next)
-		if (f->fd == fd && !f->dying) {
+		if (f->fd == fd && !f->dying && !f->released) {
+			f->released = true;
 			shutdown(f->sock, SHUT_RDWR);
 			rc = 0;
 			break;
 		}
 	pthread_mutex_unlock(&server_lock);
+	if (!rc) {
+		const struct sio_file_proxy *proxy = sio_file_proxy_get();
+
+		/* Our own descriptor: closed without the proxy. */
+		sio_file_proxy_set(NULL);
+		sio_file_close(fd);
+		sio_file_proxy_set(proxy);
+	}
 	return rc;
 }
 
@@ -442,6 +500,24 @@ static struct client_proc *proc_get(uint64_t token, pid_t pid, uid_t uid,
 	return p;
 }
 
+/* Drop a hold taken off its list: our mapping goes with its last hold. */
+static void hold_drop(struct map_hold *h)
+{
+	bool last = true;
+
+	if (h->shared) {
+		pthread_mutex_lock(&server_lock);
+		last = --*h->shared == 0;
+		pthread_mutex_unlock(&server_lock);
+	}
+	if (last) {
+		free(h->shared);
+		sio_sys_munmap(h->addr, h->len);
+		sio_file_munmap(h->addr, h->len);
+	}
+	free(h);
+}
+
 /* A connection ends; the process's entry goes with its last one (exit or
  * exec).  Its owner lives on while pins hold it. */
 static void proc_put(struct client_proc *p)
@@ -463,9 +539,13 @@ static void proc_put(struct client_proc *p)
 		struct map_hold *h = p->holds;
 
 		p->holds = h->next;
-		sio_sys_munmap(h->addr, h->len);
-		sio_file_munmap(h->addr, h->len);
-		free(h);
+		hold_drop(h);
+	}
+	while (p->set_aside) {
+		struct map_hold *h = p->set_aside;
+
+		p->set_aside = h->next;
+		hold_drop(h);
 	}
 	sio_umem_owner_put(p->owner);
 	free(p);
@@ -496,10 +576,64 @@ static void proc_status(pid_t pid, uint64_t *pinned, uint64_t *locked)
 
 static struct sio_machine *server_machine;
 
-static long serve_open(const struct sio_shared_msg *m)
+/* An open of a device node installs the new file in the client (the
+ * proxy).  A generated file (a page-table dump, a config file) is a memfd
+ * of ours holding its text as of now: it goes to the client with the
+ * answer (*fd_out), rc 0. */
+static long serve_open(struct conn *c, const struct sio_shared_msg *m,
+		       int *fd_out)
 {
-	return sio_iommufd_open_fd(sio_machine_host(server_machine),
-				   (int)m->cmd);
+	struct sio_machine_node node = { 0 };
+	unsigned int before = c->installs;
+	long rc;
+
+	if (!m->arg) {
+		rc = sio_iommufd_open_fd(sio_machine_host(server_machine),
+					 (int)m->cmd);
+	} else {
+		if (m->arg > UINT32_MAX || (m->cmd & O_PATH) ||
+		    !sio_machine_node_served(server_machine,
+					     (unsigned int)(m->arg - 1)))
+			return -ENODEV;
+		node.id = (unsigned int)(m->arg - 1);
+		rc = sio_machine_open(server_machine, &node, (int)m->cmd);
+		if (rc >= 0 && c->installs == before) {
+			*fd_out = (int)rc;
+			return 0;
+		}
+	}
+	if (rc >= 0 && c->installs != before && m->v[0]) {
+		/* fstat of the client's descriptor shows the node (FSTAT). */
+		const struct sio_file_proxy *proxy = sio_file_proxy_get();
+		struct sio_file *file;
+
+		sio_file_proxy_set(NULL);
+		file = sio_file_lookup(c->last_installed);
+		sio_file_proxy_set(proxy);
+		if (file) {
+			sio_file_set_rdev(file, (dev_t)m->v[0]);
+			sio_file_put(file);
+		}
+	}
+	return rc;
+}
+
+/* FSTAT: the device number the file's node has. */
+static long serve_fstat(struct sio_shared_msg *m)
+{
+	struct client_file *cf;
+	struct sio_file *file = NULL;
+
+	pthread_mutex_lock(&server_lock);
+	cf = file_find_locked(m->ino, false);
+	if (cf)
+		file = sio_file_lookup(cf->fd);
+	pthread_mutex_unlock(&server_lock);
+	if (!file)
+		return -EBADF;
+	m->v[0] = (uint64_t)sio_file_rdev(file);
+	sio_file_put(file);
+	return 0;
 }
 
 /* After a read or write: the client drained its byte first, so say
@@ -541,6 +675,26 @@ static long serve_ioctl(const struct sio_shared_msg *m)
 	sio_file_proxy_set(proxy);
 	if (!file)
 		return -EBADF;
+	if (m->op != SIO_SHARED_IOCTL && m->cmd == SIO_SHARED_RW_POS) {
+		/* pread/pwrite: a file without positioned ops is a stream. */
+		void *buf = (void *)(uintptr_t)m->arg;
+		size_t len = (size_t)m->v[0];
+		off_t off = (off_t)m->v[1];
+		const struct sio_file_ops *ops = sio_file_ops(file);
+		bool write = m->op == SIO_SHARED_WRITE;
+
+		if (write ? ops->pwrite != NULL : ops->pread != NULL) {
+			rc = write ? sio_file_pwrite(file, buf, len, off) :
+				     sio_file_pread(file, buf, len, off);
+			sio_file_put(file);
+			return rc;
+		}
+		if (off) {
+			sio_file_put(file);
+			return -ESPIPE;
+		}
+		/* Position 0 of a stream: its read or write. */
+	}
 	switch (m->op) {
 	case SIO_SHARED_READ:
 		rc = sio_file_read(file, (void *)(uintptr_t)m->arg,
@@ -646,6 +800,28 @@ static long serve_mmap(struct conn *c, struct sio_shared_msg *m, int *fd_out)
 		free(h);
 		return rc;
 	}
+	h->addr = addr;
+	h->len = len;
+	if (sio_mmio_registered((uintptr_t)addr)) {
+		/* Pages that trap (a VFIO BAR): the client traps on pages of
+		 * its own and sends each access here (MMIO). */
+		h->shared = calloc(1, sizeof(*h->shared));
+		if (!h->shared) {
+			sio_sys_munmap(addr, len);
+			sio_file_munmap(addr, len);
+			free(h);
+			return -ENOMEM;
+		}
+		*h->shared = 1;
+		pthread_mutex_lock(&server_lock);
+		h->id = ++hold_ids;
+		h->next = c->proc->holds;
+		c->proc->holds = h;
+		pthread_mutex_unlock(&server_lock);
+		m->v[0] = h->id;
+		m->v[1] = (uint64_t)(uintptr_t)addr;
+		return SIO_SHARED_MMAP_TRAP;
+	}
 	fd = mapped_file(addr, len, &off);
 	if (fd < 0) {
 		sio_sys_munmap(addr, len);
@@ -665,6 +841,36 @@ static long serve_mmap(struct conn *c, struct sio_shared_msg *m, int *fd_out)
 	return 0;
 }
 
+/*
+ * A trapped access of a client (MMIO): ino names the mapping (its id), arg
+ * the address.  The id is checked against the live mappings of every
+ * process (a fork child uses its parent's), so an access from a view
+ * whose mapping has gone can never reach another mapping made later at
+ * the same address; it reads all ones.  The access itself runs without
+ * server_lock: the trap registry keeps a region alive while it is used.
+ */
+static long serve_mmio(struct sio_shared_msg *m)
+{
+	struct client_proc *p;
+	struct map_hold *h;
+	bool live = false;
+
+	pthread_mutex_lock(&server_lock);
+	for (p = procs; p && !live; p = p->next)
+		for (h = p->holds; h; h = h->next)
+			if (h->id && h->id == m->ino &&
+			    m->arg >= (uint64_t)(uintptr_t)h->addr &&
+			    m->arg - (uint64_t)(uintptr_t)h->addr < h->len) {
+				live = true;
+				break;
+			}
+	pthread_mutex_unlock(&server_lock);
+	if (!live)
+		return -EFAULT;
+	return sio_mmio_access((uintptr_t)m->arg, m->cmd, m->v[1] != 0,
+			       &m->v[0]);
+}
+
 static long serve_munmap(struct conn *c, const struct sio_shared_msg *m)
 {
 	struct map_hold **pp, *h = NULL;
@@ -680,10 +886,73 @@ static long serve_munmap(struct conn *c, const struct sio_shared_msg *m)
 	pthread_mutex_unlock(&server_lock);
 	if (!h)
 		return -EINVAL;
-	sio_sys_munmap(h->addr, h->len);
-	sio_file_munmap(h->addr, h->len);
-	free(h);
+	hold_drop(h);
 	return 0;
+}
+
+/*
+ * MAP_DUP: a fork child gets its parent's view of trapping mapping ino,
+ * and holds the mapping too, as its VMA would in the kernel.  v[1] = 1:
+ * the parent, before the fork, sets a hold aside; v[1] = 2: the child
+ * claims one of those of the parent whose token is arg.
+ */
+static long serve_map_dup(struct conn *c, const struct sio_shared_msg *m)
+{
+	struct map_hold *n = NULL, *h = NULL, **pp;
+	struct client_proc *p;
+	long rc = -ENOENT;
+
+	if (m->v[1] == 1 && !(n = calloc(1, sizeof(*n))))
+		return -ENOMEM;
+	pthread_mutex_lock(&server_lock);
+	if (m->v[1] == 1) {
+		for (h = c->proc->holds; h; h = h->next)
+			if (h->id == m->ino && h->shared)
+				break;
+		if (h) {
+			++*h->shared;
+			n->addr = h->addr;
+			n->len = h->len;
+			n->id = h->id;
+			n->shared = h->shared;
+			n->next = c->proc->set_aside;
+			c->proc->set_aside = n;
+			n = NULL;
+			rc = 0;
+		}
+	} else if (m->v[1] == 2) {
+		for (p = procs; p && rc; p = p->next) {
+			if (p->token != m->arg || p == c->proc)
+				continue;
+			for (pp = &p->set_aside; *pp; pp = &(*pp)->next)
+				if ((*pp)->id == m->ino) {
+					h = *pp;
+					*pp = h->next;
+					h->next = c->proc->holds;
+					c->proc->holds = h;
+					rc = 0;
+					break;
+				}
+		}
+	}
+	pthread_mutex_unlock(&server_lock);
+	free(n);
+	return rc;
+}
+
+/* The caller's fail-nth countdown, and the kinds that count, for this
+ * thread while it serves the op.  The kinds are the server's settings
+ * (global, as the kernel's debugfs knobs are): the caller's arrive with
+ * each armed request. */
+static void fail_arm(const struct sio_shared_msg *m)
+{
+	for (int k = 0; k < SIO_FAIL_NR_KINDS; k++) {
+		bool on = (m->fail_kinds >> k) & 1;
+
+		if (sio_fail_kind_enabled((enum sio_fail_kind)k) != on)
+			sio_fail_kind_enable((enum sio_fail_kind)k, on);
+	}
+	sio_fail_nth_set(m->fail_nth);
 }
 
 /* Serve one request: the client's owner and the proxy are set around the
@@ -706,9 +975,15 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 		return serve_close(m->ino);
 	if (m->op == SIO_SHARED_MUNMAP)
 		return serve_munmap(c, m);
+	if (m->op == SIO_SHARED_MAP_DUP)
+		return serve_map_dup(c, m);
+	if (m->op == SIO_SHARED_MMIO)
+		return serve_mmio(m);
+	if (m->op == SIO_SHARED_FSTAT)
+		return serve_fstat(m);
 	if (m->op != SIO_SHARED_OPEN && m->op != SIO_SHARED_IOCTL &&
 	    m->op != SIO_SHARED_READ && m->op != SIO_SHARED_WRITE &&
-	    m->op != SIO_SHARED_MMAP)
+	    m->op != SIO_SHARED_MMAP && m->op != SIO_SHARED_RECORDS)
 		return -EINVAL;
 	sio_umem_remote_set_limits(o, &lim);
 	sio_umem_remote_set_caps(o, m->caps);
@@ -720,14 +995,21 @@ static long serve(struct conn *c, struct sio_shared_msg *m, int *fds,
 		else
 			sio_sys_close(fds[i]);
 	}
+	if (m->op == SIO_SHARED_RECORDS)
+		return 0;
 	sio_umem_current_set(o);
 	sio_file_proxy_set(&c->proxy);
+	if (m->fail_nth)
+		fail_arm(m);
 	if (m->op == SIO_SHARED_OPEN)
-		rc = serve_open(m);
+		rc = serve_open(c, m, fd_out);
 	else if (m->op == SIO_SHARED_MMAP)
 		rc = serve_mmap(c, m, fd_out);
 	else
 		rc = serve_ioctl(m);
+	/* What remains of the countdown goes back to the caller. */
+	m->fail_nth = sio_fail_nth_get();
+	sio_fail_nth_set(0);
 	sio_file_proxy_set(NULL);
 	sio_umem_current_set(NULL);
 	return rc;
@@ -808,11 +1090,33 @@ static void *accept_thread(void *arg)
 		c->proxy.resolve = proxy_resolve;
 		c->proxy.install = proxy_install;
 		c->proxy.close = proxy_close;
+		c->proxy.getfd = proxy_getfd;
 		if (start_thread(conn_thread, c)) {
 			sio_sys_close(s);
 			free(c);
 		}
 	}
+}
+
+int sio_shared_server_drain(int timeout_ms)
+{
+	struct timespec until;
+	bool left;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&server_lock);
+	while (files && !rc)
+		rc = pthread_cond_timedwait(&released_cv, &server_lock, &until);
+	left = files != NULL;
+	pthread_mutex_unlock(&server_lock);
+	return left ? -ETIMEDOUT : 0;
 }
 
 int sio_shared_server_start(struct sio_machine *m, char *addr, size_t size)
@@ -833,6 +1137,8 @@ int sio_shared_server_start(struct sio_machine *m, char *addr, size_t size)
 	if (rc)
 		return rc;
 	iommufd_host_set_owner(sio_machine_host(m), disp);
+	if (sio_machine_vfio(m))
+		sio_vfio_set_owner(sio_machine_vfio(m), disp);
 	server_machine = m;
 	listen_sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (listen_sock < 0)

@@ -17,4 +17,13 @@ struct sio_machine;
  */
 int sio_shared_server_start(struct sio_machine *m, char *addr, size_t size);
 
+/*
+ * Wait, at most timeout_ms, until every served file has been released
+ * (the run's processes have exited and their last closes have been
+ * served): the launcher does so before it reports the IOMMU's counts.
+ * 0, or -ETIMEDOUT while a process outside the wait (an orphan) still
+ * holds files.
+ */
+int sio_shared_server_drain(int timeout_ms);
+
 #endif

@@ -248,7 +248,7 @@ static long group_set_container(struct vfio_group *group, uint64_t uarg)
 
 	if (sio_umem_read(group->owner, &fd, uarg, sizeof(fd)))
 		return -EFAULT;
-	if (fd < 0 || sio_sys_fcntl(fd, F_GETFD, 0) < 0)
+	if (!vfio_fd_is_open(fd))
 		return sio_err(-EBADF, "vfio: container fd %d", fd);
 
 	pthread_mutex_lock(&group->lock);

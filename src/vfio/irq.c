@@ -72,6 +72,7 @@ static int dup_floor(void)
  * an eventfd (an emulated file is backed by one, but is not one). */
 static int eventfd_get(int fd)
 {
+	const struct sio_file_proxy *proxy;
 	char path[40], target[32];
 	struct sio_file *file;
 	ssize_t n;
@@ -84,11 +85,26 @@ static int eventfd_get(int fd)
 		sio_file_put(file);
 		return -EINVAL;
 	}
-	dup = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, dup_floor());
-	if (dup < 0 && errno != EBADF)
-		dup = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (dup < 0)
-		return -errno;
+	proxy = sio_file_proxy_get();
+	if (proxy && proxy->getfd) {
+		/* The shared mode's server: the fd is the client's. */
+		int got = proxy->getfd(proxy->ctx, fd);
+
+		if (got < 0)
+			return got;
+		dup = sio_sys_fcntl(got, F_DUPFD_CLOEXEC, dup_floor());
+		if (dup < 0)
+			dup = sio_sys_fcntl(got, F_DUPFD_CLOEXEC, 3);
+		sio_sys_close(got);
+		if (dup < 0)
+			return -EMFILE;
+	} else {
+		dup = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, dup_floor());
+		if (dup < 0 && errno != EBADF)
+			dup = sio_sys_fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (dup < 0)
+			return -errno;
+	}
 	/* The raw call: the shim may give /proc paths of its own. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", dup);
 	n = syscall(SYS_readlinkat, AT_FDCWD, path, target, sizeof(target));

@@ -24,6 +24,7 @@
 #include "softiommu/group.h"
 #include "softiommu/iommu.h"
 #include "softiommu/umem.h"
+#include "vfio/vfio_owner.h"
 #include "vfio/vfio_private.h"
 #include "util/fail.h"
 
@@ -75,9 +76,22 @@ void vfio_device_put(struct vfio_device *vdev)
 /* Shared by the files                                                  */
 /* ------------------------------------------------------------------ */
 
-static bool fd_is_open(int fd)
+/* Whether the program's fd is open: in the shared mode's server, the
+ * client's (through the file proxy, file/file.h). */
+bool vfio_fd_is_open(int fd)
 {
-	return fd >= 0 && sio_sys_fcntl(fd, F_GETFD, 0) >= 0;
+	const struct sio_file_proxy *proxy = sio_file_proxy_get();
+	int got;
+
+	if (fd < 0)
+		return false;
+	if (!proxy || !proxy->getfd)
+		return sio_sys_fcntl(fd, F_GETFD, 0) >= 0;
+	got = proxy->getfd(proxy->ctx, fd);
+	if (got < 0)
+		return false;
+	sio_sys_close(got);
+	return true;
 }
 
 struct sio_iommufd *vfio_iommufd_from_fd(struct sio_iommufd_host *host,
@@ -86,7 +100,7 @@ struct sio_iommufd *vfio_iommufd_from_fd(struct sio_iommufd_host *host,
 	struct sio_iommufd *ictx = iommufd_ctx_from_fd(fd);
 
 	if (!ictx) {
-		*err = fd_is_open(fd) ? -EBADFD : -EBADF;
+		*err = vfio_fd_is_open(fd) ? -EBADFD : -EBADF;
 		return NULL;
 	}
 	/* A context of another host has other devices: not ours. */
@@ -108,7 +122,9 @@ int vfio_file_create(const struct sio_file_ops *ops, void *priv, int flags)
 		return rc;
 	/* No poll op in the kernel's VFIO files: always readable. */
 	sio_file_set_readable(file, true);
-	if (flags & O_NONBLOCK)
+	/* A client of the shared mode's server sets its own descriptor's
+	 * flag: fd is its number, not ours. */
+	if ((flags & O_NONBLOCK) && !sio_file_proxy_get())
 		sio_sys_fcntl(fd, F_SETFL, O_NONBLOCK);
 	return fd;
 }
@@ -123,6 +139,27 @@ int vfio_copy_to_user(struct vfio_device *vdev, uint64_t uaddr,
 		      const void *src, size_t len)
 {
 	return sio_umem_write(vdev->owner, uaddr, src, len) ? -EFAULT : 0;
+}
+
+void sio_vfio_set_owner(struct sio_vfio *vfio, struct sio_umem_owner *owner)
+{
+	struct sio_umem_owner *old;
+
+	pthread_mutex_lock(&vfio->lock);
+	for (unsigned int i = 0; i < vfio->ngroups; i++) {
+		old = vfio->groups[i]->owner;
+		vfio->groups[i]->owner = sio_umem_owner_get(owner);
+		sio_umem_owner_put(old);
+	}
+	for (unsigned int i = 0; i < vfio->ndevices; i++) {
+		old = vfio->devices[i]->owner;
+		vfio->devices[i]->owner = sio_umem_owner_get(owner);
+		sio_umem_owner_put(old);
+	}
+	old = vfio->owner;
+	vfio->owner = sio_umem_owner_get(owner);
+	pthread_mutex_unlock(&vfio->lock);
+	sio_umem_owner_put(old);
 }
 
 /* ------------------------------------------------------------------ */

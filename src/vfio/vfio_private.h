@@ -158,6 +158,7 @@ struct vfio_device *vfio_device_get(struct vfio_device *vdev);
 void vfio_device_put(struct vfio_device *vdev);
 /* The context behind fd with a reference (-EBADF: not a descriptor,
  * -EBADFD: not an iommufd of this host). */
+bool vfio_fd_is_open(int fd);
 struct sio_iommufd *vfio_iommufd_from_fd(struct sio_iommufd_host *host,
 					 int fd, int *err);
 /* Create the descriptor of a VFIO file: O_CLOEXEC and O_NONBLOCK of flags

@@ -571,6 +571,99 @@ static int send_warning(void)
 	return shim_check_done();
 }
 
+/* A map of more pieces than one message carries (40 VMAs of alternating
+ * protections), pinned at once by a mock domain and read back through the
+ * pins by a child; a writable map of read-only memory is refused at pin
+ * time, as the kernel refuses it. */
+static void test_many_pieces(void)
+{
+	const size_t page = 4096, npages = 40, len = npages * page;
+	struct iommu_ioas_map m = { .size = sizeof(m),
+				    .flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+					     IOMMU_IOAS_MAP_READABLE,
+				    .length = len, .iova = MOCK_APERTURE_START };
+	unsigned char *buf;
+	uint32_t ioas;
+	int fd = open("/dev/iommu", O_RDWR), ok = 1;
+	pid_t pid;
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || buf == MAP_FAILED || ioas_alloc(fd, &ioas) ||
+	    mock_domain(fd, ioas)) {
+		check(0, "many pieces: setup");
+		return;
+	}
+	for (size_t i = 0; i < npages; i++)
+		memset(buf + i * page, (int)(i + 1), page);
+	for (size_t i = 1; i < npages; i += 2)
+		ok &= !mprotect(buf + i * page, page, PROT_READ);
+	check(ok, "mprotect every other page");
+	m.ioas_id = ioas;
+	m.user_va = (uintptr_t)buf;
+	check(ioctl(fd, IOMMU_IOAS_MAP, &m) == 0,
+	      "a map of %zu pieces pins at once", npages);
+	m.flags |= IOMMU_IOAS_MAP_WRITEABLE;
+	m.iova = MOCK_APERTURE_START + 0x800000;
+	errno = 0;
+	check(ioctl(fd, IOMMU_IOAS_MAP, &m) == -1 && errno == EFAULT,
+	      "a writable map of read-only pages: EFAULT");
+	pid = fork();
+	if (pid == 0) {
+		unsigned char *back = malloc(len);
+		int access = create_access(fd, ioas), bad = 0;
+
+		if (!back || access < 0 ||
+		    access_read(fd, access, MOCK_APERTURE_START, back, len))
+			_exit(2);
+		for (size_t i = 0; i < npages; i++)
+			bad |= back[i * page] != i + 1 ||
+			       back[i * page + page - 1] != i + 1;
+		_exit(bad);
+	}
+	check(wait_status(pid) == 0, "the child reads all the pieces back");
+	close(fd);
+	munmap(buf, len);
+}
+
+/* Fault injection reaches the ops in the server: the copy-in and the
+ * copy-out of FAULT_QUEUE_ALLOC fail in turn (fail-nth counts user copies
+ * by default); the queue whose fd the program never learnt is released
+ * before the ioctl returns, and the server serves on. */
+static void test_fail_nth(void)
+{
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	char path[64], v[16];
+	int fd = open("/dev/iommu", O_RDWR), nth, n, rc, efault = 0;
+	uint32_t ioas;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
+	nth = open(path, O_RDWR);
+	if (fd < 0 || nth < 0) {
+		check(0, "fail-nth: open");
+		return;
+	}
+	for (n = 1; n < 20; n++) {
+		snprintf(v, sizeof(v), "%d", n);
+		if (pwrite(nth, v, strlen(v), 0) < 0)
+			break;
+		rc = ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa);
+		if (rc == 0)
+			break;
+		efault += errno == EFAULT;
+		memset(v, 0, sizeof(v));
+		check(pread(nth, v, sizeof(v) - 1, 0) > 0 && v[0] == '0',
+		      "fail-nth %d: the countdown came back spent", n);
+	}
+	check(n >= 3 && efault == n - 1,
+	      "the copies in the server fail in turn (%d sites)", n - 1);
+	check(pwrite(nth, "0", 1, 0) == 1 && ioas_alloc(fd, &ioas) == 0,
+	      "the server serves on");
+	close((int)fa.out_fault_fd);
+	close(nth);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "--exec-child"))
@@ -586,6 +679,8 @@ int main(int argc, char **argv)
 	test_read_write_poll();
 	test_vm_pin();
 	test_release_on_replace();
+	test_many_pieces();
+	test_fail_nth();
 	test_threads();
 	test_exec_inherited(argv[0]);
 	test_kill_client();
