@@ -641,9 +641,14 @@ int sio_umem_owner_dispatch(struct sio_umem_owner **out)
 	return 0;
 }
 
-struct sio_umem_owner *sio_umem_owner_resolve(struct sio_umem_owner *owner)
+struct sio_umem_owner *sio_umem_owner_peek(struct sio_umem_owner *owner)
 {
 	if (owner->ops == &dispatch_ops && current_owner)
-		return sio_umem_owner_get(current_owner);
-	return sio_umem_owner_get(owner);
+		return current_owner;
+	return owner;
+}
+
+struct sio_umem_owner *sio_umem_owner_resolve(struct sio_umem_owner *owner)
+{
+	return sio_umem_owner_get(sio_umem_owner_peek(owner));
 }
