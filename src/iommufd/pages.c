@@ -32,7 +32,8 @@
  * and free an iopt_pages per pair.  When an area goes and it held the only
  * reference to a USER range that no pin covers, the range goes on its
  * table's short list instead (iopt->lock, like the area cache of
- * io_pagetable.c), off the host's list, and the next IOAS_MAP of that
+ * io_pagetable.c), staying in the host's list if it is there (the next
+ * pin then takes no host lock either), and the next IOAS_MAP of that
  * table takes it back and sets it up as new.  Nothing of the old mapping
  * survives: no pin, no charge, no page counted (npinned 0, pins empty);
  * the owner reference is kept only when the new map's owner is the same.
@@ -191,7 +192,8 @@ void iopt_pages_release(struct io_pagetable *iopt, struct iopt_pages *pages)
 		iopt_pages_put(pages);
 		return;
 	}
-	pages_unlist(pages);
+	/* It stays in the host's list, if it is: iopt_host_page_refs()
+	 * reads nothing of a range without pins. */
 	pages->refcount = 0;
 	pages->cache_next = iopt->pages_cache;
 	iopt->pages_cache = pages;
@@ -204,6 +206,7 @@ void iopt_pages_cache_drain(struct io_pagetable *iopt)
 
 	while ((pages = iopt->pages_cache)) {
 		iopt->pages_cache = pages->cache_next;
+		pages_unlist(pages);
 		sio_umem_owner_put(pages->owner);
 		pages_free(pages);
 	}
@@ -571,14 +574,16 @@ unsigned int iopt_host_page_refs(struct sio_iommufd_host *host, uint64_t uaddr)
 	cds_list_for_each_entry(pages, &host->pages_list, host_node) {
 		uint64_t idx;
 
-		if (!page_index_of(pages, uaddr, &idx))
-			continue;
+		/* Pins first: a range in its table's cache (no pin) may be
+		 * set up for a new map meanwhile, and is read only once a
+		 * pin, made under the mutex, says it is in use. */
+		pthread_mutex_lock(&pages->mutex);
 		/* In the shared mode's server, only the caller's mappings:
 		 * the same address in another process is another page. */
-		if (sio_umem_current() && pages->owner != sio_umem_current())
-			continue;
-		pthread_mutex_lock(&pages->mutex);
-		if (sio_itree_iter_first(&pages->pins, idx, idx))
+		if (!sio_itree_empty(&pages->pins) &&
+		    page_index_of(pages, uaddr, &idx) &&
+		    !(sio_umem_current() && pages->owner != sio_umem_current()) &&
+		    sio_itree_iter_first(&pages->pins, idx, idx))
 			refs++;
 		pthread_mutex_unlock(&pages->mutex);
 	}

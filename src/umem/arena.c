@@ -48,12 +48,24 @@ struct arena_file *arena_file_new(int fd, dev_t dev, uint64_t ino,
 
 void arena_file_get(struct arena_file *f)
 {
-	f->refs++;
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+}
+
+bool arena_file_put_unlocked(struct arena_file *f)
+{
+	unsigned int cur = __atomic_load_n(&f->refs, __ATOMIC_RELAXED);
+
+	while (cur > 1)
+		if (__atomic_compare_exchange_n(&f->refs, &cur, cur - 1, true,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return true;
+	return false;
 }
 
 void arena_file_put(struct arena_file *f)
 {
-	if (--f->refs)
+	if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	sio_itree_remove(&arena_views, &f->vnode);
 	if (f->slot_live)

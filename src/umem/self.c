@@ -776,10 +776,17 @@ static void self_unpin(struct sio_umem_owner *owner,
 	size_t i;
 
 	(void)owner;
-	pthread_mutex_lock(&self_lock);
+	/* A file the arena still knows (its entry holds it) loses a
+	 * reference without the lock: unpinning a known page takes none. */
 	for (i = 0; i < nchunks; i++)
-		arena_file_put(chunks[i].afile);
-	pthread_mutex_unlock(&self_lock);
+		if (!arena_file_put_unlocked(chunks[i].afile))
+			break;
+	if (i < nchunks) {
+		pthread_mutex_lock(&self_lock);
+		for (; i < nchunks; i++)
+			arena_file_put(chunks[i].afile);
+		pthread_mutex_unlock(&self_lock);
+	}
 	free(chunks);
 }
 
