@@ -189,6 +189,43 @@ struct arena_entry *arena_entry_add(uint64_t start, uint64_t end,
 	return e;
 }
 
+/* Whether b continues a: same file at following offsets, same facts. */
+static bool entries_join(const struct arena_entry *a,
+			 const struct arena_entry *b)
+{
+	return a->node.last + 1 == b->node.start && a->file == b->file &&
+	       a->off + (a->node.last - a->node.start + 1) == b->off &&
+	       a->prot == b->prot && a->watched == b->watched;
+}
+
+struct arena_entry *arena_entry_merge(struct arena_entry *e)
+{
+	struct arena_entry *l = NULL, *r = NULL;
+
+	if (e->node.start)
+		l = arena_entry_find(e->node.start - 1);
+	if (l && entries_join(l, e)) {
+		uint64_t last = e->node.last;
+
+		entry_free(e);
+		sio_itree_remove(&arena_entries, &l->node);
+		l->node.last = last;
+		sio_itree_insert(&arena_entries, &l->node);
+		e = l;
+	}
+	if (e->node.last != UINT64_MAX)
+		r = arena_entry_find(e->node.last + 1);
+	if (r && entries_join(e, r)) {
+		uint64_t last = r->node.last;
+
+		entry_free(r);
+		sio_itree_remove(&arena_entries, &e->node);
+		e->node.last = last;
+		sio_itree_insert(&arena_entries, &e->node);
+	}
+	return e;
+}
+
 void arena_forget_all(void)
 {
 	struct sio_itree_node *n;

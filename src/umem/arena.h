@@ -90,6 +90,11 @@ struct arena_entry *arena_entry_find(uint64_t a);
 struct arena_entry *arena_entry_add(uint64_t start, uint64_t end,
 				    struct arena_file *f, uint64_t off,
 				    unsigned int prot);
+/* Join e with the entries just before and after it when they continue
+ * it (same file at following offsets, same protections, both watched or
+ * not): pages pinned one by one make one entry, so a lookup does not grow
+ * with the number of pins.  Returns the entry that now holds e's range. */
+struct arena_entry *arena_entry_merge(struct arena_entry *e);
 /* Forget what [start, end) mapped (the parts outside stay), retiring the
  * slots of the pieces forgotten. */
 int arena_forget(uint64_t start, uint64_t end);

@@ -764,6 +764,7 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 		goto out_put;
 	}
 	e->watched = sio_watch_add(p->wstart, p->wend);
+	arena_entry_merge(e);
 	*out = f;
 out_put:
 	arena_file_put(f);	/* the entry holds it */
