@@ -45,6 +45,10 @@ struct io_pagetable {
 	 * cache"). */
 	struct iopt_pages *pages_cache;
 	unsigned int pages_cached;
+	/* [free_start, free_last] holds no area and no reserved range while
+	 * free_valid (io_pagetable.c, "Free-range hint"). */
+	uint64_t free_start, free_last;
+	bool free_valid;
 };
 
 #define IOPT_PAGES_CACHE 8
@@ -123,6 +127,9 @@ struct iopt_pages {
 	 * are taken from an existing pin, never read again from the
 	 * program's view. */
 	struct sio_itree pins;
+	/* A pin record (pages.c) kept from the last unpin for the next pin;
+	 * under mutex. */
+	void *spare_rec;
 	/* In host->pages_list (under host->lock) once something pinned it;
 	 * listed is written under host->lock, read without it. */
 	struct cds_list_head host_node;

@@ -121,6 +121,7 @@ static void pages_unlist(struct iopt_pages *pages)
 
 static void pages_free(struct iopt_pages *pages)
 {
+	free(pages->spare_rec);
 	pthread_mutex_destroy(&pages->mutex);
 	free(pages);
 }
@@ -384,11 +385,21 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	/* FOLL_WRITE whenever the range may be written, as the kernel. */
 	if (pages->writable || write)
 		flags |= SIO_UMEM_PIN_WRITE;
-	rec = sio_malloc(sizeof(*rec));
-	if (!rec)
-		return sio_err(-ENOMEM, "pages: no memory for a pin record");
 	pages_list(pages);
 	pthread_mutex_lock(&pages->mutex);
+	/* The record of the last unpin, if kept (not with fault injection
+	 * armed: the allocation site must count). */
+	rec = pages->spare_rec;
+	if (rec && !sio_fail_nth_left) {
+		pages->spare_rec = NULL;
+	} else {
+		rec = sio_malloc(sizeof(*rec));
+		if (!rec) {
+			pthread_mutex_unlock(&pages->mutex);
+			return sio_err(-ENOMEM,
+				       "pages: no memory for a pin record");
+		}
+	}
 	rc = pages_umem_pin(pages, first, last, flags, &pin);
 	if (rc)
 		goto err_unlock;
@@ -473,6 +484,10 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 	 * must not see the alias go half-way. */
 	if (last_user)
 		sio_umem_unpin(pin);
+	if (found && !pages->spare_rec) {
+		pages->spare_rec = found;
+		found = NULL;
+	}
 	pthread_mutex_unlock(&pages->mutex);
 	free(found);
 }

@@ -340,6 +340,7 @@ SIO_API int sio_umem_pin(struct sio_umem_owner *owner, uint64_t uaddr,
 		return rc;
 	/* Charge before aliasing: a pin over the limit then costs nothing. */
 	rc = sio_umem_pin_charge(pin, acct);
+	pin->chunks = &pin->one;
 	if (!rc)
 		rc = owner->ops->pin(owner, pin->start,
 				     pin->npages << owner->page_shift, flags,
@@ -362,8 +363,11 @@ SIO_API void sio_umem_unpin(struct sio_umem_pin *pin)
 	owner = pin->owner;
 	if (pin->file)
 		sio_umem_file_unpin(pin);
-	else
+	else {
 		owner->ops->unpin(owner, pin->chunks, pin->nchunks);
+		if (pin->chunks != &pin->one)
+			free(pin->chunks);
+	}
 	if (pin->charged)
 		sio_umem_uncharge(owner, pin->acct, pin->npages);
 	free(pin);

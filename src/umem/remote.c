@@ -263,7 +263,6 @@ static void remote_unpin(struct sio_umem_owner *owner,
 		if (chunks[i].fd >= 0)
 			sio_sys_close(chunks[i].fd);
 	}
-	free(chunks);
 }
 
 /* Whether the client's address space still exists: a byte of start reads
@@ -346,6 +345,7 @@ static int remote_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 			     (int)r->pid);
 	if (rc) {
 		remote_unpin(owner, chunks, n);
+		free(chunks);
 		return rc;
 	}
 	*out = chunks;

@@ -788,7 +788,6 @@ static void self_unpin(struct sio_umem_owner *owner,
 			arena_file_put(chunks[i].afile);
 		pthread_mutex_unlock(&self_lock);
 	}
-	free(chunks);
 }
 
 static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
@@ -797,7 +796,7 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 {
 	bool write = flags & SIO_UMEM_PIN_WRITE;
 	uint64_t end = start + len, cur = start;
-	struct sio_umem_chunk *chunks = NULL;
+	struct sio_umem_chunk *chunks = NULL, *room = *out;
 	struct piece one, *pieces = &one;
 	size_t n = 0, cap = 1, i;
 	bool watching;
@@ -832,7 +831,12 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 			goto out;
 		cur = p->end;
 	}
-	chunks = sio_calloc(n, sizeof(*chunks));
+	/* One piece (a pin of a known page) goes in the pin's own room,
+	 * unless fault injection is armed: then the allocation site counts. */
+	if (n == 1 && room && !sio_fail_nth_left)
+		chunks = room;
+	else
+		chunks = sio_calloc(n, sizeof(*chunks));
 	if (!chunks) {
 		rc = sio_err(-ENOMEM, "umem: out of memory");
 		goto out;
@@ -869,7 +873,8 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		 * which is harmless: same contents, and fork still copies. */
 		while (i--)
 			arena_file_put(chunks[i].afile);
-		free(chunks);
+		if (chunks != room)
+			free(chunks);
 		goto out;
 	}
 	*out = chunks;
