@@ -112,6 +112,8 @@ struct sio_umem_owner {
 	struct sio_umem_user *user;	/* uid's counter, lives for ever */
 	uint64_t pinned;		/* atomic: pages charged in any mode */
 	uint64_t locked_mm;		/* atomic: pages charged in MM mode */
+	/* A freed pin kept for the next one (owner.c); atomic exchange. */
+	struct sio_umem_pin *spare_pin;
 	void *priv;			/* implementation state */
 };
 
