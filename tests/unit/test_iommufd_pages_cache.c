@@ -3,7 +3,8 @@
  * taken back for a new IOAS_MAP carries nothing of its former mapping (no
  * pin counted by MD_CHECK_REFS, the domain maps the new memory), answers
  * bad arguments with the errnos of a fresh one, and an armed fail-nth
- * still reaches the allocation it replaces.
+ * still reaches the allocation it replaces.  Also the free-range hint of
+ * io_pagetable.c: a FIXED_IOVA map into the range unmapped last.
  */
 #include "iommufd_helpers.h"
 #include "softiommu/fault_inject.h"
@@ -124,6 +125,40 @@ static void test_errnos_with_cache(void **state)
 	assert_int_equal(destroy(f, warm), 0);
 }
 
+/* The range unmapped last is known free until something is added: a map
+ * there after a reserved range or another area came still fails. */
+static void test_free_hint(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev, hwpt;
+	uint64_t x = MOCK_APERTURE_START, iova = x, low = PAGE;
+
+	/* Below the aperture, no domain yet: fine; then the domain reserves
+	 * it, and the same map is -EINVAL. */
+	assert_int_equal(map(f, ioas, f->buf, PAGE, &low, FIXED), 0);
+	assert_int_equal(unmap(f, ioas, low, PAGE, NULL), 0);
+	assert_int_equal(mock_domain(f, ioas, &stdev, &hwpt, NULL), 0);
+	assert_int_equal(map(f, ioas, f->buf, PAGE, &low, FIXED), -EINVAL);
+	/* A two-page area goes; one page comes back in its middle; the two
+	 * pages again overlap it. */
+	assert_int_equal(map(f, ioas, f->buf, 2 * PAGE, &iova, FIXED), 0);
+	assert_int_equal(unmap(f, ioas, x, 2 * PAGE, NULL), 0);
+	iova = x + PAGE;
+	assert_int_equal(map(f, ioas, f->buf, PAGE, &iova, FIXED), 0);
+	iova = x;
+	assert_int_equal(map(f, ioas, f->buf, 2 * PAGE, &iova, FIXED), -EEXIST);
+	assert_int_equal(map(f, ioas, f->buf, PAGE, &iova, FIXED), 0);
+	assert_int_equal(check_map(f, hwpt, x, PAGE, f->buf), 0);
+	assert_int_equal(unmap(f, ioas, x, 2 * PAGE, NULL), 0);
+	/* Inside the range freed last, a smaller map is fine. */
+	iova = x + PAGE;
+	assert_int_equal(map(f, ioas, f->buf + PAGE, PAGE, &iova, FIXED), 0);
+	assert_int_equal(check_map(f, hwpt, x + PAGE, PAGE, f->buf + PAGE), 0);
+	assert_int_equal(unmap(f, ioas, x + PAGE, PAGE, NULL), 0);
+	assert_int_equal(destroy(f, stdev), 0);
+	assert_int_equal(destroy(f, ioas), 0);
+}
+
 /* With fail-nth armed the map allocates as without the cache: each
  * counted site fails the map (-EFAULT for a copy, -ENOMEM for an
  * allocation) and leaves nothing mapped. */
@@ -179,6 +214,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reuse_has_no_old_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse_across_domain_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errnos_with_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_nth_reaches_allocation, setup, teardown),
 	};
 
