@@ -602,7 +602,25 @@ static int make_shared(const struct piece *p, struct arena_file **out)
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
 
-static int copy_window(const struct piece *p, void *view, size_t len)
+/*
+ * A small piece of a regular memfd is written with pwrite(), not copied
+ * through the view: the kernel fills a new page of the file without
+ * zeroing it first and without the view's page fault, a third of the
+ * cost of the first pin of a page.  Short (a page of the program's gone
+ * meanwhile), it is copied through the view, whose copy says -EFAULT.
+ */
+static int copy_small(const struct piece *p, int memfd, uint64_t off,
+		      void *view, size_t len)
+{
+	if (!p->hsize && memfd >= 0 &&
+	    syscall(SYS_pwrite64, memfd, (const void *)(uintptr_t)p->wstart,
+		    len, (off_t)off) == (long)len)
+		return 0;
+	return sio_umem_self_copy(false, view, p->wstart, len);
+}
+
+static int copy_window(const struct piece *p, int memfd, uint64_t off,
+		       void *view, size_t len)
 {
 	size_t ps = self_info.page_size, npages = len / ps, i = 0;
 	uint64_t ent[512];
@@ -611,7 +629,7 @@ static int copy_window(const struct piece *p, void *view, size_t len)
 	if (!p->vma.ino && !p->hsize && npages > 16)
 		fd = sio_sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return sio_umem_self_copy(false, view, p->wstart, len);
+		return copy_small(p, memfd, off, view, len);
 	while (i < npages && !rc) {
 		size_t n = npages - i < 512 ? npages - i : 512, j, run;
 		ssize_t got = pread(fd, ent, n * sizeof(ent[0]),
@@ -743,7 +761,7 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 	}
 	off = p->wstart - f->snode.start;
 	/* The copy is fault-safe: the program may change its view under us. */
-	rc = copy_window(p, (char *)f->view + off, len);
+	rc = copy_window(p, f->fd, off, (char *)f->view + off, len);
 	if (rc) {
 		sio_err(rc, "umem: cannot read private memory at 0x%llx to unshare it",
 			(unsigned long long)p->wstart);
