@@ -34,21 +34,19 @@ struct io_pagetable {
 	unsigned int ndomains, domains_cap;
 	struct cds_list_head accesses;	/* struct iopt_access_link.node */
 	uint64_t iova_alignment;
-	bool disable_large_pages;
 	/* Areas unmapped and kept for the next map, linked through their
 	 * pages pointer, at most IOPT_AREA_CACHE of them (io_pagetable.c,
-	 * "Area cache"). */
+	 * "Area cache"); USER ranges unmapped and kept for the next IOAS_MAP,
+	 * linked through cache_next, at most IOPT_PAGES_CACHE (pages.c,
+	 * "Pages cache"). */
 	struct iopt_area *area_cache;
-	unsigned int area_cached;
-	/* USER ranges unmapped and kept for the next IOAS_MAP, linked
-	 * through cache_next, at most IOPT_PAGES_CACHE (pages.c, "Pages
-	 * cache"). */
 	struct iopt_pages *pages_cache;
-	unsigned int pages_cached;
+	unsigned int area_cached, pages_cached;
 	/* [free_start, free_last] holds no area and no reserved range while
 	 * free_valid (io_pagetable.c, "Free-range hint"). */
 	uint64_t free_start, free_last;
 	bool free_valid;
+	bool disable_large_pages;
 };
 
 #define IOPT_PAGES_CACHE 8
