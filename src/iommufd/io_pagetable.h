@@ -34,13 +34,22 @@ struct io_pagetable {
 	unsigned int ndomains, domains_cap;
 	struct cds_list_head accesses;	/* struct iopt_access_link.node */
 	uint64_t iova_alignment;
-	bool disable_large_pages;
 	/* Areas unmapped and kept for the next map, linked through their
 	 * pages pointer, at most IOPT_AREA_CACHE of them (io_pagetable.c,
-	 * "Area cache"). */
+	 * "Area cache"); USER ranges unmapped and kept for the next IOAS_MAP,
+	 * linked through cache_next, at most IOPT_PAGES_CACHE (pages.c,
+	 * "Pages cache"). */
 	struct iopt_area *area_cache;
-	unsigned int area_cached;
+	struct iopt_pages *pages_cache;
+	unsigned int area_cached, pages_cached;
+	/* [free_start, free_last] holds no area and no reserved range while
+	 * free_valid (io_pagetable.c, "Free-range hint"). */
+	uint64_t free_start, free_last;
+	bool free_valid;
+	bool disable_large_pages;
 };
+
+#define IOPT_PAGES_CACHE 8
 
 struct iopt_area {
 	struct sio_itree_node node;	/* IOVA range; under iopt->lock */
@@ -116,7 +125,14 @@ struct iopt_pages {
 	 * are taken from an existing pin, never read again from the
 	 * program's view. */
 	struct sio_itree pins;
-	struct cds_list_head host_node;	/* in host->pages_list */
+	/* A pin record (pages.c) kept from the last unpin for the next pin;
+	 * under mutex. */
+	void *spare_rec;
+	/* In host->pages_list (under host->lock) once something pinned it;
+	 * listed is written under host->lock, read without it. */
+	struct cds_list_head host_node;
+	bool listed;
+	struct iopt_pages *cache_next;	/* in iopt->pages_cache */
 };
 
 struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
@@ -128,6 +144,17 @@ struct iopt_pages *iopt_alloc_file_pages(struct sio_iommufd_host *host, int fd,
 					 uint64_t start, uint64_t length,
 					 bool writable, enum sio_umem_acct acct,
 					 int *err);
+/* The same for IOAS_MAP into iopt, from its pages cache when it has one
+ * (iopt->lock held). */
+struct iopt_pages *iopt_user_pages_get(struct io_pagetable *iopt,
+				       uint64_t uptr, uint64_t length,
+				       bool writable, enum sio_umem_acct acct,
+				       int *err);
+/* An area of iopt drops its reference (iopt->lock held): the pages go to
+ * iopt's cache when nothing else holds or pins them. */
+void iopt_pages_release(struct io_pagetable *iopt, struct iopt_pages *pages);
+/* Free iopt's cached pages (the table is going). */
+void iopt_pages_cache_drain(struct io_pagetable *iopt);
 void iopt_pages_get(struct iopt_pages *pages);
 void iopt_pages_put(struct iopt_pages *pages);
 /* Where page 0 is (uptr or start): what guides IOVA alignment. */

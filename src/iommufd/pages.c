@@ -22,13 +22,47 @@
  * page of the range: a range may be huge (any length up to SIZE_MAX, as in
  * the kernel) and pinned sparsely.
  *
- * The host keeps every live iopt_pages in a list so that MD_CHECK_REFS can
- * tell how many of them pin a page (the kernel reads the page's pin count).
+ * The host keeps the iopt_pages that something ever pinned in a list so
+ * that MD_CHECK_REFS can tell how many of them pin a page (the kernel reads
+ * the page's pin count).  One that nothing pinned cannot count for a page,
+ * so it joins the list at its first pin, not when it is made: a map
+ * without a domain takes no host lock.
+ *
+ * Pages cache.  A program that maps and unmaps in a loop would allocate
+ * and free an iopt_pages per pair.  When an area goes and it held the only
+ * reference to a USER range that no pin covers, the range goes on its
+ * table's short list instead (iopt->lock, like the area cache of
+ * io_pagetable.c), staying in the host's list if it is there (the next
+ * pin then takes no host lock either), and the next IOAS_MAP of that
+ * table takes it back and sets it up as new.  Nothing of the old mapping
+ * survives: no pin, no charge, no page counted (npinned 0, pins empty);
+ * the owner reference is kept only when the new map's owner is the same.
+ * A thread with fault injection armed allocates as before, so every
+ * allocation site still counts (util/fail.h).
  */
 #include <stdlib.h>
 
 #include "iommufd/iommufd_private.h"
 #include "umem/remote.h"
+#include "util/fail.h"
+
+/* The fields of a new (or reused) range that every kind sets; owner is a
+ * reference the pages take over. */
+static void pages_setup(struct iopt_pages *pages, struct sio_iommufd_host *host,
+			struct sio_umem_owner *owner,
+			enum iopt_pages_kind kind, uint64_t start_byte,
+			uint64_t length, bool writable, enum sio_umem_acct acct)
+{
+	uint64_t ps = host->page_size;
+
+	pages->refcount = 1;
+	pages->host = host;
+	pages->owner = owner;
+	pages->kind = kind;
+	pages->npages = (length + start_byte + ps - 1) >> __builtin_ctzll(ps);
+	pages->writable = writable;
+	pages->acct = sio_umem_acct_effective(pages->owner, acct);
+}
 
 /* iopt_alloc_pages(): the part every kind shares. */
 static struct iopt_pages *pages_alloc(struct sio_iommufd_host *host,
@@ -50,19 +84,46 @@ static struct iopt_pages *pages_alloc(struct sio_iommufd_host *host,
 		*err = -ENOMEM;
 		return NULL;
 	}
-	pages->refcount = 1;
-	pages->host = host;
-	pages->owner = sio_umem_owner_resolve(host->owner);
-	pages->kind = kind;
-	pages->npages = (length + start_byte + ps - 1) / ps;
-	pages->writable = writable;
-	pages->acct = sio_umem_acct_effective(pages->owner, acct);
+	pages_setup(pages, host, sio_umem_owner_resolve(host->owner), kind,
+		    start_byte, length, writable, acct);
 	pthread_mutex_init(&pages->mutex, NULL);
 	CDS_INIT_LIST_HEAD(&pages->dmabuf_tracks);
-	pthread_mutex_lock(&host->lock);
-	cds_list_add_tail(&pages->host_node, &host->pages_list);
-	pthread_mutex_unlock(&host->lock);
 	return pages;
+}
+
+/* Enter pages in the host's list before its first pin (MD_CHECK_REFS).
+ * Never under pages->mutex: host->lock comes first. */
+static void pages_list(struct iopt_pages *pages)
+{
+	struct sio_iommufd_host *host = pages->host;
+
+	if (__atomic_load_n(&pages->listed, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&host->lock);
+	if (!pages->listed) {
+		cds_list_add_tail(&pages->host_node, &host->pages_list);
+		__atomic_store_n(&pages->listed, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&host->lock);
+}
+
+static void pages_unlist(struct iopt_pages *pages)
+{
+	struct sio_iommufd_host *host = pages->host;
+
+	if (!__atomic_load_n(&pages->listed, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&host->lock);
+	cds_list_del(&pages->host_node);
+	__atomic_store_n(&pages->listed, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&host->lock);
+}
+
+static void pages_free(struct iopt_pages *pages)
+{
+	free(pages->spare_rec);
+	pthread_mutex_destroy(&pages->mutex);
+	free(pages);
 }
 
 struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
@@ -82,6 +143,75 @@ struct iopt_pages *iopt_alloc_user_pages(struct sio_iommufd_host *host,
 	if (pages)
 		pages->uptr = down;
 	return pages;
+}
+
+struct iopt_pages *iopt_user_pages_get(struct io_pagetable *iopt,
+				       uint64_t uptr, uint64_t length,
+				       bool writable, enum sio_umem_acct acct,
+				       int *err)
+{
+	struct sio_iommufd_host *host = iopt->host;
+	struct iopt_pages *pages = iopt->pages_cache;
+	struct sio_umem_owner *owner;
+	uint64_t down = uptr & ~(host->page_size - 1), end;
+
+	if (!pages || sio_fail_nth_left)
+		return iopt_alloc_user_pages(host, uptr, length, writable,
+					     acct, err);
+	/* The checks of iopt_alloc_user_pages(), in its order. */
+	if (__builtin_add_overflow(uptr, length, &end)) {
+		*err = -EOVERFLOW;
+		return NULL;
+	}
+	if (length == 0 || length > SIZE_MAX - host->page_size) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	iopt->pages_cache = pages->cache_next;
+	iopt->pages_cached--;
+	pages->cache_next = NULL;
+	owner = sio_umem_owner_peek(host->owner);
+	if (owner != pages->owner) {
+		sio_umem_owner_put(pages->owner);
+		sio_umem_owner_get(owner);
+	}
+	pages_setup(pages, host, owner, IOPT_PAGES_USER, uptr - down, length,
+		    writable, acct);
+	pages->uptr = down;
+	return pages;
+}
+
+void iopt_pages_release(struct io_pagetable *iopt, struct iopt_pages *pages)
+{
+	/* Only the caller (an area of iopt, iopt->lock held) holds it: no
+	 * one can take a reference or a pin meanwhile.  Pins are made and
+	 * dropped under iopt->lock too, so pins and npinned are stable. */
+	if (pages->kind != IOPT_PAGES_USER ||
+	    __atomic_load_n(&pages->refcount, __ATOMIC_ACQUIRE) != 1 ||
+	    !sio_itree_empty(&pages->pins) || pages->npinned ||
+	    iopt->pages_cached >= IOPT_PAGES_CACHE || sio_fail_nth_left) {
+		iopt_pages_put(pages);
+		return;
+	}
+	/* It stays in the host's list, if it is: iopt_host_page_refs()
+	 * reads nothing of a range without pins. */
+	pages->refcount = 0;
+	pages->cache_next = iopt->pages_cache;
+	iopt->pages_cache = pages;
+	iopt->pages_cached++;
+}
+
+void iopt_pages_cache_drain(struct io_pagetable *iopt)
+{
+	struct iopt_pages *pages;
+
+	while ((pages = iopt->pages_cache)) {
+		iopt->pages_cache = pages->cache_next;
+		pages_unlist(pages);
+		sio_umem_owner_put(pages->owner);
+		pages_free(pages);
+	}
+	iopt->pages_cached = 0;
 }
 
 /*
@@ -142,13 +272,9 @@ void iopt_pages_get(struct iopt_pages *pages)
 
 void iopt_pages_put(struct iopt_pages *pages)
 {
-	struct sio_iommufd_host *host = pages->host;
-
 	if (__atomic_sub_fetch(&pages->refcount, 1, __ATOMIC_ACQ_REL))
 		return;
-	pthread_mutex_lock(&host->lock);
-	cds_list_del(&pages->host_node);
-	pthread_mutex_unlock(&host->lock);
+	pages_unlist(pages);
 	if (pages->npinned)
 		sio_err(-EBUSY, "iommufd: pages freed with %zu pinned",
 			pages->npinned);
@@ -156,8 +282,7 @@ void iopt_pages_put(struct iopt_pages *pages)
 		iopt_dmabuf_release_pages(pages);
 	sio_umem_file_put(pages->file);
 	sio_umem_owner_put(pages->owner);
-	pthread_mutex_destroy(&pages->mutex);
-	free(pages);
+	pages_free(pages);
 }
 
 struct pages_pin_rec {
@@ -260,10 +385,21 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	/* FOLL_WRITE whenever the range may be written, as the kernel. */
 	if (pages->writable || write)
 		flags |= SIO_UMEM_PIN_WRITE;
-	rec = sio_malloc(sizeof(*rec));
-	if (!rec)
-		return sio_err(-ENOMEM, "pages: no memory for a pin record");
+	pages_list(pages);
 	pthread_mutex_lock(&pages->mutex);
+	/* The record of the last unpin, if kept (not with fault injection
+	 * armed: the allocation site must count). */
+	rec = pages->spare_rec;
+	if (rec && !sio_fail_nth_left) {
+		pages->spare_rec = NULL;
+	} else {
+		rec = sio_malloc(sizeof(*rec));
+		if (!rec) {
+			pthread_mutex_unlock(&pages->mutex);
+			return sio_err(-ENOMEM,
+				       "pages: no memory for a pin record");
+		}
+	}
 	rc = pages_umem_pin(pages, first, last, flags, &pin);
 	if (rc)
 		goto err_unlock;
@@ -348,6 +484,10 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 	 * must not see the alias go half-way. */
 	if (last_user)
 		sio_umem_unpin(pin);
+	if (found && !pages->spare_rec) {
+		pages->spare_rec = found;
+		found = NULL;
+	}
 	pthread_mutex_unlock(&pages->mutex);
 	free(found);
 }
@@ -449,14 +589,16 @@ unsigned int iopt_host_page_refs(struct sio_iommufd_host *host, uint64_t uaddr)
 	cds_list_for_each_entry(pages, &host->pages_list, host_node) {
 		uint64_t idx;
 
-		if (!page_index_of(pages, uaddr, &idx))
-			continue;
+		/* Pins first: a range in its table's cache (no pin) may be
+		 * set up for a new map meanwhile, and is read only once a
+		 * pin, made under the mutex, says it is in use. */
+		pthread_mutex_lock(&pages->mutex);
 		/* In the shared mode's server, only the caller's mappings:
 		 * the same address in another process is another page. */
-		if (sio_umem_current() && pages->owner != sio_umem_current())
-			continue;
-		pthread_mutex_lock(&pages->mutex);
-		if (sio_itree_iter_first(&pages->pins, idx, idx))
+		if (!sio_itree_empty(&pages->pins) &&
+		    page_index_of(pages, uaddr, &idx) &&
+		    !(sio_umem_current() && pages->owner != sio_umem_current()) &&
+		    sio_itree_iter_first(&pages->pins, idx, idx))
 			refs++;
 		pthread_mutex_unlock(&pages->mutex);
 	}

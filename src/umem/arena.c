@@ -48,12 +48,24 @@ struct arena_file *arena_file_new(int fd, dev_t dev, uint64_t ino,
 
 void arena_file_get(struct arena_file *f)
 {
-	f->refs++;
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+}
+
+bool arena_file_put_unlocked(struct arena_file *f)
+{
+	unsigned int cur = __atomic_load_n(&f->refs, __ATOMIC_RELAXED);
+
+	while (cur > 1)
+		if (__atomic_compare_exchange_n(&f->refs, &cur, cur - 1, true,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return true;
+	return false;
 }
 
 void arena_file_put(struct arena_file *f)
 {
-	if (--f->refs)
+	if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	sio_itree_remove(&arena_views, &f->vnode);
 	if (f->slot_live)
@@ -174,6 +186,43 @@ struct arena_entry *arena_entry_add(uint64_t start, uint64_t end,
 	e->prot = prot;
 	arena_file_get(f);
 	sio_itree_insert(&arena_entries, &e->node);
+	return e;
+}
+
+/* Whether b continues a: same file at following offsets, same facts. */
+static bool entries_join(const struct arena_entry *a,
+			 const struct arena_entry *b)
+{
+	return a->node.last + 1 == b->node.start && a->file == b->file &&
+	       a->off + (a->node.last - a->node.start + 1) == b->off &&
+	       a->prot == b->prot && a->watched == b->watched;
+}
+
+struct arena_entry *arena_entry_merge(struct arena_entry *e)
+{
+	struct arena_entry *l = NULL, *r = NULL;
+
+	if (e->node.start)
+		l = arena_entry_find(e->node.start - 1);
+	if (l && entries_join(l, e)) {
+		uint64_t last = e->node.last;
+
+		entry_free(e);
+		sio_itree_remove(&arena_entries, &l->node);
+		l->node.last = last;
+		sio_itree_insert(&arena_entries, &l->node);
+		e = l;
+	}
+	if (e->node.last != UINT64_MAX)
+		r = arena_entry_find(e->node.last + 1);
+	if (r && entries_join(e, r)) {
+		uint64_t last = r->node.last;
+
+		entry_free(r);
+		sio_itree_remove(&arena_entries, &e->node);
+		e->node.last = last;
+		sio_itree_insert(&arena_entries, &e->node);
+	}
 	return e;
 }
 

@@ -27,7 +27,11 @@
 #include "util/interval_tree.h"
 
 struct arena_file {
-	unsigned int refs;		/* entries + pin chunks */
+	/* Entries + pin chunks; atomic.  Taken under self_lock; dropped
+	 * under it, or without it while others remain
+	 * (arena_file_put_unlocked), so that it reaches 0 only under the
+	 * lock and a file is never found after it is freed. */
+	unsigned int refs;
 	int fd;				/* the library's descriptor, -1 if none */
 	dev_t dev;			/* identity of the file */
 	uint64_t ino;
@@ -66,6 +70,9 @@ struct arena_file *arena_file_new(int fd, dev_t dev, uint64_t ino,
 void arena_file_get(struct arena_file *f);
 /* Drop a reference: the last one unmaps the view and closes the fd. */
 void arena_file_put(struct arena_file *f);
+/* Drop a reference without self_lock if it is not the last: false (and
+ * nothing done) if it is, then arena_file_put() under the lock. */
+bool arena_file_put_unlocked(struct arena_file *f);
 
 /* A live slot covering [start, end) with huge page size hsize and the
  * given exec-ness, or NULL; arena_slot_add makes f one (f->snode set). */
@@ -83,6 +90,11 @@ struct arena_entry *arena_entry_find(uint64_t a);
 struct arena_entry *arena_entry_add(uint64_t start, uint64_t end,
 				    struct arena_file *f, uint64_t off,
 				    unsigned int prot);
+/* Join e with the entries just before and after it when they continue
+ * it (same file at following offsets, same protections, both watched or
+ * not): pages pinned one by one make one entry, so a lookup does not grow
+ * with the number of pins.  Returns the entry that now holds e's range. */
+struct arena_entry *arena_entry_merge(struct arena_entry *e);
 /* Forget what [start, end) mapped (the parts outside stay), retiring the
  * slots of the pieces forgotten. */
 int arena_forget(uint64_t start, uint64_t end);

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "umem/umem.h"
 #include "util/fail.h"
@@ -63,6 +64,7 @@ int sio_umem_owner_init(struct sio_umem_owner *owner,
 		return sio_err(-EINVAL, "umem: page size %zu is not a power of two",
 			       page_size);
 	owner->refcount = 1;
+	owner->spare_pin = NULL;
 	owner->ops = ops;
 	owner->page_size = page_size;
 	owner->page_shift = (unsigned int)__builtin_ctzl(page_size);
@@ -89,6 +91,7 @@ SIO_API void sio_umem_owner_put(struct sio_umem_owner *owner)
 		fprintf(stderr, "softiommu: umem owner freed with %llu pages "
 			"still charged\n",
 			(unsigned long long)owner->pinned);
+	free(owner->spare_pin);
 	owner->ops->release(owner);
 }
 
@@ -265,6 +268,35 @@ SIO_API uint64_t sio_umem_user_locked(uid_t uid)
 /* Pins                                                                 */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A pin's struct: each owner keeps the last one freed for the next pin (a
+ * map and unmap in a loop allocates nothing), taken and given back by one
+ * atomic exchange each.  Not while fault injection is armed: then the
+ * allocation site counts.
+ */
+static struct sio_umem_pin *pin_alloc(struct sio_umem_owner *owner)
+{
+	struct sio_umem_pin *pin = NULL;
+
+	if (!sio_fail_nth_left &&
+	    __atomic_load_n(&owner->spare_pin, __ATOMIC_RELAXED))
+		pin = __atomic_exchange_n(&owner->spare_pin, NULL,
+					  __ATOMIC_ACQUIRE);
+	if (!pin)
+		return sio_calloc(1, sizeof(*pin));
+	memset(pin, 0, sizeof(*pin));
+	return pin;
+}
+
+static void pin_free(struct sio_umem_owner *owner, struct sio_umem_pin *pin)
+{
+	struct sio_umem_pin *none = NULL;
+
+	if (!__atomic_compare_exchange_n(&owner->spare_pin, &none, pin, false,
+					 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		free(pin);
+}
+
 int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
 			 size_t len, unsigned int flags,
 			 enum sio_umem_acct acct, struct sio_umem_pin **out)
@@ -289,7 +321,7 @@ int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
 		return sio_err(-EOVERFLOW, "umem: range 0x%llx+0x%zx wraps",
 			       (unsigned long long)addr, len);
 
-	pin = sio_calloc(1, sizeof(*pin));
+	pin = pin_alloc(owner);
 	if (!pin)
 		return sio_err(-ENOMEM, "umem: out of memory");
 	pin->owner = owner;
@@ -321,7 +353,7 @@ void sio_umem_pin_discard(struct sio_umem_pin *pin)
 {
 	if (pin->charged)
 		sio_umem_uncharge(pin->owner, pin->acct, pin->npages);
-	free(pin);
+	pin_free(pin->owner, pin);
 }
 
 SIO_API int sio_umem_pin(struct sio_umem_owner *owner, uint64_t uaddr,
@@ -340,6 +372,7 @@ SIO_API int sio_umem_pin(struct sio_umem_owner *owner, uint64_t uaddr,
 		return rc;
 	/* Charge before aliasing: a pin over the limit then costs nothing. */
 	rc = sio_umem_pin_charge(pin, acct);
+	pin->chunks = &pin->one;
 	if (!rc)
 		rc = owner->ops->pin(owner, pin->start,
 				     pin->npages << owner->page_shift, flags,
@@ -362,11 +395,14 @@ SIO_API void sio_umem_unpin(struct sio_umem_pin *pin)
 	owner = pin->owner;
 	if (pin->file)
 		sio_umem_file_unpin(pin);
-	else
+	else {
 		owner->ops->unpin(owner, pin->chunks, pin->nchunks);
+		if (pin->chunks != &pin->one)
+			free(pin->chunks);
+	}
 	if (pin->charged)
 		sio_umem_uncharge(owner, pin->acct, pin->npages);
-	free(pin);
+	pin_free(owner, pin);
 	sio_umem_owner_put(owner);
 }
 

@@ -263,7 +263,6 @@ static void remote_unpin(struct sio_umem_owner *owner,
 		if (chunks[i].fd >= 0)
 			sio_sys_close(chunks[i].fd);
 	}
-	free(chunks);
 }
 
 /* Whether the client's address space still exists: a byte of start reads
@@ -346,6 +345,7 @@ static int remote_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 			     (int)r->pid);
 	if (rc) {
 		remote_unpin(owner, chunks, n);
+		free(chunks);
 		return rc;
 	}
 	*out = chunks;
@@ -641,9 +641,14 @@ int sio_umem_owner_dispatch(struct sio_umem_owner **out)
 	return 0;
 }
 
-struct sio_umem_owner *sio_umem_owner_resolve(struct sio_umem_owner *owner)
+struct sio_umem_owner *sio_umem_owner_peek(struct sio_umem_owner *owner)
 {
 	if (owner->ops == &dispatch_ops && current_owner)
-		return sio_umem_owner_get(current_owner);
-	return sio_umem_owner_get(owner);
+		return current_owner;
+	return owner;
+}
+
+struct sio_umem_owner *sio_umem_owner_resolve(struct sio_umem_owner *owner)
+{
+	return sio_umem_owner_get(sio_umem_owner_peek(owner));
 }

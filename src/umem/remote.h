@@ -67,5 +67,8 @@ bool sio_umem_remote_caps_current(uint64_t *caps);
 struct sio_umem_owner *sio_umem_current(void);
 int sio_umem_owner_dispatch(struct sio_umem_owner **out);
 struct sio_umem_owner *sio_umem_owner_resolve(struct sio_umem_owner *owner);
+/* The owner sio_umem_owner_resolve() would return, without a reference:
+ * to compare with one already held. */
+struct sio_umem_owner *sio_umem_owner_peek(struct sio_umem_owner *owner);
 
 #endif

@@ -602,7 +602,25 @@ static int make_shared(const struct piece *p, struct arena_file **out)
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
 
-static int copy_window(const struct piece *p, void *view, size_t len)
+/*
+ * A small piece of a regular memfd is written with pwrite(), not copied
+ * through the view: the kernel fills a new page of the file without
+ * zeroing it first and without the view's page fault, a third of the
+ * cost of the first pin of a page.  Short (a page of the program's gone
+ * meanwhile), it is copied through the view, whose copy says -EFAULT.
+ */
+static int copy_small(const struct piece *p, int memfd, uint64_t off,
+		      void *view, size_t len)
+{
+	if (!p->hsize && memfd >= 0 &&
+	    syscall(SYS_pwrite64, memfd, (const void *)(uintptr_t)p->wstart,
+		    len, (off_t)off) == (long)len)
+		return 0;
+	return sio_umem_self_copy(false, view, p->wstart, len);
+}
+
+static int copy_window(const struct piece *p, int memfd, uint64_t off,
+		       void *view, size_t len)
 {
 	size_t ps = self_info.page_size, npages = len / ps, i = 0;
 	uint64_t ent[512];
@@ -611,7 +629,7 @@ static int copy_window(const struct piece *p, void *view, size_t len)
 	if (!p->vma.ino && !p->hsize && npages > 16)
 		fd = sio_sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return sio_umem_self_copy(false, view, p->wstart, len);
+		return copy_small(p, memfd, off, view, len);
 	while (i < npages && !rc) {
 		size_t n = npages - i < 512 ? npages - i : 512, j, run;
 		ssize_t got = pread(fd, ent, n * sizeof(ent[0]),
@@ -743,7 +761,7 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 	}
 	off = p->wstart - f->snode.start;
 	/* The copy is fault-safe: the program may change its view under us. */
-	rc = copy_window(p, (char *)f->view + off, len);
+	rc = copy_window(p, f->fd, off, (char *)f->view + off, len);
 	if (rc) {
 		sio_err(rc, "umem: cannot read private memory at 0x%llx to unshare it",
 			(unsigned long long)p->wstart);
@@ -764,6 +782,7 @@ static int make_unshared(const struct piece *p, struct arena_file **out)
 		goto out_put;
 	}
 	e->watched = sio_watch_add(p->wstart, p->wend);
+	arena_entry_merge(e);
 	*out = f;
 out_put:
 	arena_file_put(f);	/* the entry holds it */
@@ -776,11 +795,17 @@ static void self_unpin(struct sio_umem_owner *owner,
 	size_t i;
 
 	(void)owner;
-	pthread_mutex_lock(&self_lock);
+	/* A file the arena still knows (its entry holds it) loses a
+	 * reference without the lock: unpinning a known page takes none. */
 	for (i = 0; i < nchunks; i++)
-		arena_file_put(chunks[i].afile);
-	pthread_mutex_unlock(&self_lock);
-	free(chunks);
+		if (!arena_file_put_unlocked(chunks[i].afile))
+			break;
+	if (i < nchunks) {
+		pthread_mutex_lock(&self_lock);
+		for (; i < nchunks; i++)
+			arena_file_put(chunks[i].afile);
+		pthread_mutex_unlock(&self_lock);
+	}
 }
 
 static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
@@ -789,7 +814,7 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 {
 	bool write = flags & SIO_UMEM_PIN_WRITE;
 	uint64_t end = start + len, cur = start;
-	struct sio_umem_chunk *chunks = NULL;
+	struct sio_umem_chunk *chunks = NULL, *room = *out;
 	struct piece one, *pieces = &one;
 	size_t n = 0, cap = 1, i;
 	bool watching;
@@ -824,7 +849,12 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 			goto out;
 		cur = p->end;
 	}
-	chunks = sio_calloc(n, sizeof(*chunks));
+	/* One piece (a pin of a known page) goes in the pin's own room,
+	 * unless fault injection is armed: then the allocation site counts. */
+	if (n == 1 && room && !sio_fail_nth_left)
+		chunks = room;
+	else
+		chunks = sio_calloc(n, sizeof(*chunks));
 	if (!chunks) {
 		rc = sio_err(-ENOMEM, "umem: out of memory");
 		goto out;
@@ -861,7 +891,8 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		 * which is harmless: same contents, and fork still copies. */
 		while (i--)
 			arena_file_put(chunks[i].afile);
-		free(chunks);
+		if (chunks != room)
+			free(chunks);
 		goto out;
 	}
 	*out = chunks;

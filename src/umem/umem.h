@@ -72,13 +72,15 @@ struct sio_umem_owner_ops {
 		    size_t len);
 	int (*write)(struct sio_umem_owner *owner, uint64_t uaddr,
 		     const void *src, size_t len);
-	/* Alias the page-aligned [start, start + len): fill a malloc'd array
-	 * of pieces in address order covering it exactly.  Nothing is left
+	/* Alias the page-aligned [start, start + len): pieces in address
+	 * order covering it exactly.  On entry *chunks is room for one piece,
+	 * the pin's own: a pin of one piece may fill it and leave *chunks as
+	 * it is; otherwise *chunks becomes a malloc'd array.  Nothing is left
 	 * aliased on failure. */
 	int (*pin)(struct sio_umem_owner *owner, uint64_t start, size_t len,
 		   unsigned int flags, struct sio_umem_chunk **chunks,
 		   size_t *nchunks);
-	/* Drop the aliases of pin() and free the array. */
+	/* Drop the aliases of pin(); the caller frees a malloc'd array. */
 	void (*unpin)(struct sio_umem_owner *owner,
 		      struct sio_umem_chunk *chunks, size_t nchunks);
 	/* The owner's RLIMIT_MEMLOCK and CAP_IPC_LOCK: fresh when charging
@@ -110,6 +112,8 @@ struct sio_umem_owner {
 	struct sio_umem_user *user;	/* uid's counter, lives for ever */
 	uint64_t pinned;		/* atomic: pages charged in any mode */
 	uint64_t locked_mm;		/* atomic: pages charged in MM mode */
+	/* A freed pin kept for the next one (owner.c); atomic exchange. */
+	struct sio_umem_pin *spare_pin;
 	void *priv;			/* implementation state */
 };
 
@@ -125,7 +129,8 @@ struct sio_umem_pin {
 	bool charged;			/* false with SIO_UMEM_PIN_NOCHARGE */
 	enum sio_umem_acct acct;	/* mode charged in, if charged */
 	size_t nchunks;
-	struct sio_umem_chunk *chunks;	/* address order */
+	struct sio_umem_chunk *chunks;	/* address order: &one, or malloc'd */
+	struct sio_umem_chunk one;	/* a pin of one piece needs no array */
 };
 
 /* Set up the common part of a new owner; the caller fills ops and priv. */

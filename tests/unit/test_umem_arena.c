@@ -130,6 +130,9 @@ static void test_many_pins(void **state)
 	assert_true(after - before < 16);
 	sio_umem_arena_stats(&st);
 	assert_true(st.files < 8);
+	/* Pages unshared next to each other join one entry: the lookup of
+	 * a pin does not grow with the pins. */
+	assert_true(st.entries - f->start.entries < 16);
 	/* Watched: pins of known pages ask the kernel nothing. */
 	q0 = st.queries;
 	for (i = 0; i < MANY; i += 101)
@@ -163,6 +166,56 @@ static void test_many_pins(void **state)
 		sio_umem_unpin(pins[i]);
 	free(pins);
 	assert_int_equal(munmap(mem, len), 0);
+}
+
+/* Pages pinned out of order join into one entry from both sides; a page
+ * unmapped in the middle splits it again, and pins on either side still
+ * reach the program's pages. */
+static void test_entries_join(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sio_umem_pin *p0, *p1, *p2, *again;
+	struct sio_umem_arena_stats st;
+
+	assert_ptr_not_equal(mem, MAP_FAILED);
+	for (int i = 0; i < 4; i++)
+		mem[i * PG] = (unsigned char)(0x10 + i);
+	p0 = pin_ok(f, mem, PG, SIO_UMEM_PIN_WRITE);
+	p2 = pin_ok(f, mem + 2 * PG, PG, SIO_UMEM_PIN_WRITE);
+	sio_umem_arena_stats(&st);
+	assert_int_equal(st.entries - f->start.entries, 2);
+	p1 = pin_ok(f, mem + PG, PG, SIO_UMEM_PIN_WRITE);
+	sio_umem_arena_stats(&st);
+	assert_int_equal(st.entries - f->start.entries, 1);
+	assert_int_equal(host_of(p0)[0], 0x10);
+	assert_int_equal(host_of(p1)[0], 0x11);
+	assert_int_equal(host_of(p2)[0], 0x12);
+	/* One pin over the joined pages: contiguous in the view. */
+	again = pin_ok(f, mem, 3 * PG, 0);
+	assert_int_equal(sio_umem_pin_nr_ranges(again), 1);
+	assert_int_equal(host_of(again)[2 * PG], 0x12);
+	sio_umem_unpin(again);
+	/* The middle page goes and something else comes there. */
+	assert_int_equal(munmap(mem + PG, PG), 0);
+	assert_ptr_equal(mmap(mem + PG, PG, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+			 mem + PG);
+	mem[PG] = 0x77;
+	again = pin_ok(f, mem + PG, PG, 0);
+	assert_int_equal(host_of(again)[0], 0x77);
+	/* The old pin keeps the old page; the sides are the program's. */
+	assert_int_equal(host_of(p1)[0], 0x11);
+	host_of(p0)[1] = 0x5a;
+	assert_int_equal(mem[1], 0x5a);
+	host_of(p2)[1] = 0x5b;
+	assert_int_equal(mem[2 * PG + 1], 0x5b);
+	sio_umem_unpin(again);
+	sio_umem_unpin(p0);
+	sio_umem_unpin(p1);
+	sio_umem_unpin(p2);
+	assert_int_equal(munmap(mem, 4 * PG), 0);
 }
 
 /* munmap and mmap of something else at the same address, by raw system
@@ -457,6 +510,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_of_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entries_join, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
