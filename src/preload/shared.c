@@ -215,63 +215,14 @@ bool sio_shared_on(void)
 static int send_msg(int sock, const struct sio_shared_msg *m, const int *fds,
 		    unsigned int nfds)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * SIO_SHARED_MAX_REC)];
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
-
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		h.msg_control = cbuf;
-		h.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&h);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	do
-		n = sendmsg(sock, &h, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(*m) ? 0 : -EIO;
+	return sio_shared_send(sock, m, fds, nfds);
 }
 
 /* A message and at most one descriptor (*fd, or -1). */
 static int recv_msg(int sock, struct sio_shared_msg *m, int *fd, bool cloexec)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
-	struct iovec iov = { m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	ssize_t n;
-
 	*fd = -1;
-	do
-		n = recvmsg(sock, &h, cloexec ? MSG_CMSG_CLOEXEC : 0);
-	while (n < 0 && errno == EINTR);
-	for (c = CMSG_FIRSTHDR(&h); n >= 0 && c; c = CMSG_NXTHDR(&h, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			int x;
-
-			memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(x));
-			if (*fd < 0)
-				*fd = x;
-			else
-				sio_sys_close(x);
-		}
-	}
-	if (n != (ssize_t)sizeof(*m)) {
-		if (*fd >= 0)
-			sio_sys_close(*fd);
-		*fd = -1;
-		return -EIO;
-	}
-	return 0;
+	return sio_shared_recv(sock, m, fd, 1, NULL, cloexec);
 }
 
 static long server_gone(void)

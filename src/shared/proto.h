@@ -62,6 +62,7 @@
 #ifndef SIO_SHARED_PROTO_H
 #define SIO_SHARED_PROTO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The launcher sets these for every process of a shared run. */
@@ -117,5 +118,15 @@ struct sio_shared_msg {
 	uint32_t fail_kinds;		/* the kinds that count, 1 << kind */
 	struct sio_shared_rec rec[SIO_SHARED_MAX_REC];
 };
+
+/* Send m with nfds (at most SIO_SHARED_MAX_REC) descriptors: 0 or -EIO
+ * (msg.c). */
+int sio_shared_send(int sock, const struct sio_shared_msg *m, const int *fds,
+		    unsigned int nfds);
+/* Receive one message and up to max descriptors (more are closed), their
+ * number in *nfds if nfds is not NULL: 0, or -EIO at end-of-file or on a
+ * malformed message, with no descriptor left open. */
+int sio_shared_recv(int sock, struct sio_shared_msg *m, int *fds,
+		    unsigned int max, unsigned int *nfds, bool cloexec);
 
 #endif

@@ -136,71 +136,17 @@ static int listen_sock = -1;
 /* Messages                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The record format and its checks are shared with the client (msg.c). */
 static int send_msg(int sock, const struct sio_shared_msg *m, const int *fds,
 		    unsigned int nfds)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * SIO_SHARED_MAX_REC)];
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
-
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		h.msg_control = cbuf;
-		h.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&h);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	do
-		n = sendmsg(sock, &h, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(*m) ? 0 : -EIO;
+	return sio_shared_send(sock, m, fds, nfds);
 }
 
-/* A message and up to max descriptors (close-on-exec); 0, -EIO at
- * end-of-file or on a malformed message. */
 static int recv_msg(int sock, struct sio_shared_msg *m, int *fds,
 		    unsigned int max, unsigned int *nfds)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * SIO_SHARED_MAX_REC)];
-	struct iovec iov = { m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	unsigned int got = 0;
-	ssize_t n;
-
-	do
-		n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	for (c = CMSG_FIRSTHDR(&h); n >= 0 && c; c = CMSG_NXTHDR(&h, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (got < max)
-				fds[got++] = fd;
-			else
-				sio_sys_close(fd);
-		}
-	}
-	if (nfds)
-		*nfds = got;
-	if (n != (ssize_t)sizeof(*m) || (h.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		while (got)
-			sio_sys_close(fds[--got]);
-		if (nfds)
-			*nfds = 0;
-		return -EIO;
-	}
-	return 0;
+	return sio_shared_recv(sock, m, fds, max, nfds, true);
 }
 
 /* ------------------------------------------------------------------ */
