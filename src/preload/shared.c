@@ -720,6 +720,21 @@ static void maps_lock_fork(bool lock)
 		pthread_mutex_unlock(&maps_lock);
 }
 
+/* Record the client's mapping cm of [p, p + len), the server's at
+ * saddr; returns p. */
+static void *client_map_add(struct client_map *cm, void *p, size_t len,
+			    uint64_t saddr)
+{
+	cm->addr = (uint64_t)(uintptr_t)p;
+	cm->len = len;
+	cm->server_addr = saddr;
+	pthread_mutex_lock(&maps_lock);
+	cm->next = client_maps;
+	client_maps = cm;
+	pthread_mutex_unlock(&maps_lock);
+	return p;
+}
+
 /*
  * A fork child's copies of trapping mappings hold the server's mapping as
  * the parent's do, so they keep working after the parent unmaps its own or
@@ -845,15 +860,8 @@ bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 			*out = MAP_FAILED;
 			return true;
 		}
-		cm->addr = (uint64_t)(uintptr_t)p;
-		cm->len = len;
-		cm->server_addr = m.v[1];
 		cm->id = m.v[0];
-		pthread_mutex_lock(&maps_lock);
-		cm->next = client_maps;
-		client_maps = cm;
-		pthread_mutex_unlock(&maps_lock);
-		*out = p;
+		*out = client_map_add(cm, p, len, m.v[1]);
 		return true;
 	}
 	if (rc < 0 || mfd < 0) {
@@ -876,14 +884,7 @@ bool sio_shared_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		*out = MAP_FAILED;
 		return true;
 	}
-	cm->addr = (uint64_t)(uintptr_t)p;
-	cm->len = len;
-	cm->server_addr = m.v[1];
-	pthread_mutex_lock(&maps_lock);
-	cm->next = client_maps;
-	client_maps = cm;
-	pthread_mutex_unlock(&maps_lock);
-	*out = p;
+	*out = client_map_add(cm, p, len, m.v[1]);
 	return true;
 }
 

@@ -604,21 +604,30 @@ static void file_rearm(uint64_t ino)
 	pthread_mutex_unlock(&server_lock);
 }
 
-static long serve_ioctl(const struct sio_shared_msg *m)
+/* A reference to the library's file behind the client file ino, or NULL.
+ * The descriptor is the server's own, so it is looked up without the
+ * client's proxy. */
+static struct sio_file *file_get(uint64_t ino)
 {
 	const struct sio_file_proxy *proxy = sio_file_proxy_get();
-	struct client_file *cf;
 	struct sio_file *file = NULL;
-	long rc;
+	struct client_file *cf;
 
-	/* Our own descriptor: looked up without the proxy. */
 	sio_file_proxy_set(NULL);
 	pthread_mutex_lock(&server_lock);
-	cf = file_find_locked(m->ino, false);
+	cf = file_find_locked(ino, false);
 	if (cf)
 		file = sio_file_lookup(cf->fd);
 	pthread_mutex_unlock(&server_lock);
 	sio_file_proxy_set(proxy);
+	return file;
+}
+
+static long serve_ioctl(const struct sio_shared_msg *m)
+{
+	struct sio_file *file = file_get(m->ino);
+	long rc;
+
 	if (!file)
 		return -EBADF;
 	if (m->op != SIO_SHARED_IOCTL && m->cmd == SIO_SHARED_RW_POS) {
@@ -718,23 +727,15 @@ static int mapped_file(void *addr, size_t len, uint64_t *offset)
  * and takes the hold), then hand the client the file behind it. */
 static long serve_mmap(struct conn *c, struct sio_shared_msg *m, int *fd_out)
 {
-	const struct sio_file_proxy *proxy = sio_file_proxy_get();
 	size_t len = (size_t)m->rec[0].len;
-	struct client_file *cf;
-	struct sio_file *file = NULL;
+	struct sio_file *file;
 	struct map_hold *h;
 	void *addr = NULL;
 	uint64_t off;
 	long rc;
 	int fd;
 
-	sio_file_proxy_set(NULL);
-	pthread_mutex_lock(&server_lock);
-	cf = file_find_locked(m->ino, false);
-	if (cf)
-		file = sio_file_lookup(cf->fd);
-	pthread_mutex_unlock(&server_lock);
-	sio_file_proxy_set(proxy);
+	file = file_get(m->ino);
 	if (!file)
 		return -EBADF;
 	h = calloc(1, sizeof(*h));
