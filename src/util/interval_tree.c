@@ -4,9 +4,12 @@
  * Order: by start, then by node address, so equal intervals may coexist and
  * a node is always found again by its own key.  Every node caches the
  * largest "last" in its subtree, which lets a search skip any subtree that
- * ends before the range it looks for.  Insert and remove are recursive
- * (the depth of an AVL tree is at most ~1.44 log2 n) and rebalance on the
- * way back up, fixing the cached maximum of every node they pass.
+ * ends before the range it looks for.  Insert and remove walk down once,
+ * keeping the path on the stack, then rebalance and recompute back up the
+ * path only while something changes: once a subtree keeps the height and
+ * the maximum its place had, the nodes above it are left untouched (an
+ * insert stops at its one rotation at the latest; in a large tree most
+ * inserts and removes rewrite two or three nodes, not the whole path).
  */
 #include "util/interval_tree.h"
 
@@ -77,70 +80,124 @@ static bool less(const struct sio_itree_node *a, const struct sio_itree_node *b)
 	return (uintptr_t)a < (uintptr_t)b;
 }
 
-static struct sio_itree_node *insert(struct sio_itree_node *root,
-				     struct sio_itree_node *node)
+/*
+ * The path from the root down to a change: path[i] is the node at depth i
+ * and dir[i] says which child of it path[i + 1] is (0 left, 1 right).  An
+ * AVL tree of n nodes is at most ~1.44 log2(n + 2) deep, under 96 for any
+ * n an address space can hold.
+ */
+#define ITREE_MAX_DEPTH 96
+
+struct itree_path {
+	struct sio_itree_node *node[ITREE_MAX_DEPTH];
+	unsigned char dir[ITREE_MAX_DEPTH];
+	int depth;			/* entries in node[] */
+};
+
+static void link_at(struct sio_itree *t, struct itree_path *p, int i,
+		    struct sio_itree_node *n)
 {
-	if (!root)
-		return node;
-	if (less(node, root))
-		root->left = insert(root->left, node);
+	if (i == 0)
+		t->root = n;
+	else if (p->dir[i - 1])
+		p->node[i - 1]->right = n;
 	else
-		root->right = insert(root->right, node);
-	return balance(root);
+		p->node[i - 1]->left = n;
+}
+
+/*
+ * Rebalance and recompute the path's nodes from the deepest up.  The nodes
+ * above a subtree read only its height and its maximum, so once a subtree
+ * (rotated or not) ends with the height and maximum its position had
+ * before, nothing above it changes and the walk stops.  must_reach is a
+ * depth the walk goes up to whatever it finds below it (a node whose own
+ * interval changed, see sio_itree_remove), or -1.
+ */
+static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
+{
+	for (int i = p->depth - 1; i >= 0; i--) {
+		struct sio_itree_node *n = p->node[i], *nn;
+		int old_h = n->height;
+		uint64_t old_m = n->subtree_last;
+
+		nn = balance(n);
+		if (nn != n)
+			link_at(t, p, i, nn);
+		if (nn->height == old_h && nn->subtree_last == old_m) {
+			if (i <= must_reach || must_reach < 0)
+				return;
+			/* Unchanged up to must_reach: only it is left. */
+			i = must_reach + 1;
+		}
+	}
 }
 
 void sio_itree_insert(struct sio_itree *t, struct sio_itree_node *node)
 {
+	struct itree_path p;
+	struct sio_itree_node *n = t->root;
+
 	node->left = node->right = NULL;
 	node->height = 1;
 	node->subtree_last = node->last;
-	t->root = insert(t->root, node);
+	p.depth = 0;
+	while (n) {
+		p.node[p.depth] = n;
+		p.dir[p.depth] = !less(node, n);
+		n = p.dir[p.depth] ? n->right : n->left;
+		p.depth++;
+	}
+	link_at(t, &p, p.depth, node);
 	t->count++;
-}
-
-/* Detach the minimum of a subtree into *min; returns the new subtree. */
-static struct sio_itree_node *remove_min(struct sio_itree_node *n,
-					 struct sio_itree_node **min)
-{
-	if (!n->left) {
-		*min = n;
-		return n->right;
-	}
-	n->left = remove_min(n->left, min);
-	return balance(n);
-}
-
-static struct sio_itree_node *remove_node(struct sio_itree_node *root,
-					  struct sio_itree_node *node,
-					  bool *found)
-{
-	if (!root)
-		return NULL;
-	if (root == node) {
-		struct sio_itree_node *min;
-
-		*found = true;
-		if (!root->right)
-			return root->left;
-		root->right = remove_min(root->right, &min);
-		min->left = root->left;
-		min->right = root->right;
-		return balance(min);
-	}
-	if (less(node, root))
-		root->left = remove_node(root->left, node, found);
-	else
-		root->right = remove_node(root->right, node, found);
-	return balance(root);
+	fix_path(t, &p, -1);
 }
 
 void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
 {
-	bool found = false;
+	struct itree_path p;
+	struct sio_itree_node *n = t->root, *s;
+	int k;
 
-	t->root = remove_node(t->root, node, &found);
-	if (found)
-		t->count--;
+	p.depth = 0;
+	while (n && n != node) {
+		p.node[p.depth] = n;
+		p.dir[p.depth] = !less(node, n);
+		n = p.dir[p.depth] ? n->right : n->left;
+		p.depth++;
+	}
+	if (!n)
+		return;
+	t->count--;
+	k = p.depth;
+	if (!node->left || !node->right) {
+		/* Its one child's subtree is whole: it takes node's place. */
+		link_at(t, &p, k, node->left ? node->left : node->right);
+		fix_path(t, &p, -1);
+		return;
+	}
+	/*
+	 * Two children: the successor s (the leftmost of the right subtree)
+	 * takes node's place, with node's height and maximum as the values
+	 * that place had, so the walk compares against them.  s's own
+	 * interval is not node's, so the walk must reach depth k even when
+	 * the subtree below stopped changing.
+	 */
+	p.node[p.depth] = node;
+	p.dir[p.depth] = 1;
+	p.depth++;
+	for (s = node->right; s->left; s = s->left) {
+		p.node[p.depth] = s;
+		p.dir[p.depth] = 0;
+		p.depth++;
+	}
+	link_at(t, &p, p.depth, s->right);
+	s->left = node->left;
+	s->right = node->right;
+	s->height = node->height;
+	s->subtree_last = node->subtree_last;
+	p.node[k] = s;
+	link_at(t, &p, k, s);
+	fix_path(t, &p, k);
 }
 
 /*
