@@ -81,28 +81,27 @@ static bool less(const struct sio_itree_node *a, const struct sio_itree_node *b)
 }
 
 /*
- * The path from the root down to a change: path[i] is the node at depth i
- * and dir[i] says which child of it path[i + 1] is (0 left, 1 right).  An
- * AVL tree of n nodes is at most ~1.44 log2(n + 2) deep, under 96 for any
- * n an address space can hold.
+ * The path from the root down to a change: node[i] is the node at depth i.
+ * An AVL tree of n nodes is at most ~1.44 log2(n + 2) deep, under 96 for
+ * any n an address space can hold.
  */
 #define ITREE_MAX_DEPTH 96
 
 struct itree_path {
 	struct sio_itree_node *node[ITREE_MAX_DEPTH];
-	unsigned char dir[ITREE_MAX_DEPTH];
 	int depth;			/* entries in node[] */
 };
 
+/* Put n where old was, at depth i of the path. */
 static void link_at(struct sio_itree *t, struct itree_path *p, int i,
-		    struct sio_itree_node *n)
+		    const struct sio_itree_node *old, struct sio_itree_node *n)
 {
 	if (i == 0)
 		t->root = n;
-	else if (p->dir[i - 1])
-		p->node[i - 1]->right = n;
-	else
+	else if (p->node[i - 1]->left == old)
 		p->node[i - 1]->left = n;
+	else
+		p->node[i - 1]->right = n;
 }
 
 /*
@@ -116,38 +115,57 @@ static void link_at(struct sio_itree *t, struct itree_path *p, int i,
 static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
 {
 	for (int i = p->depth - 1; i >= 0; i--) {
-		struct sio_itree_node *n = p->node[i], *nn;
-		int old_h = n->height;
-		uint64_t old_m = n->subtree_last;
+		struct sio_itree_node *n = p->node[i], *l = n->left,
+				      *r = n->right, *nn;
+		int hl = l ? l->height : 0, hr = r ? r->height : 0, h;
+		uint64_t m = n->last;
 
-		nn = balance(n);
-		if (nn != n)
-			link_at(t, p, i, nn);
-		if (nn->height == old_h && nn->subtree_last == old_m) {
-			if (i <= must_reach || must_reach < 0)
-				return;
-			/* Unchanged up to must_reach: only it is left. */
-			i = must_reach + 1;
+		if (__builtin_expect(hl - hr > 1 || hr - hl > 1, 0)) {
+			int old_h = n->height;
+			uint64_t old_m = n->subtree_last;
+
+			nn = balance(n);
+			link_at(t, p, i, n, nn);
+			if (nn->height != old_h || nn->subtree_last != old_m ||
+			    (i > must_reach && must_reach >= 0))
+				continue;
+			return;
 		}
+		/* Balanced: recompute in place, written only if it changed. */
+		h = (hl > hr ? hl : hr) + 1;
+		if (l && l->subtree_last > m)
+			m = l->subtree_last;
+		if (r && r->subtree_last > m)
+			m = r->subtree_last;
+		if (h != n->height || m != n->subtree_last) {
+			n->height = h;
+			n->subtree_last = m;
+			continue;
+		}
+		if (i <= must_reach || must_reach < 0)
+			return;
+		/* Unchanged up to must_reach: only it is left. */
+		i = must_reach + 1;
 	}
 }
 
 void sio_itree_insert(struct sio_itree *t, struct sio_itree_node *node)
 {
 	struct itree_path p;
-	struct sio_itree_node *n = t->root;
+	struct sio_itree_node *n = t->root, **link = &t->root;
 
 	node->left = node->right = NULL;
 	node->height = 1;
 	node->subtree_last = node->last;
 	p.depth = 0;
+	/* Branches, not a select: a path that repeats (maps at the same
+	 * place) is predicted and its loads start ahead. */
 	while (n) {
-		p.node[p.depth] = n;
-		p.dir[p.depth] = !less(node, n);
-		n = p.dir[p.depth] ? n->right : n->left;
-		p.depth++;
+		p.node[p.depth++] = n;
+		link = less(node, n) ? &n->left : &n->right;
+		n = *link;
 	}
-	link_at(t, &p, p.depth, node);
+	*link = node;
 	t->count++;
 	fix_path(t, &p, -1);
 }
@@ -160,10 +178,8 @@ void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
 
 	p.depth = 0;
 	while (n && n != node) {
-		p.node[p.depth] = n;
-		p.dir[p.depth] = !less(node, n);
-		n = p.dir[p.depth] ? n->right : n->left;
-		p.depth++;
+		p.node[p.depth++] = n;
+		n = less(node, n) ? n->left : n->right;
 	}
 	if (!n)
 		return;
@@ -171,7 +187,7 @@ void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
 	k = p.depth;
 	if (!node->left || !node->right) {
 		/* Its one child's subtree is whole: it takes node's place. */
-		link_at(t, &p, k, node->left ? node->left : node->right);
+		link_at(t, &p, k, node, node->left ? node->left : node->right);
 		fix_path(t, &p, -1);
 		return;
 	}
@@ -182,21 +198,16 @@ void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
 	 * interval is not node's, so the walk must reach depth k even when
 	 * the subtree below stopped changing.
 	 */
-	p.node[p.depth] = node;
-	p.dir[p.depth] = 1;
-	p.depth++;
-	for (s = node->right; s->left; s = s->left) {
-		p.node[p.depth] = s;
-		p.dir[p.depth] = 0;
-		p.depth++;
-	}
-	link_at(t, &p, p.depth, s->right);
+	p.node[p.depth++] = node;
+	for (s = node->right; s->left; s = s->left)
+		p.node[p.depth++] = s;
+	link_at(t, &p, p.depth, s, s->right);
 	s->left = node->left;
 	s->right = node->right;
 	s->height = node->height;
 	s->subtree_last = node->subtree_last;
 	p.node[k] = s;
-	link_at(t, &p, k, s);
+	link_at(t, &p, k, node, s);
 	fix_path(t, &p, k);
 }
 
