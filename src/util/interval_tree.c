@@ -8,8 +8,10 @@
  * keeping the path on the stack, then rebalance and recompute back up the
  * path only while something changes: once a subtree keeps the height and
  * the maximum its place had, the nodes above it are left untouched (an
- * insert stops at its one rotation at the latest; in a large tree most
- * inserts and removes rewrite two or three nodes, not the whole path).
+ * insert stops at its one rotation at the latest; at random places in a
+ * large tree most inserts and removes rewrite a few nodes, not the whole
+ * path, but at either end of a tree every node of the path changes
+ * height).
  */
 #include "util/interval_tree.h"
 
