@@ -4,9 +4,14 @@
  * Order: by start, then by node address, so equal intervals may coexist and
  * a node is always found again by its own key.  Every node caches the
  * largest "last" in its subtree, which lets a search skip any subtree that
- * ends before the range it looks for.  Insert and remove are recursive
- * (the depth of an AVL tree is at most ~1.44 log2 n) and rebalance on the
- * way back up, fixing the cached maximum of every node they pass.
+ * ends before the range it looks for.  Insert and remove walk down once,
+ * keeping the path on the stack, then rebalance and recompute back up the
+ * path only while something changes: once a subtree keeps the height and
+ * the maximum its place had, the nodes above it are left untouched (an
+ * insert stops at its one rotation at the latest; at random places in a
+ * large tree most inserts and removes rewrite a few nodes, not the whole
+ * path, but at either end of a tree every node of the path changes
+ * height).
  */
 #include "util/interval_tree.h"
 
@@ -77,70 +82,135 @@ static bool less(const struct sio_itree_node *a, const struct sio_itree_node *b)
 	return (uintptr_t)a < (uintptr_t)b;
 }
 
-static struct sio_itree_node *insert(struct sio_itree_node *root,
-				     struct sio_itree_node *node)
+/*
+ * The path from the root down to a change: node[i] is the node at depth i.
+ * An AVL tree of n nodes is at most ~1.44 log2(n + 2) deep, under 96 for
+ * any n an address space can hold.
+ */
+#define ITREE_MAX_DEPTH 96
+
+struct itree_path {
+	struct sio_itree_node *node[ITREE_MAX_DEPTH];
+	int depth;			/* entries in node[] */
+};
+
+/* Put n where old was, at depth i of the path. */
+static void link_at(struct sio_itree *t, struct itree_path *p, int i,
+		    const struct sio_itree_node *old, struct sio_itree_node *n)
 {
-	if (!root)
-		return node;
-	if (less(node, root))
-		root->left = insert(root->left, node);
+	if (i == 0)
+		t->root = n;
+	else if (p->node[i - 1]->left == old)
+		p->node[i - 1]->left = n;
 	else
-		root->right = insert(root->right, node);
-	return balance(root);
+		p->node[i - 1]->right = n;
+}
+
+/*
+ * Rebalance and recompute the path's nodes from the deepest up.  The nodes
+ * above a subtree read only its height and its maximum, so once a subtree
+ * (rotated or not) ends with the height and maximum its position had
+ * before, nothing above it changes and the walk stops.  must_reach is a
+ * depth the walk goes up to whatever it finds below it (a node whose own
+ * interval changed, see sio_itree_remove), or -1.
+ */
+static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
+{
+	for (int i = p->depth - 1; i >= 0; i--) {
+		struct sio_itree_node *n = p->node[i], *l = n->left,
+				      *r = n->right, *nn;
+		int hl = l ? l->height : 0, hr = r ? r->height : 0, h;
+		uint64_t m = n->last;
+
+		if (__builtin_expect(hl - hr > 1 || hr - hl > 1, 0)) {
+			int old_h = n->height;
+			uint64_t old_m = n->subtree_last;
+
+			nn = balance(n);
+			link_at(t, p, i, n, nn);
+			if (nn->height != old_h || nn->subtree_last != old_m ||
+			    (i > must_reach && must_reach >= 0))
+				continue;
+			return;
+		}
+		/* Balanced: recompute in place, written only if it changed. */
+		h = (hl > hr ? hl : hr) + 1;
+		if (l && l->subtree_last > m)
+			m = l->subtree_last;
+		if (r && r->subtree_last > m)
+			m = r->subtree_last;
+		if (h != n->height || m != n->subtree_last) {
+			n->height = h;
+			n->subtree_last = m;
+			continue;
+		}
+		if (i <= must_reach || must_reach < 0)
+			return;
+		/* Unchanged up to must_reach: only it is left. */
+		i = must_reach + 1;
+	}
 }
 
 void sio_itree_insert(struct sio_itree *t, struct sio_itree_node *node)
 {
+	struct itree_path p;
+	struct sio_itree_node *n = t->root, **link = &t->root;
+
 	node->left = node->right = NULL;
 	node->height = 1;
 	node->subtree_last = node->last;
-	t->root = insert(t->root, node);
+	p.depth = 0;
+	/* Branches, not a select: a path that repeats (maps at the same
+	 * place) is predicted and its loads start ahead. */
+	while (n) {
+		p.node[p.depth++] = n;
+		link = less(node, n) ? &n->left : &n->right;
+		n = *link;
+	}
+	*link = node;
 	t->count++;
-}
-
-/* Detach the minimum of a subtree into *min; returns the new subtree. */
-static struct sio_itree_node *remove_min(struct sio_itree_node *n,
-					 struct sio_itree_node **min)
-{
-	if (!n->left) {
-		*min = n;
-		return n->right;
-	}
-	n->left = remove_min(n->left, min);
-	return balance(n);
-}
-
-static struct sio_itree_node *remove_node(struct sio_itree_node *root,
-					  struct sio_itree_node *node,
-					  bool *found)
-{
-	if (!root)
-		return NULL;
-	if (root == node) {
-		struct sio_itree_node *min;
-
-		*found = true;
-		if (!root->right)
-			return root->left;
-		root->right = remove_min(root->right, &min);
-		min->left = root->left;
-		min->right = root->right;
-		return balance(min);
-	}
-	if (less(node, root))
-		root->left = remove_node(root->left, node, found);
-	else
-		root->right = remove_node(root->right, node, found);
-	return balance(root);
+	fix_path(t, &p, -1);
 }
 
 void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
 {
-	bool found = false;
+	struct itree_path p;
+	struct sio_itree_node *n = t->root, *s;
+	int k;
 
-	t->root = remove_node(t->root, node, &found);
-	if (found)
-		t->count--;
+	p.depth = 0;
+	while (n && n != node) {
+		p.node[p.depth++] = n;
+		n = less(node, n) ? n->left : n->right;
+	}
+	if (!n)
+		return;
+	t->count--;
+	k = p.depth;
+	if (!node->left || !node->right) {
+		/* Its one child's subtree is whole: it takes node's place. */
+		link_at(t, &p, k, node, node->left ? node->left : node->right);
+		fix_path(t, &p, -1);
+		return;
+	}
+	/*
+	 * Two children: the successor s (the leftmost of the right subtree)
+	 * takes node's place, with node's height and maximum as the values
+	 * that place had, so the walk compares against them.  s's own
+	 * interval is not node's, so the walk must reach depth k even when
+	 * the subtree below stopped changing.
+	 */
+	p.node[p.depth++] = node;
+	for (s = node->right; s->left; s = s->left)
+		p.node[p.depth++] = s;
+	link_at(t, &p, p.depth, s, s->right);
+	s->left = node->left;
+	s->right = node->right;
+	s->height = node->height;
+	s->subtree_last = node->subtree_last;
+	p.node[k] = s;
+	link_at(t, &p, k, node, s);
+	fix_path(t, &p, k);
 }
 
 /*
