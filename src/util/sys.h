@@ -9,6 +9,13 @@
  * file it made, or closes a descriptor of its own, it wants the kernel, so
  * it goes through syscall(2) here.  Each wrapper has the libc calling
  * convention: -1 (MAP_FAILED for the maps) with errno set on failure.
+ *
+ * ThreadSanitizer builds are the exception for mmap and munmap: TSan sees
+ * memory only through the libc calls it intercepts, so pages one thread
+ * used, gave back with a raw munmap and another thread got again from a
+ * raw mmap (the SVA page pool does exactly that) would look shared without
+ * synchronisation.  Those builds call libc's mmap and munmap, which TSan
+ * intercepts; the shim cannot load into a program there anyway.
  */
 #ifndef SIO_UTIL_SYS_H
 #define SIO_UTIL_SYS_H
@@ -50,15 +57,31 @@ static inline ssize_t sio_sys_write(int fd, const void *buf, size_t len)
 	return syscall(SYS_write, fd, buf, len);
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define SIO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SIO_TSAN 1
+#endif
+#endif
+
 static inline void *sio_sys_mmap(void *addr, size_t len, int prot, int flags,
 				 int fd, off_t off)
 {
+#ifdef SIO_TSAN
+	return mmap(addr, len, prot, flags, fd, off);
+#else
 	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+#endif
 }
 
 static inline int sio_sys_munmap(void *addr, size_t len)
 {
+#ifdef SIO_TSAN
+	return munmap(addr, len);
+#else
 	return (int)syscall(SYS_munmap, addr, len);
+#endif
 }
 
 static inline int sio_sys_mprotect(void *addr, size_t len, int prot)
