@@ -9,7 +9,10 @@
  *   hash hit       a lookup that hits in a 4,096-entry open-addressing
  *                  table of 64-bit keys, the cost a cache of translations
  *                  cannot beat by much;
- *   memcpy         GB/s of memcpy between two buffers of a given size.
+ *   memcpy         GB/s of memcpy between two buffers of a given size;
+ *   socket         a 64-byte round trip over a SOCK_SEQPACKET socket pair
+ *                  to a thread that echoes it, what any request to another
+ *                  process costs at least (the shared mode's floor).
  *
  * Each returns the median of several timed batches, in ns per operation
  * (GB/s for memcpy).  Header-only so each benchmark stays one file.
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -193,6 +197,48 @@ static inline double bench_floor_memcpy_gbps(size_t bytes)
 	}
 	munmap(src, bytes);
 	munmap(dst, bytes);
+	return bench_median(v, BENCH_FLOOR_BATCHES);
+}
+
+static inline void *bench_socket_echo(void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[64];
+
+	while (recv(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf))
+		if (send(fd, buf, sizeof(buf), MSG_NOSIGNAL) != (ssize_t)sizeof(buf))
+			break;
+	return NULL;
+}
+
+static inline double bench_floor_socket_rtt_ns(void)
+{
+	double v[BENCH_FLOOR_BATCHES];
+	const int n = 500;
+	char buf[64] = { 0 };
+	pthread_t t;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return 0;
+	if (pthread_create(&t, NULL, bench_socket_echo, &sv[1])) {
+		close(sv[0]);
+		close(sv[1]);
+		return 0;
+	}
+	for (int b = 0; b < BENCH_FLOOR_BATCHES; b++) {
+		double t0 = bench_now_ns();
+
+		for (int i = 0; i < n; i++)
+			if (send(sv[0], buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
+			    recv(sv[0], buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+				break;
+		v[b] = (bench_now_ns() - t0) / n;
+	}
+	shutdown(sv[0], SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(sv[0]);
+	close(sv[1]);
 	return bench_median(v, BENCH_FLOOR_BATCHES);
 }
 

@@ -4,7 +4,7 @@
 # against a figure from another run.
 #   scripts/bench.sh [BUILD_DIR]     (default: build-test, built by scripts/test.sh)
 # The bench/shim programs run under `softiommu run`, as a program would;
-# the others link the library.  About four minutes on a 2-vCPU machine.
+# the others link the library.  Under a minute on a 2-vCPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,8 @@ step() {
 
 step $run "$b/bench_ioctl"
 step $run "$b/bench_pin" 100000 30
+step $run "$b/bench_shared"
+step "$build/softiommu" run --shared -- "$b/bench_shared"
 step "$b/bench_map" 7
 step "$b/bench_dma" 7
 step "$b/bench_iopf" 5

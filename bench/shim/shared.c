@@ -2,8 +2,9 @@
  * The cost of one /dev/iommu ioctl as a program sees it, in whichever mode
  * it runs: in-process (`softiommu run`) or served by the launcher
  * (`softiommu run --shared`, docs/process-model.md).  Printed beside a
- * plain getppid() and a FIONREAD ioctl measured in the same run
- * (../floors.h):
+ * plain getppid(), a FIONREAD ioctl and a 64-byte socket round trip
+ * between two threads, measured in the same run (../floors.h); the last is
+ * what any request to another process costs at least:
  *
  *   IOMMU_OPTION get        the cheapest command: a struct in and out;
  *   IOAS_MAP + IOAS_UNMAP   of 4 KiB of private memory, on an IOAS with
@@ -106,12 +107,18 @@ static uint32_t ioas_alloc(void)
 	return a.out_ioas_id;
 }
 
+static void row(const char *what, double ns, double floor, double sock)
+{
+	printf("%-38s %10.3f %10.1f %10.2f\n", what, ns / 1e3, ns / floor,
+	       sock > 0 ? ns / sock : 0.0);
+}
+
 int main(void)
 {
 	const char *shared = getenv("SOFTIOMMU_SHARED_ADDR");
 	struct iommu_test_cmd md = { .size = sizeof(md),
 				     .op = IOMMU_TEST_OP_MOCK_DOMAIN };
-	double floor, fion, opt, mu, mud;
+	double floor, fion, sock, opt, mu, mud;
 
 	fd = open("/dev/iommu", O_RDWR);
 	if (fd < 0) {
@@ -130,20 +137,19 @@ int main(void)
 	}
 	floor = bench_floor_getppid_ns();
 	fion = bench_floor_fionread_ns();
+	sock = bench_floor_socket_rtt_ns();
 	opt = per_call(option_get, 2000);
 	mu = per_call(map_unmap_plain, 500);
 	mud = per_call(map_unmap_domain, 500);
 	printf("mode: %s\n", shared && *shared ? "shared (softiommu run --shared)" :
 						"in-process (softiommu run)");
-	printf("%-38s %10s %10s\n", "", "us/call", "x getppid");
-	printf("%-38s %10.3f %10.1f\n", "getppid (floor)", floor / 1e3, 1.0);
-	printf("%-38s %10.3f %10.1f\n", "FIONREAD on a pipe", fion / 1e3,
-	       fion / floor);
-	printf("%-38s %10.3f %10.1f\n", "IOMMU_OPTION get", opt / 1e3,
-	       opt / floor);
-	printf("%-38s %10.3f %10.1f\n", "IOAS_MAP+UNMAP 4 KiB, no domain",
-	       mu / 1e3, mu / floor);
-	printf("%-38s %10.3f %10.1f\n", "IOAS_MAP+UNMAP 4 KiB, mock domain",
-	       mud / 1e3, mud / floor);
+	printf("%-38s %10s %10s %10s\n", "", "us/call", "x getppid",
+	       "x socket");
+	row("getppid (floor)", floor, floor, sock);
+	row("FIONREAD on a pipe", fion, floor, sock);
+	row("socket round trip, 64 B (floor)", sock, floor, sock);
+	row("IOMMU_OPTION get", opt, floor, sock);
+	row("IOAS_MAP+UNMAP 4 KiB, no domain", mu, floor, sock);
+	row("IOAS_MAP+UNMAP 4 KiB, mock domain", mud, floor, sock);
 	return opt < 0 || mu < 0 || mud < 0;
 }
