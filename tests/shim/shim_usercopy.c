@@ -215,24 +215,24 @@ static void test_bad_pointers(void)
 static char *volatile race_page;
 static atomic_int race_stop;
 
-/* Unmap the page, then put a filled one in its place in one step
- * (mremap), so that the ioctl finds either no page (EFAULT) or a whole
- * valid argument, whenever this thread is preempted. */
+/* Unmap the page, then move a filled one into its place (mremap), so that
+ * the ioctl finds either no page (EFAULT) or a whole valid argument,
+ * whenever this thread is preempted.  The new page is made while the old
+ * one is still mapped, so the kernel cannot place it in the hole. */
 static void *unmapper(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&race_stop)) {
 		struct iommu_option o;
-		char *n;
+		char *n = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		munmap(race_page, PG);
-		sched_yield();
-		n = mmap(NULL, PG, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (n == MAP_FAILED)
 			break;
 		fill_option(&o);
 		memcpy(n, &o, sizeof(o));
+		munmap(race_page, PG);
+		sched_yield();
 		if (mremap(n, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   race_page) == MAP_FAILED)
 			break;
