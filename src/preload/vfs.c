@@ -513,15 +513,18 @@ static bool fopen_node(const char *tree_path, const char *mode, FILE **out)
 	return true;
 }
 
-EXPORT FILE *fopen(const char *path, const char *mode)
+/* fopen and fopen64, with next the libc one: a /proc status file of ours,
+ * a generated node, or the path as it resolves. */
+static FILE *do_fopen(FILE *(*next)(const char *, const char *),
+		      const char *path, const char *mode)
 {
 	struct sio_machine_path p;
 	FILE *f;
-	int fd;
+	int fd, flags;
 
 	if (path && mode && !vfs_busy && !strncmp(path, "/proc/", 6) &&
-	    mode_flags(mode) >= 0 &&
-	    proc_status_open(path, mode_flags(mode), &fd)) {
+	    (flags = mode_flags(mode)) >= 0 &&
+	    proc_status_open(path, flags, &fd)) {
 		if (fd < 0)
 			return NULL;
 		if (!(f = fdopen(fd, mode)))
@@ -530,33 +533,20 @@ EXPORT FILE *fopen(const char *path, const char *mode)
 	}
 
 	if (resolve(path, &p) != SIO_MACHINE_PATH_REDIRECT)
-		return REAL(fopen)(path, mode);
+		return next(path, mode);
 	if (fopen_node(p.path, mode, &f))
 		return f;
-	return REAL(fopen)(p.path, mode);
+	return next(p.path, mode);
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	return do_fopen(REAL(fopen), path, mode);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	struct sio_machine_path p;
-	FILE *f;
-	int fd;
-
-	if (path && mode && !vfs_busy && !strncmp(path, "/proc/", 6) &&
-	    mode_flags(mode) >= 0 &&
-	    proc_status_open(path, mode_flags(mode), &fd)) {
-		if (fd < 0)
-			return NULL;
-		if (!(f = fdopen(fd, mode)))
-			REAL(close)(fd);
-		return f;
-	}
-
-	if (resolve(path, &p) != SIO_MACHINE_PATH_REDIRECT)
-		return REAL(fopen64)(path, mode);
-	if (fopen_node(p.path, mode, &f))
-		return f;
-	return REAL(fopen64)(p.path, mode);
+	return do_fopen(REAL(fopen64), path, mode);
 }
 
 /* freopen onto a generated file reopens its memfd by /proc/self/fd; a
