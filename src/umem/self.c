@@ -386,6 +386,26 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/* The piece at p->start (< end) is entry e's, whose VMA v the caller
+ * trusts: check the access and the file's pages, and fill p. */
+static int plan_known(struct piece *p, const struct arena_entry *e,
+		      const struct sio_vma *v, uint64_t end, bool write)
+{
+	uint64_t cur = p->start;
+	int rc = check_prot(v, cur, write);
+
+	if (rc)
+		return rc;
+	if (write && e->file->writeback)
+		return sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping at 0x%llx",
+			       (unsigned long long)cur);
+	p->kind = PIECE_KNOWN;
+	p->file = e->file;
+	p->foff = e->off + (cur - e->node.start);
+	p->end = min_u64(end, e->node.last + 1);
+	return check_file_pages(p->file, p->foff, p->end - cur, cur);
+}
+
 /*
  * Plan the piece at p->start (< end), changing nothing but forgetting
  * stale entries: a pin that fails leaves the address space as it was.
@@ -415,17 +435,7 @@ static int plan_piece(struct piece *p, uint64_t end, bool write,
 		/* The kernel would have told the watch of an unmap or move
 		 * of this range: the entry is what is mapped there. */
 		v.prot = e->prot;
-		rc = check_prot(&v, cur, write);
-		if (rc)
-			return rc;
-		if (write && e->file->writeback)
-			return sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping at 0x%llx",
-				       (unsigned long long)cur);
-		p->kind = PIECE_KNOWN;
-		p->file = e->file;
-		p->foff = e->off + (cur - e->node.start);
-		p->end = min_u64(end, e->node.last + 1);
-		return check_file_pages(p->file, p->foff, p->end - cur, cur);
+		return plan_known(p, e, &v, end, write);
 	}
 	/* Unknown: one query, with the name the checks below need. */
 	rc = sio_vma_query(cur, &v, e ? NULL : name, e ? 0 : sizeof(name));
@@ -436,19 +446,8 @@ static int plan_piece(struct piece *p, uint64_t end, bool write,
 		return sio_err(rc, "umem: cannot look up 0x%llx",
 			       (unsigned long long)cur);
 	p->end = min_u64(v.end, end);
-	if (e && entry_matches(e, &v, cur)) {
-		rc = check_prot(&v, cur, write);
-		if (rc)
-			return rc;
-		if (write && e->file->writeback)
-			return sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping at 0x%llx",
-				       (unsigned long long)cur);
-		p->kind = PIECE_KNOWN;
-		p->file = e->file;
-		p->foff = e->off + (cur - e->node.start);
-		p->end = min_u64(p->end, e->node.last + 1);
-		return check_file_pages(p->file, p->foff, p->end - cur, cur);
-	}
+	if (e && entry_matches(e, &v, cur))
+		return plan_known(p, e, &v, p->end, write);
 	/* What the arena knew of this VMA's range is stale (unmapped,
 	 * replaced or moved behind the shim's back): the kernel pins what
 	 * is mapped now. */
