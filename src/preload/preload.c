@@ -841,20 +841,27 @@ EXPORT int dup(int fd)
 	return ret_fd(sio_file_dup(fd, 0, 0));
 }
 
+/* dup2 (or dup3 with flags) of descriptors that are not emulated here:
+ * the kernel's, with the shared mode told of the descriptor it replaces
+ * (a last close of one of its files) and of the copy. */
+static int dup_real(int oldfd, int newfd, bool three, int flags)
+{
+	struct sio_shared_closing sc = { 0 };
+	int nfd;
+
+	if (oldfd != newfd && newfd >= 0)
+		sio_shared_closing_begin(&sc, (unsigned int)newfd,
+					 (unsigned int)newfd);
+	nfd = three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
+	sio_shared_closing_end(&sc, nfd >= 0);
+	sio_shared_dup_note(oldfd, nfd);
+	return nfd;
+}
+
 EXPORT int dup2(int oldfd, int newfd)
 {
-	if (!is_emulated(oldfd) && !is_emulated(newfd)) {
-		struct sio_shared_closing sc = { 0 };
-		int nfd;
-
-		if (oldfd != newfd && newfd >= 0)
-			sio_shared_closing_begin(&sc, (unsigned int)newfd,
-						 (unsigned int)newfd);
-		nfd = REAL(dup2)(oldfd, newfd);
-		sio_shared_closing_end(&sc, nfd >= 0);
-		sio_shared_dup_note(oldfd, nfd);
-		return nfd;
-	}
+	if (!is_emulated(oldfd) && !is_emulated(newfd))
+		return dup_real(oldfd, newfd, false, 0);
 	if (oldfd == newfd)	/* valid, since it is emulated */
 		return newfd;
 	return ret_fd(sio_file_dup(oldfd, newfd, SIO_FILE_DUP_EXACT));
@@ -862,18 +869,8 @@ EXPORT int dup2(int oldfd, int newfd)
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (!is_emulated(oldfd) && !is_emulated(newfd)) {
-		struct sio_shared_closing sc = { 0 };
-		int nfd;
-
-		if (oldfd != newfd && newfd >= 0)
-			sio_shared_closing_begin(&sc, (unsigned int)newfd,
-						 (unsigned int)newfd);
-		nfd = REAL(dup3)(oldfd, newfd, flags);
-		sio_shared_closing_end(&sc, nfd >= 0);
-		sio_shared_dup_note(oldfd, nfd);
-		return nfd;
-	}
+	if (!is_emulated(oldfd) && !is_emulated(newfd))
+		return dup_real(oldfd, newfd, true, flags);
 	if (flags & ~O_CLOEXEC)
 		return (int)fail(-EINVAL);
 	return ret_fd(sio_file_dup(oldfd, newfd, SIO_FILE_DUP_EXACT | flags));
