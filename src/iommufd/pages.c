@@ -119,9 +119,26 @@ static void pages_unlist(struct iopt_pages *pages)
 	pthread_mutex_unlock(&host->lock);
 }
 
+/* A live pin of pages, in pages->pins.  The record kept from the last
+ * unpin (pages->spare_rec) holds in pin the struct of the umem pin it
+ * recorded, if it was the last user of it (sio_umem_unpin_keep), for the
+ * next pin of the range: no allocation and no atomic for either. */
+struct pages_pin_rec {
+	struct sio_itree_node node;	/* [first, last] in pages->pins */
+	struct sio_umem_pin *pin;
+	size_t base;			/* page index where pin's alias starts */
+	/* NULL, or (after iopt_pages_split_pin) how many records share
+	 * pin: its alias goes with the last of them. */
+	unsigned int *sharers;
+};
+
 static void pages_free(struct iopt_pages *pages)
 {
-	free(pages->spare_rec);
+	struct pages_pin_rec *spare = pages->spare_rec;
+
+	if (spare)
+		sio_umem_pin_kept_free(spare->pin);
+	free(spare);
 	pthread_mutex_destroy(&pages->mutex);
 	free(pages);
 }
@@ -285,15 +302,6 @@ void iopt_pages_put(struct iopt_pages *pages)
 	pages_free(pages);
 }
 
-struct pages_pin_rec {
-	struct sio_itree_node node;	/* [first, last] in pages->pins */
-	struct sio_umem_pin *pin;
-	size_t base;			/* page index where pin's alias starts */
-	/* NULL, or (after iopt_pages_split_pin) how many records share
-	 * pin: its alias goes with the last of them. */
-	unsigned int *sharers;
-};
-
 /* Pages of [first, last] that no live pin covers.  pages->mutex held. */
 static size_t pages_uncovered(struct iopt_pages *pages, size_t first,
 			      size_t last)
@@ -301,6 +309,9 @@ static size_t pages_uncovered(struct iopt_pages *pages, size_t first,
 	struct sio_itree_span sp;
 	size_t n = 0;
 
+	/* No other pin: all of them (a range pinned once, the common case). */
+	if (sio_itree_empty(&pages->pins))
+		return last - first + 1;
 	for (sio_itree_span_first(&sp, &pages->pins, NULL, first, last);
 	     !sio_itree_span_done(&sp); sio_itree_span_next(&sp))
 		if (sp.is_hole)
@@ -339,9 +350,11 @@ static uint64_t pin_source(struct iopt_pages *pages, size_t first, size_t last)
 	return pages->uptr + first * ps;
 }
 
-/* A new umem pin of pages [first, last].  pages->mutex held. */
+/* A new umem pin of pages [first, last], in room if not NULL (a kept
+ * struct, still the caller's on failure).  pages->mutex held. */
 static int pages_umem_pin(struct iopt_pages *pages, size_t first, size_t last,
-			  unsigned int flags, struct sio_umem_pin **pin)
+			  unsigned int flags, struct sio_umem_pin *room,
+			  struct sio_umem_pin **pin)
 {
 	struct sio_iommufd_host *host = pages->host;
 	uint64_t len = (last - first + 1) * host->page_size;
@@ -361,8 +374,8 @@ static int pages_umem_pin(struct iopt_pages *pages, size_t first, size_t last,
 				flags |= SIO_UMEM_PIN_HELD;
 			src = uaddr;
 		}
-		return sio_umem_pin(pages->owner, src, len, flags,
-				    SIO_UMEM_ACCT_NONE, pin);
+		return sio_umem_pin_in(pages->owner, room, src, len, flags,
+				       SIO_UMEM_ACCT_NONE, pin);
 	}
 	/* The file is the source: the pin never depends on a mapping. */
 	return sio_umem_pin_file(pages->file,
@@ -374,8 +387,8 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 		     bool write, struct sio_umem_pin **out)
 {
 	unsigned int flags = SIO_UMEM_PIN_NOCHARGE;
+	struct sio_umem_pin *pin, *room = NULL;
 	struct pages_pin_rec *rec;
-	struct sio_umem_pin *pin;
 	size_t newly;
 	int rc;
 
@@ -392,6 +405,7 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	rec = pages->spare_rec;
 	if (rec && !sio_fail_nth_left) {
 		pages->spare_rec = NULL;
+		room = rec->pin;
 	} else {
 		rec = sio_malloc(sizeof(*rec));
 		if (!rec) {
@@ -400,9 +414,12 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 				       "pages: no memory for a pin record");
 		}
 	}
-	rc = pages_umem_pin(pages, first, last, flags, &pin);
+	rc = pages_umem_pin(pages, first, last, flags, room, &pin);
 	if (rc)
 		goto err_unlock;
+	/* Not used (a file's pin): not kept either. */
+	if (room && pin != room)
+		sio_umem_pin_kept_free(room);
 	/* A dmabuf is not pinned memory: nothing to count or charge. */
 	newly = pages->kind == IOPT_PAGES_DMABUF ?
 			0 : pages_uncovered(pages, first, last);
@@ -410,6 +427,7 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 		rc = sio_umem_charge(pages->owner, pages->acct, newly);
 		if (rc) {
 			sio_umem_unpin(pin);
+			room = NULL;
 			goto err_unlock;
 		}
 		pages->npinned += newly;
@@ -425,6 +443,14 @@ static int pages_pin(struct iopt_pages *pages, size_t first, size_t last,
 	return 0;
 
 err_unlock:
+	/* The record and the struct kept go back as they were. */
+	if (room && !pages->spare_rec) {
+		rec->pin = room;
+		pages->spare_rec = rec;
+		rec = NULL;
+	} else {
+		sio_umem_pin_kept_free(room);
+	}
 	pthread_mutex_unlock(&pages->mutex);
 	free(rec);
 	return rc;
@@ -481,12 +507,17 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 		pages->npinned -= gone;
 	}
 	/* Unpinned under the mutex: a pin being made from this one's alias
-	 * must not see the alias go half-way. */
-	if (last_user)
-		sio_umem_unpin(pin);
+	 * must not see the alias go half-way.  The record kept for the next
+	 * pin keeps the pin's struct too, when this was its last user. */
 	if (found && !pages->spare_rec) {
+		found->pin = last_user && pages->kind == IOPT_PAGES_USER ?
+				     sio_umem_unpin_keep(pin) : NULL;
+		if (last_user && pages->kind != IOPT_PAGES_USER)
+			sio_umem_unpin(pin);
 		pages->spare_rec = found;
 		found = NULL;
+	} else if (last_user) {
+		sio_umem_unpin(pin);
 	}
 	pthread_mutex_unlock(&pages->mutex);
 	free(found);

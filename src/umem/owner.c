@@ -271,8 +271,11 @@ SIO_API uint64_t sio_umem_user_locked(uid_t uid)
 /*
  * A pin's struct: each owner keeps the last one freed for the next pin (a
  * map and unmap in a loop allocates nothing), taken and given back by one
- * atomic exchange each.  Not while fault injection is armed: then the
- * allocation site counts.
+ * atomic exchange each.  A caller that pins and unpins under a lock of its
+ * own may keep the struct of its last unpin instead (sio_umem_unpin_keep,
+ * sio_umem_pin_in): no atomic at all, and the struct keeps its owner
+ * reference for the next pin of the same owner.  Not while fault
+ * injection is armed: then the allocation site counts.
  */
 static struct sio_umem_pin *pin_alloc(struct sio_umem_owner *owner)
 {
@@ -297,14 +300,11 @@ static void pin_free(struct sio_umem_owner *owner, struct sio_umem_pin *pin)
 		free(pin);
 }
 
-int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
-			 size_t len, unsigned int flags,
-			 enum sio_umem_acct acct, struct sio_umem_pin **out)
+/* The checks of a pin's arguments (iopt_alloc_pages()'s errnos). */
+static int pin_check(struct sio_umem_owner *owner, uint64_t addr, size_t len,
+		     unsigned int flags, enum sio_umem_acct acct,
+		     uint64_t *end)
 {
-	uint64_t pmask = owner->page_size - 1;
-	struct sio_umem_pin *pin;
-	uint64_t end;
-
 	if (flags & ~(SIO_UMEM_PIN_WRITE | SIO_UMEM_PIN_NOCHARGE |
 		      SIO_UMEM_PIN_HELD))
 		return sio_err(-EINVAL, "umem: unknown pin flags 0x%x", flags);
@@ -316,14 +316,20 @@ int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
 	 * overflow, is EINVAL; a range that wraps is EOVERFLOW. */
 	if (!len || len > SIZE_MAX - owner->page_size)
 		return sio_err(-EINVAL, "umem: bad pin length 0x%zx", len);
-	if (__builtin_add_overflow(addr, (uint64_t)len, &end) ||
-	    end > UINT64_MAX - pmask)
+	if (__builtin_add_overflow(addr, (uint64_t)len, end) ||
+	    *end > UINT64_MAX - (owner->page_size - 1))
 		return sio_err(-EOVERFLOW, "umem: range 0x%llx+0x%zx wraps",
 			       (unsigned long long)addr, len);
+	return 0;
+}
 
-	pin = pin_alloc(owner);
-	if (!pin)
-		return sio_err(-ENOMEM, "umem: out of memory");
+/* Every field of a pin that prepare does not set, as calloc left them. */
+static void pin_fill(struct sio_umem_pin *pin, struct sio_umem_owner *owner,
+		     uint64_t addr, size_t len, uint64_t end,
+		     unsigned int flags)
+{
+	uint64_t pmask = owner->page_size - 1;
+
 	pin->owner = owner;
 	pin->uaddr = addr;
 	pin->len = len;
@@ -331,6 +337,23 @@ int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
 	pin->npages = (size_t)(((end + pmask) & ~pmask) - pin->start) >>
 		      owner->page_shift;
 	pin->flags = flags;
+}
+
+int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
+			 size_t len, unsigned int flags,
+			 enum sio_umem_acct acct, struct sio_umem_pin **out)
+{
+	struct sio_umem_pin *pin;
+	uint64_t end;
+	int rc;
+
+	rc = pin_check(owner, addr, len, flags, acct, &end);
+	if (rc)
+		return rc;
+	pin = pin_alloc(owner);
+	if (!pin)
+		return sio_err(-ENOMEM, "umem: out of memory");
+	pin_fill(pin, owner, addr, len, end, flags);
 	*out = pin;
 	return 0;
 }
@@ -356,43 +379,89 @@ void sio_umem_pin_discard(struct sio_umem_pin *pin)
 	pin_free(pin->owner, pin);
 }
 
-SIO_API int sio_umem_pin(struct sio_umem_owner *owner, uint64_t uaddr,
-			 size_t len, unsigned int flags, enum sio_umem_acct acct,
-			 struct sio_umem_pin **out)
+/* Charge pin, alias its pages and, unless it has it already (a kept
+ * struct of the same owner), take its owner reference; on failure the
+ * pin is uncharged and still the caller's. */
+static int pin_make(struct sio_umem_owner *owner, struct sio_umem_pin *pin,
+		    unsigned int flags, enum sio_umem_acct acct, bool has_ref)
 {
-	struct sio_umem_pin *pin;
-	int rc;
-
-	sio_err_clear();
-	if (sio_should_fail(SIO_FAIL_PAGE))
-		return sio_err(-ENOMEM, "umem: pin of %#llx failed (injected)",
-			       (unsigned long long)uaddr);
-	rc = sio_umem_pin_prepare(owner, uaddr, len, flags, acct, &pin);
-	if (rc)
-		return rc;
 	/* Charge before aliasing: a pin over the limit then costs nothing. */
-	rc = sio_umem_pin_charge(pin, acct);
+	int rc = sio_umem_pin_charge(pin, acct);
+
 	pin->chunks = &pin->one;
 	if (!rc)
 		rc = owner->ops->pin(owner, pin->start,
 				     pin->npages << owner->page_shift, flags,
 				     &pin->chunks, &pin->nchunks);
 	if (rc) {
-		sio_umem_pin_discard(pin);
+		if (pin->charged)
+			sio_umem_uncharge(owner, pin->acct, pin->npages);
+		pin->charged = false;
 		return rc;
 	}
-	sio_umem_owner_get(owner);
+	if (!has_ref)
+		sio_umem_owner_get(owner);
+	return 0;
+}
+
+SIO_API int sio_umem_pin(struct sio_umem_owner *owner, uint64_t uaddr,
+			 size_t len, unsigned int flags, enum sio_umem_acct acct,
+			 struct sio_umem_pin **out)
+{
+	return sio_umem_pin_in(owner, NULL, uaddr, len, flags, acct, out);
+}
+
+int sio_umem_pin_in(struct sio_umem_owner *owner, struct sio_umem_pin *room,
+		    uint64_t uaddr, size_t len, unsigned int flags,
+		    enum sio_umem_acct acct, struct sio_umem_pin **out)
+{
+	struct sio_umem_pin *pin;
+	struct sio_umem_owner *had = NULL;
+	uint64_t end;
+	int rc;
+
+	sio_err_clear();
+	if (sio_should_fail(SIO_FAIL_PAGE))
+		return sio_err(-ENOMEM, "umem: pin of %#llx failed (injected)",
+			       (unsigned long long)uaddr);
+	rc = pin_check(owner, uaddr, len, flags, acct, &end);
+	if (rc)
+		return rc;
+	/* A kept struct, unless fault injection is armed (the allocation
+	 * site counts then).  It holds a reference to the owner it last
+	 * pinned for, kept when that is this one. */
+	if (room && !sio_fail_nth_left) {
+		pin = room;
+		had = pin->owner;
+		pin->file = NULL;
+		pin->charged = false;
+		pin->acct = SIO_UMEM_ACCT_NONE;
+		pin->nchunks = 0;
+	} else {
+		pin = pin_alloc(owner);
+		if (!pin)
+			return sio_err(-ENOMEM, "umem: out of memory");
+	}
+	pin_fill(pin, owner, uaddr, len, end, flags);
+	rc = pin_make(owner, pin, flags, acct, had == owner);
+	if (rc) {
+		pin->owner = had;
+		if (pin != room)
+			pin_free(owner, pin);
+		return rc;
+	}
+	if (had && had != owner)
+		sio_umem_owner_put(had);
 	*out = pin;
 	return 0;
 }
 
-SIO_API void sio_umem_unpin(struct sio_umem_pin *pin)
+/* Drop the aliases and the charge of a pin; its struct and owner
+ * reference stay. */
+static void pin_drop(struct sio_umem_pin *pin)
 {
-	struct sio_umem_owner *owner;
+	struct sio_umem_owner *owner = pin->owner;
 
-	if (!pin)
-		return;
-	owner = pin->owner;
 	if (pin->file)
 		sio_umem_file_unpin(pin);
 	else {
@@ -402,8 +471,40 @@ SIO_API void sio_umem_unpin(struct sio_umem_pin *pin)
 	}
 	if (pin->charged)
 		sio_umem_uncharge(owner, pin->acct, pin->npages);
+}
+
+SIO_API void sio_umem_unpin(struct sio_umem_pin *pin)
+{
+	struct sio_umem_owner *owner;
+
+	if (!pin)
+		return;
+	owner = pin->owner;
+	pin_drop(pin);
 	pin_free(owner, pin);
 	sio_umem_owner_put(owner);
+}
+
+struct sio_umem_pin *sio_umem_unpin_keep(struct sio_umem_pin *pin)
+{
+	if (!pin)
+		return NULL;
+	if (sio_fail_nth_left) {
+		sio_umem_unpin(pin);
+		return NULL;
+	}
+	pin_drop(pin);
+	pin->chunks = NULL;
+	pin->nchunks = 0;
+	return pin;
+}
+
+void sio_umem_pin_kept_free(struct sio_umem_pin *pin)
+{
+	if (!pin)
+		return;
+	sio_umem_owner_put(pin->owner);
+	free(pin);
 }
 
 /* The chunk holding user address a (which must be inside the pin). */

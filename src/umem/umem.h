@@ -151,6 +151,23 @@ int sio_umem_pin_prepare(struct sio_umem_owner *owner, uint64_t addr,
 int sio_umem_pin_charge(struct sio_umem_pin *pin, enum sio_umem_acct acct);
 void sio_umem_pin_discard(struct sio_umem_pin *pin);
 
+/*
+ * sio_umem_pin() and sio_umem_unpin() for a caller that keeps the struct
+ * of its last unpin for its next pin, under a lock of its own (iommufd's
+ * pages->mutex): no atomic exchange with the owner's spare.
+ * sio_umem_unpin_keep() unpins and hands the struct back, still holding
+ * a reference to the pin's owner (NULL when fault injection is armed: it
+ * is freed then); sio_umem_pin_in() pins into room (NULL: a new struct),
+ * keeping room's owner reference when the owner is the same.  On failure
+ * room is still the caller's.  sio_umem_pin_kept_free() frees a kept
+ * struct and its owner reference.
+ */
+int sio_umem_pin_in(struct sio_umem_owner *owner, struct sio_umem_pin *room,
+		    uint64_t uaddr, size_t len, unsigned int flags,
+		    enum sio_umem_acct acct, struct sio_umem_pin **out);
+struct sio_umem_pin *sio_umem_unpin_keep(struct sio_umem_pin *pin);
+void sio_umem_pin_kept_free(struct sio_umem_pin *pin);
+
 /* Drop the mappings of a file pin and its file reference (file_pin.c). */
 void sio_umem_file_unpin(struct sio_umem_pin *pin);
 
