@@ -2,6 +2,14 @@
  * The IOTLB's tags (iotlb.h): one global clock from which every domain
  * takes a fresh tag at init and again whenever its cached translations
  * must go.  A 64-bit counter does not wrap in the life of a process.
+ *
+ * Tags are only ever compared for equality, so what matters is that no
+ * value is handed out twice, not their order.  Each thread takes them
+ * from a block of the clock it reserved with one fetch-add: an unmap then
+ * takes its new tag with no atomic read-modify-write on a line every
+ * thread that unmaps shares.  Blocks are disjoint, so values stay unique
+ * across threads; a thread that exits leaves the rest of its block
+ * unused, and 0 (no parent tag) is never handed out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +19,24 @@
 #include "core/iotlb.h"
 #include "util/fail.h"
 
-static uint64_t iotlb_clock;	/* atomic: the last tag handed out */
+#define IOTLB_CLOCK_BLOCK 256u
+
+static uint64_t iotlb_clock;	/* atomic: the last value reserved */
+
+/* This thread's block: next to hand out, and the end (exclusive). */
+static _Thread_local uint64_t tag_next SIO_TLS_IE, tag_end SIO_TLS_IE;
 
 uint64_t sio_iotlb_clock_next(void)
 {
-	return __atomic_add_fetch(&iotlb_clock, 1, __ATOMIC_RELAXED);
+	if (__builtin_expect(tag_next == tag_end, 0)) {
+		uint64_t last = __atomic_add_fetch(&iotlb_clock,
+						   IOTLB_CLOCK_BLOCK,
+						   __ATOMIC_RELAXED);
+
+		tag_next = last - IOTLB_CLOCK_BLOCK + 1;
+		tag_end = last + 1;
+	}
+	return tag_next++;
 }
 
 void sio_domain_new_tag(struct sio_domain *d)
