@@ -329,6 +329,8 @@ struct piece {
 	size_t hsize;			/* SHARED, UNSHARE */
 	bool memory;			/* SHARED: shmem, hugetlbfs, ramfs */
 	bool sysv;			/* SHARED: a SysV shared memory segment */
+	/* Last: not cleared for a new piece, only SHARED and UNSHARE read
+	 * it, and plan_piece() sets it for them. */
 	struct sio_vma vma;		/* SHARED, UNSHARE (path not kept) */
 };
 
@@ -841,7 +843,7 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 			pieces = np;
 		}
 		p = &pieces[n++];
-		memset(p, 0, sizeof(*p));
+		memset(p, 0, offsetof(struct piece, vma));
 		p->start = cur;
 		rc = plan_piece(p, end, write, watching);
 		if (rc)
