@@ -8,7 +8,9 @@
  * entry or a pin chunk refers to it; when the last goes its view is
  * unmapped and its descriptor closed.
  */
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "file/private_fd.h"
@@ -22,15 +24,38 @@ static struct sio_itree arena_views = SIO_ITREE_INIT;
 static struct sio_itree arena_slots = SIO_ITREE_INIT;
 static size_t arena_nfiles;
 
+unsigned long arena_seq;
+
+/* Files whose last reference went, for the next new one: a file's struct
+ * is never given back to malloc, so that a pin without self_lock
+ * (self.c) may try to take a reference on one that went meanwhile. */
+static struct arena_file *arena_free_files;
+
+void arena_changed(void)
+{
+	/* Sequentially consistent: before the change it announces, which
+	 * for the watch is the queue emptied (watch.c). */
+	__atomic_store_n(&arena_seq, arena_seq + 2, __ATOMIC_SEQ_CST);
+}
+
 struct arena_file *arena_file_new(int fd, dev_t dev, uint64_t ino,
 				  void *view, uint64_t view_off,
 				  size_t view_len, size_t hsize, bool unshared)
 {
-	struct arena_file *f = sio_calloc(1, sizeof(*f));
+	struct arena_file *f = arena_free_files;
 
-	if (!f)
-		return NULL;
-	f->refs = 1;
+	/* Not while fault injection is armed: the allocation site counts. */
+	if (f && !sio_fail_nth_left) {
+		arena_free_files = f->next_free;
+		/* All but refs, which a pin may still read (atomic). */
+		memset((char *)f + offsetof(struct arena_file, fd), 0,
+		       sizeof(*f) - offsetof(struct arena_file, fd));
+	} else {
+		f = sio_calloc(1, sizeof(*f));
+		if (!f)
+			return NULL;
+	}
+	__atomic_store_n(&f->refs, 1, __ATOMIC_RELAXED);
 	f->fd = fd;
 	f->dev = dev;
 	f->ino = ino;
@@ -49,6 +74,18 @@ struct arena_file *arena_file_new(int fd, dev_t dev, uint64_t ino,
 void arena_file_get(struct arena_file *f)
 {
 	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+}
+
+bool arena_file_get_live(struct arena_file *f)
+{
+	unsigned int cur = __atomic_load_n(&f->refs, __ATOMIC_RELAXED);
+
+	while (cur)
+		if (__atomic_compare_exchange_n(&f->refs, &cur, cur + 1, true,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return true;
+	return false;
 }
 
 bool arena_file_put_unlocked(struct arena_file *f)
@@ -74,7 +111,8 @@ void arena_file_put(struct arena_file *f)
 	sio_sys_munmap(f->view, f->view_len);
 	if (f->fd >= 0)
 		sio_fd_private_close(f->fd);
-	free(f);
+	f->next_free = arena_free_files;
+	arena_free_files = f;
 }
 
 static void slot_retire(struct arena_file *f)
@@ -134,6 +172,7 @@ int arena_forget(uint64_t start, uint64_t end)
 
 	if (end <= start)
 		return 0;
+	arena_changed();
 	while ((n = sio_itree_iter_first(&arena_entries, start, end - 1))) {
 		struct arena_entry *e = sio_container_of(n, struct arena_entry,
 							 node);
@@ -175,6 +214,7 @@ struct arena_entry *arena_entry_add(uint64_t start, uint64_t end,
 
 	if (!e)
 		return NULL;
+	arena_changed();
 	if (arena_forget(start, end)) {
 		free(e);
 		return NULL;
@@ -202,6 +242,7 @@ struct arena_entry *arena_entry_merge(struct arena_entry *e)
 {
 	struct arena_entry *l = NULL, *r = NULL;
 
+	arena_changed();
 	if (e->node.start)
 		l = arena_entry_find(e->node.start - 1);
 	if (l && entries_join(l, e)) {
@@ -230,6 +271,7 @@ void arena_forget_all(void)
 {
 	struct sio_itree_node *n;
 
+	arena_changed();
 	while ((n = sio_itree_iter_first(&arena_entries, 0, UINT64_MAX)))
 		entry_free(sio_container_of(n, struct arena_entry, node));
 }
@@ -238,6 +280,7 @@ void arena_unwatch_all(void)
 {
 	struct sio_itree_node *n;
 
+	arena_changed();
 	sio_itree_for_each(n, &arena_entries, 0, UINT64_MAX)
 		sio_container_of(n, struct arena_entry, node)->watched = false;
 }

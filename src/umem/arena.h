@@ -15,7 +15,12 @@
  * it trusts it, and the view, which nothing the program does can take
  * away, is what keeps the pinning promise.
  *
- * Everything here is under self_lock (self.c; docs/locking.md row 270).
+ * Everything here is under self_lock (self.c; docs/locking.md row 270),
+ * but for two things a pin of a known piece reads without it: arena_seq,
+ * which every change of the entries (and of the watch) advances by 2
+ * before it is made (arena_changed), so that a reader that finds it
+ * unchanged knows no entry changed meanwhile; and files' reference counts,
+ * whose structs are kept for reuse rather than freed.
  */
 #ifndef SIO_UMEM_ARENA_H
 #define SIO_UMEM_ARENA_H
@@ -31,7 +36,7 @@ struct arena_file {
 	 * under it, or without it while others remain
 	 * (arena_file_put_unlocked), so that it reaches 0 only under the
 	 * lock and a file is never found after it is freed. */
-	unsigned int refs;
+	unsigned int refs;		/* first: see arena_file_new */
 	int fd;				/* the library's descriptor, -1 if none */
 	dev_t dev;			/* identity of the file */
 	uint64_t ino;
@@ -52,6 +57,7 @@ struct arena_file {
 	struct sio_itree_node snode;
 	bool slot_live;			/* in the slot tree */
 	bool exec;			/* MFD_EXEC rather than sealed */
+	struct arena_file *next_free;	/* in the free list, refs 0 */
 };
 
 struct arena_entry {
@@ -68,6 +74,9 @@ struct arena_file *arena_file_new(int fd, dev_t dev, uint64_t ino,
 				  void *view, uint64_t view_off,
 				  size_t view_len, size_t hsize, bool unshared);
 void arena_file_get(struct arena_file *f);
+/* Take a reference without self_lock unless the file has none left (its
+ * struct is then free or reused: never unmapped memory). */
+bool arena_file_get_live(struct arena_file *f);
 /* Drop a reference: the last one unmaps the view and closes the fd. */
 void arena_file_put(struct arena_file *f);
 /* Drop a reference without self_lock if it is not the last: false (and
@@ -102,6 +111,10 @@ int arena_forget(uint64_t start, uint64_t end);
 void arena_forget_all(void);
 /* Trust no entry without asking the kernel (the watch lost events). */
 void arena_unwatch_all(void);
+/* The arena's change count: even, written under self_lock, read with
+ * atomics (self.c's pin hint makes it odd while it writes the hint). */
+extern unsigned long arena_seq;
+void arena_changed(void);
 /* Counters for tests: files, entries, watched entries. */
 void arena_counts(size_t *files, size_t *entries, size_t *watched);
 
@@ -114,6 +127,10 @@ void arena_counts(size_t *files, size_t *entries, size_t *watched);
  */
 bool sio_watch_add(uint64_t start, uint64_t end);
 bool sio_watch_sync(void);
+/* Without self_lock: whether no unmap the kernel reported waits to be
+ * applied (nothing read, nothing queued), as sio_watch_sync's first test;
+ * the caller knows the watch is on. */
+bool sio_watch_quiet(void);
 void sio_watch_fork_child(void);
 void sio_watch_stop(void);
 

@@ -324,6 +324,7 @@ struct piece {
 	uint64_t start, end;	/* the pin's part */
 	enum piece_kind kind;
 	struct arena_file *file;	/* VIEW, KNOWN */
+	const struct arena_entry *entry;	/* KNOWN */
 	uint64_t foff;			/* VIEW, KNOWN: file offset at start */
 	uint64_t wstart, wend;		/* UNSHARE: the pages replaced */
 	size_t hsize;			/* SHARED, UNSHARE */
@@ -402,6 +403,7 @@ static int plan_known(struct piece *p, const struct arena_entry *e,
 		return sio_err(-EFAULT, "umem: no writable long-term pin of a shared file mapping at 0x%llx",
 			       (unsigned long long)cur);
 	p->kind = PIECE_KNOWN;
+	p->entry = e;
 	p->file = e->file;
 	p->foff = e->off + (cur - e->node.start);
 	p->end = min_u64(end, e->node.last + 1);
@@ -790,6 +792,110 @@ out_put:
 	return rc;
 }
 
+/*
+ * The pin hint: the arena entry the last pin of one known piece used, for
+ * the next pin inside it without self_lock, the arena lookups or the
+ * checks (a map and unmap of the same buffer in a loop, a VMM's guest
+ * memory mapped piece by piece).  Only a watched entry of a memfd the
+ * library made is recorded: the kernel reports any unmap or move of the
+ * range, and the file is never truncated.
+ *
+ * A seqlock on arena_seq (arena.h).  The writer (self_lock held) makes it
+ * odd, writes the fields, and makes it even again, the hint's seq being
+ * that value.  A pin uses the hint only if it reads arena_seq even and
+ * equal to the hint's before it reads the fields, finds the watch quiet
+ * (sio_watch_quiet), takes a reference on the file while it has one
+ * (arena_file_get_live), and reads arena_seq unchanged after.  Then no
+ * entry changed from its first read to its last (every change advances
+ * arena_seq first), so the entry the hint names was in the arena all
+ * along and still maps the file: the kernel reported no unmap of it that
+ * a pin made now would have to apply, as with the lock (watch.c: the
+ * queue is emptied only after arena_seq advanced).  The file, which the
+ * entry held, is the one the reference was taken on.  Otherwise the
+ * reference, if taken, is dropped and the pin takes self_lock.
+ */
+static struct {
+	unsigned long seq;		/* arena_seq the fields are valid at */
+	uint64_t start, last;		/* the entry's program range */
+	uint64_t off;			/* file offset at start */
+	uint64_t host;			/* view address of offset off */
+	struct arena_file *file;
+	int fd;
+	unsigned int prot;
+} pin_hint;				/* atomics, written under self_lock */
+
+#define HINT_LD(x) __atomic_load_n(&pin_hint.x, __ATOMIC_RELAXED)
+#define HINT_ST(x, v) __atomic_store_n(&pin_hint.x, (v), __ATOMIC_RELAXED)
+
+/* Record e (watched, of a memfd the library made); self_lock held. */
+static void hint_set(const struct arena_entry *e)
+{
+	const struct arena_file *f = e->file;
+	unsigned long s = arena_seq;
+
+	__atomic_store_n(&arena_seq, s + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	HINT_ST(start, e->node.start);
+	HINT_ST(last, e->node.last);
+	HINT_ST(off, e->off);
+	HINT_ST(host, (uint64_t)(uintptr_t)f->view + (e->off - f->view_off));
+	HINT_ST(file, e->file);
+	HINT_ST(fd, f->fd);
+	HINT_ST(prot, e->prot);
+	HINT_ST(seq, s + 2);
+	__atomic_store_n(&arena_seq, s + 2, __ATOMIC_RELEASE);
+}
+
+static void file_put_any(struct arena_file *f)
+{
+	if (arena_file_put_unlocked(f))
+		return;
+	pthread_mutex_lock(&self_lock);
+	arena_file_put(f);
+	pthread_mutex_unlock(&self_lock);
+}
+
+/* The pin of [start, end) as one piece through the hint, into c; false if
+ * the hint does not vouch for it (the caller pins with self_lock then). */
+static bool pin_hinted(uint64_t start, uint64_t end, bool write,
+		       struct sio_umem_chunk *c)
+{
+	unsigned long s = __atomic_load_n(&arena_seq, __ATOMIC_ACQUIRE);
+	uint64_t hstart, hlast, off, host;
+	struct arena_file *f;
+	unsigned int prot;
+	int fd;
+
+	if ((s & 1) || HINT_LD(seq) != s)
+		return false;
+	hstart = HINT_LD(start);
+	hlast = HINT_LD(last);
+	off = HINT_LD(off);
+	host = HINT_LD(host);
+	f = HINT_LD(file);
+	fd = HINT_LD(fd);
+	prot = HINT_LD(prot);
+	if (start < hstart || end - 1 > hlast || !(prot & PROT_READ) ||
+	    (write && !(prot & PROT_WRITE)) || !sio_watch_quiet() ||
+	    !arena_file_get_live(f))
+		return false;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&arena_seq, __ATOMIC_RELAXED) != s) {
+		file_put_any(f);
+		return false;
+	}
+	c->uaddr = start;
+	c->len = (size_t)(end - start);
+	c->host = host + (start - hstart);
+	c->afile = f;
+	c->fd = fd;
+	c->fd_offset = off + (start - hstart);
+	return true;
+}
+
+#undef HINT_LD
+#undef HINT_ST
+
 static void self_unpin(struct sio_umem_owner *owner,
 		       struct sio_umem_chunk *chunks, size_t nchunks)
 {
@@ -822,6 +928,12 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 	int rc = 0;
 
 	(void)owner;
+	/* One piece into the pin's own room: the hint first (not with fault
+	 * injection armed, so that the sites below count as they would). */
+	if (room && !sio_fail_nth_left && pin_hinted(start, end, write, room)) {
+		*nout = 1;
+		return 0;
+	}
 	pthread_mutex_lock(&self_lock);
 	watching = sio_watch_sync();
 	/* First every piece is planned and checked, then made. */
@@ -898,6 +1010,9 @@ static int self_pin(struct sio_umem_owner *owner, uint64_t start, size_t len,
 	}
 	*out = chunks;
 	*nout = n;
+	if (n == 1 && pieces[0].kind == PIECE_KNOWN && watching &&
+	    pieces[0].entry->watched && pieces[0].file->unshared)
+		hint_set(pieces[0].entry);
 out:
 	__atomic_store_n(&self_known, true, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&self_lock);

@@ -212,12 +212,15 @@ bool sio_watch_sync(void)
 	if (!__atomic_load_n(&watch_qn, __ATOMIC_ACQUIRE) &&
 	    !__atomic_load_n(&watch_qlost, __ATOMIC_ACQUIRE))
 		return true;
+	/* Before the queue empties: a pin without self_lock that finds it
+	 * empty then finds the arena changed (self.c). */
+	arena_changed();
 	pthread_mutex_lock(&watch_qlock);
 	n = watch_qn;
 	memcpy(q, watch_q, n * sizeof(q[0]));
-	watch_qn = 0;
+	__atomic_store_n(&watch_qn, 0, __ATOMIC_RELEASE);
 	lost = watch_qlost;
-	watch_qlost = false;
+	__atomic_store_n(&watch_qlost, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&watch_qlock);
 	if (lost) {
 		arena_unwatch_all();
@@ -228,8 +231,16 @@ bool sio_watch_sync(void)
 	return true;
 }
 
+bool sio_watch_quiet(void)
+{
+	return !__atomic_load_n(&watch_reading, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&watch_qn, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&watch_qlost, __ATOMIC_ACQUIRE);
+}
+
 void sio_watch_stop(void)
 {
+	arena_changed();
 	if (watch_fd >= 0) {
 		/* The monitor is in poll(), a cancellation point, whenever it
 		 * is not reading: it takes no lock and makes no raw call that
@@ -241,8 +252,8 @@ void sio_watch_stop(void)
 		watch_fd = -1;
 	}
 	watch_tried = false;
-	watch_qn = 0;
-	watch_qlost = false;
+	__atomic_store_n(&watch_qn, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&watch_qlost, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&watch_reading, 0, __ATOMIC_SEQ_CST);
 }
 
@@ -251,8 +262,9 @@ void sio_watch_fork_child(void)
 	/* The child's mappings are not registered, nobody reads its copy of
 	 * the descriptor's events (they are the parent's), and the monitor
 	 * may have held the queue lock at the fork. */
+	arena_changed();
 	watch_off = true;
 	watch_fd = -1;		/* no monitor here; the copy stays open */
 	pthread_mutex_init(&watch_qlock, NULL);
-	watch_qn = 0;
+	__atomic_store_n(&watch_qn, 0, __ATOMIC_RELEASE);
 }
