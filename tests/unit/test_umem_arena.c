@@ -432,6 +432,68 @@ static void test_stale_truncated(void **state)
 /* fork: the child gets private copies; its pins reach its own pages, even
  * after it replaces them by raw system calls (its VMA lookups are its own,
  * not its parent's). */
+/* Pins of a page the last pin used (the pin hint, without self_lock):
+ * the same pages again, still a reference each (the view outlives the
+ * entry while a pin holds it), and never the old pages once the range is
+ * unmapped and mapped again by raw calls, nor a write pin of a range
+ * whose entry says read-only. */
+static void test_hint_repin(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 8 * PG;
+	unsigned char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sio_umem_pin *p1, *p2, *p3;
+	struct sio_umem_pin *bad = NULL;
+	unsigned char *h1, *other = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_ptr_not_equal(buf, MAP_FAILED);
+	assert_ptr_not_equal(other, MAP_FAILED);
+	other[0] = 1;
+	memset(buf, 0x5a, len);
+	p1 = pin_ok(f, buf, len, SIO_UMEM_PIN_WRITE);
+	h1 = host_of(p1);
+	/* Inside the entry the first pin recorded: the same pages. */
+	p2 = pin_ok(f, buf + PG, PG, SIO_UMEM_PIN_WRITE);
+	p3 = pin_ok(f, buf + PG, PG, 0);
+	assert_ptr_equal(host_of(p2), h1 + PG);
+	assert_ptr_equal(host_of(p3), h1 + PG);
+	host_of(p2)[0] = 0x77;
+	assert_int_equal(buf[PG], 0x77);
+	sio_umem_unpin(p1);
+	sio_umem_unpin(p3);
+	/* Unmapped and mapped again behind the library's back: p2 keeps the
+	 * old pages, a new pin gets the new ones. */
+	assert_int_equal(syscall(SYS_munmap, buf, len), 0);
+	assert_ptr_equal(raw_mmap(buf, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1),
+			 buf);
+	memset(buf, 0x3c, len);
+	/* A pin elsewhere applies the unmap the kernel reported first: the
+	 * hint must not outlive it. */
+	p3 = pin_ok(f, other, PG, 0);
+	sio_umem_unpin(p3);
+	p1 = pin_ok(f, buf + PG, PG, SIO_UMEM_PIN_WRITE);
+	assert_int_equal(host_of(p1)[0], 0x3c);
+	assert_int_equal(host_of(p2)[0], 0x77);
+	host_of(p1)[1] = 0x11;
+	assert_int_equal(buf[PG + 1], 0x11);
+	sio_umem_unpin(p1);
+	sio_umem_unpin(p2);
+	/* A read-only range learnt by a read pin refuses a write pin. */
+	assert_int_equal(mprotect(buf, len, PROT_READ), 0);
+	sio_umem_notify_unmap(ua(buf), len);
+	p1 = pin_ok(f, buf, PG, 0);
+	assert_int_equal(sio_umem_pin(f->owner, ua(buf), PG,
+				      SIO_UMEM_PIN_WRITE, SIO_UMEM_ACCT_NONE,
+				      &bad), -EFAULT);
+	assert_null(bad);
+	sio_umem_unpin(p1);
+	assert_int_equal(munmap(buf, len), 0);
+	assert_int_equal(munmap(other, PG), 0);
+}
+
 static void test_fork(void **state)
 {
 	struct fixture *f = *state;
@@ -508,6 +570,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_prot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hint_repin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_of_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entries_join, setup, teardown),
