@@ -484,13 +484,20 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last,
 	if (!pin)
 		return;
 	pthread_mutex_lock(&pages->mutex);
-	sio_itree_for_each(n, &pages->pins, first, last) {
-		struct pages_pin_rec *rec =
-			sio_container_of(n, struct pages_pin_rec, node);
+	/* The only pin (a range pinned once) is the root: no search. */
+	n = pages->pins.count == 1 ? pages->pins.root : NULL;
+	if (n && sio_container_of(n, struct pages_pin_rec, node)->pin == pin &&
+	    n->start <= last && n->last >= first) {
+		found = sio_container_of(n, struct pages_pin_rec, node);
+	} else {
+		sio_itree_for_each(n, &pages->pins, first, last) {
+			struct pages_pin_rec *rec =
+				sio_container_of(n, struct pages_pin_rec, node);
 
-		if (rec->pin == pin) {
-			found = rec;
-			break;
+			if (rec->pin == pin) {
+				found = rec;
+				break;
+			}
 		}
 	}
 	if (found) {
