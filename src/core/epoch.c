@@ -21,15 +21,10 @@ static void drain(struct sio_domain *d, unsigned int idx)
 	}
 }
 
-void sio_dma_epoch_wait(struct sio_domain *d)
+void sio_dma_epoch_drain(struct sio_domain *d)
 {
 	unsigned int active;
 
-	/* No copy in flight: nothing that started before the new tag can
-	 * still be using the old entries. */
-	if (!__atomic_load_n(&d->dma_readers[0], __ATOMIC_SEQ_CST) &&
-	    !__atomic_load_n(&d->dma_readers[1], __ATOMIC_SEQ_CST))
-		return;
 	/* Waiters take turns, so no waiter's flip makes the count another
 	 * is draining the active one again. */
 	sio_mutex_lock(&d->epoch_lock, SIO_LOCK_DOMAIN_EPOCH);

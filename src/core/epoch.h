@@ -65,9 +65,19 @@ static inline uint64_t sio_dma_epoch_tag(const struct sio_domain *d)
  * after the table change it publishes. */
 void sio_domain_new_tag(struct sio_domain *d);
 
+/* The wait below when a copy is counted (epoch.c). */
+void sio_dma_epoch_drain(struct sio_domain *d);
+
 /* After sio_domain_new_tag(): return when no copy that may have used the
  * old entries is still running on d.  No lock a copy takes may be held,
- * and the caller must not be inside a copy (sio_dma_depth == 0). */
-void sio_dma_epoch_wait(struct sio_domain *d);
+ * and the caller must not be inside a copy (sio_dma_depth == 0).  With no
+ * copy in flight (both counts zero) nothing that started before the new
+ * tag can still be using the old entries: two loads, inline. */
+static inline void sio_dma_epoch_wait(struct sio_domain *d)
+{
+	if (__atomic_load_n(&d->dma_readers[0], __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&d->dma_readers[1], __ATOMIC_SEQ_CST))
+		sio_dma_epoch_drain(d);
+}
 
 #endif
