@@ -34,8 +34,11 @@ static uint64_t mask_upto(unsigned int n)
  * The largest supported page size that fits size and the alignment of
  * iova|pa, and how many of them to map before a larger size becomes usable.
  */
-static size_t pick_pgsize(uint64_t bitmap, uint64_t iova, uint64_t pa,
-			  size_t size, size_t *count)
+/* Inline in both loops: unmap's call, where iova and pa are one value,
+ * folds, and neither pays a call per chunk. */
+static inline __attribute__((always_inline)) size_t
+pick_pgsize(uint64_t bitmap, uint64_t iova, uint64_t pa, size_t size,
+	    size_t *count)
 {
 	uint64_t merged = iova | pa, sizes, bigger;
 	unsigned int idx;
