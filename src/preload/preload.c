@@ -201,13 +201,6 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	file = sio_file_lookup(fd);
-	if (!file) {
-		/* Shared mode: a file of the server (shared.c). */
-		if (sio_shared_ioctl(fd, request, arg, &rc))
-			return rc < 0 ? (int)fail(rc) : (int)rc;
-		return REAL(ioctl)(fd, request, arg);
-	}
 	switch (request) {
 	case FIOCLEX:
 	case FIONCLEX:
@@ -215,14 +208,21 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	case FIOASYNC:
 		/* The kernel answers these for every file before the
 		 * driver's ioctl: so does the eventfd. */
-		sio_file_put(file);
-		return REAL(ioctl)(fd, request, arg);
+		file = sio_file_lookup(fd);
+		if (file) {
+			sio_file_put(file);
+			return REAL(ioctl)(fd, request, arg);
+		}
+		break;
+	default:
+		/* Lookup, op and put in one call of the file layer. */
+		if (sio_file_ioctl_fd(fd, (unsigned int)request, arg, &rc))
+			return rc < 0 ? (int)fail(rc) : (int)rc;
 	}
-	rc = sio_file_ioctl(file, (unsigned int)request, arg);
-	sio_file_put(file);
-	if (rc < 0)
-		return (int)fail(rc);
-	return (int)rc;
+	/* Shared mode: a file of the server (shared.c). */
+	if (sio_shared_ioctl(fd, request, arg, &rc))
+		return rc < 0 ? (int)fail(rc) : (int)rc;
+	return REAL(ioctl)(fd, request, arg);
 }
 
 static void *file_mmap(struct sio_file *file, void *addr, size_t len,
