@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "iommufd/iommufd_private.h"
+#include "umem/copy.h"
 #include "umem/remote.h"
 
 /* ------------------------------------------------------------------ */
@@ -122,8 +123,8 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
 {
 	size_t len = ucmd->user_size < cmd_len ? ucmd->user_size : cmd_len;
 
-	if (sio_umem_write(ucmd->ictx->host->owner, ucmd->ubuffer, ucmd->cmd,
-			   len))
+	if (sio_umem_copy_out(ucmd->ictx->host->owner, ucmd->ubuffer, ucmd->cmd,
+			      len))
 		return sio_err(-EFAULT, "result not writable to %#llx",
 			       (unsigned long long)ucmd->ubuffer);
 	return 0;
@@ -295,7 +296,8 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 			       unsigned long arg)
 {
 	const struct iommufd_ioctl_op *op;
-	struct iommufd_ucmd ucmd = { 0 };
+	struct sio_umem_owner *owner;
+	struct iommufd_ucmd ucmd;
 	union ucmd_buffer buf;
 	unsigned int nr;
 	int ret;
@@ -310,8 +312,11 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	ucmd.ictx = ictx;
 	ucmd.ubuffer = arg;
 	ucmd.cmd = &buf;
+	ucmd.new_obj = NULL;
 	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
-	/* The common case in one copy: a known command whose struct lies in
+	owner = ictx->host->owner;
+	/* The common case in one copy: a known command (an empty row's
+	 * ioctl_num is 0, never a command in range) whose struct lies in
 	 * the page of its size field (so the read cannot reach another
 	 * mapping, an emulated BAR say, that the kernel would not read) and
 	 * is no longer than ours.  Bytes past the caller's size are zeroed
@@ -320,11 +325,14 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	 * does a thread with fault injection armed, whose copies are counted
 	 * sites (util/fail.h): an injected failure of the one copy would
 	 * otherwise be retried and lost. */
-	if (op->execute && op->ioctl_num == cmd && !sio_fail_nth_left &&
+	if (op->ioctl_num == cmd && !sio_fail_nth_left &&
 	    (arg & (ONE_COPY_PAGE - 1)) + op->size <= ONE_COPY_PAGE &&
 	    !(cmd == IOMMU_TEST_CMD && !ictx->host->mock) &&
-	    !sio_umem_read(ictx->host->owner, &buf, arg, op->size)) {
+	    sio_umem_copy_direct(owner, arg, op->size) &&
+	    !sio_safe_memcpy(&buf, (const void *)(uintptr_t)arg, op->size)) {
 		memcpy(&ucmd.user_size, &buf, sizeof(ucmd.user_size));
+		if (__builtin_expect(ucmd.user_size == op->size, 1))
+			goto execute;
 		if (ucmd.user_size >= op->min_size &&
 		    ucmd.user_size <= op->size) {
 			memset((char *)&buf + ucmd.user_size, 0,
@@ -334,8 +342,7 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	}
 	/* The size is read first, as the kernel does: -EFAULT before
 	 * -ENOTTY. */
-	if (sio_umem_read(ictx->host->owner, &ucmd.user_size, arg,
-			  sizeof(ucmd.user_size)))
+	if (sio_umem_read(owner, &ucmd.user_size, arg, sizeof(ucmd.user_size)))
 		return sio_err(-EFAULT, "%s: argument %#lx not readable",
 			       op->execute && op->ioctl_num == cmd ?
 			       op->name : "iommufd", arg);
@@ -349,7 +356,7 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 		return sio_err(-EINVAL, "%s: size %u below the minimum %u",
 			       op->name, ucmd.user_size, op->min_size);
 
-	ret = copy_struct_from_user(ictx->host->owner, ucmd.cmd, op->size, arg,
+	ret = copy_struct_from_user(owner, ucmd.cmd, op->size, arg,
 				    ucmd.user_size);
 	if (ret == -E2BIG)
 		return sio_err(ret, "%s: size %u with non-zero bytes past the "
@@ -365,7 +372,7 @@ execute:
 		/* A failure handled on the way (a retry) is not the answer. */
 		sio_err_clear();
 
-	if (ucmd.new_obj) {
+	if (__builtin_expect(ucmd.new_obj != NULL, 0)) {
 		if (ret)
 			iommufd_object_abort_and_destroy(ictx, ucmd.new_obj);
 		else
