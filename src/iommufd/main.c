@@ -119,15 +119,16 @@ bool iommufd_capable(int cap)
 /* Dispatcher                                                           */
 /* ------------------------------------------------------------------ */
 
-int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
+/* iommufd_ucmd_respond() (iommufd_private.h) past its plain copy: the
+ * public entry's copy, or the message of a fault. */
+int iommufd_ucmd_respond_copy(struct iommufd_ucmd *ucmd, size_t len)
 {
-	size_t len = ucmd->user_size < cmd_len ? ucmd->user_size : cmd_len;
-
-	if (sio_umem_copy_out(ucmd->ictx->host->owner, ucmd->ubuffer, ucmd->cmd,
-			      len))
-		return sio_err(-EFAULT, "result not writable to %#llx",
-			       (unsigned long long)ucmd->ubuffer);
-	return 0;
+	if (!ucmd->copy_direct &&
+	    !sio_umem_write(ucmd->ictx->host->owner, ucmd->ubuffer, ucmd->cmd,
+			    len))
+		return 0;
+	return sio_err(-EFAULT, "result not writable to %#llx",
+		       (unsigned long long)ucmd->ubuffer);
 }
 
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
@@ -313,6 +314,7 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	ucmd.ubuffer = arg;
 	ucmd.cmd = &buf;
 	ucmd.new_obj = NULL;
+	ucmd.copy_direct = false;
 	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
 	owner = ictx->host->owner;
 	/* The common case in one copy: a known command (an empty row's
@@ -325,12 +327,13 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	 * does a thread with fault injection armed, whose copies are counted
 	 * sites (util/fail.h): an injected failure of the one copy would
 	 * otherwise be retried and lost. */
-	if (op->ioctl_num == cmd && !sio_fail_nth_left &&
+	if (op->ioctl_num == cmd &&
 	    (arg & (ONE_COPY_PAGE - 1)) + op->size <= ONE_COPY_PAGE &&
 	    !(cmd == IOMMU_TEST_CMD && !ictx->host->mock) &&
 	    sio_umem_copy_direct(owner, arg, op->size) &&
 	    !sio_safe_memcpy(&buf, (const void *)(uintptr_t)arg, op->size)) {
 		memcpy(&ucmd.user_size, &buf, sizeof(ucmd.user_size));
+		ucmd.copy_direct = true;
 		if (__builtin_expect(ucmd.user_size == op->size, 1))
 			goto execute;
 		if (ucmd.user_size >= op->min_size &&
@@ -339,6 +342,7 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 			       op->size - ucmd.user_size);
 			goto execute;
 		}
+		ucmd.copy_direct = false;
 	}
 	/* The size is read first, as the kernel does: -EFAULT before
 	 * -ENOTTY. */

@@ -495,16 +495,23 @@ struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 					  int *err)
 {
 	struct obj_hazard *hz = obj_hz_self;
+	struct iommufd_obj_table *t = __atomic_load_n(&ictx->table,
+						      __ATOMIC_ACQUIRE);
 	struct iommufd_object *obj;
 
-	if (__builtin_expect(hz != NULL, 1)) {
-		obj = table_load(ictx, id);
+	if (__builtin_expect(hz && t && id < t->cap, 1)) {
+		obj = __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
 		if (__builtin_expect(obj && obj != IOMMUFD_OBJ_RESERVED, 1)) {
 			__atomic_store_n(&hz->obj, obj, __ATOMIC_RELAXED);
 			obj_hz_fence();
-			/* Held: not freed before the slot is emptied; type
+			/* Still the table's and still in it (table_load()
+			 * again, when the table was not outgrown meanwhile).
+			 * Held: not freed before the slot is emptied; type
 			 * is constant. */
-			if (__builtin_expect(table_load(ictx, id) == obj, 1) &&
+			if (__builtin_expect(__atomic_load_n(&ictx->table,
+							     __ATOMIC_ACQUIRE) == t &&
+					     __atomic_load_n(&t->slot[id],
+							     __ATOMIC_ACQUIRE) == obj, 1) &&
 			    (type == IOMMUFD_OBJ_ANY || obj->type == type) &&
 			    obj_tryget(obj)) {
 				__atomic_store_n(&hz->obj, NULL,

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <sys/uio.h>
 
-#include "umem/copy.h"
 #include "umem/self.h"
 #include "util/safecopy.h"
 
@@ -66,16 +65,6 @@ int sio_umem_self_copy(bool to_user, void *local, uint64_t uaddr, size_t len)
 	return copy_by_syscall(to_user, local, uaddr, len);
 }
 
-int sio_umem_self_copy_failed(int err, bool to_user, uint64_t uaddr,
-			      size_t len)
-{
-	if (to_user)
-		return sio_err(err, "umem: cannot write user memory "
-			       "0x%llx+0x%zx", (unsigned long long)uaddr, len);
-	return sio_err(err, "umem: cannot read user memory 0x%llx+0x%zx",
-		       (unsigned long long)uaddr, len);
-}
-
 int sio_umem_self_read(struct sio_umem_owner *owner, void *dst, uint64_t uaddr,
 		       size_t len)
 {
@@ -83,7 +72,8 @@ int sio_umem_self_read(struct sio_umem_owner *owner, void *dst, uint64_t uaddr,
 
 	(void)owner;
 	if (rc)
-		return sio_umem_self_copy_failed(rc, false, uaddr, len);
+		return sio_err(rc, "umem: cannot read user memory 0x%llx+0x%zx",
+			       (unsigned long long)uaddr, len);
 	return 0;
 }
 
@@ -94,6 +84,7 @@ int sio_umem_self_write(struct sio_umem_owner *owner, uint64_t uaddr,
 
 	(void)owner;
 	if (rc)
-		return sio_umem_self_copy_failed(rc, true, uaddr, len);
+		return sio_err(rc, "umem: cannot write user memory 0x%llx+0x%zx",
+			       (unsigned long long)uaddr, len);
 	return 0;
 }
