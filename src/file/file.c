@@ -109,8 +109,12 @@ struct sio_file {
 _Static_assert(offsetof(struct sio_file, priv) == 0,
 	       "sio_file_priv_of() reads priv as the first member");
 
-/* The table: chunks are allocated on first use and never freed. */
-static struct sio_file **file_table[FILE_NCHUNKS];
+/* The table: chunks are allocated on first use and never freed, except
+ * the first, which is static: descriptors below FILE_CHUNK, every
+ * program's usual ones, are found with one load and no test of a chunk
+ * (every read, write and ioctl of the program looks its fd up). */
+static struct sio_file *file_chunk0[FILE_CHUNK];
+static struct sio_file **file_table[FILE_NCHUNKS] = { [0] = file_chunk0 };
 
 /* files_lock protects live_files (every file not yet released: the fork
  * handlers walk it) and free_files (released files, for reuse). */
@@ -131,6 +135,8 @@ file_slot(int fd, bool alloc)
 {
 	struct sio_file **chunk, **fresh, **expected = NULL;
 
+	if (__builtin_expect((unsigned int)fd < FILE_CHUNK, 1))
+		return &file_chunk0[fd];
 	if (fd < 0 || fd >= FILE_MAX_FD)
 		return NULL;
 	chunk = __atomic_load_n(&file_table[fd >> FILE_CHUNK_SHIFT],
