@@ -314,7 +314,8 @@ static void release_decide(struct sio_file *f)
 }
 
 /* Empty this thread's hazard slot, which holds f. */
-static inline __attribute__((always_inline)) void hazard_drop(struct sio_file **hz, struct sio_file *f)
+static inline __attribute__((always_inline)) void
+hazard_drop(struct sio_file **hz, struct sio_file *f)
 {
 	unsigned int one = 1;
 
