@@ -51,6 +51,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -73,6 +74,9 @@
 #define FILE_MAX_FD (FILE_CHUNK * FILE_NCHUNKS)
 
 struct sio_file {
+	/* First: sio_file_priv_of() (file.h) reads it inline.  Set before
+	 * refs is published, constant until release. */
+	void *priv;
 	/* One per descriptor, mapping and counted lookup.  Atomic.  The
 	 * release op runs once it is zero and no hazard slot holds the
 	 * file ("Lookups without a reference" above). */
@@ -83,7 +87,6 @@ struct sio_file {
 	unsigned int release_pending;
 	/* Set before refs is published, constant until release. */
 	const struct sio_file_ops *ops;
-	void *priv;
 	/*
 	 * lock protects the descriptor set: fds[0..nfds), the table slots
 	 * that point at this file, what the kernel's fd table holds at those
@@ -103,8 +106,15 @@ struct sio_file {
 	struct cds_list_head node;
 };
 
-/* The table: chunks are allocated on first use and never freed. */
-static struct sio_file **file_table[FILE_NCHUNKS];
+_Static_assert(offsetof(struct sio_file, priv) == 0,
+	       "sio_file_priv_of() reads priv as the first member");
+
+/* The table: chunks are allocated on first use and never freed, except
+ * the first, which is static: descriptors below FILE_CHUNK, every
+ * program's usual ones, are found with one load and no test of a chunk
+ * (every read, write and ioctl of the program looks its fd up). */
+static struct sio_file *file_chunk0[FILE_CHUNK];
+static struct sio_file **file_table[FILE_NCHUNKS] = { [0] = file_chunk0 };
 
 /* files_lock protects live_files (every file not yet released: the fork
  * handlers walk it) and free_files (released files, for reuse). */
@@ -120,10 +130,13 @@ static bool fork_gated;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* The table slot of fd; with alloc, its chunk is created if missing. */
-static struct sio_file **file_slot(int fd, bool alloc)
+static inline __attribute__((always_inline)) struct sio_file **
+file_slot(int fd, bool alloc)
 {
 	struct sio_file **chunk, **fresh, **expected = NULL;
 
+	if (__builtin_expect((unsigned int)fd < FILE_CHUNK, 1))
+		return &file_chunk0[fd];
 	if (fd < 0 || fd >= FILE_MAX_FD)
 		return NULL;
 	chunk = __atomic_load_n(&file_table[fd >> FILE_CHUNK_SHIFT],
@@ -301,7 +314,8 @@ static void release_decide(struct sio_file *f)
 }
 
 /* Empty this thread's hazard slot, which holds f. */
-static void hazard_drop(struct sio_file **hz, struct sio_file *f)
+static inline __attribute__((always_inline)) void
+hazard_drop(struct sio_file **hz, struct sio_file *f)
 {
 	unsigned int one = 1;
 
@@ -314,12 +328,11 @@ static void hazard_drop(struct sio_file **hz, struct sio_file *f)
 		release_decide(f);
 }
 
-SIO_API void sio_file_put(struct sio_file *file)
+static inline __attribute__((always_inline)) void
+file_put(struct sio_file *file)
 {
 	struct sio_file **hz = sio_file_hazard;
 
-	if (!file)
-		return;
 	/* The slot holds file only if this thread's lookup put it there. */
 	if (hz && __atomic_load_n(hz, __ATOMIC_RELAXED) == file) {
 		hazard_drop(hz, file);
@@ -327,6 +340,12 @@ SIO_API void sio_file_put(struct sio_file *file)
 	}
 	if (__atomic_sub_fetch(&file->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		release_decide(file);
+}
+
+SIO_API void sio_file_put(struct sio_file *file)
+{
+	if (file)
+		file_put(file);
 }
 
 static bool ref_inc_not_zero(unsigned int *ref)
@@ -341,8 +360,10 @@ static bool ref_inc_not_zero(unsigned int *ref)
 	return true;
 }
 
-/* The shared mode's server: see file.h. */
-static _Thread_local const struct sio_file_proxy *file_proxy;
+/* The shared mode's server: see file.h.  Initial-exec: every lookup
+ * reads it. */
+static _Thread_local const struct sio_file_proxy *file_proxy
+	__attribute__((tls_model("initial-exec")));
 /* A file whose install in a client failed: no op runs at its close. */
 static const struct sio_file_ops dropped_ops = { .name = "dropped" };
 
@@ -393,7 +414,8 @@ static struct sio_file *lookup_counted(int fd)
 	return slot ? lookup_slot_counted(slot) : NULL;
 }
 
-SIO_API struct sio_file *sio_file_lookup(int fd)
+static inline __attribute__((always_inline)) struct sio_file *
+file_lookup(int fd)
 {
 	struct sio_file **slot = file_slot(proxy_resolve(fd), false);
 	struct sio_file **hz, *f, *again;
@@ -423,6 +445,11 @@ SIO_API struct sio_file *sio_file_lookup(int fd)
 			return NULL;
 		f = again;
 	}
+}
+
+SIO_API struct sio_file *sio_file_lookup(int fd)
+{
+	return file_lookup(fd);
 }
 
 /* The kernel gave out fd again, so the file that the table still names
@@ -686,8 +713,8 @@ SIO_API ssize_t sio_file_pwrite(struct sio_file *file, const void *buf,
 	return rc;
 }
 
-SIO_API long sio_file_ioctl(struct sio_file *file, unsigned int cmd,
-			    unsigned long arg)
+static inline long file_ioctl(struct sio_file *file, unsigned int cmd,
+			      unsigned long arg)
 {
 	long rc = -ENOTTY;
 
@@ -696,6 +723,81 @@ SIO_API long sio_file_ioctl(struct sio_file *file, unsigned int cmd,
 		rc = file->ops->ioctl(file, cmd, arg);
 	sio_file_gate_exit();
 	return rc;
+}
+
+SIO_API long sio_file_ioctl(struct sio_file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	return file_ioctl(file, cmd, arg);
+}
+
+/* sio_file_ioctl_fd() step by step, as the public entries do it. */
+static __attribute__((noinline)) bool ioctl_fd_general(int fd, unsigned int cmd,
+						       unsigned long arg,
+						       long *rc)
+{
+	struct sio_file *file = file_lookup(fd);
+
+	if (!file)
+		return false;
+	*rc = file_ioctl(file, cmd, arg);
+	file_put(file);
+	return true;
+}
+
+/*
+ * The shim's ioctl: sio_file_lookup(), sio_file_ioctl() and
+ * sio_file_put() in one call, as every ioctl of the program comes this
+ * way.  The common case is a thread outside any op, with its hazard slot
+ * on and empty and a fork-gate slot of its own: it holds the file through
+ * the hazard slot and enters the gate with two plain stores to its own
+ * thread's slot, then one fence (file.h) serves both protocols, each of
+ * which asks only that the reader's store comes before its load: then it
+ * checks that the table still maps fd to the file (the lookup's check)
+ * and that no fork closed the gate (the gate's).  If either fails, it
+ * undoes both and takes the steps one by one, which wait for the fork or
+ * look again.  Every other case (a lookup inside an op, the shared mode's
+ * proxy, a thread's first ioctl, which sets its slots up) takes them too.
+ */
+bool sio_file_ioctl_fd(int fd, unsigned int cmd, unsigned long arg, long *rc)
+{
+	struct sio_file **slot, **hz, *f;
+	unsigned int *busy;
+
+	if (__builtin_expect(file_proxy != NULL || sio_file_gate_depth, 0))
+		return ioctl_fd_general(fd, cmd, arg, rc);
+	slot = file_slot(fd, false);
+	if (!slot)
+		return false;
+	f = slot_load(slot);
+	if (!f)
+		return false;
+	hz = sio_file_hazard;
+	busy = sio_file_gate_busy;
+	if (__builtin_expect(!hz || !busy || __atomic_load_n(hz, __ATOMIC_RELAXED),
+			     0))
+		return ioctl_fd_general(fd, cmd, arg, rc);
+	__atomic_store_n(hz, f, __ATOMIC_RELAXED);
+	sio_file_gate_depth = 1;
+	__atomic_store_n(busy, 1, __ATOMIC_RELAXED);
+	sio_file_hazard_fence();
+	if (__builtin_expect(slot_load(slot) != f ||
+			     __atomic_load_n(&sio_file_gate_closed,
+					     __ATOMIC_ACQUIRE), 0)) {
+		__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
+		sio_file_gate_depth = 0;
+		hazard_drop(hz, f);
+		return ioctl_fd_general(fd, cmd, arg, rc);
+	}
+	*rc = f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
+	/* Out of the gate (the op's own entries and exits balanced). */
+	sio_file_gate_depth = 0;
+	__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
+	/* The op may have put a counted reference of f, which emptied the
+	 * hazard slot instead (references of one thread are
+	 * interchangeable): file_put() looks. */
+	file_put(f);
+	return true;
 }
 
 SIO_API int sio_file_mmap(struct sio_file *file, void **addr, size_t len,

@@ -25,8 +25,7 @@
 
 struct sio_file;
 
-void sio_file_gate_enter(void);
-void sio_file_gate_exit(void);
+/* sio_file_gate_enter() and sio_file_gate_exit(): inline, below. */
 /* Whether this thread is inside the gate (gate.c). */
 bool sio_file_gate_inside(void);
 /* fork's side, from file.c's atfork handlers: close waits for the ops in
@@ -65,10 +64,70 @@ static inline void sio_file_hazard_fence(void)
 void sio_file_hazard_barrier(void);
 bool sio_file_hazard_held(const struct sio_file *file);
 
+/*
+ * Enter and leave the gate, inline: every op does, so the common case
+ * (a thread with a slot, no fork under way) is a store to the thread's
+ * slot, the fence above and a load of the gate, with no call.  The rest
+ * (the first entry of a thread, a thread without a slot, waiting for a
+ * fork) is gate.c's: sio_file_gate_enter_slow() runs with the depth
+ * already counted.
+ *  - sio_file_gate_busy: &busy of this thread's slot, NULL until it has
+ *    one (and for a thread counted in the overflow instead);
+ *  - sio_file_gate_closed: set while a fork is under way.
+ */
+extern _Thread_local unsigned int *sio_file_gate_busy
+	__attribute__((tls_model("initial-exec")));
+extern unsigned int sio_file_gate_closed;
+void sio_file_gate_enter_slow(void);
+void sio_file_gate_exit_slow(void);
+
+static inline void sio_file_gate_enter(void)
+{
+	unsigned int *busy;
+
+	if (sio_file_gate_depth++)
+		return;
+	busy = sio_file_gate_busy;
+	if (__builtin_expect(busy != NULL, 1)) {
+		__atomic_store_n(busy, 1, __ATOMIC_RELAXED);
+		sio_file_hazard_fence();
+		if (__builtin_expect(!__atomic_load_n(&sio_file_gate_closed,
+						      __ATOMIC_ACQUIRE), 1))
+			return;
+		__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
+	}
+	sio_file_gate_enter_slow();
+}
+
+static inline void sio_file_gate_exit(void)
+{
+	unsigned int *busy;
+
+	if (--sio_file_gate_depth)
+		return;
+	busy = sio_file_gate_busy;
+	if (__builtin_expect(busy != NULL, 1))
+		__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
+	else
+		sio_file_gate_exit_slow();
+}
+
 /* Whether lookups outside an op may use the hazard slots: the default
  * (-1) is while the preload shim runs (file.c); tests force it on (1) or
  * off (0) before their threads look files up. */
 void sio_file_set_hazard_lookups(int mode);
+
+/* sio_file_priv(), inline for the ops that run on every call: priv is
+ * the first member of struct sio_file (file.c asserts it), and a pointer
+ * to a struct converted to a pointer to its first member points at it. */
+static inline void *sio_file_priv_of(const struct sio_file *file)
+{
+	return *(void *const *)file;
+}
+
+/* The shim's ioctl() on fd: false if fd is not an emulated file, else
+ * true with the op's answer in *rc (sio_file_ioctl()). */
+bool sio_file_ioctl_fd(int fd, unsigned int cmd, unsigned long arg, long *rc);
 
 /* Another reference on a file (a mapping's, mapping.c). */
 void sio_file_hold(struct sio_file *file);

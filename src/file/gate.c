@@ -67,7 +67,8 @@ struct gate_slot {
 
 static struct gate_slot *gate_slots;	/* atomic head: push only */
 static unsigned int gate_overflow;	/* atomic: readers without a slot */
-static unsigned int gate_closed;	/* atomic: a fork is under way */
+unsigned int sio_file_gate_closed;	/* atomic: a fork is under way */
+#define gate_closed sio_file_gate_closed
 /* Held by fork while the gate is closed; readers that find it closed
  * wait on it.  The fork gate's lock (rank 100). */
 static pthread_mutex_t gate_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -84,6 +85,10 @@ _Thread_local struct sio_file **sio_file_hazard
 	__attribute__((tls_model("initial-exec")));
 static _Thread_local struct gate_slot *gate_self
 	__attribute__((tls_model("initial-exec")));
+/* &gate_self->busy once the thread has a slot of its own: what the
+ * inline enter and exit (file.h) store to. */
+_Thread_local unsigned int *sio_file_gate_busy
+	__attribute__((tls_model("initial-exec")));
 /* The overflow marker: gate_self of a thread counted in gate_overflow. */
 static struct gate_slot gate_no_slot;
 
@@ -97,6 +102,7 @@ static void gate_slot_release(void *arg)
 	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->used, 0, __ATOMIC_RELEASE);
 	gate_self = NULL;
+	sio_file_gate_busy = NULL;
 	sio_file_hazard = NULL;
 }
 
@@ -143,25 +149,17 @@ static struct gate_slot *gate_slot_get(void)
 	if (gate_key_ok)
 		pthread_setspecific(gate_key, s);
 	gate_self = s;
+	sio_file_gate_busy = &s->busy;
 	return s;
 }
 
-/* Between a reader's store to its slot and its load of gate_closed. */
-static inline void reader_fence(void)
+/* The rest of sio_file_gate_enter() (file.h), whose depth is counted:
+ * the thread's first entry (no slot yet), a thread without a slot (the
+ * overflow count), or a fork under way. */
+void sio_file_gate_enter_slow(void)
 {
-	if (__builtin_expect(gate_membarrier, 1))
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	else
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-}
+	struct gate_slot *s = gate_self;
 
-void sio_file_gate_enter(void)
-{
-	struct gate_slot *s;
-
-	if (gate_depth++)
-		return;
-	s = gate_self;
 	if (__builtin_expect(!s, 0))
 		s = gate_slot_get();
 	for (;;) {
@@ -172,7 +170,7 @@ void sio_file_gate_enter(void)
 			__atomic_sub_fetch(&gate_overflow, 1, __ATOMIC_RELEASE);
 		} else {
 			__atomic_store_n(&s->busy, 1, __ATOMIC_RELAXED);
-			reader_fence();
+			sio_file_hazard_fence();
 			if (!__atomic_load_n(&gate_closed, __ATOMIC_ACQUIRE))
 				return;
 			__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
@@ -183,17 +181,10 @@ void sio_file_gate_enter(void)
 	}
 }
 
-void sio_file_gate_exit(void)
+/* The last exit of a thread counted in gate_overflow. */
+void sio_file_gate_exit_slow(void)
 {
-	struct gate_slot *s;
-
-	if (--gate_depth)
-		return;
-	s = gate_self;
-	if (s == &gate_no_slot)
-		__atomic_sub_fetch(&gate_overflow, 1, __ATOMIC_RELEASE);
-	else
-		__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&gate_overflow, 1, __ATOMIC_RELEASE);
 }
 
 bool sio_file_gate_inside(void)

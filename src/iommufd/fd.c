@@ -17,10 +17,11 @@
 #include "iommufd/iommufd_private.h"
 #include "softiommu/file.h"
 
+/* Every ioctl of the program on /dev/iommu: the context read inline. */
 static long iommufd_fd_ioctl(struct sio_file *file, unsigned int cmd,
 			     unsigned long arg)
 {
-	return sio_iommufd_ioctl(sio_file_priv(file), cmd, arg);
+	return sio_iommufd_ioctl(sio_file_priv_of(file), cmd, arg);
 }
 
 static void iommufd_fd_release(struct sio_file *file)

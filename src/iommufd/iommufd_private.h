@@ -47,6 +47,7 @@
 #include "util/error.h"
 #include "util/fail.h"
 #include "util/interval_tree.h"
+#include "util/safecopy.h"
 
 struct iopt_pages;
 struct sio_file;
@@ -176,9 +177,28 @@ struct iommufd_ucmd {
 	uint32_t user_size;
 	void *cmd;			/* our copy, zero-extended */
 	struct iommufd_object *new_obj;	/* finalized/aborted by dispatcher */
+	/* The dispatcher read the argument with the plain fault-safe copy
+	 * (umem/copy.h): the answer, which lies inside it, goes the same
+	 * way. */
+	bool copy_direct;
 };
 
-int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
+/* Write back min(caller's size, cmd_len) bytes of the copy: 0 or -EFAULT.
+ * Inline: every handler that answers calls it; the plain fault-safe copy
+ * when the dispatcher read the argument that way, else main.c's. */
+int iommufd_ucmd_respond_copy(struct iommufd_ucmd *ucmd, size_t len);
+static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
+				       size_t cmd_len)
+{
+	size_t len = ucmd->user_size < cmd_len ? ucmd->user_size : cmd_len;
+
+	/* Within the bytes read: no range to check again. */
+	if (__builtin_expect(ucmd->copy_direct, 1) &&
+	    __builtin_expect(!sio_safe_memcpy((void *)(uintptr_t)ucmd->ubuffer,
+					      ucmd->cmd, len), 1))
+		return 0;
+	return iommufd_ucmd_respond_copy(ucmd, len);
+}
 
 /* main.c: a reference on the context (struct sio_iommufd.refs). */
 void iommufd_ctx_get(struct sio_iommufd *ictx);

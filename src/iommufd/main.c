@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "iommufd/iommufd_private.h"
+#include "umem/copy.h"
 #include "umem/remote.h"
 
 /* ------------------------------------------------------------------ */
@@ -118,15 +119,16 @@ bool iommufd_capable(int cap)
 /* Dispatcher                                                           */
 /* ------------------------------------------------------------------ */
 
-int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
+/* iommufd_ucmd_respond() (iommufd_private.h) past its plain copy: the
+ * public entry's copy, or the message of a fault. */
+int iommufd_ucmd_respond_copy(struct iommufd_ucmd *ucmd, size_t len)
 {
-	size_t len = ucmd->user_size < cmd_len ? ucmd->user_size : cmd_len;
-
-	if (sio_umem_write(ucmd->ictx->host->owner, ucmd->ubuffer, ucmd->cmd,
-			   len))
-		return sio_err(-EFAULT, "result not writable to %#llx",
-			       (unsigned long long)ucmd->ubuffer);
-	return 0;
+	if (!ucmd->copy_direct &&
+	    !sio_umem_write(ucmd->ictx->host->owner, ucmd->ubuffer, ucmd->cmd,
+			    len))
+		return 0;
+	return sio_err(-EFAULT, "result not writable to %#llx",
+		       (unsigned long long)ucmd->ubuffer);
 }
 
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
@@ -291,11 +293,38 @@ static void name_the_ioctl(const char *name, int ret)
 	sio_err_prefix(ret, name, name + strlen("IOMMU_"));
 }
 
-SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
-			       unsigned long arg)
+/* Run op's handler on the copy in ucmd; name a failure, finalize or abort
+ * the object it allocated. */
+static inline long ucmd_execute(struct sio_iommufd *ictx,
+				const struct iommufd_ioctl_op *op,
+				struct iommufd_ucmd *ucmd)
+{
+	int ret = op->execute(ucmd);
+
+	if (ret < 0)
+		name_the_ioctl(op->name, ret);
+	else
+		/* A failure handled on the way (a retry) is not the answer. */
+		sio_err_clear();
+
+	if (__builtin_expect(ucmd->new_obj != NULL, 0)) {
+		if (ret)
+			iommufd_object_abort_and_destroy(ictx, ucmd->new_obj);
+		else
+			iommufd_object_finalize(ictx, ucmd->new_obj);
+	}
+	return ret;
+}
+
+/* The kernel's steps, one by one: every ioctl that is not the common case
+ * below (sio_iommufd_ioctl()). */
+static __attribute__((noinline)) long ioctl_steps(struct sio_iommufd *ictx,
+						  unsigned int cmd,
+						  unsigned long arg)
 {
 	const struct iommufd_ioctl_op *op;
-	struct iommufd_ucmd ucmd = { 0 };
+	struct sio_umem_owner *owner;
+	struct iommufd_ucmd ucmd;
 	union ucmd_buffer buf;
 	unsigned int nr;
 	int ret;
@@ -310,32 +339,13 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	ucmd.ictx = ictx;
 	ucmd.ubuffer = arg;
 	ucmd.cmd = &buf;
+	ucmd.new_obj = NULL;
+	ucmd.copy_direct = false;
 	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
-	/* The common case in one copy: a known command whose struct lies in
-	 * the page of its size field (so the read cannot reach another
-	 * mapping, an emulated BAR say, that the kernel would not read) and
-	 * is no longer than ours.  Bytes past the caller's size are zeroed
-	 * as the kernel's copy leaves them.  Anything else (a fault, a longer
-	 * struct, an unknown command) takes the kernel's steps below, and so
-	 * does a thread with fault injection armed, whose copies are counted
-	 * sites (util/fail.h): an injected failure of the one copy would
-	 * otherwise be retried and lost. */
-	if (op->execute && op->ioctl_num == cmd && !sio_fail_nth_left &&
-	    (arg & (ONE_COPY_PAGE - 1)) + op->size <= ONE_COPY_PAGE &&
-	    !(cmd == IOMMU_TEST_CMD && !ictx->host->mock) &&
-	    !sio_umem_read(ictx->host->owner, &buf, arg, op->size)) {
-		memcpy(&ucmd.user_size, &buf, sizeof(ucmd.user_size));
-		if (ucmd.user_size >= op->min_size &&
-		    ucmd.user_size <= op->size) {
-			memset((char *)&buf + ucmd.user_size, 0,
-			       op->size - ucmd.user_size);
-			goto execute;
-		}
-	}
+	owner = ictx->host->owner;
 	/* The size is read first, as the kernel does: -EFAULT before
 	 * -ENOTTY. */
-	if (sio_umem_read(ictx->host->owner, &ucmd.user_size, arg,
-			  sizeof(ucmd.user_size)))
+	if (sio_umem_read(owner, &ucmd.user_size, arg, sizeof(ucmd.user_size)))
 		return sio_err(-EFAULT, "%s: argument %#lx not readable",
 			       op->execute && op->ioctl_num == cmd ?
 			       op->name : "iommufd", arg);
@@ -349,7 +359,7 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 		return sio_err(-EINVAL, "%s: size %u below the minimum %u",
 			       op->name, ucmd.user_size, op->min_size);
 
-	ret = copy_struct_from_user(ictx->host->owner, ucmd.cmd, op->size, arg,
+	ret = copy_struct_from_user(owner, ucmd.cmd, op->size, arg,
 				    ucmd.user_size);
 	if (ret == -E2BIG)
 		return sio_err(ret, "%s: size %u with non-zero bytes past the "
@@ -357,19 +367,53 @@ SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
 	if (ret)
 		return sio_err(ret, "%s: argument %#lx not readable", op->name,
 			       arg);
-execute:
-	ret = op->execute(&ucmd);
-	if (ret < 0)
-		name_the_ioctl(op->name, ret);
-	else
-		/* A failure handled on the way (a retry) is not the answer. */
-		sio_err_clear();
+	return ucmd_execute(ictx, op, &ucmd);
+}
 
-	if (ucmd.new_obj) {
-		if (ret)
-			iommufd_object_abort_and_destroy(ictx, ucmd.new_obj);
-		else
-			iommufd_object_finalize(ictx, ucmd.new_obj);
+SIO_API long sio_iommufd_ioctl(struct sio_iommufd *ictx, unsigned int cmd,
+			       unsigned long arg)
+{
+	unsigned int nr = _IOC_NR(cmd) - IOMMUFD_CMD_BASE;
+	const struct iommufd_ioctl_op *op;
+	struct iommufd_ucmd ucmd;
+	union ucmd_buffer buf;
+
+	/* The common case in one copy: a known command (an empty row's
+	 * ioctl_num is 0, never a command in range) whose struct lies in
+	 * the page of its size field (so the read cannot reach another
+	 * mapping, an emulated BAR say, that the kernel would not read) and
+	 * is no longer than ours, read with the plain fault-safe copy
+	 * (umem/copy.h).  Bytes past the caller's size are zeroed as the
+	 * kernel's copy leaves them.  Anything else (no context, a number
+	 * outside the table, a fault, a longer struct, an unknown command, a
+	 * copy that must go through the owner's op, a thread with fault
+	 * injection armed, whose copies are counted sites: util/fail.h)
+	 * takes the kernel's steps, which read again. */
+	if (__builtin_expect(!ictx || nr >= NR_OPS, 0))
+		return ioctl_steps(ictx, cmd, arg);
+	op = &iommufd_ioctl_ops[nr];
+	if (__builtin_expect(op->ioctl_num != cmd ||
+			     (arg & (ONE_COPY_PAGE - 1)) + op->size >
+			     ONE_COPY_PAGE ||
+			     (cmd == IOMMU_TEST_CMD && !ictx->host->mock) ||
+			     !sio_umem_copy_direct(ictx->host->owner, arg,
+						   op->size) ||
+			     sio_safe_memcpy(&buf, (const void *)(uintptr_t)arg,
+					     op->size), 0))
+		return ioctl_steps(ictx, cmd, arg);
+	memcpy(&ucmd.user_size, &buf, sizeof(ucmd.user_size));
+	if (__builtin_expect(ucmd.user_size != op->size, 0)) {
+		if (ucmd.user_size < op->min_size ||
+		    ucmd.user_size > op->size)
+			return ioctl_steps(ictx, cmd, arg);
+		memset((char *)&buf + ucmd.user_size, 0,
+		       op->size - ucmd.user_size);
 	}
-	return ret;
+	sio_err_clear();
+	ucmd.ictx = ictx;
+	ucmd.ubuffer = arg;
+	ucmd.cmd = &buf;
+	ucmd.new_obj = NULL;
+	ucmd.copy_direct = true;
+	return ucmd_execute(ictx, op, &ucmd);
 }

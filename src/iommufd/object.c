@@ -456,9 +456,13 @@ static struct iommufd_object *get_object_hazard(struct sio_iommufd *ictx,
 	return obj;
 }
 
-struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
-					  enum iommufd_object_type type,
-					  int *err)
+/* iommufd_get_object() when its fast path did not answer: a thread's
+ * first lookup, a thread without a hazard slot, a lookup that raced with
+ * a change of the table, and every failure.  Looks again from the start:
+ * the answer is one an instant later. */
+static __attribute__((noinline)) struct iommufd_object *
+get_object_slow(struct sio_iommufd *ictx, uint32_t id,
+		enum iommufd_object_type type, int *err)
 {
 	struct obj_hazard *hz = obj_hz_self;
 	struct iommufd_object *obj = NULL;
@@ -481,6 +485,43 @@ struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 			sio_err_uint(-ENOENT, "no object %u", id) :
 			sio_err_uint(-ENOENT, "no object %u of that type", id);
 	return obj;
+}
+
+/* Every MAP and UNMAP comes here: the common case (a thread with a hazard
+ * slot finds a live object of the type asked for) in a leaf without the
+ * slow cases' registers; the rest is get_object_slow(). */
+struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
+					  enum iommufd_object_type type,
+					  int *err)
+{
+	struct obj_hazard *hz = obj_hz_self;
+	struct iommufd_obj_table *t = __atomic_load_n(&ictx->table,
+						      __ATOMIC_ACQUIRE);
+	struct iommufd_object *obj;
+
+	if (__builtin_expect(hz && t && id < t->cap, 1)) {
+		obj = __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
+		if (__builtin_expect(obj && obj != IOMMUFD_OBJ_RESERVED, 1)) {
+			__atomic_store_n(&hz->obj, obj, __ATOMIC_RELAXED);
+			obj_hz_fence();
+			/* Still the table's and still in it (table_load()
+			 * again, when the table was not outgrown meanwhile).
+			 * Held: not freed before the slot is emptied; type
+			 * is constant. */
+			if (__builtin_expect(__atomic_load_n(&ictx->table,
+							     __ATOMIC_ACQUIRE) == t &&
+					     __atomic_load_n(&t->slot[id],
+							     __ATOMIC_ACQUIRE) == obj, 1) &&
+			    (type == IOMMUFD_OBJ_ANY || obj->type == type) &&
+			    obj_tryget(obj)) {
+				__atomic_store_n(&hz->obj, NULL,
+						 __ATOMIC_RELEASE);
+				return obj;
+			}
+			__atomic_store_n(&hz->obj, NULL, __ATOMIC_RELEASE);
+		}
+	}
+	return get_object_slow(ictx, id, type, err);
 }
 
 void iommufd_put_object(struct sio_iommufd *ictx, struct iommufd_object *obj)

@@ -191,9 +191,37 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 /* ioctl and mmap                                                       */
 /* ------------------------------------------------------------------ */
 
-EXPORT int ioctl(int fd, unsigned long request, ...)
+/* The requests the kernel answers for every file before the driver's
+ * ioctl: so does the eventfd. */
+static bool ioctl_generic(unsigned long request)
+{
+	return request == FIOCLEX || request == FIONCLEX ||
+	       request == FIONBIO || request == FIOASYNC;
+}
+
+/* Every ioctl but an emulated file's own: out of line, so that the
+ * emulated ones pay for none of it. */
+static __attribute__((noinline)) int ioctl_other(int fd, unsigned long request,
+						 unsigned long arg)
 {
 	struct sio_file *file;
+	long rc;
+
+	if (ioctl_generic(request)) {
+		file = sio_file_lookup(fd);
+		if (file) {
+			sio_file_put(file);
+			return REAL(ioctl)(fd, request, arg);
+		}
+	}
+	/* Shared mode: a file of the server (shared.c). */
+	if (sio_shared_ioctl(fd, request, arg, &rc))
+		return rc < 0 ? (int)fail(rc) : (int)rc;
+	return REAL(ioctl)(fd, request, arg);
+}
+
+EXPORT int ioctl(int fd, unsigned long request, ...)
+{
 	unsigned long arg;
 	va_list ap;
 	long rc;
@@ -201,28 +229,11 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	file = sio_file_lookup(fd);
-	if (!file) {
-		/* Shared mode: a file of the server (shared.c). */
-		if (sio_shared_ioctl(fd, request, arg, &rc))
-			return rc < 0 ? (int)fail(rc) : (int)rc;
-		return REAL(ioctl)(fd, request, arg);
-	}
-	switch (request) {
-	case FIOCLEX:
-	case FIONCLEX:
-	case FIONBIO:
-	case FIOASYNC:
-		/* The kernel answers these for every file before the
-		 * driver's ioctl: so does the eventfd. */
-		sio_file_put(file);
-		return REAL(ioctl)(fd, request, arg);
-	}
-	rc = sio_file_ioctl(file, (unsigned int)request, arg);
-	sio_file_put(file);
-	if (rc < 0)
-		return (int)fail(rc);
-	return (int)rc;
+	/* Lookup, op and put in one call of the file layer. */
+	if (__builtin_expect(!ioctl_generic(request), 1) &&
+	    sio_file_ioctl_fd(fd, (unsigned int)request, arg, &rc))
+		return rc < 0 ? (int)fail(rc) : (int)rc;
+	return ioctl_other(fd, request, arg);
 }
 
 static void *file_mmap(struct sio_file *file, void *addr, size_t len,

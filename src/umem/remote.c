@@ -516,7 +516,10 @@ pid_t sio_umem_remote_pid(const struct sio_umem_owner *owner)
 /* The current owner and the dispatch owner                            */
 /* ------------------------------------------------------------------ */
 
-static _Thread_local struct sio_umem_owner *current_owner;
+/* Initial-exec: the dispatch owner's every copy and peek reads it (no
+ * call to __tls_get_addr). */
+static _Thread_local struct sio_umem_owner *current_owner
+	__attribute__((tls_model("initial-exec")));
 
 void sio_umem_current_set(struct sio_umem_owner *owner)
 {

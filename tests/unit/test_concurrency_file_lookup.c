@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -27,6 +28,15 @@
 struct thing {
 	atomic_int released;
 	atomic_int ops_after_release;
+	/* What thing_ioctl() does besides answering 7 (THING_*). */
+	int fd, inner_fd;
+};
+
+enum {
+	THING_ANSWER = 1,	/* only answer */
+	THING_CLOSE_SELF,	/* close its own descriptor */
+	THING_LOOKUP_SELF,	/* look its own descriptor up and put it */
+	THING_NESTED,		/* ioctl on inner_fd, answer that + 1 */
 };
 
 static atomic_int releases;
@@ -36,10 +46,26 @@ static long thing_ioctl(struct sio_file *file, unsigned int cmd,
 {
 	struct thing *t = sio_file_priv(file);
 
-	(void)cmd;
+	struct sio_file *f;
+	long rc;
+
 	(void)arg;
 	if (atomic_load(&t->released))
 		atomic_fetch_add(&t->ops_after_release, 1);
+	switch (cmd) {
+	case THING_CLOSE_SELF:
+		assert_int_equal(sio_file_close(t->fd), 0);
+		assert_int_equal(atomic_load(&t->released), 0);
+		break;
+	case THING_LOOKUP_SELF:
+		f = sio_file_lookup(t->fd);
+		assert_ptr_equal(f, file);
+		sio_file_put(f);
+		break;
+	case THING_NESTED:
+		assert_true(sio_file_ioctl_fd(t->inner_fd, THING_ANSWER, 0, &rc));
+		return rc + 1;
+	}
 	return 7;
 }
 
@@ -64,6 +90,7 @@ static int thing_open(struct thing *t)
 	atomic_store(&t->released, 0);
 	atomic_store(&t->ops_after_release, 0);
 	assert_int_equal(sio_file_create(&thing_ops, t, true, NULL, &fd), 0);
+	t->fd = fd;
 	return fd;
 }
 
@@ -189,6 +216,7 @@ struct stress {
 	atomic_int fds[FILES];
 	atomic_int stop;
 	atomic_long calls;
+	bool by_fd;		/* the shim's way: sio_file_ioctl_fd() */
 };
 
 static void *stress_thread(void *arg)
@@ -198,8 +226,18 @@ static void *stress_thread(void *arg)
 
 	while (!atomic_load(&s->stop)) {
 		int fd = atomic_load(&s->fds[n++ % FILES]);
-		struct sio_file *f = sio_file_lookup(fd);
+		struct sio_file *f;
+		long rc;
 
+		if (s->by_fd) {
+			/* Every descriptor here is a thing's. */
+			if (sio_file_ioctl_fd(fd, THING_ANSWER, 0, &rc)) {
+				assert_int_equal(rc, 7);
+				atomic_fetch_add(&s->calls, 1);
+			}
+			continue;
+		}
+		f = sio_file_lookup(fd);
 		if (!f)
 			continue;
 		if (sio_file_ops(f) == &thing_ops)
@@ -210,14 +248,13 @@ static void *stress_thread(void *arg)
 	return NULL;
 }
 
-static void test_lookups_race_close(void **state)
+static void lookups_race_close(bool by_fd)
 {
 	static struct thing things[FILES * ROUNDS];
-	struct stress s = { 0 };
+	struct stress s = { .by_fd = by_fd };
 	pthread_t th[2];
 	int base = atomic_load(&releases), made = 0;
 
-	(void)state;
 	for (int i = 0; i < FILES; i++)
 		atomic_store(&s.fds[i], thing_open(&things[made++]));
 	for (int i = 0; i < 2; i++)
@@ -244,6 +281,108 @@ static void test_lookups_race_close(void **state)
 	}
 }
 
+static void test_lookups_race_close(void **state)
+{
+	(void)state;
+	lookups_race_close(false);
+}
+
+/* The same through the shim's one call: lookup, op and put. */
+static void test_ioctl_fd_race_close(void **state)
+{
+	(void)state;
+	lookups_race_close(true);
+}
+
+static const struct sio_file_ops no_ioctl_ops = { .name = "no ioctl" };
+
+/* sio_file_ioctl_fd(): false for a descriptor that is not emulated, the
+ * op's answer (or -ENOTTY without one) for one that is; it holds no
+ * reference after: the file goes at its close. */
+static void test_ioctl_fd(void **state)
+{
+	struct thing t;
+	struct sio_file *f;
+	int fd = thing_open(&t), bare = -1;
+	long rc = 0;
+
+	(void)state;
+	assert_false(sio_file_ioctl_fd(-1, THING_ANSWER, 0, &rc));
+	assert_false(sio_file_ioctl_fd(1 << 21, THING_ANSWER, 0, &rc));
+	assert_false(sio_file_ioctl_fd(1 << 30, THING_ANSWER, 0, &rc));
+	assert_false(sio_file_ioctl_fd(0, THING_ANSWER, 0, &rc));
+	assert_int_equal(rc, 0);
+	for (int i = 0; i < 3; i++) {
+		rc = 0;
+		assert_true(sio_file_ioctl_fd(fd, THING_ANSWER, 0, &rc));
+		assert_int_equal(rc, 7);
+	}
+	/* The thread's hazard slot is empty again: a lookup takes it. */
+	f = sio_file_lookup(fd);
+	assert_non_null(f);
+	sio_file_put(f);
+	assert_int_equal(sio_file_create(&no_ioctl_ops, NULL, true, NULL, &bare),
+			 0);
+	assert_true(sio_file_ioctl_fd(bare, THING_ANSWER, 0, &rc));
+	assert_int_equal(rc, -ENOTTY);
+	assert_int_equal(sio_file_close(bare), 0);
+	assert_int_equal(sio_file_close(fd), 0);
+	assert_int_equal(atomic_load(&t.released), 1);
+	assert_false(sio_file_ioctl_fd(fd, THING_ANSWER, 0, &rc));
+}
+
+/* An op that closes its own descriptor: the file is released at the put
+ * after the op, not under it. */
+static void test_ioctl_fd_close_inside(void **state)
+{
+	struct thing t;
+	int fd = thing_open(&t);
+	long rc = 0;
+
+	(void)state;
+	assert_true(sio_file_ioctl_fd(fd, THING_CLOSE_SELF, 0, &rc));
+	assert_int_equal(rc, 7);
+	assert_int_equal(atomic_load(&t.released), 1);
+	assert_int_equal(atomic_load(&t.ops_after_release), 0);
+}
+
+/* An op that looks its own file up (counted, inside an op) and puts it,
+ * which empties the hazard slot of the outer lookup: the references still
+ * balance, the file goes at its close and not before. */
+static void test_ioctl_fd_lookup_inside(void **state)
+{
+	struct thing t;
+	int fd = thing_open(&t);
+	long rc = 0;
+
+	(void)state;
+	assert_true(sio_file_ioctl_fd(fd, THING_LOOKUP_SELF, 0, &rc));
+	assert_int_equal(rc, 7);
+	assert_int_equal(atomic_load(&t.released), 0);
+	assert_true(sio_file_ioctl_fd(fd, THING_ANSWER, 0, &rc));
+	assert_int_equal(sio_file_close(fd), 0);
+	assert_int_equal(atomic_load(&t.released), 1);
+}
+
+/* An op that makes an ioctl on another file (inside an op: counted, and
+ * the gate nests). */
+static void test_ioctl_fd_nested(void **state)
+{
+	struct thing outer, inner;
+	int ofd = thing_open(&outer), ifd = thing_open(&inner);
+	long rc = 0;
+
+	(void)state;
+	outer.inner_fd = ifd;
+	assert_true(sio_file_ioctl_fd(ofd, THING_NESTED, 0, &rc));
+	assert_int_equal(rc, 8);
+	assert_false(sio_file_gate_inside());
+	assert_int_equal(sio_file_close(ifd), 0);
+	assert_int_equal(atomic_load(&inner.released), 1);
+	assert_int_equal(sio_file_close(ofd), 0);
+	assert_int_equal(atomic_load(&outer.released), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +395,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_under_other_lookup,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookups_race_close, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ioctl_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ioctl_fd_close_inside,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ioctl_fd_lookup_inside,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ioctl_fd_nested, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ioctl_fd_race_close, setup,
 						teardown),
 	};
 

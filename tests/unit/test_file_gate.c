@@ -151,6 +151,61 @@ static void *enter_exit(void *arg)
 	return NULL;
 }
 
+static long record_ioctl(struct sio_file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	(void)file;
+	(void)arg;
+	if (cmd == 2)
+		atomic_store(&entered_during, atomic_load(&left) ? 2 : 1);
+	return 0;
+}
+
+static const struct sio_file_ops record_ops = { .ioctl = record_ioctl };
+
+static void *ioctl_fd_while_forking(void *arg)
+{
+	int fd = *(int *)arg;
+	long rc;
+
+	/* Once to set this thread's slots up: the next call takes the
+	 * shim's common case, which finds the gate closed. */
+	assert_true(sio_file_ioctl_fd(fd, 1, 0, &rc));
+	while (!atomic_load(&fork_started))
+		sched_yield();
+	sleep_ms(20);
+	assert_true(sio_file_ioctl_fd(fd, 2, 0, &rc));
+	return NULL;
+}
+
+/* The shim's ioctl (lookup, gate and op in one call) waits for a fork
+ * under way as sio_file_gate_enter() does, and still finds its file. */
+static void test_ioctl_fd_waits(void **state)
+{
+	pthread_t a, b;
+	int fd;
+
+	(void)state;
+	sio_file_set_hazard_lookups(1);
+	assert_int_equal(sio_file_create(&record_ops, NULL, true, NULL, &fd), 0);
+	atomic_store(&inside, 0);
+	atomic_store(&left, 0);
+	atomic_store(&entered_during, 0);
+	atomic_store(&fork_started, 0);
+	assert_int_equal(pthread_create(&a, NULL, op_in_flight, NULL), 0);
+	assert_int_equal(pthread_create(&b, NULL, ioctl_fd_while_forking, &fd),
+			 0);
+	while (!atomic_load(&inside))
+		sched_yield();
+	atomic_store(&fork_started, 1);
+	fork_and_reap();
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	assert_int_equal(atomic_load(&entered_during), 2);
+	assert_int_equal(sio_file_close(fd), 0);
+	sio_file_set_hazard_lookups(-1);
+}
+
 /* Threads come and go; their slots are reused and a fork still goes
  * through at once. */
 static void test_slots_reused(void **state)
@@ -172,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_new_ops_wait),
 		cmocka_unit_test(test_fork_inside),
 		cmocka_unit_test(test_slots_reused),
+		cmocka_unit_test(test_ioctl_fd_waits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
