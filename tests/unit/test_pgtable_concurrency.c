@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,10 +82,13 @@ static void *reader(void *arg)
 			}
 			sio_rcu_read_unlock();
 		}
+		/* Published per sweep: the writer runs on until both states
+		 * were seen. */
+		__atomic_fetch_add(&sh->hits, hits, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&sh->misses, misses, __ATOMIC_RELAXED);
+		hits = misses = 0;
 		__atomic_fetch_add(&sh->progress, 1, __ATOMIC_RELAXED);
 	}
-	__atomic_fetch_add(&sh->hits, hits, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&sh->misses, misses, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&sh->errors, errs, __ATOMIC_RELAXED);
 	return NULL;
 }
@@ -118,16 +122,22 @@ static void run(const struct sio_pt_cfg *cfg, unsigned int ops)
 
 	sio_iotlb_gather_init(&g);
 	/* Run at least "ops" operations, and on until the readers have done
-	 * real work and (with dirty tracking) dirtied something, however
-	 * the threads were scheduled. */
+	 * real work, seen both a mapped and an unmapped IOVA and (with dirty
+	 * tracking) dirtied something, however the threads were scheduled. */
 	for (unsigned int op = 0;
 	     op < ops ||
 	     (op < 100 * ops &&
 	      (__atomic_load_n(&sh.progress, __ATOMIC_RELAXED) < 100 ||
+	       !__atomic_load_n(&sh.hits, __ATOMIC_RELAXED) ||
+	       !__atomic_load_n(&sh.misses, __ATOMIC_RELAXED) ||
 	       ((cfg->features & SIO_PT_FEAT_DIRTY) && !dirty)));
 	     op++) {
 		unsigned int s = (unsigned int)(xs(&seed) % SLOTS);
 		uint64_t iova = sh.base + s * sh.big;
+
+		/* Past "ops", the readers are behind: let them run. */
+		if (op >= ops)
+			sched_yield();
 		size_t mapped;
 
 		switch (st[s]) {
