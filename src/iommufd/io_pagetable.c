@@ -100,6 +100,7 @@ void iopt_init_table(struct io_pagetable *iopt, struct sio_iommufd_host *host)
 	/* Software tables accept any IOVA, unaligned. */
 	iopt->iova_alignment = 1;
 	iopt->free_valid = false;
+	iopt->area_hint = NULL;
 }
 
 static void free_tree(struct sio_itree *t, size_t offset)
@@ -124,7 +125,7 @@ static void free_tree(struct sio_itree *t, size_t offset)
 #define IOPT_AREA_CACHE 8
 
 /* An area with nothing of a former use; iopt->lock held. */
-static struct iopt_area *area_alloc(struct io_pagetable *iopt)
+static inline struct iopt_area *area_alloc(struct io_pagetable *iopt)
 {
 	struct iopt_area *area = iopt->area_cache;
 
@@ -374,8 +375,9 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova,
 	return sio_err(-ENOSPC, "no free IOVA range of that length");
 }
 
-static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova,
-			   uint64_t length)
+/* Inlined: the map path's hot checks, with their one caller. */
+static inline __attribute__((always_inline)) int
+iopt_check_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length)
 {
 	uint64_t last;
 
@@ -398,39 +400,45 @@ static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova,
 /* Map                                                                  */
 /* ------------------------------------------------------------------ */
 
-/* One slice of pages to become one area. */
+/* One slice of pages to become one area (COPY: one per source area). */
 struct pages_elm {
 	struct iopt_pages *pages;	/* a reference */
 	uint64_t start_byte;
 	uint64_t length;
 	struct iopt_area *area;
-	/* IOAS_MAP: pages is NULL and made under iopt->lock, from the
-	 * table's pages cache, for [uptr, +length) with these. */
-	const struct user_req *user;
 };
 
-struct user_req {
-	uint64_t uptr;
-	bool writable;
-	enum sio_umem_acct acct;
-};
-
-static int area_init(struct io_pagetable *iopt, struct pages_elm *elm,
-		     uint64_t iova, unsigned int prot)
+/* Set up area for [start_byte, +length) of pages at iova.  The checks a
+ * slice made for exactly this map always passes (its pages were made
+ * writable when the map is, for the length asked) are the caller's:
+ * check_slice() below. */
+static int area_init(struct io_pagetable *iopt, struct iopt_area *area,
+		     struct iopt_pages *pages, uint64_t start_byte,
+		     uint64_t iova, uint64_t length, unsigned int prot)
 {
-	struct iopt_area *area = elm->area;
-	uint64_t ps = iopt->host->page_size;
+	if (pg_offset(start_byte, iopt->host->page_size) &
+	    (iopt->iova_alignment - 1))
+		return sio_err(-EINVAL, "memory not aligned as the IOAS needs");
+	area->iopt = iopt;
+	area->pages = pages;	/* owned once inserted */
+	area->iommu_prot = prot;
+	area->start_byte = start_byte;
+	area->node.start = iova;
+	area->node.last = iova + length - 1;
+	return 0;
+}
+
+/* What a slice of existing pages (COPY) must also satisfy. */
+static int check_slice(struct io_pagetable *iopt, const struct pages_elm *elm,
+		       uint64_t iova, unsigned int prot)
+{
+	uint64_t ps = iopt->host->page_size, last;
 
 	if ((prot & SIO_PROT_WRITE) && !elm->pages->writable)
 		return sio_err(-EPERM, "writable mapping of read-only memory");
 	if (pg_offset(elm->start_byte, ps) & (iopt->iova_alignment - 1))
 		return sio_err(-EINVAL, "memory not aligned as the IOAS needs");
-	area->iopt = iopt;
-	area->pages = elm->pages;	/* owned once inserted */
-	area->iommu_prot = prot;
-	area->start_byte = elm->start_byte;
-	area->node.start = iova;
-	if (__builtin_add_overflow(iova, elm->length - 1, &area->node.last))
+	if (__builtin_add_overflow(iova, elm->length - 1, &last))
 		return sio_err(-EOVERFLOW, "iova + length overflows");
 	if (pg_index(elm->start_byte + elm->length - 1, ps) >=
 	    elm->pages->npages)
@@ -445,6 +453,12 @@ static int area_init(struct io_pagetable *iopt, struct pages_elm *elm,
  * area or a reserved range is added: a FIXED_IOVA map inside it needs
  * neither tree lookup.  A map and unmap in a loop at one IOVA then
  * searches no tree of however many other areas the IOAS has.
+ *
+ * Area hint.  The area inserted last (iopt->area_hint; NULL once it is
+ * removed) is where the next unmap most often starts: a program unmaps
+ * what it mapped.  An unmap whose first byte that area holds starts there
+ * without a tree lookup: areas never overlap, so no area before it in
+ * the tree reaches the range.
  */
 static void free_hint_set(struct io_pagetable *iopt, uint64_t start,
 			  uint64_t last)
@@ -457,17 +471,80 @@ static void free_hint_set(struct io_pagetable *iopt, uint64_t start,
 static void area_insert(struct io_pagetable *iopt, struct iopt_area *area)
 {
 	iopt->free_valid = false;
+	iopt->area_hint = area;
 	sio_itree_insert(&iopt->area_itree, &area->node);
 }
 
 static void area_remove_free(struct io_pagetable *iopt, struct iopt_area *area)
 {
 	free_hint_set(iopt, area->node.start, area->node.last);
+	if (iopt->area_hint == area)
+		iopt->area_hint = NULL;
 	sio_itree_remove(&iopt->area_itree, &area->node);
 	iopt_pages_release(iopt, area->pages);
 	area_free(iopt, area);
 }
 
+/* area_first() that tries the area hint first. */
+static struct iopt_area *area_first_hinted(struct io_pagetable *iopt,
+					   uint64_t start, uint64_t last)
+{
+	struct iopt_area *a = iopt->area_hint;
+
+	if (a && area_iova(a) <= start && area_last(a) >= start)
+		return a;
+	return area_first(iopt, start, last);
+}
+
+/* The checks of a map's length and IOVA, in the kernel's order, and the
+ * IOVA chosen when flags has IOPT_ALLOC_IOVA (base: the memory's address,
+ * which guides the alignment).  iopt->lock held. */
+static inline __attribute__((always_inline)) int
+place_iova(struct io_pagetable *iopt, uint64_t base, uint64_t length,
+	   uint64_t *iova, unsigned int flags)
+{
+	if (!length || (length & (iopt->iova_alignment - 1)))
+		return sio_err(-EINVAL,
+			       "length 0 or not aligned to the IOAS's %#llx", (unsigned long long)iopt->iova_alignment);
+	if (flags & IOPT_ALLOC_IOVA)
+		return iopt_alloc_iova(iopt, iova, base, length);
+	return iopt_check_iova(iopt, *iova, length);
+}
+
+/*
+ * MAP and MAP_FILE: one new area for [start_byte, +length) of pages, which
+ * were made for exactly that range (so writable when the map is, and long
+ * enough), at *iova; base is the memory's address (uptr, or the file
+ * offset).  On success the area owns the caller's reference to pages.
+ * iopt->lock held.  Inlined in both callers: a call's set-up is a good
+ * part of a map without a domain.
+ */
+static inline __attribute__((always_inline)) int
+map_one_locked(struct io_pagetable *iopt, struct iopt_pages *pages,
+	       uint64_t base, uint64_t start_byte, uint64_t length,
+	       uint64_t *iova, unsigned int prot, unsigned int flags)
+{
+	struct iopt_area *area = area_alloc(iopt);
+	int rc;
+
+	if (!area)
+		return sio_err(-ENOMEM, "out of memory");
+	rc = place_iova(iopt, base, length, iova, flags);
+	if (!rc)
+		rc = area_init(iopt, area, pages, start_byte, *iova, length,
+			       prot);
+	/* Nothing to fill without domains. */
+	if (!rc && iopt->ndomains)
+		rc = area_fill_domains(iopt, area);
+	if (rc) {
+		area_free(iopt, area);
+		return rc;
+	}
+	area_insert(iopt, area);
+	return 0;
+}
+
+/* COPY: one area per slice, all or none. */
 static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 			  size_t nelms, uint64_t length, uint64_t *dst_iova,
 			  unsigned int prot, unsigned int flags)
@@ -478,48 +555,25 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 
 	pthread_mutex_lock(&iopt->lock);
 	for (i = 0; i < nelms; i++) {
-		const struct user_req *u = elms[i].user;
-
-		if (elms[i].pages)
-			continue;
-		elms[i].pages = iopt_user_pages_get(iopt, u->uptr,
-						    elms[i].length, u->writable,
-						    u->acct, &rc);
-		if (!elms[i].pages)
-			goto out_unlock;
-		elms[i].start_byte = u->uptr - elms[i].pages->uptr;
-	}
-	for (i = 0; i < nelms; i++) {
 		elms[i].area = area_alloc(iopt);
 		if (!elms[i].area) {
 			rc = sio_err(-ENOMEM, "out of memory");
 			goto out_unlock;
 		}
 	}
-	if (!length || (length & (iopt->iova_alignment - 1))) {
-		rc = sio_err(-EINVAL,
-			     "length 0 or not aligned to the IOAS's %#llx", (unsigned long long)iopt->iova_alignment);
+	rc = place_iova(iopt, iopt_pages_base(elms[0].pages) +
+				      elms[0].start_byte,
+			length, dst_iova, flags);
+	if (rc)
 		goto out_unlock;
-	}
-	if (flags & IOPT_ALLOC_IOVA) {
-		/* The first slice's user address guides the alignment. */
-		rc = iopt_alloc_iova(iopt, dst_iova,
-				     iopt_pages_base(elms[0].pages) +
-					     elms[0].start_byte,
-				     length);
-		if (rc)
-			goto out_unlock;
-	} else {
-		rc = iopt_check_iova(iopt, *dst_iova, length);
-		if (rc)
-			goto out_unlock;
-	}
 
 	iova = *dst_iova;
 	for (i = 0; i < nelms; i++) {
-		rc = area_init(iopt, &elms[i], iova, prot);
+		rc = check_slice(iopt, &elms[i], iova, prot);
 		if (rc)
-			goto out_unfill;
+			goto out_unlock;
+		area_init(iopt, elms[i].area, elms[i].pages,
+			  elms[i].start_byte, iova, elms[i].length, prot);
 		iova += elms[i].length;
 	}
 	for (i = 0; i < nelms; i++) {
@@ -557,32 +611,31 @@ out_unlock:
 	return rc;
 }
 
-/* Map one new iopt_pages (the caller's reference, consumed) as one area. */
-static int iopt_map_one(struct io_pagetable *iopt, struct pages_elm *elm,
-			uint64_t length, uint64_t *iova, unsigned int iommu_prot,
-			unsigned int flags)
-{
-	int rc;
-
-	elm->length = length;
-	rc = iopt_map_pages(iopt, elm, 1, length, iova, iommu_prot, flags);
-	if (elm->pages)
-		iopt_pages_put(elm->pages);
-	return rc;
-}
-
+/*
+ * IOAS_MAP: the range's iopt_pages comes from the table's pages cache
+ * when it has one (pages.c), so it is made under iopt->lock, and the whole
+ * map is one hold of the lock.
+ */
 int iopt_map_user_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 			uint64_t *iova, uint64_t uptr, uint64_t length,
 			unsigned int iommu_prot, unsigned int flags)
 {
-	struct user_req u = {
-		.uptr = uptr,
-		.writable = iommu_prot & SIO_PROT_WRITE,
-		.acct = ictx->account_mode,
-	};
-	struct pages_elm elm = { .user = &u };
+	struct iopt_pages *pages;
+	int rc;
 
-	return iopt_map_one(iopt, &elm, length, iova, iommu_prot, flags);
+	pthread_mutex_lock(&iopt->lock);
+	pages = iopt_user_pages_get(iopt, uptr, length,
+				    iommu_prot & SIO_PROT_WRITE,
+				    ictx->account_mode, &rc);
+	if (pages) {
+		rc = map_one_locked(iopt, pages, uptr, uptr - pages->uptr,
+				    length, iova, iommu_prot, flags);
+		/* Nothing else holds or pins it: back to the cache. */
+		if (rc)
+			iopt_pages_release(iopt, pages);
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
 }
 
 /*
@@ -596,8 +649,8 @@ int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 			unsigned int iommu_prot, unsigned int flags)
 {
 	bool writable = iommu_prot & SIO_PROT_WRITE;
-	struct pages_elm elm = { 0 };
 	struct iommufd_dmabuf *dmabuf;
+	struct iopt_pages *pages;
 	uint64_t last;
 	int rc = 0;
 
@@ -609,16 +662,22 @@ int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 	sio_trap_install();
 	dmabuf = iommufd_dmabuf_get(fd);
 	if (dmabuf)
-		elm.pages = iopt_alloc_dmabuf_pages(iopt->host, dmabuf, start,
-						    length, writable, &rc);
+		pages = iopt_alloc_dmabuf_pages(iopt->host, dmabuf, start,
+						length, writable, &rc);
 	else
-		elm.pages = iopt_alloc_file_pages(iopt->host, fd, start, length,
-						  writable, ictx->account_mode,
-						  &rc);
-	if (!elm.pages)
+		pages = iopt_alloc_file_pages(iopt->host, fd, start, length,
+					      writable, ictx->account_mode,
+					      &rc);
+	if (!pages)
 		return rc;
-	elm.start_byte = start - elm.pages->start;
-	return iopt_map_one(iopt, &elm, length, iova, iommu_prot, flags);
+	pthread_mutex_lock(&iopt->lock);
+	rc = map_one_locked(iopt, pages, start, start - pages->start, length,
+			    iova, iommu_prot, flags);
+	pthread_mutex_unlock(&iopt->lock);
+	/* Put without iopt->lock: a dmabuf's release takes its own. */
+	if (rc)
+		iopt_pages_put(pages);
+	return rc;
 }
 
 /* iopt_get_pages(): the slices of areas that contiguously cover a range. */
@@ -703,8 +762,14 @@ int iopt_copy(struct io_pagetable *src, struct io_pagetable *dst,
 /* Unmap                                                                */
 /* ------------------------------------------------------------------ */
 
-static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start,
-				 uint64_t last, uint64_t *unmapped)
+/*
+ * Unmap every area inside [start, last]; *unmapped is the bytes unmapped
+ * even on failure.  An area that crosses either end fails the unmap
+ * (-ENOENT) with what came before it unmapped, as in the kernel.
+ */
+static inline __attribute__((always_inline)) int
+iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start,
+		      uint64_t last, uint64_t *unmapped)
 {
 	uint64_t unmapped_bytes = 0;
 	unsigned int tries = 0;
@@ -713,7 +778,7 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start,
 
 again:
 	pthread_mutex_lock(&iopt->lock);
-	while ((area = area_first(iopt, start, last))) {
+	while ((area = area_first_hinted(iopt, start, last))) {
 		uint64_t a_first = area_iova(area), a_last = area_last(area);
 
 		/* Locked by an object that is not destroyed (a HW queue). */
@@ -743,7 +808,9 @@ again:
 			}
 			goto again;
 		}
-		area_unfill_domains(iopt, area);
+		/* Nothing to take out of domains that are not there. */
+		if (iopt->ndomains || area->dom_pin)
+			area_unfill_domains(iopt, area);
 		area_remove_free(iopt, area);
 		unmapped_bytes += a_last - a_first + 1;
 		if (a_last >= last)
@@ -752,8 +819,7 @@ again:
 	}
 	pthread_mutex_unlock(&iopt->lock);
 out:
-	if (unmapped)
-		*unmapped = unmapped_bytes;
+	*unmapped = unmapped_bytes;
 	return rc;
 }
 
@@ -762,6 +828,7 @@ int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 {
 	uint64_t last;
 
+	*unmapped = 0;
 	if (!length)
 		return sio_err(-EINVAL, "length 0");
 	if (__builtin_add_overflow(iova, length - 1, &last))
@@ -771,7 +838,10 @@ int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
 {
-	return iopt_unmap_iova_range(iopt, 0, UINT64_MAX, unmapped);
+	uint64_t bytes;
+
+	return iopt_unmap_iova_range(iopt, 0, UINT64_MAX,
+				     unmapped ? unmapped : &bytes);
 }
 
 /*

@@ -46,6 +46,9 @@ struct io_pagetable {
 	 * free_valid (io_pagetable.c, "Free-range hint"). */
 	uint64_t free_start, free_last;
 	bool free_valid;
+	/* The area inserted last while it is in area_itree, or NULL
+	 * (io_pagetable.c, "Area hint"). */
+	struct iopt_area *area_hint;
 	bool disable_large_pages;
 };
 

@@ -169,7 +169,10 @@ void sio_itree_insert(struct sio_itree *t, struct sio_itree_node *node)
 	}
 	*link = node;
 	t->count++;
-	fix_path(t, &p, -1);
+	/* Into an empty tree there is no path to fix: the call's set-up is
+	 * most of an insert of the first node. */
+	if (p.depth)
+		fix_path(t, &p, -1);
 }
 
 void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
@@ -190,7 +193,8 @@ void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
 	if (!node->left || !node->right) {
 		/* Its one child's subtree is whole: it takes node's place. */
 		link_at(t, &p, k, node, node->left ? node->left : node->right);
-		fix_path(t, &p, -1);
+		if (k)
+			fix_path(t, &p, -1);
 		return;
 	}
 	/*
@@ -238,10 +242,35 @@ static struct sio_itree_node *first_from(struct sio_itree_node *n,
 	return first_from(n->right, after, start, last);
 }
 
+/*
+ * The first lookup walks down without recursion.  At each node: when the
+ * left subtree holds an interval ending at or after start, the answer (if
+ * any) is there, since either that interval intersects the range or it
+ * starts after last, and then so does everything after it in tree order.
+ * Otherwise the node itself, then its right subtree, are the candidates.
+ */
 struct sio_itree_node *sio_itree_iter_first(const struct sio_itree *t,
 					    uint64_t start, uint64_t last)
 {
-	return first_from(t->root, NULL, start, last);
+	struct sio_itree_node *n = t->root;
+
+	if (!n || n->subtree_last < start)
+		return NULL;
+	for (;;) {
+		struct sio_itree_node *l = n->left;
+
+		if (l && l->subtree_last >= start) {
+			n = l;
+			continue;
+		}
+		if (n->start > last)
+			return NULL;
+		if (n->last >= start)
+			return n;
+		n = n->right;
+		if (!n || n->subtree_last < start)
+			return NULL;
+	}
 }
 
 struct sio_itree_node *sio_itree_iter_next(const struct sio_itree *t,
