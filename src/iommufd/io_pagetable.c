@@ -92,7 +92,7 @@ static uint64_t ffs64(uint64_t v)
 void iopt_init_table(struct io_pagetable *iopt, struct sio_iommufd_host *host)
 {
 	iopt->host = host;
-	pthread_mutex_init(&iopt->lock, NULL);
+	sio_wordlock_init(&iopt->lock);
 	iopt->area_itree = (struct sio_itree)SIO_ITREE_INIT;
 	iopt->allowed_itree = (struct sio_itree)SIO_ITREE_INIT;
 	iopt->reserved_itree = (struct sio_itree)SIO_ITREE_INIT;
@@ -173,7 +173,6 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	if (!sio_itree_empty(&iopt->area_itree) || iopt->ndomains)
 		sio_err(-EBUSY, "iommufd: IOAS destroyed while in use");
 	free(iopt->domains);
-	pthread_mutex_destroy(&iopt->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -475,7 +474,8 @@ static void area_insert(struct io_pagetable *iopt, struct iopt_area *area)
 	sio_itree_insert(&iopt->area_itree, &area->node);
 }
 
-static void area_remove_free(struct io_pagetable *iopt, struct iopt_area *area)
+static inline __attribute__((always_inline)) void
+area_remove_free(struct io_pagetable *iopt, struct iopt_area *area)
 {
 	free_hint_set(iopt, area->node.start, area->node.last);
 	if (iopt->area_hint == area)
@@ -553,7 +553,7 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 	uint64_t iova;
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (i = 0; i < nelms; i++) {
 		elms[i].area = area_alloc(iopt);
 		if (!elms[i].area) {
@@ -586,7 +586,7 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 		elms[i].area = NULL;
 		inserted++;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return 0;
 
 out_unfill:
@@ -607,7 +607,7 @@ out_unlock:
 		area_free(iopt, elms[i].area);
 		elms[i].area = NULL;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -623,7 +623,7 @@ int iopt_map_user_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 	struct iopt_pages *pages;
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	pages = iopt_user_pages_get(iopt, uptr, length,
 				    iommu_prot & SIO_PROT_WRITE,
 				    ictx->account_mode, &rc);
@@ -634,7 +634,7 @@ int iopt_map_user_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 		if (rc)
 			iopt_pages_release(iopt, pages);
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -670,10 +670,10 @@ int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 					      &rc);
 	if (!pages)
 		return rc;
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	rc = map_one_locked(iopt, pages, start, start - pages->start, length,
 			    iova, iommu_prot, flags);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	/* Put without iopt->lock: a dmabuf's release takes its own. */
 	if (rc)
 		iopt_pages_put(pages);
@@ -695,7 +695,7 @@ static int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova,
 	if (__builtin_add_overflow(iova, length - 1, &last))
 		return sio_err(-EOVERFLOW, "iova + length overflows");
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (;;) {
 		uint64_t end;
 
@@ -727,7 +727,7 @@ static int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova,
 			break;
 		cur = end + 1;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	if (rc) {
 		for (size_t i = 0; i < n; i++)
 			iopt_pages_put(elms[i].pages);
@@ -765,11 +765,12 @@ int iopt_copy(struct io_pagetable *src, struct io_pagetable *dst,
 /*
  * Unmap every area inside [start, last]; *unmapped is the bytes unmapped
  * even on failure.  An area that crosses either end fails the unmap
- * (-ENOENT) with what came before it unmapped, as in the kernel.
+ * (-ENOENT) with what came before it unmapped, as in the kernel.  Entered
+ * with iopt->lock held when locked says so; returns without it.
  */
-static inline __attribute__((always_inline)) int
-iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start,
-		      uint64_t last, uint64_t *unmapped)
+static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start,
+				 uint64_t last, uint64_t *unmapped,
+				 bool locked)
 {
 	uint64_t unmapped_bytes = 0;
 	unsigned int tries = 0;
@@ -777,7 +778,9 @@ iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start,
 	int rc = 0;
 
 again:
-	pthread_mutex_lock(&iopt->lock);
+	if (!locked)
+		iopt_lock(iopt);
+	locked = false;
 	while ((area = area_first_hinted(iopt, start, last))) {
 		uint64_t a_first = area_iova(area), a_last = area_last(area);
 
@@ -798,7 +801,7 @@ again:
 			/* Ask the accesses to let go, without our lock. */
 			start = a_first;
 			area->prevent_access = true;
-			pthread_mutex_unlock(&iopt->lock);
+			iopt_unlock(iopt);
 			iommufd_access_notify_unmap(iopt, a_first,
 						    a_last - a_first + 1);
 			if (++tries > 100) {
@@ -817,7 +820,7 @@ again:
 			break;
 		start = a_last + 1;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 out:
 	*unmapped = unmapped_bytes;
 	return rc;
@@ -826,6 +829,7 @@ out:
 int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		    uint64_t *unmapped)
 {
+	struct iopt_area *area;
 	uint64_t last;
 
 	*unmapped = 0;
@@ -833,7 +837,23 @@ int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		return sio_err(-EINVAL, "length 0");
 	if (__builtin_add_overflow(iova, length - 1, &last))
 		return sio_err(-EOVERFLOW, "iova + length overflows");
-	return iopt_unmap_iova_range(iopt, iova, last, unmapped);
+	iopt_lock(iopt);
+	/*
+	 * The unmap of exactly the area mapped last, which no HW queue locks
+	 * and no access pins: what iopt_unmap_iova_range() would do for it,
+	 * without its walk.  Anything else takes the walk.
+	 */
+	area = iopt->area_hint;
+	if (area && area_iova(area) == iova && area_last(area) == last &&
+	    !area->num_locks && !area->num_accesses) {
+		if (iopt->ndomains || area->dom_pin)
+			area_unfill_domains(iopt, area);
+		area_remove_free(iopt, area);
+		iopt_unlock(iopt);
+		*unmapped = length;
+		return 0;
+	}
+	return iopt_unmap_iova_range(iopt, iova, last, unmapped, true);
 }
 
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
@@ -841,7 +861,7 @@ int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
 	uint64_t bytes;
 
 	return iopt_unmap_iova_range(iopt, 0, UINT64_MAX,
-				     unmapped ? unmapped : &bytes);
+				     unmapped ? unmapped : &bytes, false);
 }
 
 /*
@@ -907,14 +927,14 @@ int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas,
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (size_t i = 0; i < num_iovas && !rc; i++) {
 		struct iopt_area *area = area_first(iopt, iovas[i], iovas[i]);
 
 		if (area)
 			rc = area_split(iopt, area, iovas[i]);
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -939,11 +959,11 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 		a->node.last = ranges[i].last;
 		sio_itree_insert(&nt, &a->node);
 	}
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	sio_itree_for_each(n, &nt, 0, UINT64_MAX) {
 		if (sio_itree_iter_first(&iopt->reserved_itree, n->start,
 					 n->last)) {
-			pthread_mutex_unlock(&iopt->lock);
+			iopt_unlock(iopt);
 			free_tree(&nt, offsetof(struct iopt_allowed, node));
 			return sio_err(-EADDRINUSE,
 				       "an allowed range overlaps a mapping or a reserved range");
@@ -951,7 +971,7 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 	}
 	old = iopt->allowed_itree;
 	iopt->allowed_itree = nt;
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	free_tree(&old, offsetof(struct iopt_allowed, node));
 	return 0;
 }
@@ -1000,17 +1020,17 @@ int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start,
 {
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	rc = reserve_locked(iopt, start, last, owner);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner)
 {
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	remove_reserved_locked(iopt, owner);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 }
 
 struct resv_ctx {
@@ -1034,11 +1054,11 @@ int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
 	struct resv_ctx c = { iopt, dev };
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	rc = sio_device_for_each_resv_region(dev, resv_one, &c);
 	if (rc)
 		remove_reserved_locked(iopt, dev);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -1049,7 +1069,7 @@ int iopt_for_each_iova_range(struct io_pagetable *iopt,
 	struct sio_itree_span sp;
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	*alignment = iopt->iova_alignment;
 	for (sio_itree_span_first(&sp, &iopt->reserved_itree, NULL, 0,
 				  UINT64_MAX);
@@ -1060,7 +1080,7 @@ int iopt_for_each_iova_range(struct io_pagetable *iopt,
 		if (rc)
 			break;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -1115,12 +1135,12 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 	if (!link)
 		return sio_err(-ENOMEM, "out of memory");
 	link->access = access;
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	cds_list_add_tail(&link->node, &iopt->accesses);
 	rc = calculate_iova_alignment(iopt);
 	if (rc)
 		cds_list_del(&link->node);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	if (rc) {
 		free(link);
 		return rc;
@@ -1131,10 +1151,10 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 
 void iopt_remove_access(struct io_pagetable *iopt, struct iopt_access_link *link)
 {
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	cds_list_del(&link->node);
 	calculate_iova_alignment(iopt);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	free(link);
 }
 
@@ -1145,7 +1165,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 	struct iopt_area *area, *end;
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (unsigned int i = 0; i < iopt->ndomains; i++)
 		if (iopt->domains[i] == domain) {
 			rc = sio_err(-EEXIST, "the domain is attached already");
@@ -1204,7 +1224,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 	}
 	iopt->iova_alignment = align;
 	iopt->domains[iopt->ndomains++] = domain;
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return 0;
 
 out_unfill:
@@ -1219,7 +1239,7 @@ out_unfill:
 out_reserved:
 	remove_reserved_locked(iopt, domain);
 out_unlock:
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -1229,12 +1249,12 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	struct iopt_area *area;
 	unsigned int i;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (i = 0; i < iopt->ndomains; i++)
 		if (iopt->domains[i] == domain)
 			break;
 	if (i == iopt->ndomains) {
-		pthread_mutex_unlock(&iopt->lock);
+		iopt_unlock(iopt);
 		return;
 	}
 	iopt->domains[i] = iopt->domains[--iopt->ndomains];
@@ -1245,14 +1265,14 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	}
 	remove_reserved_locked(iopt, domain);
 	calculate_iova_alignment(iopt);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 }
 
 int iopt_disable_large_pages(struct io_pagetable *iopt)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	if (iopt->disable_large_pages)
 		goto out;
 	/* Not once domains may have been mapped with large pages. */
@@ -1266,14 +1286,14 @@ int iopt_disable_large_pages(struct io_pagetable *iopt)
 	if (rc)
 		iopt->disable_large_pages = false;
 out:
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
 void iopt_enable_large_pages(struct io_pagetable *iopt)
 {
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	iopt->disable_large_pages = false;
 	calculate_iova_alignment(iopt);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 }

@@ -435,7 +435,7 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	/* Every table locked, in ID order, as the kernel takes every
 	 * iova_rwsem: no map or unmap runs meanwhile. */
 	for (i = 0; i < nioas; i++)
-		pthread_mutex_lock(&ioas[i]->iopt.lock);
+		iopt_lock(&ioas[i]->iopt);
 	to = sio_umem_owner_resolve(ictx->host->owner);
 	for (i = 0; i < nioas && !rc; i++) {
 		sio_itree_for_each(n, &ioas[i]->iopt.area_itree, 0, UINT64_MAX) {
@@ -500,7 +500,7 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	}
 	sio_umem_owner_put(to);
 	for (i = nioas; i--;) {
-		pthread_mutex_unlock(&ioas[i]->iopt.lock);
+		iopt_unlock(&ioas[i]->iopt);
 		iommufd_put_object(ictx, &ioas[i]->obj);
 	}
 	free(moved);

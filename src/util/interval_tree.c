@@ -151,14 +151,28 @@ static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
 	}
 }
 
+static void insert_walk(struct sio_itree *t, struct sio_itree_node *node);
+
 void sio_itree_insert(struct sio_itree *t, struct sio_itree_node *node)
+{
+	node->left = node->right = NULL;
+	node->height = 1;
+	node->subtree_last = node->last;
+	/* Into an empty tree: no walk, and none of its stack to set up. */
+	if (!t->root) {
+		t->root = node;
+		t->count++;
+		return;
+	}
+	insert_walk(t, node);
+}
+
+static __attribute__((noinline)) void insert_walk(struct sio_itree *t,
+						   struct sio_itree_node *node)
 {
 	struct itree_path p;
 	struct sio_itree_node *n = t->root, **link = &t->root;
 
-	node->left = node->right = NULL;
-	node->height = 1;
-	node->subtree_last = node->last;
 	p.depth = 0;
 	/* Branches, not a select: a path that repeats (maps at the same
 	 * place) is predicted and its loads start ahead. */
@@ -169,13 +183,25 @@ void sio_itree_insert(struct sio_itree *t, struct sio_itree_node *node)
 	}
 	*link = node;
 	t->count++;
-	/* Into an empty tree there is no path to fix: the call's set-up is
-	 * most of an insert of the first node. */
-	if (p.depth)
-		fix_path(t, &p, -1);
+	fix_path(t, &p, -1);
 }
 
+static void remove_walk(struct sio_itree *t, struct sio_itree_node *node);
+
 void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
+{
+	/* The root alone (a table with one mapping): nothing to walk, and
+	 * none of the walk's stack to set up. */
+	if (t->root == node && !node->left && !node->right) {
+		t->root = NULL;
+		t->count--;
+		return;
+	}
+	remove_walk(t, node);
+}
+
+static __attribute__((noinline)) void remove_walk(struct sio_itree *t,
+						   struct sio_itree_node *node)
 {
 	struct itree_path p;
 	struct sio_itree_node *n = t->root, *s;
