@@ -22,9 +22,10 @@
  * that part of a mapping can be unmapped; the parts share the area's pages
  * and domain pin.
  *
- * One mutex (iopt->lock) protects the whole table; the kernel splits it
- * into iova_rwsem and domains_rwsem.  Unmapping an area that access objects
- * pin drops the lock to call their unmap callbacks and retries, as
+ * One lock (iopt->lock, a word lock: util/wordlock.h) protects the whole
+ * table; the kernel splits it into iova_rwsem and domains_rwsem.  A map or
+ * an unmap holds it once.  Unmapping an area that access objects pin
+ * drops the lock to call their unmap callbacks and retries, as
  * iopt_unmap_iova_range() does.
  */
 #include <stdlib.h>

@@ -20,10 +20,13 @@
  * the read: the waiter then either finds 0 when it goes to sleep (the
  * kernel compares the word first) and takes the lock, or, if it was
  * already asleep when the store landed, sleeps without a wake-up coming.
- * So sleepers sleep at most WORDLOCK_NAP at a time and look again: the
- * cost of that window (two instructions of the unlock, reached only when
- * the holder is interrupted between them) is a late wake-up, never a
- * missed one.  Under contention every unlock finds 2 and wakes.
+ * So a sleeper never sleeps unboundedly: it looks again after a nap of
+ * WORDLOCK_NAP_NS, doubled at each look that finds the lock still held
+ * (a long hold costs it a few wake-ups, not one every nap), up to
+ * WORDLOCK_NAP_MAX_NS.  The cost of that window (two instructions of the
+ * unlock, reached only when the holder is interrupted between them) is a
+ * late wake-up, never a missed one.  Under contention every unlock finds
+ * 2 and wakes.
  *
  * The acquire of the lock's compare-and-swap or exchange pairs with the
  * release of the unlock's store or exchange; ThreadSanitizer follows
@@ -43,8 +46,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The longest a sleeper sleeps before it looks at the word again. */
-#define WORDLOCK_NAP_NS 100000
+/* How long a sleeper first sleeps before it looks at the word again; each
+ * look that finds the lock still held doubles it, up to the longest. */
+#define WORDLOCK_NAP_NS 50000L
+#define WORDLOCK_NAP_MAX_NS 12800000L
 
 struct sio_wordlock {
 	uint32_t word;		/* 0 free, 1 held, 2 held, maybe waiters */
@@ -86,11 +91,14 @@ sio_wordlock_lock_slow(struct sio_wordlock *l)
 	/* From here the word says 2 while we may sleep, so that the holder's
 	 * unlock wakes someone; taking it this way leaves 2 behind, which
 	 * costs the next unlock a wake-up that may find no one. */
-	while (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) != 0) {
-		struct timespec nap = { 0, WORDLOCK_NAP_NS };
+	for (long ns = WORDLOCK_NAP_NS;
+	     __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) != 0;) {
+		struct timespec nap = { 0, ns };
 
 		syscall(SYS_futex, &l->word, FUTEX_WAIT_PRIVATE, 2, &nap,
 			NULL, 0);
+		if (ns < WORDLOCK_NAP_MAX_NS)
+			ns *= 2;
 	}
 }
 

@@ -93,7 +93,7 @@ static void test_sleeper_woken(void **state)
  * The unlock's race: a waiter set 2 after the holder read 1, and the
  * holder's plain store of 0 wakes no one.  Made here by writing 1 over
  * the sleeper's 2 before the unlock: the sleeper must still get the lock,
- * at its next look (WORDLOCK_NAP_NS), not never.
+ * at its next look (after WORDLOCK_NAP_NS), not never.
  */
 static void test_lost_wakeup_window(void **state)
 {
