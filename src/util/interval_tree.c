@@ -116,11 +116,17 @@ static void link_at(struct sio_itree *t, struct itree_path *p, int i,
  */
 static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
 {
+	/* Once a subtree's maximum came out unchanged, no maximum above it
+	 * changes either (each reads only its one changed child's), except
+	 * at must_reach, whose own interval changed: the maxima are then
+	 * read back rather than recomputed, while the heights go on up. */
+	bool max_fixed = false;
+
 	for (int i = p->depth - 1; i >= 0; i--) {
 		struct sio_itree_node *n = p->node[i], *l = n->left,
 				      *r = n->right, *nn;
 		int hl = l ? l->height : 0, hr = r ? r->height : 0, h;
-		uint64_t m = n->last;
+		uint64_t m;
 
 		if (__builtin_expect(hl - hr > 1 || hr - hl > 1, 0)) {
 			int old_h = n->height;
@@ -128,6 +134,9 @@ static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
 
 			nn = balance(n);
 			link_at(t, p, i, n, nn);
+			/* The rotation recomputed the place's maximum (at
+			 * must_reach too, against the one the place had). */
+			max_fixed = nn->subtree_last == old_m;
 			if (nn->height != old_h || nn->subtree_last != old_m ||
 			    (i > must_reach && must_reach >= 0))
 				continue;
@@ -135,10 +144,18 @@ static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
 		}
 		/* Balanced: recompute in place, written only if it changed. */
 		h = (hl > hr ? hl : hr) + 1;
-		if (l && l->subtree_last > m)
-			m = l->subtree_last;
-		if (r && r->subtree_last > m)
-			m = r->subtree_last;
+		if (i == must_reach)
+			max_fixed = false;
+		if (max_fixed) {
+			m = n->subtree_last;
+		} else {
+			m = n->last;
+			if (l && l->subtree_last > m)
+				m = l->subtree_last;
+			if (r && r->subtree_last > m)
+				m = r->subtree_last;
+			max_fixed = m == n->subtree_last;
+		}
 		if (h != n->height || m != n->subtree_last) {
 			n->height = h;
 			n->subtree_last = m;
