@@ -122,7 +122,7 @@ static void release_pin(struct iommufd_access *access, struct access_pin *p)
 {
 	struct io_pagetable *iopt = &access->ioas_unpin->iopt;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (size_t i = 0; i < p->npieces; i++) {
 		iopt_pages_unpin(p->pieces[i].area->pages, p->pieces[i].first,
 				 p->pieces[i].last, p->pieces[i].pin);
@@ -130,7 +130,7 @@ static void release_pin(struct iommufd_access *access, struct access_pin *p)
 		if (access->ops->internal)
 			p->pieces[i].area->num_locks--;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	cds_list_del(&p->node);
 	free(p);
 }
@@ -227,7 +227,7 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova,
 	size_t n = 0, cap = 0;
 
 	/* Collect with references, call back without the table lock. */
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	cds_list_for_each_entry(link, &iopt->accesses, node) {
 		if (n == cap) {
 			struct iommufd_access **nl;
@@ -241,7 +241,7 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova,
 		iommufd_obj_get(&link->access->obj);
 		list[n++] = link->access;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	for (size_t i = 0; i < n; i++) {
 		if (list[i]->ops->unmap)
 			list[i]->ops->unmap(list[i]->data, iova, length);
@@ -294,7 +294,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 		return sio_err(-ENOENT, "access: pin with no IOAS attached");
 	}
 	iopt = &access->ioas->iopt;
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (cur = iova;;) {
 		struct iopt_area *area = area_at(iopt, cur);
 		uint64_t end, sb, eb;
@@ -374,7 +374,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova,
 	} else {
 		cds_list_add_tail(&p->node, &access->pins);
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	pthread_mutex_unlock(&access->ioas_lock);
 	return rc;
 }
@@ -546,7 +546,7 @@ int iommufd_access_rw(struct iommufd_access *access, uint64_t iova,
 			       "attached");
 	}
 	iopt = &access->ioas->iopt;
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (cur = iova;;) {
 		struct iopt_area *area = area_at(iopt, cur);
 		uint64_t end, bytes;
@@ -580,7 +580,7 @@ int iommufd_access_rw(struct iommufd_access *access, uint64_t iova,
 			break;
 		cur = end + 1;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	pthread_mutex_unlock(&access->ioas_lock);
 	return rc;
 }

@@ -174,11 +174,11 @@ int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 	/* The IOAS's lock keeps its areas still while the snapshot starts,
 	 * as the kernel's iova_rwsem does. */
 	iopt = &hwpt_paging->ioas->iopt;
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	rc = sio_domain_set_dirty_tracking(
 		hwpt_paging->common.domain,
 		cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	iommufd_put_object(ucmd->ictx, &hwpt_paging->common.obj);
 	return rc;
 }
@@ -221,7 +221,7 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 	if (!hwpt_paging)
 		return rc;
 	iopt = &hwpt_paging->ioas->iopt;
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	rc = check_bitmap_range(iopt, cmd, &last);
 	if (rc)
 		goto out_unlock;
@@ -255,7 +255,7 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 		rc = bm->err;
 	free(bm);
 out_unlock:
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	iommufd_put_object(ucmd->ictx, &hwpt_paging->common.obj);
 	return rc;
 }

@@ -22,9 +22,10 @@
  * that part of a mapping can be unmapped; the parts share the area's pages
  * and domain pin.
  *
- * One mutex (iopt->lock) protects the whole table; the kernel splits it
- * into iova_rwsem and domains_rwsem.  Unmapping an area that access objects
- * pin drops the lock to call their unmap callbacks and retries, as
+ * One lock (iopt->lock, a word lock: util/wordlock.h) protects the whole
+ * table; the kernel splits it into iova_rwsem and domains_rwsem.  A map or
+ * an unmap holds it once.  Unmapping an area that access objects pin
+ * drops the lock to call their unmap callbacks and retries, as
  * iopt_unmap_iova_range() does.
  */
 #include <stdlib.h>
@@ -92,7 +93,7 @@ static uint64_t ffs64(uint64_t v)
 void iopt_init_table(struct io_pagetable *iopt, struct sio_iommufd_host *host)
 {
 	iopt->host = host;
-	pthread_mutex_init(&iopt->lock, NULL);
+	sio_wordlock_init(&iopt->lock);
 	iopt->area_itree = (struct sio_itree)SIO_ITREE_INIT;
 	iopt->allowed_itree = (struct sio_itree)SIO_ITREE_INIT;
 	iopt->reserved_itree = (struct sio_itree)SIO_ITREE_INIT;
@@ -100,6 +101,7 @@ void iopt_init_table(struct io_pagetable *iopt, struct sio_iommufd_host *host)
 	/* Software tables accept any IOVA, unaligned. */
 	iopt->iova_alignment = 1;
 	iopt->free_valid = false;
+	iopt->area_hint = NULL;
 }
 
 static void free_tree(struct sio_itree *t, size_t offset)
@@ -124,7 +126,7 @@ static void free_tree(struct sio_itree *t, size_t offset)
 #define IOPT_AREA_CACHE 8
 
 /* An area with nothing of a former use; iopt->lock held. */
-static struct iopt_area *area_alloc(struct io_pagetable *iopt)
+static inline struct iopt_area *area_alloc(struct io_pagetable *iopt)
 {
 	struct iopt_area *area = iopt->area_cache;
 
@@ -172,7 +174,6 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	if (!sio_itree_empty(&iopt->area_itree) || iopt->ndomains)
 		sio_err(-EBUSY, "iommufd: IOAS destroyed while in use");
 	free(iopt->domains);
-	pthread_mutex_destroy(&iopt->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -374,8 +375,9 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova,
 	return sio_err(-ENOSPC, "no free IOVA range of that length");
 }
 
-static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova,
-			   uint64_t length)
+/* Inlined: the map path's hot checks, with their one caller. */
+static inline __attribute__((always_inline)) int
+iopt_check_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length)
 {
 	uint64_t last;
 
@@ -398,39 +400,45 @@ static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova,
 /* Map                                                                  */
 /* ------------------------------------------------------------------ */
 
-/* One slice of pages to become one area. */
+/* One slice of pages to become one area (COPY: one per source area). */
 struct pages_elm {
 	struct iopt_pages *pages;	/* a reference */
 	uint64_t start_byte;
 	uint64_t length;
 	struct iopt_area *area;
-	/* IOAS_MAP: pages is NULL and made under iopt->lock, from the
-	 * table's pages cache, for [uptr, +length) with these. */
-	const struct user_req *user;
 };
 
-struct user_req {
-	uint64_t uptr;
-	bool writable;
-	enum sio_umem_acct acct;
-};
-
-static int area_init(struct io_pagetable *iopt, struct pages_elm *elm,
-		     uint64_t iova, unsigned int prot)
+/* Set up area for [start_byte, +length) of pages at iova.  The checks a
+ * slice made for exactly this map always passes (its pages were made
+ * writable when the map is, for the length asked) are the caller's:
+ * check_slice() below. */
+static int area_init(struct io_pagetable *iopt, struct iopt_area *area,
+		     struct iopt_pages *pages, uint64_t start_byte,
+		     uint64_t iova, uint64_t length, unsigned int prot)
 {
-	struct iopt_area *area = elm->area;
-	uint64_t ps = iopt->host->page_size;
+	if (pg_offset(start_byte, iopt->host->page_size) &
+	    (iopt->iova_alignment - 1))
+		return sio_err(-EINVAL, "memory not aligned as the IOAS needs");
+	area->iopt = iopt;
+	area->pages = pages;	/* owned once inserted */
+	area->iommu_prot = prot;
+	area->start_byte = start_byte;
+	area->node.start = iova;
+	area->node.last = iova + length - 1;
+	return 0;
+}
+
+/* What a slice of existing pages (COPY) must also satisfy. */
+static int check_slice(struct io_pagetable *iopt, const struct pages_elm *elm,
+		       uint64_t iova, unsigned int prot)
+{
+	uint64_t ps = iopt->host->page_size, last;
 
 	if ((prot & SIO_PROT_WRITE) && !elm->pages->writable)
 		return sio_err(-EPERM, "writable mapping of read-only memory");
 	if (pg_offset(elm->start_byte, ps) & (iopt->iova_alignment - 1))
 		return sio_err(-EINVAL, "memory not aligned as the IOAS needs");
-	area->iopt = iopt;
-	area->pages = elm->pages;	/* owned once inserted */
-	area->iommu_prot = prot;
-	area->start_byte = elm->start_byte;
-	area->node.start = iova;
-	if (__builtin_add_overflow(iova, elm->length - 1, &area->node.last))
+	if (__builtin_add_overflow(iova, elm->length - 1, &last))
 		return sio_err(-EOVERFLOW, "iova + length overflows");
 	if (pg_index(elm->start_byte + elm->length - 1, ps) >=
 	    elm->pages->npages)
@@ -445,6 +453,12 @@ static int area_init(struct io_pagetable *iopt, struct pages_elm *elm,
  * area or a reserved range is added: a FIXED_IOVA map inside it needs
  * neither tree lookup.  A map and unmap in a loop at one IOVA then
  * searches no tree of however many other areas the IOAS has.
+ *
+ * Area hint.  The area inserted last (iopt->area_hint; NULL once it is
+ * removed) is where the next unmap most often starts: a program unmaps
+ * what it mapped.  An unmap whose first byte that area holds starts there
+ * without a tree lookup: areas never overlap, so no area before it in
+ * the tree reaches the range.
  */
 static void free_hint_set(struct io_pagetable *iopt, uint64_t start,
 			  uint64_t last)
@@ -457,17 +471,81 @@ static void free_hint_set(struct io_pagetable *iopt, uint64_t start,
 static void area_insert(struct io_pagetable *iopt, struct iopt_area *area)
 {
 	iopt->free_valid = false;
+	iopt->area_hint = area;
 	sio_itree_insert(&iopt->area_itree, &area->node);
 }
 
-static void area_remove_free(struct io_pagetable *iopt, struct iopt_area *area)
+static inline __attribute__((always_inline)) void
+area_remove_free(struct io_pagetable *iopt, struct iopt_area *area)
 {
 	free_hint_set(iopt, area->node.start, area->node.last);
+	if (iopt->area_hint == area)
+		iopt->area_hint = NULL;
 	sio_itree_remove(&iopt->area_itree, &area->node);
 	iopt_pages_release(iopt, area->pages);
 	area_free(iopt, area);
 }
 
+/* area_first() that tries the area hint first. */
+static struct iopt_area *area_first_hinted(struct io_pagetable *iopt,
+					   uint64_t start, uint64_t last)
+{
+	struct iopt_area *a = iopt->area_hint;
+
+	if (a && area_iova(a) <= start && area_last(a) >= start)
+		return a;
+	return area_first(iopt, start, last);
+}
+
+/* The checks of a map's length and IOVA, in the kernel's order, and the
+ * IOVA chosen when flags has IOPT_ALLOC_IOVA (base: the memory's address,
+ * which guides the alignment).  iopt->lock held. */
+static inline __attribute__((always_inline)) int
+place_iova(struct io_pagetable *iopt, uint64_t base, uint64_t length,
+	   uint64_t *iova, unsigned int flags)
+{
+	if (!length || (length & (iopt->iova_alignment - 1)))
+		return sio_err(-EINVAL,
+			       "length 0 or not aligned to the IOAS's %#llx", (unsigned long long)iopt->iova_alignment);
+	if (flags & IOPT_ALLOC_IOVA)
+		return iopt_alloc_iova(iopt, iova, base, length);
+	return iopt_check_iova(iopt, *iova, length);
+}
+
+/*
+ * MAP and MAP_FILE: one new area for [start_byte, +length) of pages, which
+ * were made for exactly that range (so writable when the map is, and long
+ * enough), at *iova; base is the memory's address (uptr, or the file
+ * offset).  On success the area owns the caller's reference to pages.
+ * iopt->lock held.  Inlined in both callers: a call's set-up is a good
+ * part of a map without a domain.
+ */
+static inline __attribute__((always_inline)) int
+map_one_locked(struct io_pagetable *iopt, struct iopt_pages *pages,
+	       uint64_t base, uint64_t start_byte, uint64_t length,
+	       uint64_t *iova, unsigned int prot, unsigned int flags)
+{
+	struct iopt_area *area = area_alloc(iopt);
+	int rc;
+
+	if (!area)
+		return sio_err(-ENOMEM, "out of memory");
+	rc = place_iova(iopt, base, length, iova, flags);
+	if (!rc)
+		rc = area_init(iopt, area, pages, start_byte, *iova, length,
+			       prot);
+	/* Nothing to fill without domains. */
+	if (!rc && iopt->ndomains)
+		rc = area_fill_domains(iopt, area);
+	if (rc) {
+		area_free(iopt, area);
+		return rc;
+	}
+	area_insert(iopt, area);
+	return 0;
+}
+
+/* COPY: one area per slice, all or none. */
 static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 			  size_t nelms, uint64_t length, uint64_t *dst_iova,
 			  unsigned int prot, unsigned int flags)
@@ -476,19 +554,7 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 	uint64_t iova;
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
-	for (i = 0; i < nelms; i++) {
-		const struct user_req *u = elms[i].user;
-
-		if (elms[i].pages)
-			continue;
-		elms[i].pages = iopt_user_pages_get(iopt, u->uptr,
-						    elms[i].length, u->writable,
-						    u->acct, &rc);
-		if (!elms[i].pages)
-			goto out_unlock;
-		elms[i].start_byte = u->uptr - elms[i].pages->uptr;
-	}
+	iopt_lock(iopt);
 	for (i = 0; i < nelms; i++) {
 		elms[i].area = area_alloc(iopt);
 		if (!elms[i].area) {
@@ -496,30 +562,19 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 			goto out_unlock;
 		}
 	}
-	if (!length || (length & (iopt->iova_alignment - 1))) {
-		rc = sio_err(-EINVAL,
-			     "length 0 or not aligned to the IOAS's %#llx", (unsigned long long)iopt->iova_alignment);
+	rc = place_iova(iopt, iopt_pages_base(elms[0].pages) +
+				      elms[0].start_byte,
+			length, dst_iova, flags);
+	if (rc)
 		goto out_unlock;
-	}
-	if (flags & IOPT_ALLOC_IOVA) {
-		/* The first slice's user address guides the alignment. */
-		rc = iopt_alloc_iova(iopt, dst_iova,
-				     iopt_pages_base(elms[0].pages) +
-					     elms[0].start_byte,
-				     length);
-		if (rc)
-			goto out_unlock;
-	} else {
-		rc = iopt_check_iova(iopt, *dst_iova, length);
-		if (rc)
-			goto out_unlock;
-	}
 
 	iova = *dst_iova;
 	for (i = 0; i < nelms; i++) {
-		rc = area_init(iopt, &elms[i], iova, prot);
+		rc = check_slice(iopt, &elms[i], iova, prot);
 		if (rc)
-			goto out_unfill;
+			goto out_unlock;
+		area_init(iopt, elms[i].area, elms[i].pages,
+			  elms[i].start_byte, iova, elms[i].length, prot);
 		iova += elms[i].length;
 	}
 	for (i = 0; i < nelms; i++) {
@@ -532,7 +587,7 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct pages_elm *elms,
 		elms[i].area = NULL;
 		inserted++;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return 0;
 
 out_unfill:
@@ -553,36 +608,35 @@ out_unlock:
 		area_free(iopt, elms[i].area);
 		elms[i].area = NULL;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
-/* Map one new iopt_pages (the caller's reference, consumed) as one area. */
-static int iopt_map_one(struct io_pagetable *iopt, struct pages_elm *elm,
-			uint64_t length, uint64_t *iova, unsigned int iommu_prot,
-			unsigned int flags)
-{
-	int rc;
-
-	elm->length = length;
-	rc = iopt_map_pages(iopt, elm, 1, length, iova, iommu_prot, flags);
-	if (elm->pages)
-		iopt_pages_put(elm->pages);
-	return rc;
-}
-
+/*
+ * IOAS_MAP: the range's iopt_pages comes from the table's pages cache
+ * when it has one (pages.c), so it is made under iopt->lock, and the whole
+ * map is one hold of the lock.
+ */
 int iopt_map_user_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 			uint64_t *iova, uint64_t uptr, uint64_t length,
 			unsigned int iommu_prot, unsigned int flags)
 {
-	struct user_req u = {
-		.uptr = uptr,
-		.writable = iommu_prot & SIO_PROT_WRITE,
-		.acct = ictx->account_mode,
-	};
-	struct pages_elm elm = { .user = &u };
+	struct iopt_pages *pages;
+	int rc;
 
-	return iopt_map_one(iopt, &elm, length, iova, iommu_prot, flags);
+	iopt_lock(iopt);
+	pages = iopt_user_pages_get(iopt, uptr, length,
+				    iommu_prot & SIO_PROT_WRITE,
+				    ictx->account_mode, &rc);
+	if (pages) {
+		rc = map_one_locked(iopt, pages, uptr, uptr - pages->uptr,
+				    length, iova, iommu_prot, flags);
+		/* Nothing else holds or pins it: back to the cache. */
+		if (rc)
+			iopt_pages_release(iopt, pages);
+	}
+	iopt_unlock(iopt);
+	return rc;
 }
 
 /*
@@ -596,8 +650,8 @@ int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 			unsigned int iommu_prot, unsigned int flags)
 {
 	bool writable = iommu_prot & SIO_PROT_WRITE;
-	struct pages_elm elm = { 0 };
 	struct iommufd_dmabuf *dmabuf;
+	struct iopt_pages *pages;
 	uint64_t last;
 	int rc = 0;
 
@@ -609,16 +663,22 @@ int iopt_map_file_pages(struct sio_iommufd *ictx, struct io_pagetable *iopt,
 	sio_trap_install();
 	dmabuf = iommufd_dmabuf_get(fd);
 	if (dmabuf)
-		elm.pages = iopt_alloc_dmabuf_pages(iopt->host, dmabuf, start,
-						    length, writable, &rc);
+		pages = iopt_alloc_dmabuf_pages(iopt->host, dmabuf, start,
+						length, writable, &rc);
 	else
-		elm.pages = iopt_alloc_file_pages(iopt->host, fd, start, length,
-						  writable, ictx->account_mode,
-						  &rc);
-	if (!elm.pages)
+		pages = iopt_alloc_file_pages(iopt->host, fd, start, length,
+					      writable, ictx->account_mode,
+					      &rc);
+	if (!pages)
 		return rc;
-	elm.start_byte = start - elm.pages->start;
-	return iopt_map_one(iopt, &elm, length, iova, iommu_prot, flags);
+	iopt_lock(iopt);
+	rc = map_one_locked(iopt, pages, start, start - pages->start, length,
+			    iova, iommu_prot, flags);
+	iopt_unlock(iopt);
+	/* Put without iopt->lock: a dmabuf's release takes its own. */
+	if (rc)
+		iopt_pages_put(pages);
+	return rc;
 }
 
 /* iopt_get_pages(): the slices of areas that contiguously cover a range. */
@@ -636,7 +696,7 @@ static int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova,
 	if (__builtin_add_overflow(iova, length - 1, &last))
 		return sio_err(-EOVERFLOW, "iova + length overflows");
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (;;) {
 		uint64_t end;
 
@@ -668,7 +728,7 @@ static int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova,
 			break;
 		cur = end + 1;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	if (rc) {
 		for (size_t i = 0; i < n; i++)
 			iopt_pages_put(elms[i].pages);
@@ -703,8 +763,15 @@ int iopt_copy(struct io_pagetable *src, struct io_pagetable *dst,
 /* Unmap                                                                */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Unmap every area inside [start, last]; *unmapped is the bytes unmapped
+ * even on failure.  An area that crosses either end fails the unmap
+ * (-ENOENT) with what came before it unmapped, as in the kernel.  Entered
+ * with iopt->lock held when locked says so; returns without it.
+ */
 static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start,
-				 uint64_t last, uint64_t *unmapped)
+				 uint64_t last, uint64_t *unmapped,
+				 bool locked)
 {
 	uint64_t unmapped_bytes = 0;
 	unsigned int tries = 0;
@@ -712,8 +779,10 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start,
 	int rc = 0;
 
 again:
-	pthread_mutex_lock(&iopt->lock);
-	while ((area = area_first(iopt, start, last))) {
+	if (!locked)
+		iopt_lock(iopt);
+	locked = false;
+	while ((area = area_first_hinted(iopt, start, last))) {
 		uint64_t a_first = area_iova(area), a_last = area_last(area);
 
 		/* Locked by an object that is not destroyed (a HW queue). */
@@ -733,7 +802,7 @@ again:
 			/* Ask the accesses to let go, without our lock. */
 			start = a_first;
 			area->prevent_access = true;
-			pthread_mutex_unlock(&iopt->lock);
+			iopt_unlock(iopt);
 			iommufd_access_notify_unmap(iopt, a_first,
 						    a_last - a_first + 1);
 			if (++tries > 100) {
@@ -743,35 +812,57 @@ again:
 			}
 			goto again;
 		}
-		area_unfill_domains(iopt, area);
+		/* Nothing to take out of domains that are not there. */
+		if (iopt->ndomains || area->dom_pin)
+			area_unfill_domains(iopt, area);
 		area_remove_free(iopt, area);
 		unmapped_bytes += a_last - a_first + 1;
 		if (a_last >= last)
 			break;
 		start = a_last + 1;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 out:
-	if (unmapped)
-		*unmapped = unmapped_bytes;
+	*unmapped = unmapped_bytes;
 	return rc;
 }
 
 int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		    uint64_t *unmapped)
 {
+	struct iopt_area *area;
 	uint64_t last;
 
+	*unmapped = 0;
 	if (!length)
 		return sio_err(-EINVAL, "length 0");
 	if (__builtin_add_overflow(iova, length - 1, &last))
 		return sio_err(-EOVERFLOW, "iova + length overflows");
-	return iopt_unmap_iova_range(iopt, iova, last, unmapped);
+	iopt_lock(iopt);
+	/*
+	 * The unmap of exactly the area mapped last, which no HW queue locks
+	 * and no access pins: what iopt_unmap_iova_range() would do for it,
+	 * without its walk.  Anything else takes the walk.
+	 */
+	area = iopt->area_hint;
+	if (area && area_iova(area) == iova && area_last(area) == last &&
+	    !area->num_locks && !area->num_accesses) {
+		if (iopt->ndomains || area->dom_pin)
+			area_unfill_domains(iopt, area);
+		area_remove_free(iopt, area);
+		iopt_unlock(iopt);
+		*unmapped = length;
+		return 0;
+	}
+	return iopt_unmap_iova_range(iopt, iova, last, unmapped, true);
 }
 
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
 {
-	return iopt_unmap_iova_range(iopt, 0, UINT64_MAX, unmapped);
+	uint64_t bytes;
+
+	return iopt_unmap_iova_range(iopt, 0, UINT64_MAX,
+				     unmapped ? unmapped : &bytes, false);
 }
 
 /*
@@ -837,14 +928,14 @@ int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas,
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (size_t i = 0; i < num_iovas && !rc; i++) {
 		struct iopt_area *area = area_first(iopt, iovas[i], iovas[i]);
 
 		if (area)
 			rc = area_split(iopt, area, iovas[i]);
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -869,11 +960,11 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 		a->node.last = ranges[i].last;
 		sio_itree_insert(&nt, &a->node);
 	}
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	sio_itree_for_each(n, &nt, 0, UINT64_MAX) {
 		if (sio_itree_iter_first(&iopt->reserved_itree, n->start,
 					 n->last)) {
-			pthread_mutex_unlock(&iopt->lock);
+			iopt_unlock(iopt);
 			free_tree(&nt, offsetof(struct iopt_allowed, node));
 			return sio_err(-EADDRINUSE,
 				       "an allowed range overlaps a mapping or a reserved range");
@@ -881,7 +972,7 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 	}
 	old = iopt->allowed_itree;
 	iopt->allowed_itree = nt;
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	free_tree(&old, offsetof(struct iopt_allowed, node));
 	return 0;
 }
@@ -930,17 +1021,17 @@ int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start,
 {
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	rc = reserve_locked(iopt, start, last, owner);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner)
 {
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	remove_reserved_locked(iopt, owner);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 }
 
 struct resv_ctx {
@@ -964,11 +1055,11 @@ int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
 	struct resv_ctx c = { iopt, dev };
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	rc = sio_device_for_each_resv_region(dev, resv_one, &c);
 	if (rc)
 		remove_reserved_locked(iopt, dev);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -979,7 +1070,7 @@ int iopt_for_each_iova_range(struct io_pagetable *iopt,
 	struct sio_itree_span sp;
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	*alignment = iopt->iova_alignment;
 	for (sio_itree_span_first(&sp, &iopt->reserved_itree, NULL, 0,
 				  UINT64_MAX);
@@ -990,7 +1081,7 @@ int iopt_for_each_iova_range(struct io_pagetable *iopt,
 		if (rc)
 			break;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -1045,12 +1136,12 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 	if (!link)
 		return sio_err(-ENOMEM, "out of memory");
 	link->access = access;
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	cds_list_add_tail(&link->node, &iopt->accesses);
 	rc = calculate_iova_alignment(iopt);
 	if (rc)
 		cds_list_del(&link->node);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	if (rc) {
 		free(link);
 		return rc;
@@ -1061,10 +1152,10 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 
 void iopt_remove_access(struct io_pagetable *iopt, struct iopt_access_link *link)
 {
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	cds_list_del(&link->node);
 	calculate_iova_alignment(iopt);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	free(link);
 }
 
@@ -1075,7 +1166,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 	struct iopt_area *area, *end;
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (unsigned int i = 0; i < iopt->ndomains; i++)
 		if (iopt->domains[i] == domain) {
 			rc = sio_err(-EEXIST, "the domain is attached already");
@@ -1134,7 +1225,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 	}
 	iopt->iova_alignment = align;
 	iopt->domains[iopt->ndomains++] = domain;
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return 0;
 
 out_unfill:
@@ -1149,7 +1240,7 @@ out_unfill:
 out_reserved:
 	remove_reserved_locked(iopt, domain);
 out_unlock:
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
@@ -1159,12 +1250,12 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	struct iopt_area *area;
 	unsigned int i;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (i = 0; i < iopt->ndomains; i++)
 		if (iopt->domains[i] == domain)
 			break;
 	if (i == iopt->ndomains) {
-		pthread_mutex_unlock(&iopt->lock);
+		iopt_unlock(iopt);
 		return;
 	}
 	iopt->domains[i] = iopt->domains[--iopt->ndomains];
@@ -1175,14 +1266,14 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	}
 	remove_reserved_locked(iopt, domain);
 	calculate_iova_alignment(iopt);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 }
 
 int iopt_disable_large_pages(struct io_pagetable *iopt)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	if (iopt->disable_large_pages)
 		goto out;
 	/* Not once domains may have been mapped with large pages. */
@@ -1196,14 +1287,14 @@ int iopt_disable_large_pages(struct io_pagetable *iopt)
 	if (rc)
 		iopt->disable_large_pages = false;
 out:
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return rc;
 }
 
 void iopt_enable_large_pages(struct io_pagetable *iopt)
 {
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	iopt->disable_large_pages = false;
 	calculate_iova_alignment(iopt);
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 }

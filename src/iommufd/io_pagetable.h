@@ -18,6 +18,7 @@
 #include "softiommu/domain.h"
 #include "softiommu/umem.h"
 #include "util/interval_tree.h"
+#include "util/wordlock.h"
 
 struct sio_iommufd_host;
 struct sio_iommufd;
@@ -26,7 +27,12 @@ struct iommu_iova_range;
 
 struct io_pagetable {
 	struct sio_iommufd_host *host;
-	pthread_mutex_t lock;		/* protects everything below */
+	/* Protects everything below; rank 230 of docs/locking.md (after
+	 * access->ioas_lock and igroup->lock, before host->lock).  A word
+	 * lock (util/wordlock.h), taken through iopt_lock()/iopt_unlock():
+	 * every IOAS_MAP and IOAS_UNMAP takes it once, and it is never
+	 * waited on with a condition variable. */
+	struct sio_wordlock lock;
 	struct sio_itree area_itree;	/* iopt_area.node */
 	struct sio_itree allowed_itree;	/* iopt_allowed.node */
 	struct sio_itree reserved_itree;	/* iopt_reserved.node */
@@ -46,10 +52,23 @@ struct io_pagetable {
 	 * free_valid (io_pagetable.c, "Free-range hint"). */
 	uint64_t free_start, free_last;
 	bool free_valid;
+	/* The area inserted last while it is in area_itree, or NULL
+	 * (io_pagetable.c, "Area hint"). */
+	struct iopt_area *area_hint;
 	bool disable_large_pages;
 };
 
 #define IOPT_PAGES_CACHE 8
+
+static inline void iopt_lock(struct io_pagetable *iopt)
+{
+	sio_wordlock_lock(&iopt->lock);
+}
+
+static inline void iopt_unlock(struct io_pagetable *iopt)
+{
+	sio_wordlock_unlock(&iopt->lock);
+}
 
 struct iopt_area {
 	struct sio_itree_node node;	/* IOVA range; under iopt->lock */

@@ -224,54 +224,36 @@ static int check_map_args(uint32_t flags, uint64_t iova, uint64_t length)
 	return 0;
 }
 
-/* What MAP and MAP_FILE map: an address range or a file range. */
-struct map_source {
-	bool file;
-	uint64_t uptr;			/* MAP */
-	int fd;				/* MAP_FILE */
-	uint64_t start;			/* MAP_FILE */
-	uint64_t length;
-};
-
-/* MAP and MAP_FILE once their structs are read: *iova in, chosen out. */
-static int ioas_map_source(struct iommufd_ucmd *ucmd, uint32_t ioas_id,
-			   uint32_t map_flags, const struct map_source *src,
-			   uint64_t *iova)
+static unsigned int conv_iopt_flags(uint32_t map_flags)
 {
-	unsigned int prot = conv_iommu_prot(map_flags), flags = 0;
-	struct iommufd_ioas *ioas;
-	int rc;
-
-	rc = check_map_args(map_flags, *iova, src->length);
-	if (rc)
-		return rc;
-	ioas = iommufd_get_ioas(ucmd->ictx, ioas_id, &rc);
-	if (!ioas)
-		return rc;
-	if (!(map_flags & IOMMU_IOAS_MAP_FIXED_IOVA))
-		flags = IOPT_ALLOC_IOVA;
-	if (src->file)
-		rc = iopt_map_file_pages(ucmd->ictx, &ioas->iopt, iova, src->fd,
-					 src->start, src->length, prot, flags);
-	else
-		rc = iopt_map_user_pages(ucmd->ictx, &ioas->iopt, iova,
-					 src->uptr, src->length, prot, flags);
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return rc;
+	return map_flags & IOMMU_IOAS_MAP_FIXED_IOVA ? 0 : IOPT_ALLOC_IOVA;
 }
 
+/*
+ * MAP and MAP_FILE: the checks, the IOAS held for the map, and the IOVA
+ * given back.  The IOAS goes back before the answer is copied out, as in
+ * the kernel.
+ */
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
-	struct map_source src = { .uptr = cmd->user_va,
-				  .length = cmd->length };
+	struct iommufd_ioas *ioas;
 	uint64_t iova = cmd->iova;
 	int rc;
 
 	if (cmd->__reserved)
 		return sio_err(-EOPNOTSUPP,
 			       "IOMMU_IOAS_MAP: reserved field set");
-	rc = ioas_map_source(ucmd, cmd->ioas_id, cmd->flags, &src, &iova);
+	rc = check_map_args(cmd->flags, iova, cmd->length);
+	if (rc)
+		return rc;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
+	if (!ioas)
+		return rc;
+	rc = iopt_map_user_pages(ucmd->ictx, &ioas->iopt, &iova, cmd->user_va,
+				 cmd->length, conv_iommu_prot(cmd->flags),
+				 conv_iopt_flags(cmd->flags));
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	if (rc)
 		return rc;
 	cmd->iova = iova;
@@ -281,12 +263,21 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map_file *cmd = ucmd->cmd;
-	struct map_source src = { .file = true, .fd = cmd->fd,
-				  .start = cmd->start, .length = cmd->length };
+	struct iommufd_ioas *ioas;
 	uint64_t iova = cmd->iova;
 	int rc;
 
-	rc = ioas_map_source(ucmd, cmd->ioas_id, cmd->flags, &src, &iova);
+	rc = check_map_args(cmd->flags, iova, cmd->length);
+	if (rc)
+		return rc;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
+	if (!ioas)
+		return rc;
+	rc = iopt_map_file_pages(ucmd->ictx, &ioas->iopt, &iova, cmd->fd,
+				 cmd->start, cmd->length,
+				 conv_iommu_prot(cmd->flags),
+				 conv_iopt_flags(cmd->flags));
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	if (rc)
 		return rc;
 	cmd->iova = iova;
@@ -297,7 +288,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
 	struct iommufd_ioas *src, *dst;
-	unsigned int flags = 0;
+	unsigned int flags;
 	uint64_t iova;
 	int rc;
 
@@ -319,8 +310,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 		iommufd_put_object(ucmd->ictx, &src->obj);
 		return rc;
 	}
-	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
-		flags = IOPT_ALLOC_IOVA;
+	flags = conv_iopt_flags(cmd->flags);
 	iova = cmd->dst_iova;
 	rc = iopt_copy(&src->iopt, &dst->iopt, cmd->src_iova, cmd->length,
 		       &iova, conv_iommu_prot(cmd->flags), flags);
@@ -445,7 +435,7 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	/* Every table locked, in ID order, as the kernel takes every
 	 * iova_rwsem: no map or unmap runs meanwhile. */
 	for (i = 0; i < nioas; i++)
-		pthread_mutex_lock(&ioas[i]->iopt.lock);
+		iopt_lock(&ioas[i]->iopt);
 	to = sio_umem_owner_resolve(ictx->host->owner);
 	for (i = 0; i < nioas && !rc; i++) {
 		sio_itree_for_each(n, &ioas[i]->iopt.area_itree, 0, UINT64_MAX) {
@@ -510,7 +500,7 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	}
 	sio_umem_owner_put(to);
 	for (i = nioas; i--;) {
-		pthread_mutex_unlock(&ioas[i]->iopt.lock);
+		iopt_unlock(&ioas[i]->iopt);
 		iommufd_put_object(ictx, &ioas[i]->obj);
 	}
 	free(moved);

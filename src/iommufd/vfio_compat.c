@@ -201,9 +201,9 @@ static bool large_pages_disabled(struct io_pagetable *iopt)
 {
 	bool disabled;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	disabled = iopt->disable_large_pages;
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return disabled;
 }
 
@@ -418,7 +418,7 @@ static uint64_t compat_pagesizes(struct io_pagetable *iopt)
 {
 	uint64_t ps = iopt->host->page_size, bitmap = UINT64_MAX;
 
-	pthread_mutex_lock(&iopt->lock);
+	iopt_lock(iopt);
 	for (unsigned int i = 0; i < iopt->ndomains; i++)
 		bitmap &= sio_domain_pgsize_bitmap(iopt->domains[i]);
 	if (bitmap & (ps - 1)) {
@@ -427,7 +427,7 @@ static uint64_t compat_pagesizes(struct io_pagetable *iopt)
 	}
 	if (bitmap < iopt->iova_alignment)
 		bitmap = iopt->iova_alignment;
-	pthread_mutex_unlock(&iopt->lock);
+	iopt_unlock(iopt);
 	return bitmap;
 }
 

@@ -116,11 +116,17 @@ static void link_at(struct sio_itree *t, struct itree_path *p, int i,
  */
 static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
 {
+	/* Once a subtree's maximum came out unchanged, no maximum above it
+	 * changes either (each reads only its one changed child's), except
+	 * at must_reach, whose own interval changed: the maxima are then
+	 * read back rather than recomputed, while the heights go on up. */
+	bool max_fixed = false;
+
 	for (int i = p->depth - 1; i >= 0; i--) {
 		struct sio_itree_node *n = p->node[i], *l = n->left,
 				      *r = n->right, *nn;
 		int hl = l ? l->height : 0, hr = r ? r->height : 0, h;
-		uint64_t m = n->last;
+		uint64_t m;
 
 		if (__builtin_expect(hl - hr > 1 || hr - hl > 1, 0)) {
 			int old_h = n->height;
@@ -128,6 +134,9 @@ static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
 
 			nn = balance(n);
 			link_at(t, p, i, n, nn);
+			/* The rotation recomputed the place's maximum (at
+			 * must_reach too, against the one the place had). */
+			max_fixed = nn->subtree_last == old_m;
 			if (nn->height != old_h || nn->subtree_last != old_m ||
 			    (i > must_reach && must_reach >= 0))
 				continue;
@@ -135,10 +144,18 @@ static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
 		}
 		/* Balanced: recompute in place, written only if it changed. */
 		h = (hl > hr ? hl : hr) + 1;
-		if (l && l->subtree_last > m)
-			m = l->subtree_last;
-		if (r && r->subtree_last > m)
-			m = r->subtree_last;
+		if (i == must_reach)
+			max_fixed = false;
+		if (max_fixed) {
+			m = n->subtree_last;
+		} else {
+			m = n->last;
+			if (l && l->subtree_last > m)
+				m = l->subtree_last;
+			if (r && r->subtree_last > m)
+				m = r->subtree_last;
+			max_fixed = m == n->subtree_last;
+		}
 		if (h != n->height || m != n->subtree_last) {
 			n->height = h;
 			n->subtree_last = m;
@@ -151,14 +168,28 @@ static void fix_path(struct sio_itree *t, struct itree_path *p, int must_reach)
 	}
 }
 
+static void insert_walk(struct sio_itree *t, struct sio_itree_node *node);
+
 void sio_itree_insert(struct sio_itree *t, struct sio_itree_node *node)
+{
+	node->left = node->right = NULL;
+	node->height = 1;
+	node->subtree_last = node->last;
+	/* Into an empty tree: no walk, and none of its stack to set up. */
+	if (!t->root) {
+		t->root = node;
+		t->count++;
+		return;
+	}
+	insert_walk(t, node);
+}
+
+static __attribute__((noinline)) void insert_walk(struct sio_itree *t,
+						   struct sio_itree_node *node)
 {
 	struct itree_path p;
 	struct sio_itree_node *n = t->root, **link = &t->root;
 
-	node->left = node->right = NULL;
-	node->height = 1;
-	node->subtree_last = node->last;
 	p.depth = 0;
 	/* Branches, not a select: a path that repeats (maps at the same
 	 * place) is predicted and its loads start ahead. */
@@ -172,7 +203,22 @@ void sio_itree_insert(struct sio_itree *t, struct sio_itree_node *node)
 	fix_path(t, &p, -1);
 }
 
+static void remove_walk(struct sio_itree *t, struct sio_itree_node *node);
+
 void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
+{
+	/* The root alone (a table with one mapping): nothing to walk, and
+	 * none of the walk's stack to set up. */
+	if (t->root == node && !node->left && !node->right) {
+		t->root = NULL;
+		t->count--;
+		return;
+	}
+	remove_walk(t, node);
+}
+
+static __attribute__((noinline)) void remove_walk(struct sio_itree *t,
+						   struct sio_itree_node *node)
 {
 	struct itree_path p;
 	struct sio_itree_node *n = t->root, *s;
@@ -190,7 +236,8 @@ void sio_itree_remove(struct sio_itree *t, struct sio_itree_node *node)
 	if (!node->left || !node->right) {
 		/* Its one child's subtree is whole: it takes node's place. */
 		link_at(t, &p, k, node, node->left ? node->left : node->right);
-		fix_path(t, &p, -1);
+		if (k)
+			fix_path(t, &p, -1);
 		return;
 	}
 	/*
@@ -238,10 +285,35 @@ static struct sio_itree_node *first_from(struct sio_itree_node *n,
 	return first_from(n->right, after, start, last);
 }
 
+/*
+ * The first lookup walks down without recursion.  At each node: when the
+ * left subtree holds an interval ending at or after start, the answer (if
+ * any) is there, since either that interval intersects the range or it
+ * starts after last, and then so does everything after it in tree order.
+ * Otherwise the node itself, then its right subtree, are the candidates.
+ */
 struct sio_itree_node *sio_itree_iter_first(const struct sio_itree *t,
 					    uint64_t start, uint64_t last)
 {
-	return first_from(t->root, NULL, start, last);
+	struct sio_itree_node *n = t->root;
+
+	if (!n || n->subtree_last < start)
+		return NULL;
+	for (;;) {
+		struct sio_itree_node *l = n->left;
+
+		if (l && l->subtree_last >= start) {
+			n = l;
+			continue;
+		}
+		if (n->start > last)
+			return NULL;
+		if (n->last >= start)
+			return n;
+		n = n->right;
+		if (!n || n->subtree_last < start)
+			return NULL;
+	}
 }
 
 struct sio_itree_node *sio_itree_iter_next(const struct sio_itree *t,

@@ -159,6 +159,70 @@ static void test_free_hint(void **state)
 	assert_int_equal(destroy(f, ioas), 0);
 }
 
+/* Unmap starts at the area mapped last when that area holds the range's
+ * first byte; the answers are the walk's whatever the hint says: a cut of
+ * it or of another area is -ENOENT with nothing unmapped, a range over
+ * several areas unmaps them all, an area before the hint is found. */
+static void test_area_hint(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0;
+	uint64_t x = MOCK_APERTURE_START, iova, done;
+
+	for (int with_domain = 0; with_domain < 2; with_domain++) {
+		/* A (two pages) then B (one page, the hint). */
+		iova = x;
+		assert_int_equal(map(f, ioas, f->buf, 2 * PAGE, &iova, FIXED),
+				 0);
+		iova = x + 2 * PAGE;
+		assert_int_equal(map(f, ioas, f->buf + 2 * PAGE, PAGE, &iova,
+				     FIXED), 0);
+		/* Cuts of A, from its start and inside it. */
+		done = 1;
+		assert_int_equal(unmap(f, ioas, x, PAGE, &done), -ENOENT);
+		assert_int_equal(unmap(f, ioas, x + PAGE, PAGE, &done),
+				 -ENOENT);
+		/* B and a page past it: B goes, the hint with it. */
+		assert_int_equal(unmap(f, ioas, x + 2 * PAGE, 2 * PAGE, &done),
+				 0);
+		assert_int_equal(done, PAGE);
+		assert_int_equal(unmap(f, ioas, x + 2 * PAGE, PAGE, &done),
+				 -ENOENT);
+		/* A, found by the walk, exactly. */
+		assert_int_equal(unmap(f, ioas, x, 2 * PAGE, &done), 0);
+		assert_int_equal(done, 2 * PAGE);
+		assert_int_equal(unmap(f, ioas, x, 2 * PAGE, &done), -ENOENT);
+
+		/* A, B, C one page each; the hint (C) is cut by a range
+		 * from inside it; then a range over A and B; C exactly. */
+		for (unsigned int i = 0; i < 3; i++) {
+			iova = x + i * PAGE;
+			assert_int_equal(map(f, ioas, f->buf + i * PAGE, PAGE,
+					     &iova, FIXED), 0);
+		}
+		assert_int_equal(unmap(f, ioas, x + 2 * PAGE, 1, &done),
+				 -ENOENT);
+		assert_int_equal(unmap(f, ioas, x, 2 * PAGE, &done), 0);
+		assert_int_equal(done, 2 * PAGE);
+		if (with_domain)
+			assert_int_equal(check_map(f, hwpt, x + 2 * PAGE, PAGE,
+						   f->buf + 2 * PAGE), 0);
+		assert_int_equal(unmap(f, ioas, x + 2 * PAGE, PAGE, &done), 0);
+		assert_int_equal(done, PAGE);
+		if (with_domain)
+			assert_int_not_equal(check_map(f, hwpt, x + 2 * PAGE,
+						       PAGE, f->buf + 2 * PAGE),
+					     0);
+		/* A range over everything, of a hint-less table. */
+		assert_int_equal(unmap(f, ioas, x, 3 * PAGE, &done), -ENOENT);
+		if (!with_domain)
+			assert_int_equal(mock_domain(f, ioas, &stdev, &hwpt,
+						     NULL), 0);
+	}
+	assert_int_equal(destroy(f, stdev), 0);
+	assert_int_equal(destroy(f, ioas), 0);
+}
+
 /* With fail-nth armed the map allocates as without the cache: each
  * counted site fails the map (-EFAULT for a copy, -ENOMEM for an
  * allocation) and leaves nothing mapped. */
@@ -215,6 +279,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reuse_across_domain_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errnos_with_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_hint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_area_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_nth_reaches_allocation, setup, teardown),
 	};
 
