@@ -21,6 +21,16 @@ struct iommufd_ioas *iommufd_get_ioas(struct sio_iommufd *ictx, uint32_t id,
 	return obj ? to_ioas(obj) : NULL;
 }
 
+struct iommufd_ioas *iommufd_hold_ioas(struct sio_iommufd *ictx, uint32_t id,
+				       bool *held, int *err)
+{
+	struct iommufd_object *obj = iommufd_hold_object(ictx, id,
+							 IOMMUFD_OBJ_IOAS,
+							 held, err);
+
+	return obj ? to_ioas(obj) : NULL;
+}
+
 struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx, int *err)
 {
 	struct iommufd_object *obj;
@@ -239,6 +249,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	struct iommu_ioas_map *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
 	uint64_t iova = cmd->iova;
+	bool held;
 	int rc;
 
 	if (cmd->__reserved)
@@ -247,13 +258,13 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	rc = check_map_args(cmd->flags, iova, cmd->length);
 	if (rc)
 		return rc;
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
+	ioas = iommufd_hold_ioas(ucmd->ictx, cmd->ioas_id, &held, &rc);
 	if (!ioas)
 		return rc;
 	rc = iopt_map_user_pages(ucmd->ictx, &ioas->iopt, &iova, cmd->user_va,
 				 cmd->length, conv_iommu_prot(cmd->flags),
 				 conv_iopt_flags(cmd->flags));
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	iommufd_unhold_object(ucmd->ictx, &ioas->obj, held);
 	if (rc)
 		return rc;
 	cmd->iova = iova;
@@ -265,19 +276,20 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 	struct iommu_ioas_map_file *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
 	uint64_t iova = cmd->iova;
+	bool held;
 	int rc;
 
 	rc = check_map_args(cmd->flags, iova, cmd->length);
 	if (rc)
 		return rc;
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
+	ioas = iommufd_hold_ioas(ucmd->ictx, cmd->ioas_id, &held, &rc);
 	if (!ioas)
 		return rc;
 	rc = iopt_map_file_pages(ucmd->ictx, &ioas->iopt, &iova, cmd->fd,
 				 cmd->start, cmd->length,
 				 conv_iommu_prot(cmd->flags),
 				 conv_iopt_flags(cmd->flags));
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	iommufd_unhold_object(ucmd->ictx, &ioas->obj, held);
 	if (rc)
 		return rc;
 	cmd->iova = iova;
@@ -328,9 +340,10 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
 	uint64_t unmapped = 0;
+	bool held;
 	int rc;
 
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id, &rc);
+	ioas = iommufd_hold_ioas(ucmd->ictx, cmd->ioas_id, &held, &rc);
 	if (!ioas)
 		return rc;
 	if (cmd->iova == 0 && cmd->length == UINT64_MAX) {
@@ -356,7 +369,7 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	cmd->length = unmapped;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 out_put:
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	iommufd_unhold_object(ucmd->ictx, &ioas->obj, held);
 	return rc;
 }
 

@@ -137,8 +137,13 @@ struct sio_iommufd {
 	 * removes an object may hold a lock an ioctl takes before it puts
 	 * its objects: removal may wait for that ioctl). */
 	pthread_mutex_t obj_lock;
-	/* Signalled (under obj_lock) when an object's wait_cnt reaches 0. */
+	/* Signalled (under obj_lock) when an object's wait_cnt reaches 0,
+	 * and when an ioctl lets go of a hold while hold_waiters says a
+	 * removal waits for holds (object.c, "Holds"). */
 	pthread_cond_t destroy_wait;
+	/* Removals waiting for holds to go (atomic; changed under
+	 * obj_lock, read without it by iommufd_unhold_object). */
+	unsigned int hold_waiters;
 	/* Indexed by ID ([0] unused).  Written under obj_lock, read
 	 * without it (object.c, "Lookups"): the pointer and the slots are
 	 * atomics, and a table outgrown is kept on its successor's retired
@@ -234,6 +239,18 @@ struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 					  enum iommufd_object_type type,
 					  int *err);
 void iommufd_put_object(struct sio_iommufd *ictx, struct iommufd_object *obj);
+/* The same lookup for an ioctl that lets go of the object before it
+ * returns, on the same thread: while the thread's hold slot is free it
+ * holds obj there and touches no count (*held true); otherwise, or when
+ * the object is being removed, it takes a reference as
+ * iommufd_get_object (*held false).  Either way DESTROY of obj meanwhile
+ * is -EBUSY, and iommufd_unhold_object(ictx, obj, *held) lets go. */
+struct iommufd_object *iommufd_hold_object(struct sio_iommufd *ictx,
+					   uint32_t id,
+					   enum iommufd_object_type type,
+					   bool *held, int *err);
+void iommufd_unhold_object(struct sio_iommufd *ictx,
+			   struct iommufd_object *obj, bool held);
 static inline void iommufd_obj_get(struct iommufd_object *obj)
 {
 	__atomic_add_fetch(&obj->refs, IOMMUFD_OBJ_USER, __ATOMIC_RELAXED);
@@ -484,6 +501,9 @@ static inline struct iommufd_hwpt_paging *to_hwpt_paging(struct iommufd_object *
 /* ioas.c */
 struct iommufd_ioas *iommufd_get_ioas(struct sio_iommufd *ictx, uint32_t id,
 				      int *err);
+/* An IOAS held for one ioctl (iommufd_hold_object). */
+struct iommufd_ioas *iommufd_hold_ioas(struct sio_iommufd *ictx, uint32_t id,
+				       bool *held, int *err);
 struct iommufd_ioas *iommufd_ioas_alloc(struct sio_iommufd *ictx, int *err);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);

@@ -103,6 +103,8 @@ static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 struct obj_hazard {
 	struct obj_hazard *next;	/* set before publication */
 	struct iommufd_object *obj;	/* atomic: held by a lookup */
+	/* atomic: held by an ioctl for its whole run ("Holds" below) */
+	struct iommufd_object *held;
 	unsigned int used;		/* atomic: a live thread owns it */
 } __attribute__((aligned(64)));
 
@@ -119,6 +121,7 @@ static void obj_hz_release(void *arg)
 	struct obj_hazard *h = arg;
 
 	__atomic_store_n(&h->obj, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->held, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->used, 0, __ATOMIC_RELEASE);
 	obj_hz_self = NULL;
 }
@@ -200,14 +203,28 @@ static void obj_hz_barrier(void)
 		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
-static bool obj_hz_held(const struct iommufd_object *obj)
+/* Whether a lookup's slot (with holds) or an ioctl's hold names obj;
+ * after obj_hz_barrier(). */
+static bool obj_hz_slots_name(const struct iommufd_object *obj, bool lookups)
 {
 	struct obj_hazard *h;
 
 	for (h = __atomic_load_n(&obj_hazards, __ATOMIC_ACQUIRE); h; h = h->next)
-		if (__atomic_load_n(&h->obj, __ATOMIC_ACQUIRE) == obj)
+		if ((lookups && __atomic_load_n(&h->obj, __ATOMIC_ACQUIRE) == obj) ||
+		    __atomic_load_n(&h->held, __ATOMIC_ACQUIRE) == obj)
 			return true;
 	return false;
+}
+
+static bool obj_hz_held(const struct iommufd_object *obj)
+{
+	return obj_hz_slots_name(obj, true);
+}
+
+/* Whether an ioctl holds obj (iommufd_hold_object). */
+static bool obj_hz_holding(const struct iommufd_object *obj)
+{
+	return obj_hz_slots_name(obj, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -469,9 +486,12 @@ get_object_slow(struct sio_iommufd *ictx, uint32_t id,
 
 	if (__builtin_expect(!hz, 0))
 		hz = obj_hz_get();
-	if (hz) {
+	if (hz)
 		obj = get_object_hazard(ictx, hz, id, type);
-	} else {
+	if (!obj) {
+		/* Under obj_lock the answer is final: a removal that set
+		 * users to 0 and found a hold has restored it (remove_locked),
+		 * so a failing DESTROY never makes this lookup fail. */
 		pthread_mutex_lock(&ictx->obj_lock);
 		obj = table_load(ictx, id);
 		if (obj == IOMMUFD_OBJ_RESERVED ||
@@ -524,6 +544,94 @@ struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 	return get_object_slow(ictx, id, type, err);
 }
 
+/* ------------------------------------------------------------------ */
+/* Holds                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * IOAS_MAP and IOAS_UNMAP look their IOAS up on every call, and the two
+ * atomic read-modify-writes of a counted lookup (take users and wait_cnt,
+ * put them) were a third of such a call's time.  An ioctl that lets go of
+ * the object before it returns, on its own thread, holds it instead in
+ * its thread's hold slot (obj_hazard.held): a plain store, the fence of
+ * a lookup, and the checks a counted lookup makes, with no count taken.
+ * A hold stands for a user and a wait_cnt at once:
+ *  - DESTROY (remove_locked without REMOVE_WAIT) takes users 1 -> 0, then
+ *    barriers and looks at every hold slot: a hold taken before the
+ *    barrier is seen (users restored: -EBUSY), and one stored after it
+ *    finds users at 0 and lets go, then looks up counted;
+ *  - a removal that waits (REMOVE_WAIT) takes the object out of the
+ *    table, counts itself in hold_waiters, barriers and sleeps until no
+ *    slot holds it; a holder that lets go after that barrier sees
+ *    hold_waiters and wakes it under obj_lock; one that let go before
+ *    it is seen gone;
+ *  - the limbo's reaper looks at the hold slots as at the lookups'.
+ * One hold per thread: a second one (a nested ioctl from a signal
+ * handler, an ioctl holding two objects) takes a counted reference.
+ * Holds never cross a fork: the fork gate waits for every op to end.
+ */
+
+/* Empty this thread's hold slot, and wake a removal that waits for it. */
+static void hold_release(struct sio_iommufd *ictx, struct obj_hazard *hz)
+{
+	__atomic_store_n(&hz->held, NULL, __ATOMIC_RELEASE);
+	obj_hz_fence();
+	if (__builtin_expect(__atomic_load_n(&ictx->hold_waiters,
+					     __ATOMIC_RELAXED), 0)) {
+		pthread_mutex_lock(&ictx->obj_lock);
+		pthread_cond_broadcast(&ictx->destroy_wait);
+		pthread_mutex_unlock(&ictx->obj_lock);
+	}
+}
+
+struct iommufd_object *iommufd_hold_object(struct sio_iommufd *ictx,
+					   uint32_t id,
+					   enum iommufd_object_type type,
+					   bool *held, int *err)
+{
+	struct obj_hazard *hz = obj_hz_self;
+	struct iommufd_obj_table *t = __atomic_load_n(&ictx->table,
+						      __ATOMIC_ACQUIRE);
+	struct iommufd_object *obj;
+	uint64_t v;
+
+	*held = false;
+	if (__builtin_expect(hz && t && id < t->cap &&
+			     !__atomic_load_n(&hz->held, __ATOMIC_RELAXED), 1)) {
+		obj = __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
+		if (__builtin_expect(obj && obj != IOMMUFD_OBJ_RESERVED, 1)) {
+			__atomic_store_n(&hz->held, obj, __ATOMIC_RELAXED);
+			obj_hz_fence();
+			/* As iommufd_get_object: still in the table, so not
+			 * freed while the slot names it; then alive (users
+			 * and wait_cnt both non-zero). */
+			if (__builtin_expect(__atomic_load_n(&ictx->table,
+							     __ATOMIC_ACQUIRE) == t &&
+					     __atomic_load_n(&t->slot[id],
+							     __ATOMIC_ACQUIRE) == obj, 1) &&
+			    (type == IOMMUFD_OBJ_ANY || obj->type == type)) {
+				v = __atomic_load_n(&obj->refs, __ATOMIC_ACQUIRE);
+				if (__builtin_expect(iommufd_obj_users(v) &&
+						     iommufd_obj_waits(v), 1)) {
+					*held = true;
+					return obj;
+				}
+			}
+			hold_release(ictx, hz);
+		}
+	}
+	return iommufd_get_object(ictx, id, type, err);
+}
+
+void iommufd_unhold_object(struct sio_iommufd *ictx,
+			   struct iommufd_object *obj, bool held)
+{
+	if (held)
+		hold_release(ictx, obj_hz_self);
+	else
+		iommufd_put_object(ictx, obj);
+}
+
 void iommufd_put_object(struct sio_iommufd *ictx, struct iommufd_object *obj)
 {
 	/* users and wait_cnt at once: a removal woken by wait_cnt reaching
@@ -542,13 +650,23 @@ void iommufd_put_object(struct sio_iommufd *ictx, struct iommufd_object *obj)
 }
 
 /* Drop the table's wait_cnt and sleep until the ioctls holding obj have
- * put it.  Under obj_lock, with obj out of the table's lookups. */
+ * put it, and with holds, until no ioctl holds it either ("Holds").
+ * Under obj_lock, with obj out of the table's lookups. */
 static void wait_shortterm_users(struct sio_iommufd *ictx,
-				 struct iommufd_object *obj)
+				 struct iommufd_object *obj, bool holds)
 {
 	__atomic_sub_fetch(&obj->refs, IOMMUFD_OBJ_WAIT, __ATOMIC_ACQ_REL);
-	while (iommufd_obj_waits(__atomic_load_n(&obj->refs, __ATOMIC_ACQUIRE)))
+	if (holds) {
+		/* Before the barrier: a holder that lets go after it sees
+		 * hold_waiters and wakes us. */
+		__atomic_add_fetch(&ictx->hold_waiters, 1, __ATOMIC_SEQ_CST);
+		obj_hz_barrier();
+	}
+	while (iommufd_obj_waits(__atomic_load_n(&obj->refs, __ATOMIC_ACQUIRE)) ||
+	       (holds && obj_hz_holding(obj)))
 		pthread_cond_wait(&ictx->destroy_wait, &ictx->obj_lock);
+	if (holds)
+		__atomic_sub_fetch(&ictx->hold_waiters, 1, __ATOMIC_RELEASE);
 }
 
 /* Remove obj, published as id, found under obj_lock; drops the lock. */
@@ -560,7 +678,7 @@ static int remove_locked(struct sio_iommufd *ictx, struct iommufd_object *obj,
 	if (flags & IOMMUFD_REMOVE_WAIT) {
 		/* Out of the table first: no new lookup finds it. */
 		table_store(ictx, id, IOMMUFD_OBJ_RESERVED);
-		wait_shortterm_users(ictx, obj);
+		wait_shortterm_users(ictx, obj, true);
 	}
 	/* users 1 -> 0 in one step: a lookup that raced took its count
 	 * first (then this is -EBUSY) or finds users at 0. */
@@ -571,6 +689,19 @@ static int remove_locked(struct sio_iommufd *ictx, struct iommufd_object *obj,
 	} while (!__atomic_compare_exchange_n(&obj->refs, &v,
 					      v - IOMMUFD_OBJ_USER, false,
 					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	/* An ioctl's hold counts as a user: after the barrier every hold
+	 * taken before it is seen, and every later one finds users at 0
+	 * and lets go (iommufd_hold_object).  A lookup that found users at
+	 * 0 meanwhile looks again under obj_lock (get_object_slow), so the
+	 * 0 undone below is never an answer. */
+	if (iommufd_obj_users(v) == 1 && !(flags & IOMMUFD_REMOVE_WAIT)) {
+		obj_hz_barrier();
+		if (obj_hz_holding(obj)) {
+			__atomic_add_fetch(&obj->refs, IOMMUFD_OBJ_USER,
+					   __ATOMIC_RELEASE);
+			v += IOMMUFD_OBJ_USER;
+		}
+	}
 	if (iommufd_obj_users(v) != 1) {
 		if (flags & IOMMUFD_REMOVE_WAIT) {
 			/* A long-lived user remains: publish it again
@@ -593,7 +724,7 @@ static int remove_locked(struct sio_iommufd *ictx, struct iommufd_object *obj,
 	/* An ioctl that put its users count may not have put its wait_cnt
 	 * yet: it still touches obj until then. */
 	if (!(flags & IOMMUFD_REMOVE_WAIT))
-		wait_shortterm_users(ictx, obj);
+		wait_shortterm_users(ictx, obj, false);
 	pthread_mutex_unlock(&ictx->obj_lock);
 
 	iommufd_object_ops[obj->type].destroy(obj);

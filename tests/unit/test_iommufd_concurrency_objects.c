@@ -122,6 +122,156 @@ static void test_destroy_races_lookups(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Holds (IOAS_MAP and IOAS_UNMAP's lookups) against DESTROY              */
+/* ------------------------------------------------------------------ */
+
+struct holdr {
+	struct fx *f;
+	uint32_t id;
+	atomic_int phase;	/* 1: holding; 2: let it go */
+	atomic_int released;	/* the hold is gone */
+	atomic_int stop;
+	atomic_long missing, found;
+};
+
+static void *hold_thread(void *arg)
+{
+	struct holdr *h = arg;
+	struct iommufd_object *obj;
+	bool held = false;
+	int err = 0;
+
+	/* The first lookup gives the thread its slots; then it holds. */
+	obj = iommufd_get_object(h->f->ictx, h->id, IOMMUFD_OBJ_IOAS, &err);
+	assert_non_null(obj);
+	iommufd_put_object(h->f->ictx, obj);
+	obj = iommufd_hold_object(h->f->ictx, h->id, IOMMUFD_OBJ_IOAS, &held,
+				  &err);
+	assert_non_null(obj);
+	assert_true(held);
+	atomic_store(&h->phase, 1);
+	while (atomic_load(&h->phase) != 2)
+		sched_yield();
+	atomic_store(&h->released, 1);
+	iommufd_unhold_object(h->f->ictx, obj, held);
+	return NULL;
+}
+
+/* Counted lookups while DESTROY keeps failing on the hold: the 0 that
+ * DESTROY writes and undoes is never an answer. */
+static void *counted_lookups(void *arg)
+{
+	struct holdr *h = arg;
+
+	while (!atomic_load(&h->stop)) {
+		int err = 0;
+		struct iommufd_object *obj = iommufd_get_object(
+			h->f->ictx, h->id, IOMMUFD_OBJ_IOAS, &err);
+
+		if (!obj) {
+			atomic_fetch_add(&h->missing, 1);
+			continue;
+		}
+		atomic_fetch_add(&h->found, 1);
+		iommufd_put_object(h->f->ictx, obj);
+	}
+	return NULL;
+}
+
+static void test_hold_is_a_user(void **state)
+{
+	struct fx *f = *state;
+	struct holdr h = { .f = f, .id = ioas_alloc(f) };
+	pthread_t holder, looker;
+
+	assert_int_equal(pthread_create(&holder, NULL, hold_thread, &h), 0);
+	while (atomic_load(&h.phase) != 1)
+		sched_yield();
+	assert_int_equal(pthread_create(&looker, NULL, counted_lookups, &h), 0);
+	/* Held: DESTROY is -EBUSY however often it is tried, and lookups
+	 * meanwhile always find the IOAS. */
+	for (int i = 0; i < 2000; i++)
+		assert_int_equal(destroy(f, h.id), -EBUSY);
+	atomic_store(&h.stop, 1);
+	pthread_join(looker, NULL);
+	assert_int_equal(atomic_load(&h.missing), 0);
+	assert_true(atomic_load(&h.found) > 0);
+	atomic_store(&h.phase, 2);
+	pthread_join(holder, NULL);
+	assert_int_equal(destroy(f, h.id), 0);
+	assert_int_equal(destroy(f, h.id), -ENOENT);
+}
+
+static void *let_go_later(void *arg)
+{
+	struct holdr *h = arg;
+
+	/* Long enough that the removal below is waiting. */
+	struct timespec ts = { 0, 30 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	atomic_store(&h->phase, 2);
+	return NULL;
+}
+
+/* A removal that waits (a driver's: REMOVE_WAIT) sleeps until the hold
+ * is let go, and the holder's unhold wakes it. */
+static void test_remove_wait_waits_for_hold(void **state)
+{
+	struct fx *f = *state;
+	struct holdr h = { .f = f, .id = ioas_alloc(f) };
+	pthread_t holder, waker;
+
+	assert_int_equal(pthread_create(&holder, NULL, hold_thread, &h), 0);
+	while (atomic_load(&h.phase) != 1)
+		sched_yield();
+	assert_int_equal(pthread_create(&waker, NULL, let_go_later, &h), 0);
+	assert_int_equal(iommufd_object_remove(f->ictx, NULL, h.id,
+					       IOMMUFD_REMOVE_WAIT), 0);
+	assert_int_equal(atomic_load(&h.released), 1);
+	pthread_join(waker, NULL);
+	pthread_join(holder, NULL);
+	assert_int_equal(destroy(f, h.id), -ENOENT);
+}
+
+/* A thread holds one object at a time: a second hold, by the same
+ * thread, is a counted reference, and each lets go of its own. */
+static void test_second_hold_is_counted(void **state)
+{
+	struct fx *f = *state;
+	uint32_t a = ioas_alloc(f), b = ioas_alloc(f);
+	struct iommufd_object *oa, *ob, *oa2;
+	bool ha = false, hb = true, ha2 = true;
+	int err = 0;
+
+	/* This thread's slots exist after one lookup. */
+	oa = iommufd_get_object(f->ictx, a, IOMMUFD_OBJ_IOAS, &err);
+	assert_non_null(oa);
+	iommufd_put_object(f->ictx, oa);
+	oa = iommufd_hold_object(f->ictx, a, IOMMUFD_OBJ_IOAS, &ha, &err);
+	ob = iommufd_hold_object(f->ictx, b, IOMMUFD_OBJ_IOAS, &hb, &err);
+	oa2 = iommufd_hold_object(f->ictx, a, IOMMUFD_OBJ_IOAS, &ha2, &err);
+	assert_non_null(oa);
+	assert_non_null(ob);
+	assert_ptr_equal(oa2, oa);
+	assert_true(ha);
+	assert_false(hb);
+	assert_false(ha2);
+	/* A wrong type is -ENOENT, holding nothing. */
+	assert_null(iommufd_hold_object(f->ictx, a, IOMMUFD_OBJ_DEVICE, &hb,
+					&err));
+	assert_int_equal(err, -ENOENT);
+	assert_int_equal(destroy(f, a), -EBUSY);
+	assert_int_equal(destroy(f, b), -EBUSY);
+	iommufd_unhold_object(f->ictx, oa, ha);
+	assert_int_equal(destroy(f, a), -EBUSY);	/* the counted one */
+	iommufd_unhold_object(f->ictx, oa2, ha2);
+	iommufd_unhold_object(f->ictx, ob, false);
+	assert_int_equal(destroy(f, a), 0);
+	assert_int_equal(destroy(f, b), 0);
+}
+
+/* ------------------------------------------------------------------ */
 /* Table growth against lookups                                         */
 /* ------------------------------------------------------------------ */
 
@@ -289,6 +439,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_destroy_races_lookups,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_is_a_user, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_remove_wait_waits_for_hold,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_hold_is_counted,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_growth_keeps_objects,
 						setup, teardown),
