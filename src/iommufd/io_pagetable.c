@@ -93,7 +93,7 @@ static uint64_t ffs64(uint64_t v)
 void iopt_init_table(struct io_pagetable *iopt, struct sio_iommufd_host *host)
 {
 	iopt->host = host;
-	sio_wordlock_init(&iopt->lock);
+	sio_biaslock_init(&iopt->lock);
 	iopt->area_itree = (struct sio_itree)SIO_ITREE_INIT;
 	iopt->allowed_itree = (struct sio_itree)SIO_ITREE_INIT;
 	iopt->reserved_itree = (struct sio_itree)SIO_ITREE_INIT;

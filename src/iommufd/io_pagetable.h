@@ -18,7 +18,7 @@
 #include "softiommu/domain.h"
 #include "softiommu/umem.h"
 #include "util/interval_tree.h"
-#include "util/wordlock.h"
+#include "util/biaslock.h"
 
 struct sio_iommufd_host;
 struct sio_iommufd;
@@ -28,11 +28,11 @@ struct iommu_iova_range;
 struct io_pagetable {
 	struct sio_iommufd_host *host;
 	/* Protects everything below; rank 230 of docs/locking.md (after
-	 * access->ioas_lock and igroup->lock, before host->lock).  A word
-	 * lock (util/wordlock.h), taken through iopt_lock()/iopt_unlock():
-	 * every IOAS_MAP and IOAS_UNMAP takes it once, and it is never
-	 * waited on with a condition variable. */
-	struct sio_wordlock lock;
+	 * access->ioas_lock and igroup->lock, before host->lock).  A lock
+	 * biased to the thread that maps (util/biaslock.h), taken through
+	 * iopt_lock()/iopt_unlock(): every IOAS_MAP and IOAS_UNMAP takes it
+	 * once, and it is never waited on with a condition variable. */
+	struct sio_biaslock lock;
 	struct sio_itree area_itree;	/* iopt_area.node */
 	struct sio_itree allowed_itree;	/* iopt_allowed.node */
 	struct sio_itree reserved_itree;	/* iopt_reserved.node */
@@ -62,12 +62,12 @@ struct io_pagetable {
 
 static inline void iopt_lock(struct io_pagetable *iopt)
 {
-	sio_wordlock_lock(&iopt->lock);
+	sio_biaslock_lock(&iopt->lock);
 }
 
 static inline void iopt_unlock(struct io_pagetable *iopt)
 {
-	sio_wordlock_unlock(&iopt->lock);
+	sio_biaslock_unlock(&iopt->lock);
 }
 
 struct iopt_area {
