@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "util/sys.h"
+#include "util/thread_slot.h"
 
 struct sio_file;
 
@@ -53,13 +54,9 @@ extern _Thread_local unsigned int sio_file_gate_depth
 extern _Thread_local struct sio_file **sio_file_hazard
 	__attribute__((tls_model("initial-exec")));
 struct sio_file **sio_file_hazard_slot(void);
-extern bool sio_file_gate_membarrier;
 static inline void sio_file_hazard_fence(void)
 {
-	if (__builtin_expect(sio_file_gate_membarrier, 1))
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	else
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sio_slot_fence();
 }
 void sio_file_hazard_barrier(void);
 bool sio_file_hazard_held(const struct sio_file *file);

@@ -37,46 +37,31 @@
  * held by the forking thread from the prepare handler to the parent's or
  * child's handler.
  */
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "file/file.h"
+#include "util/thread_slot.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define GATE_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GATE_TSAN 1
-#endif
-#endif
-
+/* A thread's slot (util/thread_slot.h). */
 struct gate_slot {
-	struct gate_slot *next;	/* set before publication, then constant */
+	struct sio_thread_slot slot;
 	unsigned int busy;	/* atomic: its thread is inside the gate */
-	unsigned int used;	/* atomic: a live thread owns it */
 	/* atomic: the file its thread looked up without a reference
 	 * (file.c, "lookups without a reference"), or NULL. */
 	struct sio_file *hazard;
 };
 
-static struct gate_slot *gate_slots;	/* atomic head: push only */
 static unsigned int gate_overflow;	/* atomic: readers without a slot */
 unsigned int sio_file_gate_closed;	/* atomic: a fork is under way */
 #define gate_closed sio_file_gate_closed
 /* Held by fork while the gate is closed; readers that find it closed
  * wait on it.  The fork gate's lock (rank 100). */
 static pthread_mutex_t gate_mutex = PTHREAD_MUTEX_INITIALIZER;
-bool sio_file_gate_membarrier;	/* registered: readers need no fence */
-#define gate_membarrier sio_file_gate_membarrier
-static pthread_key_t gate_key;
-static bool gate_key_ok;
-static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
 
 _Thread_local unsigned int sio_file_gate_depth
 	__attribute__((tls_model("initial-exec")));
@@ -92,65 +77,47 @@ _Thread_local unsigned int *sio_file_gate_busy
 /* The overflow marker: gate_self of a thread counted in gate_overflow. */
 static struct gate_slot gate_no_slot;
 
-static void gate_slot_release(void *arg)
+static void gate_slot_release(struct sio_thread_slot *slot)
 {
-	struct gate_slot *s = arg;
+	struct gate_slot *s = (struct gate_slot *)slot;
 
 	/* A lookup its thread never put goes with it, as a reference
 	 * never put would stay. */
 	__atomic_store_n(&s->hazard, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->used, 0, __ATOMIC_RELEASE);
 	gate_self = NULL;
 	sio_file_gate_busy = NULL;
 	sio_file_hazard = NULL;
 }
 
-static void gate_setup(void)
-{
-#ifndef GATE_TSAN
-	gate_membarrier = syscall(SYS_membarrier,
-				  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
-				  0, 0) == 0;
-#endif
-	gate_key_ok = pthread_key_create(&gate_key, gate_slot_release) == 0;
-}
+static struct sio_thread_slots gate_slots =
+	SIO_THREAD_SLOTS_INIT(struct gate_slot, gate_slot_release);
 
-/* This thread's slot: a free one reused, or a new one pushed. */
+#define for_each_gate_slot(s)                                              \
+	for ((s) = (struct gate_slot *)sio_thread_slots_first(&gate_slots); \
+	     (s); (s) = (struct gate_slot *)(s)->slot.next)
+
+/* This thread's slot: a free one reused, or a new one pushed; the
+ * overflow marker without one. */
 static struct gate_slot *gate_slot_get(void)
 {
-	struct gate_slot *s, *head;
+	struct gate_slot *s;
 
-	pthread_once(&gate_once, gate_setup);
-	for (s = __atomic_load_n(&gate_slots, __ATOMIC_ACQUIRE); s; s = s->next) {
-		unsigned int free_ = 0;
-
-		if (__atomic_load_n(&s->used, __ATOMIC_RELAXED) == 0 &&
-		    __atomic_compare_exchange_n(&s->used, &free_, 1, false,
-						__ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
-			break;
-	}
-	if (!s) {
-		/* Plain calloc: the gate is not a fault-injection site. */
-		s = calloc(1, sizeof(*s));
-		if (!s || !gate_key_ok) {
-			free(s);
-			return &gate_no_slot;
-		}
-		s->used = 1;
-		head = __atomic_load_n(&gate_slots, __ATOMIC_RELAXED);
-		do {
-			s->next = head;
-		} while (!__atomic_compare_exchange_n(&gate_slots, &head, s, true,
-						      __ATOMIC_RELEASE,
-						      __ATOMIC_RELAXED));
-	}
-	if (gate_key_ok)
-		pthread_setspecific(gate_key, s);
+	s = (struct gate_slot *)sio_thread_slot_get(&gate_slots);
+	if (!s)
+		return &gate_no_slot;
 	gate_self = s;
 	sio_file_gate_busy = &s->busy;
 	return s;
+}
+
+/* The writer's side of the readers' fence: after it, a reader's store
+ * that came before is seen, and one that comes later sees what the writer
+ * stored before. */
+static void gate_barrier(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sio_membarrier();
 }
 
 /* The rest of sio_file_gate_enter() (file.h), whose depth is counted:
@@ -198,16 +165,10 @@ bool sio_file_gate_close(void)
 
 	if (gate_depth)
 		return false;	/* forking from inside an op */
-	pthread_once(&gate_once, gate_setup);
 	pthread_mutex_lock(&gate_mutex);
 	__atomic_store_n(&gate_closed, 1, __ATOMIC_SEQ_CST);
-	if (!gate_membarrier ||
-	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0)) {
-		/* Readers fence for themselves when not registered; a
-		 * failing barrier here cannot happen once registered. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	}
-	for (s = __atomic_load_n(&gate_slots, __ATOMIC_ACQUIRE); s; s = s->next)
+	gate_barrier();
+	for_each_gate_slot(s)
 		while (__atomic_load_n(&s->busy, __ATOMIC_ACQUIRE))
 			sched_yield();
 	while (__atomic_load_n(&gate_overflow, __ATOMIC_ACQUIRE))
@@ -222,12 +183,11 @@ void sio_file_gate_open(bool closed, bool child)
 	if (child) {
 		/* The other threads are gone: their slots are free (a fork
 		 * from inside an op did not wait for them). */
-		for (s = __atomic_load_n(&gate_slots, __ATOMIC_ACQUIRE); s;
-		     s = s->next) {
+		for_each_gate_slot(s) {
 			if (s == gate_self)
 				continue;
 			__atomic_store_n(&s->busy, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->slot.used, 0, __ATOMIC_RELAXED);
 			/* Its lookup went with its thread. */
 			__atomic_store_n(&s->hazard, NULL, __ATOMIC_RELAXED);
 		}
@@ -259,17 +219,14 @@ struct sio_file **sio_file_hazard_slot(void)
 
 void sio_file_hazard_barrier(void)
 {
-	pthread_once(&gate_once, gate_setup);
-	if (!gate_membarrier ||
-	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	gate_barrier();
 }
 
 bool sio_file_hazard_held(const struct sio_file *file)
 {
 	struct gate_slot *s;
 
-	for (s = __atomic_load_n(&gate_slots, __ATOMIC_ACQUIRE); s; s = s->next)
+	for_each_gate_slot(s)
 		if (__atomic_load_n(&s->hazard, __ATOMIC_ACQUIRE) == file)
 			return true;
 	return false;

@@ -48,13 +48,12 @@
  * gone (-ENOENT); an ID that DESTROY freed is -ENOENT for every lookup
  * that starts after it.
  */
-#include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "iommufd/iommufd_private.h"
+#include "util/thread_slot.h"
 
 struct iommufd_object_ops {
 	void (*destroy)(struct iommufd_object *obj);
@@ -82,103 +81,52 @@ static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
 /* IDs are 31 bits, as xa_limit_31b. */
 #define IOMMUFD_MAX_ID 0x7fffffffu
 
-#if defined(__SANITIZE_THREAD__)
-#define OBJ_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define OBJ_TSAN 1
-#endif
-#endif
-
 /* ------------------------------------------------------------------ */
 /* Hazard slots: one per thread that looked an object up                */
 /* ------------------------------------------------------------------ */
 
 /*
- * As the fork gate's slots (file/gate.c): on a list that only grows, given
- * back when their thread exits (a thread-specific key's destructor) and
- * reused by a later thread, never freed, so a reaper walks the list
- * without a lock.  A thread that cannot get one looks up under obj_lock.
+ * Per-thread slots (util/thread_slot.h), walked by the reaper and by
+ * DESTROY without a lock.  A thread that cannot get one looks up under
+ * obj_lock.
  */
 struct obj_hazard {
-	struct obj_hazard *next;	/* set before publication */
+	struct sio_thread_slot slot;
 	struct iommufd_object *obj;	/* atomic: held by a lookup */
 	/* atomic: held by an ioctl for its whole run ("Holds" below) */
 	struct iommufd_object *held;
-	unsigned int used;		/* atomic: a live thread owns it */
-} __attribute__((aligned(64)));
+};
 
-static struct obj_hazard *obj_hazards;	/* atomic head: push only */
 static _Thread_local struct obj_hazard *obj_hz_self
 	__attribute__((tls_model("initial-exec")));
-static pthread_key_t obj_hz_key;
-static bool obj_hz_key_ok;
-static bool obj_hz_membarrier;		/* registered: readers need no fence */
-static pthread_once_t obj_hz_once = PTHREAD_ONCE_INIT;
 
-static void obj_hz_release(void *arg)
+static void obj_hz_release(struct sio_thread_slot *slot)
 {
-	struct obj_hazard *h = arg;
+	struct obj_hazard *h = (struct obj_hazard *)slot;
 
 	__atomic_store_n(&h->obj, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->held, NULL, __ATOMIC_RELEASE);
-	__atomic_store_n(&h->used, 0, __ATOMIC_RELEASE);
 	obj_hz_self = NULL;
 }
 
-static void obj_hz_setup(void)
-{
-#ifndef OBJ_TSAN
-	obj_hz_membarrier = syscall(SYS_membarrier,
-				    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
-				    0, 0) == 0;
-#endif
-	obj_hz_key_ok = pthread_key_create(&obj_hz_key, obj_hz_release) == 0;
-}
+static struct sio_thread_slots obj_hazards =
+	SIO_THREAD_SLOTS_INIT(struct obj_hazard, obj_hz_release);
+
+#define for_each_hazard(h)                                                  \
+	for ((h) = (struct obj_hazard *)sio_thread_slots_first(&obj_hazards); \
+	     (h); (h) = (struct obj_hazard *)(h)->slot.next)
 
 /* This thread's slot, or NULL (then the lookup takes obj_lock). */
 static struct obj_hazard *obj_hz_get(void)
 {
-	struct obj_hazard *h, *head;
-
-	pthread_once(&obj_hz_once, obj_hz_setup);
-	if (!obj_hz_key_ok)
-		return NULL;
-	for (h = __atomic_load_n(&obj_hazards, __ATOMIC_ACQUIRE); h; h = h->next) {
-		unsigned int free_ = 0;
-
-		if (__atomic_load_n(&h->used, __ATOMIC_RELAXED) == 0 &&
-		    __atomic_compare_exchange_n(&h->used, &free_, 1, false,
-						__ATOMIC_SEQ_CST,
-						__ATOMIC_RELAXED))
-			break;
-	}
-	if (!h) {
-		/* Plain aligned_alloc: not a fault-injection site. */
-		h = aligned_alloc(64, sizeof(*h));
-		if (!h)
-			return NULL;
-		memset(h, 0, sizeof(*h));
-		h->used = 1;
-		head = __atomic_load_n(&obj_hazards, __ATOMIC_RELAXED);
-		do {
-			h->next = head;
-		} while (!__atomic_compare_exchange_n(&obj_hazards, &head, h, true,
-						      __ATOMIC_SEQ_CST,
-						      __ATOMIC_RELAXED));
-	}
-	pthread_setspecific(obj_hz_key, h);
-	obj_hz_self = h;
-	return h;
+	obj_hz_self = (struct obj_hazard *)sio_thread_slot_get(&obj_hazards);
+	return obj_hz_self;
 }
 
 /* Between a reader's store to its slot and its check of the table. */
 static inline void obj_hz_fence(void)
 {
-	if (__builtin_expect(obj_hz_membarrier, 1))
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	else
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sio_slot_fence();
 }
 
 /* The reaper's side: after it, every reader's slot store that came before
@@ -193,14 +141,11 @@ static void obj_hz_barrier(void)
 	 * thread that takes a slot later does so with a full barrier, then
 	 * finds those changes. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (h = __atomic_load_n(&obj_hazards, __ATOMIC_ACQUIRE); h; h = h->next)
-		if (h != self && __atomic_load_n(&h->used, __ATOMIC_ACQUIRE))
+	for_each_hazard(h)
+		if (h != self && __atomic_load_n(&h->slot.used, __ATOMIC_ACQUIRE))
 			others = true;
-	if (!others)
-		return;
-	pthread_once(&obj_hz_once, obj_hz_setup);
-	if (obj_hz_membarrier)
-		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	if (others)
+		sio_membarrier();
 }
 
 /* Whether a lookup's slot (with holds) or an ioctl's hold names obj;
@@ -209,7 +154,7 @@ static bool obj_hz_slots_name(const struct iommufd_object *obj, bool lookups)
 {
 	struct obj_hazard *h;
 
-	for (h = __atomic_load_n(&obj_hazards, __ATOMIC_ACQUIRE); h; h = h->next)
+	for_each_hazard(h)
 		if ((lookups && __atomic_load_n(&h->obj, __ATOMIC_ACQUIRE) == obj) ||
 		    __atomic_load_n(&h->held, __ATOMIC_ACQUIRE) == obj)
 			return true;
@@ -507,6 +452,38 @@ get_object_slow(struct sio_iommufd *ictx, uint32_t id,
 	return obj;
 }
 
+/* The lock-free reader's step, into the slot field *where (a lookup's or
+ * a hold's): the object the table has at id, published in *where and
+ * found there again after the fence, of the type asked for; NULL
+ * otherwise, when *where may still name what was published: the caller
+ * empties it.  Not freed while *where names it. */
+static inline struct iommufd_object *publish(struct sio_iommufd *ictx,
+					     uint32_t id,
+					     enum iommufd_object_type type,
+					     struct iommufd_object **where)
+{
+	struct iommufd_obj_table *t = __atomic_load_n(&ictx->table,
+						      __ATOMIC_ACQUIRE);
+	struct iommufd_object *obj;
+
+	if (__builtin_expect(!t || id >= t->cap, 0))
+		return NULL;
+	obj = __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
+	if (__builtin_expect(!obj || obj == IOMMUFD_OBJ_RESERVED, 0))
+		return NULL;
+	__atomic_store_n(where, obj, __ATOMIC_RELAXED);
+	obj_hz_fence();
+	/* Still the table's and still in it (the table not outgrown
+	 * meanwhile); the type is constant. */
+	if (__builtin_expect(__atomic_load_n(&ictx->table,
+					     __ATOMIC_ACQUIRE) == t &&
+			     __atomic_load_n(&t->slot[id],
+					     __ATOMIC_ACQUIRE) == obj &&
+			     (type == IOMMUFD_OBJ_ANY || obj->type == type), 1))
+		return obj;
+	return NULL;
+}
+
 /* Every MAP and UNMAP comes here: the common case (a thread with a hazard
  * slot finds a live object of the type asked for) in a leaf without the
  * slow cases' registers; the rest is get_object_slow(). */
@@ -515,31 +492,15 @@ struct iommufd_object *iommufd_get_object(struct sio_iommufd *ictx, uint32_t id,
 					  int *err)
 {
 	struct obj_hazard *hz = obj_hz_self;
-	struct iommufd_obj_table *t = __atomic_load_n(&ictx->table,
-						      __ATOMIC_ACQUIRE);
 	struct iommufd_object *obj;
 
-	if (__builtin_expect(hz && t && id < t->cap, 1)) {
-		obj = __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
-		if (__builtin_expect(obj && obj != IOMMUFD_OBJ_RESERVED, 1)) {
-			__atomic_store_n(&hz->obj, obj, __ATOMIC_RELAXED);
-			obj_hz_fence();
-			/* Still the table's and still in it (table_load()
-			 * again, when the table was not outgrown meanwhile).
-			 * Held: not freed before the slot is emptied; type
-			 * is constant. */
-			if (__builtin_expect(__atomic_load_n(&ictx->table,
-							     __ATOMIC_ACQUIRE) == t &&
-					     __atomic_load_n(&t->slot[id],
-							     __ATOMIC_ACQUIRE) == obj, 1) &&
-			    (type == IOMMUFD_OBJ_ANY || obj->type == type) &&
-			    obj_tryget(obj)) {
-				__atomic_store_n(&hz->obj, NULL,
-						 __ATOMIC_RELEASE);
-				return obj;
-			}
-			__atomic_store_n(&hz->obj, NULL, __ATOMIC_RELEASE);
-		}
+	if (__builtin_expect(hz != NULL, 1)) {
+		obj = publish(ictx, id, type, &hz->obj);
+		if (obj && !obj_tryget(obj))
+			obj = NULL;
+		__atomic_store_n(&hz->obj, NULL, __ATOMIC_RELEASE);
+		if (__builtin_expect(obj != NULL, 1))
+			return obj;
 	}
 	return get_object_slow(ictx, id, type, err);
 }
@@ -590,35 +551,25 @@ struct iommufd_object *iommufd_hold_object(struct sio_iommufd *ictx,
 					   bool *held, int *err)
 {
 	struct obj_hazard *hz = obj_hz_self;
-	struct iommufd_obj_table *t = __atomic_load_n(&ictx->table,
-						      __ATOMIC_ACQUIRE);
 	struct iommufd_object *obj;
 	uint64_t v;
 
 	*held = false;
-	if (__builtin_expect(hz && t && id < t->cap &&
-			     !__atomic_load_n(&hz->held, __ATOMIC_RELAXED), 1)) {
-		obj = __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
-		if (__builtin_expect(obj && obj != IOMMUFD_OBJ_RESERVED, 1)) {
-			__atomic_store_n(&hz->held, obj, __ATOMIC_RELAXED);
-			obj_hz_fence();
-			/* As iommufd_get_object: still in the table, so not
-			 * freed while the slot names it; then alive (users
-			 * and wait_cnt both non-zero). */
-			if (__builtin_expect(__atomic_load_n(&ictx->table,
-							     __ATOMIC_ACQUIRE) == t &&
-					     __atomic_load_n(&t->slot[id],
-							     __ATOMIC_ACQUIRE) == obj, 1) &&
-			    (type == IOMMUFD_OBJ_ANY || obj->type == type)) {
-				v = __atomic_load_n(&obj->refs, __ATOMIC_ACQUIRE);
-				if (__builtin_expect(iommufd_obj_users(v) &&
-						     iommufd_obj_waits(v), 1)) {
-					*held = true;
-					return obj;
-				}
+	if (__builtin_expect(hz && !__atomic_load_n(&hz->held,
+						    __ATOMIC_RELAXED), 1)) {
+		obj = publish(ictx, id, type, &hz->held);
+		if (__builtin_expect(obj != NULL, 1)) {
+			/* Alive: users and wait_cnt both non-zero. */
+			v = __atomic_load_n(&obj->refs, __ATOMIC_ACQUIRE);
+			if (__builtin_expect(iommufd_obj_users(v) &&
+					     iommufd_obj_waits(v), 1)) {
+				*held = true;
+				return obj;
 			}
-			hold_release(ictx, hz);
 		}
+		/* A removal may have seen it: let go as an unhold does. */
+		if (__atomic_load_n(&hz->held, __ATOMIC_RELAXED))
+			hold_release(ictx, hz);
 	}
 	return iommufd_get_object(ictx, id, type, err);
 }

@@ -2,92 +2,31 @@
  * The biased lock's slow side (biaslock.h): each thread's slot, the
  * first bias, and revocation.
  */
-#include <linux/membarrier.h>
-#include <pthread.h>
 #include <sched.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "util/biaslock.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define BIAS_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define BIAS_TSAN 1
-#endif
-#endif
-
 _Thread_local struct sio_bias_slot *sio_bias_self
 	__attribute__((tls_model("initial-exec")));
-bool sio_bias_membarrier;		/* registered: the fast side needs no fence */
 
-static struct sio_bias_slot *bias_slots;	/* atomic head: push only */
-static pthread_key_t bias_key;
-static bool bias_key_ok;
-static pthread_once_t bias_once = PTHREAD_ONCE_INIT;
-
-static void bias_slot_release(void *arg)
+static void bias_slot_release(struct sio_thread_slot *slot)
 {
-	struct sio_bias_slot *s = arg;
+	struct sio_bias_slot *s = (struct sio_bias_slot *)slot;
 
 	__atomic_store_n(&s->in, NULL, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->used, 0, __ATOMIC_RELEASE);
 	sio_bias_self = NULL;
 }
 
-static void bias_setup(void)
-{
-	/* TSan does not see membarrier's barrier: fence on both sides. */
-#ifndef BIAS_TSAN
-	sio_bias_membarrier = syscall(SYS_membarrier,
-				      MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
-				      0, 0) == 0;
-#endif
-	bias_key_ok = pthread_key_create(&bias_key, bias_slot_release) == 0;
-}
+static struct sio_thread_slots bias_slots =
+	SIO_THREAD_SLOTS_INIT(struct sio_bias_slot, bias_slot_release);
 
-/* This thread's slot, made or reused on its first slow lock; NULL if none
- * can be had (the thread then takes every lock as a word lock). */
+/* This thread's slot, taken on its first slow lock; NULL if none can be
+ * had (the thread then takes every lock as a word lock). */
 static struct sio_bias_slot *bias_slot_get(void)
 {
-	struct sio_bias_slot *s, *head;
-
-	pthread_once(&bias_once, bias_setup);
-	if (!bias_key_ok)
-		return NULL;
-	for (s = __atomic_load_n(&bias_slots, __ATOMIC_ACQUIRE); s; s = s->next) {
-		unsigned int free_ = 0;
-
-		if (__atomic_load_n(&s->used, __ATOMIC_RELAXED) == 0 &&
-		    __atomic_compare_exchange_n(&s->used, &free_, 1, false,
-						__ATOMIC_SEQ_CST,
-						__ATOMIC_RELAXED))
-			break;
-	}
-	if (!s) {
-		/* Plain aligned_alloc: not a fault-injection site. */
-		s = aligned_alloc(64, sizeof(*s));
-		if (!s)
-			return NULL;
-		memset(s, 0, sizeof(*s));
-		s->used = 1;
-		head = __atomic_load_n(&bias_slots, __ATOMIC_RELAXED);
-		do {
-			s->next = head;
-		} while (!__atomic_compare_exchange_n(&bias_slots, &head, s, true,
-						      __ATOMIC_SEQ_CST,
-						      __ATOMIC_RELAXED));
-	}
-	if (pthread_setspecific(bias_key, s)) {
-		__atomic_store_n(&s->used, 0, __ATOMIC_RELEASE);
-		return NULL;
-	}
-	sio_bias_self = s;
-	return s;
+	sio_bias_self = (struct sio_bias_slot *)sio_thread_slot_get(&bias_slots);
+	return sio_bias_self;
 }
 
 /* The revoker's side of the Dekker pair: after it, a biased thread that
@@ -96,8 +35,7 @@ static struct sio_bias_slot *bias_slot_get(void)
 static void bias_barrier(void)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (sio_bias_membarrier)
-		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	sio_membarrier();
 }
 
 /* Wait until slot b no longer holds l: its holder is inside a critical

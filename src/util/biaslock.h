@@ -39,13 +39,13 @@
 
 #include <stdbool.h>
 
+#include "util/thread_slot.h"
 #include "util/wordlock.h"
 
 struct sio_bias_slot {
-	struct sio_bias_slot *next;	/* set before publication */
+	struct sio_thread_slot slot;	/* util/thread_slot.h */
 	const void *in;			/* atomic: the lock held through it */
-	unsigned int used;		/* atomic: a live thread owns it */
-} __attribute__((aligned(64)));
+};
 
 struct sio_biaslock {
 	struct sio_wordlock word;
@@ -59,7 +59,6 @@ struct sio_biaslock {
 
 extern _Thread_local struct sio_bias_slot *sio_bias_self
 	__attribute__((tls_model("initial-exec")));
-extern bool sio_bias_membarrier;
 
 void sio_biaslock_lock_slow(struct sio_biaslock *l);
 
@@ -70,14 +69,6 @@ static inline void sio_biaslock_init(struct sio_biaslock *l)
 	l->biased_once = false;
 }
 
-static inline void sio_bias_fence(void)
-{
-	if (__builtin_expect(sio_bias_membarrier, 1))
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	else
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-}
-
 static inline void sio_biaslock_lock(struct sio_biaslock *l)
 {
 	struct sio_bias_slot *s = sio_bias_self;
@@ -85,7 +76,7 @@ static inline void sio_biaslock_lock(struct sio_biaslock *l)
 	if (__builtin_expect(s && __atomic_load_n(&l->bias, __ATOMIC_RELAXED) == s &&
 			     !__atomic_load_n(&s->in, __ATOMIC_RELAXED), 1)) {
 		__atomic_store_n(&s->in, l, __ATOMIC_RELAXED);
-		sio_bias_fence();
+		sio_slot_fence();
 		if (__builtin_expect(__atomic_load_n(&l->bias, __ATOMIC_ACQUIRE) == s,
 				     1))
 			return;
