@@ -60,6 +60,7 @@
 #include "file/private_fd.h"
 #include "preload/shared.h"
 #include "shared/proto.h"
+#include "umem/self.h"
 #include "umem/umem.h"
 #include "util/sys.h"
 
@@ -492,14 +493,10 @@ static unsigned int map_prepare(uint64_t va, uint64_t len, bool write,
 static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 		      uint64_t *len, bool *write)
 {
-	struct iovec l, r = { (void *)arg, 0 };
-
 	if (request == IOMMU_IOAS_MAP) {
 		struct iommu_ioas_map cmd;
 
-		l = (struct iovec){ &cmd, sizeof(cmd) };
-		r.iov_len = sizeof(cmd);
-		if (process_vm_readv(getpid(), &l, 1, &r, 1, 0) != sizeof(cmd))
+		if (sio_umem_self_copy(false, &cmd, arg, sizeof(cmd)))
 			return false;
 		*va = cmd.user_va;
 		*len = cmd.length;
@@ -509,9 +506,7 @@ static bool map_range(unsigned long request, unsigned long arg, uint64_t *va,
 	if (request == SIO_VFIO_IOMMU_MAP_DMA) {
 		struct sio_vfio_iommu_type1_dma_map cmd;
 
-		l = (struct iovec){ &cmd, sizeof(cmd) };
-		r.iov_len = sizeof(cmd);
-		if (process_vm_readv(getpid(), &l, 1, &r, 1, 0) != sizeof(cmd))
+		if (sio_umem_self_copy(false, &cmd, arg, sizeof(cmd)))
 			return false;
 		*va = cmd.vaddr;
 		*len = cmd.size;
