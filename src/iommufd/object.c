@@ -391,60 +391,27 @@ bool iommufd_lock_obj(struct sio_iommufd *ictx, struct iommufd_object *obj)
 	return obj_tryget(obj);
 }
 
-/* The lookup through this thread's hazard slot; NULL: -ENOENT. */
-static struct iommufd_object *get_object_hazard(struct sio_iommufd *ictx,
-						struct obj_hazard *hz,
-						uint32_t id,
-						enum iommufd_object_type type)
-{
-	struct iommufd_object *obj = table_load(ictx, id), *again;
-
-	for (;;) {
-		if (!obj || obj == IOMMUFD_OBJ_RESERVED)
-			return NULL;
-		__atomic_store_n(&hz->obj, obj, __ATOMIC_RELAXED);
-		obj_hz_fence();
-		again = table_load(ictx, id);
-		if (again == obj)
-			break;
-		/* Replaced meanwhile: look at what is there now. */
-		__atomic_store_n(&hz->obj, NULL, __ATOMIC_RELEASE);
-		obj = again;
-	}
-	/* Held: not freed before the slot is emptied; type is constant. */
-	if ((type != IOMMUFD_OBJ_ANY && obj->type != type) || !obj_tryget(obj))
-		obj = NULL;
-	__atomic_store_n(&hz->obj, NULL, __ATOMIC_RELEASE);
-	return obj;
-}
-
 /* iommufd_get_object() when its fast path did not answer: a thread's
- * first lookup, a thread without a hazard slot, a lookup that raced with
- * a change of the table, and every failure.  Looks again from the start:
- * the answer is one an instant later. */
+ * first lookup (which takes its hazard slot for the next ones), a thread
+ * without a hazard slot, a lookup that raced with a change of the table,
+ * and every failure.  Looks again under obj_lock, where the answer is
+ * final: a removal that set users to 0 and found a hold has restored it
+ * (remove_locked), so a failing DESTROY never makes this lookup fail. */
 static __attribute__((noinline)) struct iommufd_object *
 get_object_slow(struct sio_iommufd *ictx, uint32_t id,
 		enum iommufd_object_type type, int *err)
 {
-	struct obj_hazard *hz = obj_hz_self;
-	struct iommufd_object *obj = NULL;
+	struct iommufd_object *obj;
 
-	if (__builtin_expect(!hz, 0))
-		hz = obj_hz_get();
-	if (hz)
-		obj = get_object_hazard(ictx, hz, id, type);
-	if (!obj) {
-		/* Under obj_lock the answer is final: a removal that set
-		 * users to 0 and found a hold has restored it (remove_locked),
-		 * so a failing DESTROY never makes this lookup fail. */
-		pthread_mutex_lock(&ictx->obj_lock);
-		obj = table_load(ictx, id);
-		if (obj == IOMMUFD_OBJ_RESERVED ||
-		    (obj && type != IOMMUFD_OBJ_ANY && obj->type != type) ||
-		    (obj && !obj_tryget(obj)))
-			obj = NULL;
-		pthread_mutex_unlock(&ictx->obj_lock);
-	}
+	if (__builtin_expect(!obj_hz_self, 0))
+		obj_hz_get();
+	pthread_mutex_lock(&ictx->obj_lock);
+	obj = table_load(ictx, id);
+	if (obj == IOMMUFD_OBJ_RESERVED ||
+	    (obj && type != IOMMUFD_OBJ_ANY && obj->type != type) ||
+	    (obj && !obj_tryget(obj)))
+		obj = NULL;
+	pthread_mutex_unlock(&ictx->obj_lock);
 	if (!obj)
 		*err = type == IOMMUFD_OBJ_ANY ?
 			sio_err_uint(-ENOENT, "no object %u", id) :
