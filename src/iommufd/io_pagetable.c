@@ -22,7 +22,7 @@
  * that part of a mapping can be unmapped; the parts share the area's pages
  * and domain pin.
  *
- * One lock (iopt->lock, a word lock: util/wordlock.h) protects the whole
+ * One lock (iopt->lock, a biased lock: util/biaslock.h) protects the whole
  * table; the kernel splits it into iova_rwsem and domains_rwsem.  A map or
  * an unmap holds it once.  Unmapping an area that access objects pin
  * drops the lock to call their unmap callbacks and retries, as

@@ -431,12 +431,8 @@ int sio_umem_pin_in(struct sio_umem_owner *owner, struct sio_umem_pin *room,
 	 * site counts then).  It holds a reference to the owner it last
 	 * pinned for, kept when that is this one. */
 	if (room && !sio_fail_nth_left) {
-		pin = room;
+		pin = room;	/* as sio_umem_unpin_keep() left it */
 		had = pin->owner;
-		pin->file = NULL;
-		pin->charged = false;
-		pin->acct = SIO_UMEM_ACCT_NONE;
-		pin->nchunks = 0;
 	} else {
 		pin = pin_alloc(owner);
 		if (!pin)
@@ -494,6 +490,11 @@ struct sio_umem_pin *sio_umem_unpin_keep(struct sio_umem_pin *pin)
 		return NULL;
 	}
 	pin_drop(pin);
+	/* What the next pin does not set again (pin_fill) is as a new
+	 * struct has it; the owner and its reference stay. */
+	pin->file = NULL;
+	pin->charged = false;
+	pin->acct = SIO_UMEM_ACCT_NONE;
 	pin->chunks = NULL;
 	pin->nchunks = 0;
 	return pin;
